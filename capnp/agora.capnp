@@ -1,0 +1,242 @@
+# Agora wire protocol. One Envelope per ZeroMQ frame, serialized flat.
+#
+# Peers: agents, frameworks and the CLI talk to the master; executors talk to
+# their agent. Requests that want an answer set Envelope.requestId != 0 and
+# the answer (ok, error, subscribed, operatorReply, ...) echoes it.
+# Compatibility: fields are only ever added; `version` changes on a break.
+@0x91488540192284f1;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("agora::wire");
+
+const protocolVersion :UInt16 = 1;
+
+struct PortRange {
+  begin @0 :UInt32;
+  end @1 :UInt32;  # inclusive
+}
+
+struct Resources {
+  cpus @0 :Float64;
+  mem @1 :Float64;   # MiB
+  disk @2 :Float64;  # MiB
+  ports @3 :List(PortRange);
+}
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+enum TaskState {
+  staging @0;
+  starting @1;
+  running @2;
+  finished @3;
+  failed @4;
+  killed @5;
+  error @6;
+  lost @7;
+  unreachable @8;
+  gone @9;
+  dropped @10;
+  killing @11;
+}
+
+struct TaskSpec {
+  taskId @0 :Text;
+  name @1 :Text;
+  command @2 :Text;            # run as /bin/sh -c command
+  resources @3 :Resources;
+  env @4 :List(KeyValue);
+  portNames @5 :List(Text);    # PORT_<NAME> for the i-th assigned port
+  killGracePeriodMs @6 :UInt32;  # 0 = the agent's default
+}
+
+struct TaskStatus {
+  taskId @0 :Text;
+  frameworkId @1 :Text;
+  agentId @2 :Text;
+  state @3 :TaskState;
+  uuid @4 :Text;         # empty for master-generated updates (no ack needed)
+  message @5 :Text;
+  reason @6 :Text;
+  exitCode @7 :Int32;
+  healthy @8 :Bool;
+  hasHealth @9 :Bool;
+  timestampUs @10 :Int64;
+}
+
+# A task an agent reports when it (re-)registers.
+struct AgentTask {
+  frameworkId @0 :Text;
+  spec @1 :TaskSpec;
+  state @2 :TaskState;
+}
+
+enum ErrorCode {
+  invalidArgument @0;
+  notFound @1;
+  unknownAgent @2;
+  unknownFramework @3;
+  staleOffer @4;
+  insufficientResources @5;
+  failedPrecondition @6;
+  internal @7;
+  agentGone @8;
+}
+
+# ---- agent <-> master ----------------------------------------------------
+struct RegisterAgent {
+  agentId @0 :Text;       # empty on first registration
+  hostname @1 :Text;
+  resources @2 :Resources;
+  attributes @3 :List(KeyValue);
+  tasks @4 :List(AgentTask);
+  limitsEnforced @5 :Bool;  # memory/cpu limits through cgroups
+  cgroupVersion @6 :UInt8;  # 0 none, 1 or 2
+}
+struct AgentRegistered {
+  agentId @0 :Text;
+  heartbeatIntervalMs @1 :UInt32;
+}
+struct AgentHeartbeat { agentId @0 :Text; }
+struct ReregisterAgent { agentId @0 :Text; }   # master does not know it
+struct RunTask {
+  frameworkId @0 :Text;
+  frameworkName @1 :Text;
+  agentId @2 :Text;
+  task @3 :TaskSpec;
+}
+struct KillTask {
+  frameworkId @0 :Text;
+  taskId @1 :Text;
+  agentId @2 :Text;
+}
+struct StatusUpdate { status @0 :TaskStatus; }
+struct Acknowledge {
+  frameworkId @0 :Text;
+  agentId @1 :Text;
+  taskId @2 :Text;
+  uuid @3 :Text;
+}
+
+# ---- framework <-> master ----------------------------------------------
+struct Subscribe {
+  frameworkId @0 :Text;   # empty for a new framework
+  name @1 :Text;
+  role @2 :Text;
+  failoverTimeoutMs @3 :UInt64;
+  endpoint @4 :Text;      # the framework's own API endpoint, if any
+}
+struct Subscribed {
+  frameworkId @0 :Text;
+  heartbeatIntervalMs @1 :UInt32;
+}
+struct FrameworkHeartbeat { frameworkId @0 :Text; }
+struct Offer {
+  offerId @0 :Text;
+  agentId @1 :Text;
+  hostname @2 :Text;
+  attributes @3 :List(KeyValue);
+  resources @4 :Resources;
+}
+struct Offers { offers @0 :List(Offer); }
+struct RescindOffer { offerId @0 :Text; }
+struct Accept {
+  frameworkId @0 :Text;
+  offerIds @1 :List(Text);
+  tasks @2 :List(TaskSpec);
+  refuseSeconds @3 :Float64;  # filter for the unused part; <0 = default
+}
+struct Decline {
+  frameworkId @0 :Text;
+  offerIds @1 :List(Text);
+  refuseSeconds @2 :Float64;  # <0 = default
+}
+struct Suppress { frameworkId @0 :Text; }
+struct Revive { frameworkId @0 :Text; }
+struct Reconcile {
+  frameworkId @0 :Text;
+  taskIds @1 :List(Text);  # empty = every non-terminal task
+}
+struct Teardown { frameworkId @0 :Text; }
+struct AgentLost { agentId @0 :Text; }
+
+# ---- operator (CLI) <-> master -------------------------------------------
+struct OperatorQuery {
+  query @0 :Text;   # agents | frameworks | tasks | offers | state
+}
+struct OperatorReply { json @0 :Text; }
+
+# ---- answers ---------------------------------------------------------------
+struct Ok {}
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+}
+
+# ---- executor <-> agent ----------------------------------------------------
+struct RegisterExecutor {
+  frameworkId @0 :Text;
+  executorId @1 :Text;
+  pid @2 :Int32;
+}
+struct LaunchTask {
+  frameworkId @0 :Text;
+  task @1 :TaskSpec;
+  sandbox @2 :Text;
+  env @3 :List(KeyValue);       # complete AGORA_* and port environment
+  memLimitBytes @4 :UInt64;     # 0 = no limit
+  cpuShares @5 :UInt32;         # 0 = no shares
+  cgroupVersion @6 :UInt8;      # 0 = no cgroups
+  gracePeriodMs @7 :UInt32;
+}
+struct ExecutorKill {
+  taskId @0 :Text;
+  gracePeriodMs @1 :UInt32;
+}
+struct ExecutorStatus {
+  taskId @0 :Text;
+  state @1 :TaskState;
+  message @2 :Text;
+  reason @3 :Text;
+  exitCode @4 :Int32;
+}
+struct ShutdownExecutor {}
+
+struct Envelope {
+  version @0 :UInt16;
+  requestId @1 :UInt64;
+  union {
+    ok @2 :Ok;
+    error @3 :Error;
+    registerAgent @4 :RegisterAgent;
+    agentRegistered @5 :AgentRegistered;
+    agentHeartbeat @6 :AgentHeartbeat;
+    reregisterAgent @7 :ReregisterAgent;
+    runTask @8 :RunTask;
+    killTask @9 :KillTask;
+    statusUpdate @10 :StatusUpdate;
+    acknowledge @11 :Acknowledge;
+    subscribe @12 :Subscribe;
+    subscribed @13 :Subscribed;
+    frameworkHeartbeat @14 :FrameworkHeartbeat;
+    offers @15 :Offers;
+    rescindOffer @16 :RescindOffer;
+    accept @17 :Accept;
+    decline @18 :Decline;
+    suppress @19 :Suppress;
+    revive @20 :Revive;
+    reconcile @21 :Reconcile;
+    teardown @22 :Teardown;
+    agentLost @23 :AgentLost;
+    operatorQuery @24 :OperatorQuery;
+    operatorReply @25 :OperatorReply;
+    registerExecutor @26 :RegisterExecutor;
+    launchTask @27 :LaunchTask;
+    executorKill @28 :ExecutorKill;
+    executorStatus @29 :ExecutorStatus;
+    shutdownExecutor @30 :ShutdownExecutor;
+  }
+}

@@ -1,0 +1,53 @@
+#include "common/cli.h"
+
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace agora {
+
+absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text) {
+  absl::string_view days = text;
+  double n = 0;
+  if (absl::ConsumeSuffix(&days, "d") && absl::SimpleAtod(days, &n) && n >= 0) {
+    return absl::Hours(24) * n;
+  }
+  absl::Duration d;
+  if (!absl::ParseDuration(std::string(text), &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not a duration (examples: 500ms, 1s, 2m, 1h, 7d)"));
+  }
+  return d;
+}
+
+CLI::Option* AddDurationFlag(CLI::App& app, const std::string& name, absl::Duration* out,
+                             const std::string& help) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [name, out](const std::string& value) {
+            auto d = ParseDurationFlag(value);
+            if (!d.ok()) throw CLI::ValidationError(name, std::string(d.status().message()));
+            *out = *d;
+          },
+          help)
+      ->default_str(absl::FormatDuration(*out));
+}
+
+int ParseCommandLine(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message and usage hint to stderr
+    return 2;
+  }
+  return -1;
+}
+
+}  // namespace agora

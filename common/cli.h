@@ -1,0 +1,28 @@
+// Command-line helpers shared by every Agora binary (CLI11 underneath):
+// duration flags ("500ms", "1s", "2m", "1h", "7d"), and parsing that turns a
+// usage error into a message on stderr and exit code 2.
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace agora {
+
+// Accepts what absl::ParseDuration does, plus a "d" (days) suffix.
+absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text);
+
+// Adds `--name DURATION` to `app`, writing into `*out` (whose current value
+// is the default shown in --help).
+CLI::Option* AddDurationFlag(CLI::App& app, const std::string& name, absl::Duration* out,
+                             const std::string& help);
+
+// Parses argv. Returns -1 to go on, or the exit code to return from main():
+// 0 after --help, 2 after a usage error (printed to stderr).
+int ParseCommandLine(CLI::App& app, int argc, char** argv);
+
+}  // namespace agora

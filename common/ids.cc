@@ -1,0 +1,33 @@
+#include "common/ids.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace agora {
+
+std::string NewId(absl::string_view prefix) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return absl::StrFormat("%s-%016x", prefix, rng());
+}
+
+absl::Status ValidatePathSafeId(absl::string_view what, absl::string_view id) {
+  if (id.empty() || id.size() > 128) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " must be 1 to 128 characters"));
+  }
+  if (id == "." || id == "..") {
+    return absl::InvalidArgumentError(absl::StrCat(what, " '", id, "' is not allowed"));
+  }
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " '", id, "' may hold only letters, digits, '.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace agora

@@ -1,0 +1,19 @@
+// Identifiers. Ids are printable, unique across processes and restarts
+// (random 64-bit suffix), and safe as a path component.
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace agora {
+
+// "PREFIX-<16 hex digits>", e.g. NewId("a") -> "a-3f09c1d2e4b5a697".
+std::string NewId(absl::string_view prefix);
+
+// OK when `id` may name a directory inside a sandbox: 1..128 characters of
+// [A-Za-z0-9._-], and not "." or "..". `what` names the field in the error.
+absl::Status ValidatePathSafeId(absl::string_view what, absl::string_view id);
+
+}  // namespace agora

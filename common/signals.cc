@@ -1,0 +1,48 @@
+#include "common/signals.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/log.h"
+
+namespace agora {
+namespace {
+sigset_t MakeSet(std::initializer_list<int> signals) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : signals) sigaddset(&set, s);
+  return set;
+}
+}  // namespace
+
+void BlockSignals(std::initializer_list<int> signals) {
+  sigset_t set = MakeSet(signals);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+SignalWatcher::SignalWatcher(EventLoop& loop, std::initializer_list<int> signals,
+                             std::function<void(int)> handler)
+    : loop_(loop) {
+  sigset_t set = MakeSet(signals);
+  fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd_ < 0) {
+    AGORA_LOG(ERROR, "signals") << "signalfd failed";
+    std::abort();
+  }
+  loop_.WatchFd(fd_, [this, handler = std::move(handler)] {
+    signalfd_siginfo info;
+    while (::read(fd_, &info, sizeof(info)) == sizeof(info)) {
+      handler(static_cast<int>(info.ssi_signo));
+    }
+  });
+}
+
+SignalWatcher::~SignalWatcher() {
+  loop_.UnwatchFd(fd_);
+  ::close(fd_);
+}
+
+}  // namespace agora

@@ -1,0 +1,30 @@
+// Delivers POSIX signals to an EventLoop through a signalfd, so handlers run
+// as ordinary loop callbacks. Call BlockSignals() first thing in main(),
+// before any thread (ZeroMQ's I/O threads included) exists, so that no thread
+// takes the signals asynchronously.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+
+#include "common/event_loop.h"
+
+namespace agora {
+
+void BlockSignals(std::initializer_list<int> signals);
+
+class SignalWatcher {
+ public:
+  // Watches the given (blocked) signals; `handler` gets the signal number.
+  SignalWatcher(EventLoop& loop, std::initializer_list<int> signals,
+                std::function<void(int)> handler);
+  ~SignalWatcher();
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  EventLoop& loop_;
+  int fd_ = -1;
+};
+
+}  // namespace agora

@@ -1,0 +1,171 @@
+#include "common/sockets.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace agora {
+namespace {
+
+// Frames handled per readable event before yielding to timers and others.
+constexpr int kMaxBatch = 4096;
+
+void SetCommonOptions(zmq::socket_t& socket) {
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::sndhwm, 100000);
+  socket.set(zmq::sockopt::rcvhwm, 100000);
+  // ZMTP heartbeats tear down dead TCP connections so DEALERs reconnect.
+  socket.set(zmq::sockopt::heartbeat_ivl, 1000);
+  socket.set(zmq::sockopt::heartbeat_timeout, 3000);
+}
+
+}  // namespace
+
+RouterSocket::RouterSocket(zmq::context_t& context, EventLoop& loop, Handler handler)
+    : loop_(loop), socket_(context, zmq::socket_type::router), handler_(std::move(handler)) {}
+
+absl::StatusOr<std::unique_ptr<RouterSocket>> RouterSocket::Bind(zmq::context_t& context,
+                                                                 const std::string& endpoint,
+                                                                 EventLoop& loop,
+                                                                 Handler handler) {
+  std::unique_ptr<RouterSocket> router(new RouterSocket(context, loop, std::move(handler)));
+  try {
+    SetCommonOptions(router->socket_);
+    router->socket_.set(zmq::sockopt::router_mandatory, 1);
+    router->socket_.set(zmq::sockopt::backlog, 4096);
+    router->socket_.bind(endpoint);
+    router->endpoint_ = router->socket_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return absl::UnavailableError(absl::StrCat("cannot bind ", endpoint, ": ", e.what()));
+  }
+  RouterSocket* self = router.get();
+  loop.Watch(router->socket_, [self] { self->OnReadable(); });
+  return router;
+}
+
+RouterSocket::~RouterSocket() { loop_.Unwatch(socket_); }
+
+bool RouterSocket::Send(const PeerId& peer, capnp::MessageBuilder& message) {
+  try {
+    zmq::message_t id(peer.data(), peer.size());
+    if (!socket_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      ++stats_.send_dropped;
+      return false;
+    }
+    zmq::message_t frame = Encode(message);
+    if (!socket_.send(frame, zmq::send_flags::dontwait)) {
+      ++stats_.send_dropped;
+      return false;
+    }
+  } catch (const zmq::error_t& e) {
+    // EHOSTUNREACH: the peer disconnected (router_mandatory).
+    ++stats_.send_dropped;
+    return false;
+  }
+  ++stats_.sent;
+  return true;
+}
+
+void RouterSocket::OnReadable() {
+  for (int n = 0; n < kMaxBatch; ++n) {
+    zmq::message_t id;
+    zmq::recv_result_t got;
+    try {
+      got = socket_.recv(id, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      return;
+    }
+    if (!got) return;
+    if (!id.more()) {
+      ++stats_.bad_multipart;
+      continue;
+    }
+    zmq::message_t frame;
+    (void)socket_.recv(frame, zmq::recv_flags::none);  // parts arrive atomically
+    bool extra = frame.more();
+    while (frame.more()) {  // drop unexpected extra parts
+      zmq::message_t rest;
+      (void)socket_.recv(rest, zmq::recv_flags::none);
+      if (!rest.more()) break;
+    }
+    if (extra) {
+      ++stats_.bad_multipart;
+      continue;
+    }
+    PeerId peer(static_cast<const char*>(id.data()), id.size());
+    absl::Status status = Decode(frame, stats_.frames, [&](wire::Envelope::Reader env) {
+      handler_(peer, env);
+    });
+    if (!status.ok()) {
+      AGORA_LOG(WARNING, "router") << "dropped frame from a peer: " << status.message();
+    }
+  }
+}
+
+DealerSocket::DealerSocket(zmq::context_t& context, std::string endpoint, EventLoop& loop,
+                           Handler handler)
+    : context_(context), endpoint_(std::move(endpoint)), loop_(loop), handler_(std::move(handler)) {
+  Open();
+}
+
+DealerSocket::~DealerSocket() {
+  if (socket_) loop_.Unwatch(*socket_);
+}
+
+void DealerSocket::Open() {
+  socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  SetCommonOptions(*socket_);
+  socket_->set(zmq::sockopt::reconnect_ivl, 100);
+  socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
+  try {
+    socket_->connect(endpoint_);
+  } catch (const zmq::error_t& e) {
+    AGORA_LOG(ERROR, "dealer") << "cannot connect to " << endpoint_ << ": " << e.what();
+  }
+  loop_.Watch(*socket_, [this] { OnReadable(); });
+}
+
+void DealerSocket::Reconnect() {
+  loop_.Unwatch(*socket_);
+  socket_.reset();
+  Open();
+}
+
+bool DealerSocket::Send(capnp::MessageBuilder& message) {
+  try {
+    zmq::message_t frame = Encode(message);
+    if (!socket_->send(frame, zmq::send_flags::dontwait)) {
+      ++stats_.send_dropped;
+      return false;
+    }
+  } catch (const zmq::error_t& e) {
+    ++stats_.send_dropped;
+    return false;
+  }
+  ++stats_.sent;
+  return true;
+}
+
+void DealerSocket::OnReadable() {
+  for (int n = 0; n < kMaxBatch; ++n) {
+    zmq::message_t frame;
+    zmq::recv_result_t got;
+    try {
+      got = socket_->recv(frame, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      return;
+    }
+    if (!got) return;
+    if (frame.more()) {  // we never send multipart to dealers
+      ++stats_.bad_multipart;
+      while (frame.more()) (void)socket_->recv(frame, zmq::recv_flags::none);
+      continue;
+    }
+    absl::Status status = Decode(frame, stats_.frames, handler_);
+    if (!status.ok()) {
+      AGORA_LOG(WARNING, "dealer") << "dropped frame from " << endpoint_ << ": "
+                                   << status.message();
+    }
+  }
+}
+
+}  // namespace agora

@@ -1,0 +1,67 @@
+// Domain types for tasks, shared by the master, the agent, the executor and
+// the SDK: what a task is (TaskSpec), its lifecycle (TaskState) and one
+// report of it (TaskStatus). Plain value types.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/resources.h"
+
+namespace agora {
+
+// STAGING -> STARTING -> RUNNING -> FINISHED | FAILED | KILLED | ERROR, plus
+// LOST, UNREACHABLE, GONE, DROPPED. KILLING is the transient state of a task
+// that was asked to stop. Values match wire::TaskState.
+enum class TaskState {
+  kStaging = 0,
+  kStarting,
+  kRunning,
+  kFinished,
+  kFailed,
+  kKilled,
+  kError,
+  kLost,
+  kUnreachable,
+  kGone,
+  kDropped,
+  kKilling,
+};
+
+// Terminal states never change again (UNREACHABLE is not terminal: the agent
+// may come back with the task still running).
+bool IsTerminal(TaskState state);
+// Lower-case name as the CLI and JSON show it: "running".
+absl::string_view TaskStateName(TaskState state);
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+struct TaskSpec {
+  std::string task_id;
+  std::string name;
+  std::string command;
+  Resources resources;
+  Env env;
+  std::vector<std::string> port_names;
+  absl::Duration kill_grace_period = absl::ZeroDuration();  // zero: agent default
+};
+
+struct TaskStatus {
+  std::string task_id;
+  std::string framework_id;
+  std::string agent_id;
+  TaskState state = TaskState::kStaging;
+  std::string uuid;  // empty for master-generated updates, which need no ack
+  std::string message;
+  std::string reason;
+  int32_t exit_code = 0;
+  std::optional<bool> healthy;
+  absl::Time timestamp = absl::UnixEpoch();
+};
+
+}  // namespace agora

@@ -1,0 +1,33 @@
+// Copies between wire readers/builders and domain types, so that wire types
+// stay at the edge: handlers convert once, core logic never sees capnp.
+// Readers may throw kj::Exception on malformed input; call these only inside
+// Decode()'s handler.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "capnp/agora.capnp.h"
+#include "common/resources.h"
+#include "common/task.h"
+
+namespace agora {
+
+Resources FromWire(wire::Resources::Reader r);
+void ToWire(const Resources& r, wire::Resources::Builder out);
+
+TaskSpec FromWire(wire::TaskSpec::Reader t);
+void ToWire(const TaskSpec& t, wire::TaskSpec::Builder out);
+
+TaskStatus FromWire(wire::TaskStatus::Reader s);
+void ToWire(const TaskStatus& s, wire::TaskStatus::Builder out);
+
+Env FromWire(capnp::List<wire::KeyValue>::Reader kvs);
+void ToWire(const Env& kvs, capnp::List<wire::KeyValue>::Builder out);
+
+TaskState FromWire(wire::TaskState s);
+wire::TaskState ToWire(TaskState s);
+
+std::vector<std::string> StringsFromWire(capnp::List<capnp::Text>::Reader list);
+
+}  // namespace agora

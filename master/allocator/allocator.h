@@ -1,0 +1,72 @@
+// Allocator decides which framework is offered which agent's free resources.
+// It is the seam between the master's bookkeeping and allocation policy:
+// pure logic, no I/O, no clock reads (time is passed in), not thread-safe.
+// Owned by Master and called only from the master's event loop.
+//
+// Resource accounting contract: every resource the allocator hands out in an
+// Allocation, or is told about with AddAllocation, stays allocated to that
+// framework on that agent until Recover() returns it (offer declined, task
+// finished) or the agent is removed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/resources.h"
+
+namespace agora::master {
+
+using AgentId = std::string;
+using FrameworkId = std::string;
+
+struct Allocation {
+  FrameworkId framework_id;
+  AgentId agent_id;
+  Resources resources;
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+
+  // A framework starts active and unsuppressed.
+  virtual void AddFramework(const FrameworkId& id, const std::string& role) = 0;
+  // Forgets the framework; what it still holds stays counted on its agents
+  // until recovered.
+  virtual void RemoveFramework(const FrameworkId& id) = 0;
+  // Inactive (disconnected) frameworks get no offers but keep their shares.
+  virtual void ActivateFramework(const FrameworkId& id) = 0;
+  virtual void DeactivateFramework(const FrameworkId& id) = 0;
+  virtual void Suppress(const FrameworkId& id) = 0;
+  // Clears the suppression and every decline filter of the framework.
+  virtual void Revive(const FrameworkId& id) = 0;
+
+  virtual void AddAgent(const AgentId& id, const Resources& total) = 0;
+  virtual void RemoveAgent(const AgentId& id) = 0;
+  // Whether the agent takes part in allocation (draining agents do not).
+  virtual void SetAgentAllocatable(const AgentId& id, bool allocatable) = 0;
+
+  // Records resources a framework already uses on an agent (tasks reported by
+  // a re-registering agent).
+  virtual void AddAllocation(const FrameworkId& fw, const AgentId& agent,
+                             const Resources& resources) = 0;
+  // Returns resources to the agent's free pool. With refuse_until in the
+  // future, the agent is not offered to that framework before then.
+  virtual void Recover(const FrameworkId& fw, const AgentId& agent, const Resources& resources,
+                       absl::Time refuse_until = absl::InfinitePast()) = 0;
+
+  virtual void SetRoleWeight(const std::string& role, double weight) = 0;
+  // Caps the scalars a role may hold; an empty Resources removes the cap.
+  virtual void SetRoleQuota(const std::string& role, const Resources& limit) = 0;
+
+  // One allocation pass over every agent with free resources: each agent's
+  // free resources go whole to the framework with the lowest dominant share
+  // (roles first, then frameworks inside the role) that has not filtered it.
+  virtual std::vector<Allocation> Allocate(absl::Time now) = 0;
+};
+
+std::unique_ptr<Allocator> NewDrfAllocator(uint64_t seed = 0);
+
+}  // namespace agora::master

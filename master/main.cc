@@ -1,0 +1,84 @@
+// agora-master: the cluster's master daemon. See master/master.h.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "common/sockets.h"
+#include "master/master.h"
+
+int main(int argc, char** argv) {
+  using namespace agora;
+  BlockSignals({SIGINT, SIGTERM});
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"agora-master: tracks agents, offers their resources to frameworks by DRF.\n"
+               "Example: agora-master --listen tcp://0.0.0.0:5050 --work_dir /var/lib/agora"};
+  std::string listen = "tcp://0.0.0.0:5050";
+  std::string work_dir = "/var/lib/agora/master";
+  std::string log_level = "info";
+  master::MasterOptions options;
+  app.add_option("--listen", listen, "ZeroMQ endpoint to bind")->capture_default_str();
+  app.add_option("--work_dir", work_dir, "directory for the master's state")->capture_default_str();
+  AddDurationFlag(app, "--heartbeat_interval", &options.heartbeat_interval,
+                  "how often agents and frameworks send heartbeats");
+  AddDurationFlag(app, "--heartbeat_timeout", &options.heartbeat_timeout,
+                  "silence after which an agent is unreachable");
+  AddDurationFlag(app, "--agent_gone_timeout", &options.agent_gone_timeout,
+                  "how long an agent may stay unreachable before it is gone");
+  AddDurationFlag(app, "--allocation_interval", &options.allocation_interval,
+                  "period of the batch allocation pass");
+  AddDurationFlag(app, "--offer_timeout", &options.offer_timeout,
+                  "an unanswered offer is rescinded after this");
+  AddDurationFlag(app, "--agent_reregister_timeout", &options.agent_reregister_timeout,
+                  "after a start, how long agents have to re-register");
+  app.add_option("--max_unreachable_share", options.max_unreachable_share,
+                 "mass-expiry guard: share of agents that may turn unreachable per timeout window")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--log_level", log_level, "debug, info, warning or error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
+      ->capture_default_str();
+  if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  LogLevel level;
+  ParseLogLevel(log_level, &level);
+  SetLogLevel(level);
+  if (options.heartbeat_timeout <= options.heartbeat_interval) {
+    std::cerr << "--heartbeat_timeout must be longer than --heartbeat_interval\n";
+    return 2;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  if (ec) {
+    std::cerr << "cannot create --work_dir " << work_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+
+  SystemClock clock;
+  EventLoop loop(clock);
+  zmq::context_t context;
+  master::Master* master_ptr = nullptr;
+  auto router = RouterSocket::Bind(context, listen, loop,
+                                   [&](const PeerId& peer, wire::Envelope::Reader env) {
+                                     master_ptr->Handle(peer, env);
+                                   });
+  if (!router.ok()) {
+    std::cerr << router.status().message() << "\n";
+    return 1;
+  }
+  master::Master master(options, loop, **router, master::NewDrfAllocator(options.allocator_seed));
+  master_ptr = &master;
+  master.Start();
+  std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
+  SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
+    AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";
+    loop.Stop();
+  });
+  AGORA_LOG(INFO, "master") << "listening on " << (*router)->endpoint();
+  loop.Run();
+  return 0;
+}

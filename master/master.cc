@@ -1,0 +1,377 @@
+#include "master/master.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <capnp/message.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/framing.h"
+#include "common/log.h"
+#include "common/wire_convert.h"
+
+namespace agora::master {
+
+absl::string_view AgentStateName(AgentState state) {
+  static constexpr absl::string_view kNames[] = {"active", "unreachable", "gone", "draining",
+                                                "drained"};
+  return kNames[static_cast<int>(state)];
+}
+
+absl::string_view FrameworkStateName(FrameworkState state) {
+  return state == FrameworkState::kActive ? "active" : "disconnected";
+}
+
+namespace {
+absl::Duration ExpiryGranularity(absl::Duration timeout) {
+  return std::clamp(timeout / 50, absl::Milliseconds(10), absl::Milliseconds(100));
+}
+}  // namespace
+
+Master::Master(MasterOptions options, EventLoop& loop, Transport& transport,
+               std::unique_ptr<Allocator> allocator)
+    : options_(options),
+      loop_(loop),
+      transport_(transport),
+      allocator_(std::move(allocator)),
+      agent_heartbeats_(options.heartbeat_timeout, ExpiryGranularity(options.heartbeat_timeout)),
+      framework_heartbeats_(options.heartbeat_timeout,
+                            ExpiryGranularity(options.heartbeat_timeout)),
+      started_at_(loop.Now()) {}
+
+Master::~Master() {
+  for (EventLoop::TimerId id : periodic_timers_) loop_.Cancel(id);
+}
+
+void Master::Start() {
+  periodic_timers_.push_back(
+      loop_.Every(options_.allocation_interval, [this] { AllocateNow(); }));
+  periodic_timers_.push_back(loop_.Every(ExpiryGranularity(options_.heartbeat_timeout),
+                                         [this] { CheckHeartbeats(); }));
+}
+
+void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
+  ++stats_.messages;
+  const uint64_t rid = env.getRequestId();
+  switch (env.which()) {
+    case wire::Envelope::REGISTER_AGENT:
+      return OnRegisterAgent(peer, rid, env.getRegisterAgent());
+    case wire::Envelope::AGENT_HEARTBEAT:
+      return OnAgentHeartbeat(peer, env.getAgentHeartbeat());
+    case wire::Envelope::STATUS_UPDATE:
+      return OnStatusUpdate(peer, env.getStatusUpdate());
+    case wire::Envelope::SUBSCRIBE:
+      return OnSubscribe(peer, rid, env.getSubscribe());
+    case wire::Envelope::FRAMEWORK_HEARTBEAT:
+      return OnFrameworkHeartbeat(peer, rid, env.getFrameworkHeartbeat());
+    case wire::Envelope::ACCEPT:
+      return OnAccept(peer, rid, env.getAccept());
+    case wire::Envelope::DECLINE:
+      return OnDecline(peer, rid, env.getDecline());
+    case wire::Envelope::SUPPRESS:
+      return OnSuppress(peer, rid, env.getSuppress().getFrameworkId());
+    case wire::Envelope::REVIVE:
+      return OnRevive(peer, rid, env.getRevive().getFrameworkId());
+    case wire::Envelope::TEARDOWN:
+      return OnTeardown(peer, rid, env.getTeardown().getFrameworkId());
+    case wire::Envelope::ACKNOWLEDGE:
+      return OnAcknowledge(peer, rid, env.getAcknowledge());
+    case wire::Envelope::KILL_TASK:
+      return OnKill(peer, rid, env.getKillTask());
+    case wire::Envelope::RECONCILE:
+      return OnReconcile(peer, rid, env.getReconcile());
+    case wire::Envelope::ERROR:
+      return OnAgentError(peer, env.getError());
+    case wire::Envelope::OPERATOR_QUERY: {
+      auto json = QueryJson(env.getOperatorQuery().getQuery().cStr());
+      if (!json.ok()) {
+        return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT, json.status().message());
+      }
+      capnp::MallocMessageBuilder msg;
+      NewEnvelope(msg, rid).initOperatorReply().setJson(*json);
+      transport_.Send(peer, msg);
+      return;
+    }
+    default:
+      return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
+                       absl::StrCat("message kind ", static_cast<int>(env.which()),
+                                    " is not accepted by the master"));
+  }
+}
+
+void Master::SendOk(const PeerId& peer, uint64_t request_id) {
+  if (request_id == 0) return;
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg, request_id).initOk();
+  transport_.Send(peer, msg);
+}
+
+void Master::SendError(const PeerId& peer, uint64_t request_id, wire::ErrorCode code,
+                       absl::string_view message) {
+  ++stats_.invalid_messages;
+  AGORA_LOG(WARNING, "master") << "rejected: " << message;
+  capnp::MallocMessageBuilder msg;
+  auto error = NewEnvelope(msg, request_id).initError();
+  error.setCode(code);
+  error.setMessage(std::string(message));
+  transport_.Send(peer, msg);
+}
+
+// ---- agents ----------------------------------------------------------------
+
+void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAgent::Reader msg) {
+  const std::string hostname = msg.getHostname();
+  const Resources total = FromWire(msg.getResources());
+  if (hostname.empty()) {
+    return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
+                     "register agent: hostname must not be empty");
+  }
+  if (!total.HasScalars()) {
+    return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
+                     "register agent: the agent has no cpus, mem or disk to offer");
+  }
+  AgentId id = msg.getAgentId();
+  if (!id.empty()) {
+    if (absl::Status s = ValidatePathSafeId("agent id", id); !s.ok()) {
+      return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT, s.message());
+    }
+    auto known = agents_.find(id);
+    if (known != agents_.end() && known->second.state == AgentState::kGone) {
+      return SendError(peer, rid, wire::ErrorCode::AGENT_GONE,
+                       absl::StrCat("agent ", id,
+                                    " was declared gone; it must register anew with a clean "
+                                    "work dir"));
+    }
+  } else {
+    id = NewId("a");
+  }
+
+  auto [it, inserted] = agents_.try_emplace(id);
+  AgentRecord& agent = it->second;
+  if (!inserted) {
+    // Re-registration: start from a clean slate for offers and allocation;
+    // the reported tasks rebuild the rest.
+    std::vector<OfferId> offers(agent.offers.begin(), agent.offers.end());
+    for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/true);
+    allocator_->RemoveAgent(id);
+    if (agent.gone_timer != 0) loop_.Cancel(agent.gone_timer);
+    agent.gone_timer = 0;
+    ++stats_.agents_reregistered;
+  } else {
+    agent.registered_at = loop_.Now();
+    ++stats_.agents_registered;
+  }
+  agent.id = id;
+  agent.hostname = hostname;
+  agent.attributes = FromWire(msg.getAttributes());
+  agent.total = total;
+  agent.peer = peer;
+  agent.limits_enforced = msg.getLimitsEnforced();
+  agent.cgroup_version = msg.getCgroupVersion();
+  if (agent.state != AgentState::kDraining && agent.state != AgentState::kDrained) {
+    agent.state = AgentState::kActive;
+  }
+  allocator_->AddAgent(id, total);
+  ReconcileAgentTasks(agent, msg.getTasks());
+  agent_heartbeats_.Beat(id, loop_.Now());
+
+  capnp::MallocMessageBuilder reply;
+  auto registered = NewEnvelope(reply, rid).initAgentRegistered();
+  registered.setAgentId(id);
+  registered.setHeartbeatIntervalMs(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.heartbeat_interval)));
+  transport_.Send(peer, reply);
+  AGORA_LOG(INFO, "master") << (inserted ? "registered" : "re-registered") << " agent " << id
+                            << " (" << hostname << ") with " << total.ToString() << " and "
+                            << agent.tasks.size() << " tasks";
+  RequestAllocation();
+}
+
+void Master::ReconcileAgentTasks(AgentRecord& agent,
+                                 capnp::List<wire::AgentTask>::Reader reported) {
+  absl::flat_hash_set<TaskKey> seen;
+  agent.used = Resources();
+  for (auto t : reported) {
+    TaskSpec spec = FromWire(t.getSpec());
+    TaskKey key{t.getFrameworkId(), spec.task_id};
+    if (key.framework_id.empty() || key.task_id.empty()) continue;
+    TaskState state = FromWire(t.getState());
+    auto [it, inserted] = tasks_.try_emplace(key);
+    TaskRecord& task = it->second;
+    if (!inserted && task.agent_id != agent.id) {
+      AGORA_LOG(WARNING, "master") << "agent " << agent.id << " reports task " << key.task_id
+                                   << " that runs on agent " << task.agent_id << "; ignored";
+      continue;
+    }
+    const TaskState before = inserted ? TaskState::kStaging : task.state;
+    if (inserted) {
+      task.spec = std::move(spec);
+      task.framework_id = key.framework_id;
+      task.agent_id = agent.id;
+      task.launched_at = loop_.Now();
+    }
+    task.state = state;
+    task.updated_at = loop_.Now();
+    seen.insert(key);
+    auto fw = frameworks_.find(key.framework_id);
+    if (fw != frameworks_.end()) fw->second.tasks.insert(key.task_id);
+    if (IsTerminal(state)) continue;  // the agent still resends its final update
+    agent.used += task.spec.resources;
+    allocator_->AddAllocation(key.framework_id, agent.id, task.spec.resources);
+    if (before == TaskState::kUnreachable) {
+      SendMasterUpdate(task, state, "agent re-registered; task still running",
+                       "agent_reregistered");
+    }
+    if (task.kill_requested) SendKillToAgent(task);
+  }
+  // Tasks the master placed here that the agent no longer has.
+  std::vector<TaskKey> missing;
+  for (const TaskKey& key : agent.tasks) {
+    if (!seen.contains(key)) missing.push_back(key);
+  }
+  agent.tasks = std::move(seen);
+  for (const TaskKey& key : missing) {
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) continue;
+    it->second.agent_id = agent.id;
+    if (!IsTerminal(it->second.state)) {
+      // STAGING tasks may still be on their way (RunTask not yet handled).
+      if (it->second.state == TaskState::kStaging &&
+          loop_.Now() - it->second.launched_at < options_.heartbeat_timeout) {
+        agent.tasks.insert(key);
+        agent.used += it->second.spec.resources;
+        allocator_->AddAllocation(key.framework_id, agent.id, it->second.spec.resources);
+        continue;
+      }
+      it->second.state = TaskState::kLost;
+      SendMasterUpdate(it->second, TaskState::kLost,
+                       "the agent re-registered without this task", "agent_restarted");
+    }
+    ForgetTask(key);
+  }
+}
+
+void Master::OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader msg) {
+  const AgentId id = msg.getAgentId();
+  auto it = agents_.find(id);
+  if (it != agents_.end() && it->second.state == AgentState::kGone) {
+    return SendError(peer, 0, wire::ErrorCode::AGENT_GONE,
+                     absl::StrCat("agent ", id, " was declared gone"));
+  }
+  if (it == agents_.end() || it->second.state == AgentState::kUnreachable) {
+    // Unknown (the master restarted) or back from a partition: ask for a
+    // full re-registration with its tasks.
+    capnp::MallocMessageBuilder msg_out;
+    NewEnvelope(msg_out).initReregisterAgent().setAgentId(id);
+    transport_.Send(peer, msg_out);
+    return;
+  }
+  it->second.peer = peer;  // the connection may have been re-established
+  agent_heartbeats_.Beat(id, loop_.Now());
+}
+
+void Master::OnAgentError(const PeerId& peer, wire::Error::Reader msg) {
+  ++stats_.invalid_messages;
+  AGORA_LOG(WARNING, "master") << "a peer reported an error: " << msg.getMessage().cStr();
+}
+
+void Master::CheckHeartbeats() {
+  const absl::Time now = loop_.Now();
+  if (now - expiry_window_start_ >= options_.heartbeat_timeout) {
+    expiry_window_start_ = now;
+    expiries_in_window_ = 0;
+  }
+  size_t registered = 0;
+  for (const auto& [id, a] : agents_) registered += a.state != AgentState::kGone;
+  const int limit = std::max(
+      1, static_cast<int>(std::floor(options_.max_unreachable_share * double(registered))));
+
+  std::vector<AgentId> candidates;
+  for (auto& [id, since] : deferred_expiries_) candidates.push_back(id);
+  deferred_expiries_.clear();
+  for (std::string& id : agent_heartbeats_.Expire(now)) candidates.push_back(std::move(id));
+  for (const AgentId& id : candidates) {
+    auto it = agents_.find(id);
+    if (it == agents_.end() || agent_heartbeats_.Watching(id)) continue;  // beat again
+    AgentRecord& agent = it->second;
+    if (agent.state == AgentState::kUnreachable || agent.state == AgentState::kGone) continue;
+    if (expiries_in_window_ >= limit) {
+      ++stats_.expiries_deferred;
+      deferred_expiries_.emplace_back(id, now);
+      continue;
+    }
+    ++expiries_in_window_;
+    MarkAgentUnreachable(agent);
+  }
+  if (!deferred_expiries_.empty()) {
+    AGORA_LOG(WARNING, "master") << deferred_expiries_.size()
+                                 << " silent agents held back by the mass-expiry guard";
+  }
+
+  for (const std::string& id : framework_heartbeats_.Expire(now)) {
+    auto it = frameworks_.find(id);
+    if (it != frameworks_.end() && it->second.state == FrameworkState::kActive) {
+      MarkFrameworkDisconnected(it->second);
+    }
+  }
+}
+
+void Master::MarkAgentUnreachable(AgentRecord& agent) {
+  ++stats_.agents_expired;
+  AGORA_LOG(WARNING, "master") << "agent " << agent.id << " (" << agent.hostname
+                               << ") is unreachable: no heartbeat for "
+                               << options_.heartbeat_timeout;
+  agent.state = AgentState::kUnreachable;
+  agent.unreachable_since = loop_.Now();
+  std::vector<OfferId> offers(agent.offers.begin(), agent.offers.end());
+  for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/true);
+  allocator_->RemoveAgent(agent.id);
+  const std::string message = absl::StrCat("agent ", agent.id, " (", agent.hostname,
+                                           ") missed heartbeats for ",
+                                           absl::FormatDuration(options_.heartbeat_timeout));
+  for (const TaskKey& key : agent.tasks) {
+    auto it = tasks_.find(key);
+    if (it == tasks_.end() || IsTerminal(it->second.state)) continue;
+    it->second.state = TaskState::kUnreachable;
+    it->second.updated_at = loop_.Now();
+    SendMasterUpdate(it->second, TaskState::kUnreachable, message, "agent_unreachable");
+  }
+  for (auto& [id, fw] : frameworks_) {
+    if (fw.state != FrameworkState::kActive) continue;
+    capnp::MallocMessageBuilder msg;
+    NewEnvelope(msg).initAgentLost().setAgentId(agent.id);
+    transport_.Send(fw.peer, msg);
+  }
+  const AgentId id = agent.id;
+  agent.gone_timer = loop_.After(options_.agent_gone_timeout, [this, id] { MarkAgentGone(id); });
+}
+
+void Master::MarkAgentGone(const AgentId& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end() || it->second.state != AgentState::kUnreachable) return;
+  AgentRecord& agent = it->second;
+  agent.state = AgentState::kGone;
+  agent.gone_timer = 0;
+  agent_heartbeats_.Forget(id);
+  std::vector<TaskKey> keys(agent.tasks.begin(), agent.tasks.end());
+  for (const TaskKey& key : keys) {
+    auto t = tasks_.find(key);
+    if (t == tasks_.end()) continue;
+    if (!IsTerminal(t->second.state)) {
+      t->second.state = TaskState::kGone;
+      SendMasterUpdate(t->second, TaskState::kGone, "the agent was declared gone", "agent_gone");
+    }
+    ForgetTask(key);
+  }
+  agent.used = Resources();
+  AGORA_LOG(WARNING, "master") << "agent " << id << " is gone";
+}
+
+AgentRecord* Master::AgentFromPeer(const PeerId& peer, const AgentId& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end() || it->second.state == AgentState::kGone) return nullptr;
+  return &it->second;
+}
+
+}  // namespace agora::master

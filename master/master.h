@@ -1,0 +1,174 @@
+// Master coordinates the cluster: it admits agents and tracks their health by
+// heartbeat expiry, subscribes frameworks, offers free resources through the
+// Allocator, validates and forwards launches and kills, relays status updates
+// and their acknowledgements, and answers operator queries.
+//
+// It owns the records (agents, frameworks, offers, tasks), the heartbeat
+// monitors and the allocator, and sends through an injected Transport, so it
+// runs unchanged on a real ROUTER socket or in a unit test with a FakeClock.
+// Every handler is a transaction on the master's single event loop; no locks.
+// Input from the network never crashes it: bad messages are answered with an
+// Error, counted in stats(), and change nothing else.
+//
+// The implementation is split by concern: master.cc (wiring, agents),
+// master_frameworks.cc (subscription, offers, accept), master_tasks.cc
+// (status updates, kills, reconciliation), master_operator.cc (queries).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "capnp/agora.capnp.h"
+#include "common/event_loop.h"
+#include "common/transport.h"
+#include "master/allocator/allocator.h"
+#include "master/heartbeat_monitor.h"
+#include "master/records.h"
+
+namespace agora::master {
+
+struct MasterOptions {
+  absl::Duration heartbeat_interval = absl::Seconds(1);
+  absl::Duration heartbeat_timeout = absl::Seconds(5);
+  absl::Duration agent_gone_timeout = absl::Minutes(10);
+  absl::Duration allocation_interval = absl::Milliseconds(100);
+  absl::Duration offer_timeout = absl::Seconds(30);
+  absl::Duration default_refuse = absl::Seconds(5);
+  // After a (re)start, explicit reconciliation does not call a task unknown
+  // (lost) before agents had this long to re-register.
+  absl::Duration agent_reregister_timeout = absl::Seconds(10);
+  // Mass-expiry guard: at most this share of the registered agents (at least
+  // one) may be declared unreachable within one heartbeat_timeout window.
+  double max_unreachable_share = 0.5;
+  uint64_t allocator_seed = 0;
+};
+
+struct MasterStats {
+  uint64_t messages = 0;
+  uint64_t invalid_messages = 0;  // answered with an Error
+  uint64_t agents_registered = 0;
+  uint64_t agents_reregistered = 0;
+  uint64_t agents_expired = 0;
+  uint64_t expiries_deferred = 0;  // held back by the mass-expiry guard
+  uint64_t frameworks_subscribed = 0;
+  uint64_t offers_sent = 0;
+  uint64_t offers_declined = 0;
+  uint64_t offers_rescinded = 0;
+  uint64_t tasks_launched = 0;
+  uint64_t status_updates = 0;
+  uint64_t allocation_passes = 0;
+  absl::Duration last_allocation_time;
+};
+
+class Master {
+ public:
+  Master(MasterOptions options, EventLoop& loop, Transport& transport,
+         std::unique_ptr<Allocator> allocator);
+  ~Master();
+
+  // Starts the periodic timers (allocation, expiry checks).
+  void Start();
+  // Handles one decoded message from `peer`. kj::Exceptions from lazy capnp
+  // validation propagate to Decode(), which counts and drops the frame.
+  void Handle(const PeerId& peer, wire::Envelope::Reader env);
+
+  const MasterStats& stats() const { return stats_; }
+  const absl::flat_hash_map<AgentId, AgentRecord>& agents() const { return agents_; }
+  const absl::flat_hash_map<FrameworkId, FrameworkRecord>& frameworks() const {
+    return frameworks_;
+  }
+  const absl::flat_hash_map<TaskKey, TaskRecord>& tasks() const { return tasks_; }
+  const std::deque<TaskRecord>& completed_tasks() const { return completed_tasks_; }
+  static constexpr size_t kMaxCompletedTasks = 1000;
+  const absl::flat_hash_map<OfferId, OfferRecord>& offers() const { return offers_; }
+  // JSON for the operator queries ("agents", "frameworks", "tasks", "offers").
+  absl::StatusOr<std::string> QueryJson(absl::string_view query) const;
+
+  // Runs an allocation pass now and sends the offers (tests, timers).
+  void AllocateNow();
+  // Checks heartbeat deadlines now (tests, timers).
+  void CheckHeartbeats();
+
+ private:
+  // master.cc: agents.
+  void OnRegisterAgent(const PeerId& peer, uint64_t request_id,
+                       wire::RegisterAgent::Reader msg);
+  void OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader msg);
+  void ReconcileAgentTasks(AgentRecord& agent, capnp::List<wire::AgentTask>::Reader reported);
+  void MarkAgentUnreachable(AgentRecord& agent);
+  void MarkAgentGone(const AgentId& id);
+  void OnAgentError(const PeerId& peer, wire::Error::Reader msg);
+
+  // master_frameworks.cc: frameworks and offers.
+  void OnSubscribe(const PeerId& peer, uint64_t request_id, wire::Subscribe::Reader msg);
+  void OnFrameworkHeartbeat(const PeerId& peer, uint64_t request_id,
+                            wire::FrameworkHeartbeat::Reader msg);
+  void OnAccept(const PeerId& peer, uint64_t request_id, wire::Accept::Reader msg);
+  void OnDecline(const PeerId& peer, uint64_t request_id, wire::Decline::Reader msg);
+  void OnSuppress(const PeerId& peer, uint64_t request_id, const FrameworkId& id);
+  void OnRevive(const PeerId& peer, uint64_t request_id, const FrameworkId& id);
+  void OnTeardown(const PeerId& peer, uint64_t request_id, const FrameworkId& id);
+  void MarkFrameworkDisconnected(FrameworkRecord& fw);
+  void RemoveFramework(const FrameworkId& id, absl::string_view why);
+  // Validates a launch on the offers named; OK means every task was sent.
+  absl::Status Launch(FrameworkRecord& fw, wire::Accept::Reader msg);
+  void SendOffers(const std::vector<Allocation>& allocations);
+  // Removes the offer and returns its resources to the allocator; tells the
+  // framework when `notify` is set.
+  void RemoveOffer(const OfferId& id, bool notify, absl::Time refuse_until = absl::InfinitePast());
+  void RequestAllocation();
+
+  // master_tasks.cc: tasks.
+  void OnStatusUpdate(const PeerId& peer, wire::StatusUpdate::Reader msg);
+  void OnAcknowledge(const PeerId& peer, uint64_t request_id, wire::Acknowledge::Reader msg);
+  void OnKill(const PeerId& peer, uint64_t request_id, wire::KillTask::Reader msg);
+  void OnReconcile(const PeerId& peer, uint64_t request_id, wire::Reconcile::Reader msg);
+  // Applies a state change to the master's task record and frees the task's
+  // resources when it became terminal.
+  void UpdateTask(TaskRecord& task, const TaskStatus& status);
+  // Sends a master-generated update (no uuid, no ack) to the framework.
+  void SendMasterUpdate(const TaskRecord& task, TaskState state, absl::string_view message,
+                        absl::string_view reason);
+  void ForwardUpdate(const FrameworkRecord& fw, const TaskStatus& status);
+  void SendKillToAgent(const TaskRecord& task);
+  void ForgetTask(const TaskKey& key);
+  void FreeTaskResources(const TaskRecord& task);
+
+  // Replies and lookups shared by the handlers.
+  void SendOk(const PeerId& peer, uint64_t request_id);
+  void SendError(const PeerId& peer, uint64_t request_id, wire::ErrorCode code,
+                 absl::string_view message);
+  // The framework `id` if `peer` is its current connection; else answers
+  // with an Error and returns null.
+  FrameworkRecord* AuthorizedFramework(const PeerId& peer, uint64_t request_id,
+                                       const FrameworkId& id);
+  AgentRecord* AgentFromPeer(const PeerId& peer, const AgentId& id);
+
+  MasterOptions options_;
+  EventLoop& loop_;
+  Transport& transport_;
+  std::unique_ptr<Allocator> allocator_;
+  HeartbeatMonitor agent_heartbeats_;
+  HeartbeatMonitor framework_heartbeats_;
+  absl::flat_hash_map<AgentId, AgentRecord> agents_;
+  absl::flat_hash_map<FrameworkId, FrameworkRecord> frameworks_;
+  absl::flat_hash_map<OfferId, OfferRecord> offers_;
+  absl::flat_hash_map<TaskKey, TaskRecord> tasks_;
+  std::deque<TaskRecord> completed_tasks_;  // the latest kMaxCompletedTasks
+  // Frameworks torn down or failed over for good: the master acknowledges
+  // their tasks' updates so agents stop resending them.
+  absl::flat_hash_set<FrameworkId> removed_frameworks_;
+  std::vector<std::pair<AgentId, absl::Time>> deferred_expiries_;
+  absl::Time started_at_;
+  // Mass-expiry guard window.
+  absl::Time expiry_window_start_ = absl::InfinitePast();
+  int expiries_in_window_ = 0;
+  bool allocation_scheduled_ = false;
+  std::vector<EventLoop::TimerId> periodic_timers_;
+  MasterStats stats_;
+};
+
+}  // namespace agora::master

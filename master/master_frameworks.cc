@@ -1,0 +1,400 @@
+// Master: framework subscription, offers, accept/decline, suppress/revive.
+#include <capnp/message.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/ids.h"
+#include "common/framing.h"
+#include "common/log.h"
+#include "common/wire_convert.h"
+#include "master/master.h"
+
+namespace agora::master {
+
+void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Reader msg) {
+  const std::string name = msg.getName();
+  std::string role = msg.getRole();
+  if (role.empty()) role = "*";
+  if (name.empty()) {
+    return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
+                     "subscribe: framework name must not be empty");
+  }
+  FrameworkId id = msg.getFrameworkId();
+  if (!id.empty()) {
+    if (absl::Status s = ValidatePathSafeId("framework id", id); !s.ok()) {
+      return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT, s.message());
+    }
+    if (removed_frameworks_.contains(id)) {
+      return SendError(peer, rid, wire::ErrorCode::UNKNOWN_FRAMEWORK,
+                       absl::StrCat("framework ", id,
+                                    " was removed (torn down or failover timeout expired); "
+                                    "subscribe without an id"));
+    }
+  } else {
+    id = NewId("f");
+  }
+  auto [it, inserted] = frameworks_.try_emplace(id);
+  FrameworkRecord& fw = it->second;
+  if (!inserted) {
+    if (fw.role != role) {
+      return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
+                       absl::StrCat("subscribe: framework ", id, " has role '", fw.role,
+                                    "'; it cannot change to '", role, "' on failover"));
+    }
+    // Failover: offers made to the old connection are void.
+    std::vector<OfferId> offers(fw.offers.begin(), fw.offers.end());
+    for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/false);
+    if (fw.failover_timer != 0) loop_.Cancel(fw.failover_timer);
+    fw.failover_timer = 0;
+  } else {
+    fw.id = id;
+    fw.role = role;
+    // Tasks re-reported by agents before this framework came back.
+    for (const auto& [key, task] : tasks_) {
+      if (key.framework_id == id) fw.tasks.insert(key.task_id);
+    }
+  }
+  fw.name = name;
+  fw.endpoint = msg.getEndpoint();
+  fw.peer = peer;
+  fw.state = FrameworkState::kActive;
+  fw.failover_timeout = absl::Milliseconds(msg.getFailoverTimeoutMs());
+  fw.subscribed_at = loop_.Now();
+  fw.suppressed = false;
+  allocator_->AddFramework(id, role);
+  allocator_->ActivateFramework(id);
+  allocator_->Revive(id);
+  framework_heartbeats_.Beat(id, loop_.Now());
+  ++stats_.frameworks_subscribed;
+
+  capnp::MallocMessageBuilder reply;
+  auto subscribed = NewEnvelope(reply, rid).initSubscribed();
+  subscribed.setFrameworkId(id);
+  subscribed.setHeartbeatIntervalMs(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.heartbeat_interval)));
+  transport_.Send(peer, reply);
+  AGORA_LOG(INFO, "master") << (inserted ? "subscribed" : "re-subscribed") << " framework "
+                            << id << " (" << name << ", role " << role << ")";
+  RequestAllocation();
+}
+
+void Master::OnFrameworkHeartbeat(const PeerId& peer, uint64_t rid,
+                                  wire::FrameworkHeartbeat::Reader msg) {
+  FrameworkRecord* fw = AuthorizedFramework(peer, rid, msg.getFrameworkId());
+  if (fw == nullptr) return;
+  if (fw->state == FrameworkState::kDisconnected) {
+    // Its connection came back before the failover timeout.
+    fw->state = FrameworkState::kActive;
+    if (fw->failover_timer != 0) loop_.Cancel(fw->failover_timer);
+    fw->failover_timer = 0;
+    allocator_->ActivateFramework(fw->id);
+    RequestAllocation();
+  }
+  framework_heartbeats_.Beat(fw->id, loop_.Now());
+  SendOk(peer, rid);
+}
+
+FrameworkRecord* Master::AuthorizedFramework(const PeerId& peer, uint64_t rid,
+                                             const FrameworkId& id) {
+  auto it = frameworks_.find(id);
+  if (it == frameworks_.end()) {
+    SendError(peer, rid, wire::ErrorCode::UNKNOWN_FRAMEWORK,
+              absl::StrCat("unknown framework '", id, "'; subscribe first"));
+    return nullptr;
+  }
+  if (it->second.peer != peer) {
+    SendError(peer, rid, wire::ErrorCode::FAILED_PRECONDITION,
+              absl::StrCat("framework ", id, " is subscribed over another connection"));
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void Master::MarkFrameworkDisconnected(FrameworkRecord& fw) {
+  AGORA_LOG(WARNING, "master") << "framework " << fw.id << " (" << fw.name
+                               << ") disconnected; failover timeout "
+                               << absl::FormatDuration(fw.failover_timeout);
+  fw.state = FrameworkState::kDisconnected;
+  fw.disconnected_at = loop_.Now();
+  std::vector<OfferId> offers(fw.offers.begin(), fw.offers.end());
+  for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/false);
+  allocator_->DeactivateFramework(fw.id);
+  const FrameworkId id = fw.id;
+  if (fw.failover_timeout <= absl::ZeroDuration()) {
+    RemoveFramework(id, "disconnected with no failover timeout");
+    return;
+  }
+  fw.failover_timer = loop_.After(fw.failover_timeout, [this, id] {
+    RemoveFramework(id, "its failover timeout expired");
+  });
+}
+
+void Master::RemoveFramework(const FrameworkId& id, absl::string_view why) {
+  auto it = frameworks_.find(id);
+  if (it == frameworks_.end()) return;
+  FrameworkRecord& fw = it->second;
+  AGORA_LOG(INFO, "master") << "removing framework " << id << " (" << fw.name << "): " << why;
+  std::vector<OfferId> offers(fw.offers.begin(), fw.offers.end());
+  for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/false);
+  if (fw.failover_timer != 0) loop_.Cancel(fw.failover_timer);
+  for (const TaskId& task_id : fw.tasks) {
+    auto t = tasks_.find(TaskKey{id, task_id});
+    if (t == tasks_.end() || IsTerminal(t->second.state)) continue;
+    t->second.kill_requested = true;
+    SendKillToAgent(t->second);
+  }
+  allocator_->RemoveFramework(id);
+  framework_heartbeats_.Forget(id);
+  removed_frameworks_.insert(id);
+  frameworks_.erase(it);
+}
+
+void Master::OnTeardown(const PeerId& peer, uint64_t rid, const FrameworkId& id) {
+  if (AuthorizedFramework(peer, rid, id) == nullptr) return;
+  RemoveFramework(id, "torn down");
+  SendOk(peer, rid);
+}
+
+void Master::OnSuppress(const PeerId& peer, uint64_t rid, const FrameworkId& id) {
+  FrameworkRecord* fw = AuthorizedFramework(peer, rid, id);
+  if (fw == nullptr) return;
+  fw->suppressed = true;
+  allocator_->Suppress(id);
+  SendOk(peer, rid);
+}
+
+void Master::OnRevive(const PeerId& peer, uint64_t rid, const FrameworkId& id) {
+  FrameworkRecord* fw = AuthorizedFramework(peer, rid, id);
+  if (fw == nullptr) return;
+  fw->suppressed = false;
+  allocator_->Revive(id);
+  SendOk(peer, rid);
+  RequestAllocation();
+}
+
+void Master::OnDecline(const PeerId& peer, uint64_t rid, wire::Decline::Reader msg) {
+  FrameworkRecord* fw = AuthorizedFramework(peer, rid, msg.getFrameworkId());
+  if (fw == nullptr) return;
+  const double seconds = msg.getRefuseSeconds();
+  const absl::Duration refuse =
+      seconds >= 0 && seconds < 1e9 ? absl::Seconds(seconds) : options_.default_refuse;
+  std::vector<std::string> unknown;
+  for (auto id_text : msg.getOfferIds()) {
+    OfferId id = id_text;
+    auto it = offers_.find(id);
+    if (it == offers_.end() || it->second.framework_id != fw->id) {
+      unknown.push_back(std::move(id));
+      continue;
+    }
+    ++stats_.offers_declined;
+    RemoveOffer(id, /*notify=*/false, loop_.Now() + refuse);
+  }
+  if (!unknown.empty()) {
+    return SendError(peer, rid, wire::ErrorCode::STALE_OFFER,
+                     absl::StrCat("decline: unknown or foreign offers: ",
+                                  absl::StrJoin(unknown, ", ")));
+  }
+  SendOk(peer, rid);
+}
+
+void Master::OnAccept(const PeerId& peer, uint64_t rid, wire::Accept::Reader msg) {
+  FrameworkRecord* fw = AuthorizedFramework(peer, rid, msg.getFrameworkId());
+  if (fw == nullptr) return;
+  absl::Status status = Launch(*fw, msg);
+  if (status.ok()) return SendOk(peer, rid);
+  wire::ErrorCode code = wire::ErrorCode::INVALID_ARGUMENT;
+  if (absl::IsNotFound(status)) code = wire::ErrorCode::STALE_OFFER;
+  if (absl::IsResourceExhausted(status)) code = wire::ErrorCode::INSUFFICIENT_RESOURCES;
+  SendError(peer, rid, code, absl::StrCat("accept: ", status.message()));
+}
+
+absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
+  const double seconds = msg.getRefuseSeconds();
+  const absl::Time refuse_until =
+      loop_.Now() + (seconds >= 0 && seconds < 1e9 ? absl::Seconds(seconds) : options_.default_refuse);
+
+  // 1. The offers: all known, all ours, all on one agent.
+  std::vector<OfferId> own;
+  absl::Status problem;
+  AgentId agent_id;
+  for (auto id_text : msg.getOfferIds()) {
+    OfferId id = id_text;
+    auto it = offers_.find(id);
+    if (it == offers_.end()) {
+      problem = absl::NotFoundError(absl::StrCat(
+          "offer ", id, " is unknown or no longer valid (rescinded, expired or already used)"));
+      continue;
+    }
+    if (it->second.framework_id != fw.id) {
+      problem = absl::NotFoundError(absl::StrCat("offer ", id, " was made to another framework"));
+      continue;
+    }
+    if (std::find(own.begin(), own.end(), id) != own.end()) {
+      problem = absl::InvalidArgumentError(absl::StrCat("offer ", id, " is named twice"));
+      continue;
+    }
+    if (!agent_id.empty() && it->second.agent_id != agent_id) {
+      problem = absl::InvalidArgumentError(absl::StrCat(
+          "offers span agents ", agent_id, " and ", it->second.agent_id,
+          "; one accept may use the offers of one agent only"));
+    }
+    agent_id = it->second.agent_id;
+    own.push_back(std::move(id));
+  }
+  if (own.empty() && problem.ok()) problem = absl::InvalidArgumentError("no offers named");
+
+  // 2. The tasks: well-formed, unique, and within the offers.
+  Resources offered;
+  for (const OfferId& id : own) offered += offers_.at(id).resources;
+  std::vector<TaskSpec> specs;
+  Resources asked;
+  absl::flat_hash_set<TaskId> ids;
+  for (auto t : msg.getTasks()) {
+    if (!problem.ok()) break;
+    TaskSpec spec = FromWire(t);
+    if (absl::Status s = ValidatePathSafeId("task id", spec.task_id); !s.ok()) {
+      problem = s;
+    } else if (spec.command.empty()) {
+      problem = absl::InvalidArgumentError(absl::StrCat("task ", spec.task_id, " has no command"));
+    } else if (!spec.resources.HasScalars()) {
+      problem = absl::InvalidArgumentError(
+          absl::StrCat("task ", spec.task_id, " asks for no cpus, mem or disk"));
+    } else if (spec.port_names.size() > spec.resources.ports().size()) {
+      problem = absl::InvalidArgumentError(absl::StrCat(
+          "task ", spec.task_id, " names ", spec.port_names.size(), " ports but asks for ",
+          spec.resources.ports().size()));
+    } else if (tasks_.contains(TaskKey{fw.id, spec.task_id}) || !ids.insert(spec.task_id).second) {
+      problem = absl::InvalidArgumentError(
+          absl::StrCat("task id ", spec.task_id, " is already in use by this framework"));
+    }
+    if (spec.name.empty()) spec.name = spec.task_id;
+    asked += spec.resources;
+    specs.push_back(std::move(spec));
+  }
+  if (problem.ok() && !offered.Contains(asked)) {
+    problem = absl::ResourceExhaustedError(absl::StrCat(
+        "the tasks ask for more than the offers hold (", offered.Shortfall(asked), ")"));
+  }
+  AgentRecord* agent = nullptr;
+  if (problem.ok()) {
+    auto a = agents_.find(agent_id);
+    if (a == agents_.end() || a->second.state != AgentState::kActive) {
+      problem = absl::FailedPreconditionError(absl::StrCat("agent ", agent_id, " is not active"));
+    } else {
+      agent = &a->second;
+    }
+  }
+  if (!problem.ok()) {
+    // As in Mesos, the offers named in a rejected accept are used up.
+    for (const OfferId& id : own) RemoveOffer(id, /*notify=*/false);
+    RequestAllocation();
+    return problem;
+  }
+
+  // 3. Launch: the offers are consumed, the unused part returns at once.
+  // RemoveOffer returns each whole offer to the pool; the tasks' part is then
+  // taken again, and the remainder is filtered for `refuse_until`.
+  for (const OfferId& id : own) RemoveOffer(id, /*notify=*/false);
+  allocator_->AddAllocation(fw.id, agent_id, asked);
+  allocator_->Recover(fw.id, agent_id, Resources(), refuse_until);
+  for (TaskSpec& spec : specs) {
+    TaskKey key{fw.id, spec.task_id};
+    TaskRecord& task = tasks_[key];
+    task.framework_id = fw.id;
+    task.agent_id = agent_id;
+    task.state = TaskState::kStaging;
+    task.launched_at = task.updated_at = loop_.Now();
+    task.spec = std::move(spec);
+    fw.tasks.insert(key.task_id);
+    agent->tasks.insert(key);
+    agent->used += task.spec.resources;
+    ++stats_.tasks_launched;
+
+    capnp::MallocMessageBuilder run;
+    auto r = NewEnvelope(run).initRunTask();
+    r.setFrameworkId(fw.id);
+    r.setFrameworkName(fw.name);
+    r.setAgentId(agent_id);
+    ToWire(task.spec, r.initTask());
+    transport_.Send(agent->peer, run);
+  }
+  RequestAllocation();
+  return absl::OkStatus();
+}
+
+void Master::RequestAllocation() {
+  if (allocation_scheduled_) return;
+  allocation_scheduled_ = true;
+  loop_.After(absl::ZeroDuration(), [this] { AllocateNow(); });
+}
+
+void Master::AllocateNow() {
+  allocation_scheduled_ = false;
+  const absl::Time start = absl::Now();
+  std::vector<Allocation> allocations = allocator_->Allocate(loop_.Now());
+  stats_.last_allocation_time = absl::Now() - start;
+  ++stats_.allocation_passes;
+  if (!allocations.empty()) SendOffers(allocations);
+}
+
+void Master::SendOffers(const std::vector<Allocation>& allocations) {
+  absl::flat_hash_map<FrameworkId, std::vector<const OfferRecord*>> by_framework;
+  for (const Allocation& a : allocations) {
+    auto fw = frameworks_.find(a.framework_id);
+    auto agent = agents_.find(a.agent_id);
+    if (fw == frameworks_.end() || agent == agents_.end()) {
+      allocator_->Recover(a.framework_id, a.agent_id, a.resources);
+      continue;
+    }
+    OfferRecord offer{NewId("o"), a.framework_id, a.agent_id, a.resources, loop_.Now(), 0};
+    const OfferId id = offer.id;
+    offer.timeout_timer = loop_.After(options_.offer_timeout, [this, id] {
+      auto it = offers_.find(id);
+      if (it == offers_.end()) return;
+      it->second.timeout_timer = 0;
+      RemoveOffer(id, /*notify=*/true);
+    });
+    fw->second.offers.insert(id);
+    agent->second.offers.insert(id);
+    auto [it, ok] = offers_.emplace(id, std::move(offer));
+    by_framework[a.framework_id].push_back(&it->second);
+  }
+  for (const auto& [fw_id, list] : by_framework) {
+    capnp::MallocMessageBuilder msg;
+    auto offers = NewEnvelope(msg).initOffers().initOffers(list.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+      const OfferRecord& o = *list[i];
+      const AgentRecord& agent = agents_.at(o.agent_id);
+      offers[i].setOfferId(o.id);
+      offers[i].setAgentId(o.agent_id);
+      offers[i].setHostname(agent.hostname);
+      ToWire(agent.attributes, offers[i].initAttributes(agent.attributes.size()));
+      ToWire(o.resources, offers[i].initResources());
+    }
+    stats_.offers_sent += list.size();
+    transport_.Send(frameworks_.at(fw_id).peer, msg);
+  }
+}
+
+void Master::RemoveOffer(const OfferId& id, bool notify, absl::Time refuse_until) {
+  auto it = offers_.find(id);
+  if (it == offers_.end()) return;
+  OfferRecord offer = std::move(it->second);
+  offers_.erase(it);
+  if (offer.timeout_timer != 0) loop_.Cancel(offer.timeout_timer);
+  auto fw = frameworks_.find(offer.framework_id);
+  if (fw != frameworks_.end()) {
+    fw->second.offers.erase(id);
+    if (notify && fw->second.state == FrameworkState::kActive) {
+      ++stats_.offers_rescinded;
+      capnp::MallocMessageBuilder msg;
+      NewEnvelope(msg).initRescindOffer().setOfferId(id);
+      transport_.Send(fw->second.peer, msg);
+    }
+  }
+  auto agent = agents_.find(offer.agent_id);
+  if (agent != agents_.end()) agent->second.offers.erase(id);
+  allocator_->Recover(offer.framework_id, offer.agent_id, offer.resources, refuse_until);
+}
+
+}  // namespace agora::master
