@@ -338,7 +338,8 @@ void Master::AllocateNow() {
 }
 
 void Master::SendOffers(const std::vector<Allocation>& allocations) {
-  absl::flat_hash_map<FrameworkId, std::vector<const OfferRecord*>> by_framework;
+  // Offer ids, not pointers: emplacing into offers_ may rehash it.
+  absl::flat_hash_map<FrameworkId, std::vector<OfferId>> by_framework;
   for (const Allocation& a : allocations) {
     auto fw = frameworks_.find(a.framework_id);
     auto agent = agents_.find(a.agent_id);
@@ -356,14 +357,14 @@ void Master::SendOffers(const std::vector<Allocation>& allocations) {
     });
     fw->second.offers.insert(id);
     agent->second.offers.insert(id);
-    auto [it, ok] = offers_.emplace(id, std::move(offer));
-    by_framework[a.framework_id].push_back(&it->second);
+    offers_.emplace(id, std::move(offer));
+    by_framework[a.framework_id].push_back(id);
   }
   for (const auto& [fw_id, list] : by_framework) {
     capnp::MallocMessageBuilder msg;
     auto offers = NewEnvelope(msg).initOffers().initOffers(list.size());
     for (size_t i = 0; i < list.size(); ++i) {
-      const OfferRecord& o = *list[i];
+      const OfferRecord& o = offers_.at(list[i]);
       const AgentRecord& agent = agents_.at(o.agent_id);
       offers[i].setOfferId(o.id);
       offers[i].setAgentId(o.agent_id);

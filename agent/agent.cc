@@ -1,0 +1,549 @@
+#include "agent/agent.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <capnp/message.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/framing.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/wire_convert.h"
+
+namespace agora::agent {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exit status ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("signal ", WTERMSIG(status));
+  return absl::StrCat("wait status ", status);
+}
+
+std::string ReadFileOrEmpty(const fs::path& path) {
+  std::ifstream in(path);
+  std::string s;
+  in >> s;
+  return s;
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions options, EventLoop& loop, zmq::context_t& context)
+    : options_(std::move(options)), loop_(loop), context_(context) {}
+
+Agent::~Agent() {
+  for (auto& [key, task] : tasks_) loop_.Cancel(task.retry_timer);
+  loop_.Cancel(heartbeat_timer_);
+  loop_.Cancel(register_timer_);
+}
+
+std::string Agent::ExecutorEndpoint() const {
+  return absl::StrCat("ipc://", (fs::absolute(options_.work_dir) / "executors.sock").string());
+}
+
+absl::Status Agent::Start() {
+  std::error_code ec;
+  fs::create_directories(options_.work_dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create work dir ", options_.work_dir, ": ", ec.message()));
+  }
+  fs::remove(fs::path(options_.work_dir) / "executors.sock", ec);
+  auto router = RouterSocket::Bind(
+      context_, ExecutorEndpoint(), loop_,
+      [this](const PeerId& peer, wire::Envelope::Reader env) { HandleExecutor(peer, env); });
+  if (!router.ok()) return router.status();
+  executors_socket_ = *std::move(router);
+  agent_id_ = ReadFileOrEmpty(fs::path(options_.work_dir) / "agent_id");
+  master_ = std::make_unique<DealerSocket>(
+      context_, options_.master, loop_, [this](wire::Envelope::Reader env) { HandleMaster(env); });
+  Register();
+  return absl::OkStatus();
+}
+
+// ---- master ------------------------------------------------------------------
+
+void Agent::Register() {
+  registered_ = false;
+  capnp::MallocMessageBuilder msg;
+  auto reg = NewEnvelope(msg).initRegisterAgent();
+  reg.setAgentId(agent_id_);
+  reg.setHostname(options_.hostname);
+  ToWire(options_.resources, reg.initResources());
+  ToWire(options_.attributes, reg.initAttributes(options_.attributes.size()));
+  reg.setLimitsEnforced(options_.cgroup_version != 0);
+  reg.setCgroupVersion(static_cast<uint8_t>(options_.cgroup_version));
+  auto tasks = reg.initTasks(tasks_.size());
+  size_t i = 0;
+  for (const auto& [key, task] : tasks_) {
+    tasks[i].setFrameworkId(task.framework_id);
+    ToWire(task.spec, tasks[i].initSpec());
+    tasks[i].setState(ToWire(task.state));
+    ++i;
+  }
+  master_->Send(msg);
+  // Retry until AgentRegistered arrives, backing off to 10s.
+  loop_.Cancel(register_timer_);
+  register_timer_ = loop_.After(register_backoff_, [this] {
+    register_timer_ = 0;
+    register_backoff_ = std::min(register_backoff_ * 2, absl::Seconds(10));
+    Register();
+  });
+}
+
+void Agent::HandleMaster(wire::Envelope::Reader env) {
+  switch (env.which()) {
+    case wire::Envelope::AGENT_REGISTERED:
+      return OnRegistered(env.getAgentRegistered());
+    case wire::Envelope::REREGISTER_AGENT:
+      if (registered_) {
+        AGORA_LOG(INFO, "agent") << "the master asks us to re-register";
+        register_backoff_ = absl::Seconds(1);
+        Register();
+      }
+      return;
+    case wire::Envelope::RUN_TASK:
+      return OnRunTask(env.getRunTask());
+    case wire::Envelope::KILL_TASK:
+      return OnKillTask(env.getKillTask());
+    case wire::Envelope::ACKNOWLEDGE:
+      return OnAcknowledge(env.getAcknowledge());
+    case wire::Envelope::ERROR:
+      if (env.getError().getCode() == wire::ErrorCode::AGENT_GONE) {
+        return OnAgentGone(env.getError().getMessage().cStr());
+      }
+      AGORA_LOG(WARNING, "agent") << "master: " << env.getError().getMessage().cStr();
+      return;
+    default:
+      ++stats_.bad_messages;
+      AGORA_LOG(WARNING, "agent") << "unexpected message kind " << static_cast<int>(env.which())
+                                  << " from the master";
+  }
+}
+
+void Agent::OnRegistered(wire::AgentRegistered::Reader msg) {
+  const std::string id = msg.getAgentId();
+  if (ValidatePathSafeId("agent id", id).ok() && id != agent_id_) {
+    agent_id_ = id;
+    std::ofstream(fs::path(options_.work_dir) / "agent_id") << agent_id_ << "\n";
+  }
+  bool first = !registered_;
+  registered_ = true;
+  register_backoff_ = absl::Seconds(1);
+  loop_.Cancel(register_timer_);
+  register_timer_ = 0;
+  auto interval = absl::Milliseconds(std::max<uint32_t>(msg.getHeartbeatIntervalMs(), 10));
+  if (heartbeat_timer_ == 0 || interval != heartbeat_interval_) {
+    heartbeat_interval_ = interval;
+    loop_.Cancel(heartbeat_timer_);
+    heartbeat_timer_ = loop_.Every(heartbeat_interval_, [this] { SendHeartbeat(); });
+  }
+  if (first) AGORA_LOG(INFO, "agent") << "registered as " << agent_id_;
+  // The master may be new: resend every update in flight right away.
+  for (auto& [key, task] : tasks_) {
+    if (!task.pending.empty()) SendHead(key);
+  }
+}
+
+void Agent::SendHeartbeat() {
+  if (!registered_) return;
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg).initAgentHeartbeat().setAgentId(agent_id_);
+  master_->Send(msg);
+}
+
+void Agent::OnAgentGone(absl::string_view message) {
+  AGORA_LOG(ERROR, "agent") << "the master declared this agent gone (" << message
+                            << "); killing its tasks and registering anew";
+  ShutdownExecutors();
+  for (auto& [key, task] : tasks_) loop_.Cancel(task.retry_timer);
+  tasks_.clear();
+  agent_id_.clear();
+  std::error_code ec;
+  fs::remove(fs::path(options_.work_dir) / "agent_id", ec);
+  Register();
+}
+
+void Agent::SendErrorToMaster(absl::string_view message) {
+  ++stats_.bad_messages;
+  AGORA_LOG(WARNING, "agent") << message;
+  capnp::MallocMessageBuilder msg;
+  auto error = NewEnvelope(msg).initError();
+  error.setCode(wire::ErrorCode::INVALID_ARGUMENT);
+  error.setMessage(std::string(message));
+  master_->Send(msg);
+}
+
+void Agent::OnRunTask(wire::RunTask::Reader msg) {
+  const std::string framework_id = msg.getFrameworkId();
+  TaskSpec spec = FromWire(msg.getTask());
+  for (const absl::Status& s : {ValidatePathSafeId("framework id", framework_id),
+                                ValidatePathSafeId("task id", spec.task_id)}) {
+    if (!s.ok()) return SendErrorToMaster(absl::StrCat("run task: ", s.message()));
+  }
+  TaskKey key{framework_id, spec.task_id};
+  if (tasks_.contains(key)) {
+    return SendErrorToMaster(
+        absl::StrCat("run task: task ", spec.task_id, " of ", framework_id, " already exists"));
+  }
+  Task& task = tasks_[key];
+  task.framework_id = framework_id;
+  task.backoff = absl::Seconds(1);
+  task.sandbox = (fs::path(options_.work_dir) / "frameworks" / framework_id / "tasks" /
+                  spec.task_id / "runs" / NewId("r"))
+                     .string();
+  task.env = TaskEnvironment(framework_id, msg.getFrameworkName(), spec, task.sandbox);
+  task.spec = std::move(spec);
+  ++stats_.tasks_launched;
+
+  std::error_code ec;
+  fs::create_directories(task.sandbox, ec);
+  if (ec) {
+    return Report(key, TaskState::kFailed,
+                  absl::StrCat("cannot create sandbox ", task.sandbox, ": ", ec.message()),
+                  "sandbox_failed");
+  }
+  Executor* executor = ExecutorFor(framework_id);
+  if (executor == nullptr) {
+    return Report(key, TaskState::kFailed, "could not start the framework's executor",
+                  "executor_failed");
+  }
+  task.executor_id = executor->id;
+  executor->active.insert(task.spec.task_id);
+  loop_.Cancel(executor->idle_timer);
+  executor->idle_timer = 0;
+  if (executor->registered) {
+    SendLaunch(*executor, task);
+  } else {
+    executor->queued.push_back(task.spec.task_id);
+  }
+}
+
+Env Agent::TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
+                           const TaskSpec& spec, const std::string& sandbox) const {
+  Env env = {{"AGORA_TASK_ID", spec.task_id},
+             {"AGORA_TASK_NAME", spec.name},
+             {"AGORA_FRAMEWORK_ID", framework_id},
+             {"AGORA_FRAMEWORK_NAME", framework_name},
+             {"AGORA_AGENT_ID", agent_id_},
+             {"AGORA_HOSTNAME", options_.hostname},
+             {"AGORA_SANDBOX", sandbox},
+             {"AGORA_CPUS", absl::StrCat(spec.resources.cpus())},
+             {"AGORA_MEM_MB", absl::StrCat(spec.resources.mem())}};
+  std::vector<uint32_t> ports = spec.resources.ports().Expand();
+  for (size_t i = 0; i < ports.size(); ++i) {
+    env.emplace_back(absl::StrCat("PORT", i), absl::StrCat(ports[i]));
+    if (i < spec.port_names.size()) {
+      env.emplace_back(absl::StrCat("PORT_", absl::AsciiStrToUpper(spec.port_names[i])),
+                       absl::StrCat(ports[i]));
+    }
+  }
+  if (!ports.empty()) {
+    env.emplace_back("PORT", absl::StrCat(ports[0]));
+    env.emplace_back("PORTS", absl::StrJoin(ports, ","));
+  }
+  for (const auto& kv : spec.env) env.push_back(kv);
+  return env;
+}
+
+void Agent::OnKillTask(wire::KillTask::Reader msg) {
+  TaskKey key{msg.getFrameworkId(), msg.getTaskId()};
+  auto it = tasks_.find(key);
+  if (it == tasks_.end()) {
+    // Tell the framework for certain: this task does not exist here.
+    Task& task = tasks_[key];
+    task.framework_id = key.first;
+    task.spec.task_id = key.second;
+    task.backoff = absl::Seconds(1);
+    return Report(key, TaskState::kLost, "the agent has no such task", "unknown_task");
+  }
+  Task& task = it->second;
+  if (IsTerminal(task.state)) return;
+  auto exec = executors_.find(task.executor_id);
+  if (exec == executors_.end() || !exec->second.registered) {
+    if (exec != executors_.end()) {
+      std::erase(exec->second.queued, key.second);
+      exec->second.active.erase(key.second);
+      MaybeArmIdleTimer(exec->second);
+    }
+    return Report(key, TaskState::kKilled, "killed before it started", "killed");
+  }
+  capnp::MallocMessageBuilder out;
+  auto kill = NewEnvelope(out).initExecutorKill();
+  kill.setTaskId(key.second);
+  absl::Duration grace = task.spec.kill_grace_period > absl::ZeroDuration()
+                             ? task.spec.kill_grace_period
+                             : options_.kill_grace_period;
+  kill.setGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(grace)));
+  executors_socket_->Send(exec->second.peer, out);
+}
+
+void Agent::OnAcknowledge(wire::Acknowledge::Reader msg) {
+  TaskKey key{msg.getFrameworkId(), msg.getTaskId()};
+  auto it = tasks_.find(key);
+  if (it == tasks_.end()) return;  // a duplicate ack for a task already done
+  Task& task = it->second;
+  if (task.pending.empty() || task.pending.front().uuid != msg.getUuid().cStr()) return;
+  task.pending.pop_front();
+  loop_.Cancel(task.retry_timer);
+  task.retry_timer = 0;
+  task.backoff = absl::Seconds(1);
+  if (!task.pending.empty()) return SendHead(key);
+  if (IsTerminal(task.state)) tasks_.erase(it);
+}
+
+void Agent::Report(const TaskKey& key, TaskState state, std::string message, std::string reason,
+                   int exit_code) {
+  Task& task = tasks_.at(key);
+  if (IsTerminal(task.state)) return;
+  task.state = state;
+  TaskStatus status;
+  status.task_id = key.second;
+  status.framework_id = key.first;
+  status.agent_id = agent_id_;
+  status.state = state;
+  status.uuid = NewId("u");
+  status.message = std::move(message);
+  status.reason = std::move(reason);
+  status.exit_code = exit_code;
+  status.timestamp = loop_.Now();
+  task.pending.push_back(std::move(status));
+  if (task.pending.size() == 1) SendHead(key);
+}
+
+void Agent::SendHead(const TaskKey& key) {
+  Task& task = tasks_.at(key);
+  if (task.pending.empty()) return;
+  TaskStatus& head = task.pending.front();
+  head.agent_id = agent_id_;  // the id may have been assigned since
+  capnp::MallocMessageBuilder msg;
+  ToWire(head, NewEnvelope(msg).initStatusUpdate().initStatus());
+  master_->Send(msg);
+  ++stats_.updates_sent;
+  loop_.Cancel(task.retry_timer);
+  task.retry_timer = loop_.After(task.backoff, [this, key] {
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) return;
+    it->second.retry_timer = 0;
+    it->second.backoff = std::min(it->second.backoff * 2, options_.max_update_backoff);
+    ++stats_.updates_resent;
+    SendHead(key);
+  });
+}
+
+// ---- executors -------------------------------------------------------------
+
+Agent::Executor* Agent::ExecutorFor(const std::string& framework_id) {
+  auto by_fw = executor_by_framework_.find(framework_id);
+  if (by_fw != executor_by_framework_.end()) {
+    Executor& e = executors_.at(by_fw->second);
+    if (!e.shutting_down) return &e;
+  }
+  Executor executor;
+  executor.id = NewId("e");
+  executor.framework_id = framework_id;
+  if (absl::Status s = StartExecutor(executor); !s.ok()) {
+    AGORA_LOG(ERROR, "agent") << s.message();
+    return nullptr;
+  }
+  executor_by_framework_[framework_id] = executor.id;
+  executor_by_pid_[executor.pid] = executor.id;
+  auto [it, ok] = executors_.emplace(executor.id, std::move(executor));
+  return &it->second;
+}
+
+absl::Status Agent::StartExecutor(Executor& executor) {
+  fs::path dir = fs::path(options_.work_dir) / "frameworks" / executor.framework_id /
+                 "executors" / executor.id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  const std::string log = (dir / "executor.log").string();
+  std::vector<std::string> args = {
+      options_.executor_path,
+      "--agent", ExecutorEndpoint(),
+      "--framework_id", executor.framework_id,
+      "--executor_id", executor.id,
+      "--agent_pid", absl::StrCat(::getpid()),
+      "--recovery_timeout", absl::FormatDuration(options_.recovery_timeout)};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork failed: ", strerror(errno)));
+  if (pid == 0) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    ::setsid();  // survives the agent's process group being signalled
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  executor.pid = pid;
+  ++stats_.executors_started;
+  AGORA_LOG(INFO, "agent") << "started executor " << executor.id << " (pid " << pid
+                           << ") for framework " << executor.framework_id;
+  return absl::OkStatus();
+}
+
+void Agent::HandleExecutor(const PeerId& peer, wire::Envelope::Reader env) {
+  switch (env.which()) {
+    case wire::Envelope::REGISTER_EXECUTOR:
+      return OnRegisterExecutor(peer, env.getRegisterExecutor());
+    case wire::Envelope::EXECUTOR_STATUS:
+      return OnExecutorStatus(peer, env.getExecutorStatus());
+    default:
+      ++stats_.bad_messages;
+      AGORA_LOG(WARNING, "agent") << "unexpected message kind " << static_cast<int>(env.which())
+                                  << " from an executor";
+  }
+}
+
+void Agent::OnRegisterExecutor(const PeerId& peer, wire::RegisterExecutor::Reader msg) {
+  auto it = executors_.find(std::string(msg.getExecutorId()));
+  if (it == executors_.end() || it->second.framework_id != msg.getFrameworkId().cStr()) {
+    // TODO(recovery): adopt executors of a previous agent run (issue 5).
+    AGORA_LOG(WARNING, "agent") << "unknown executor " << msg.getExecutorId().cStr()
+                                << " registered; telling it to shut down";
+    capnp::MallocMessageBuilder out;
+    NewEnvelope(out).initShutdownExecutor();
+    executors_socket_->Send(peer, out);
+    return;
+  }
+  Executor& executor = it->second;
+  if (executor.registered) return;  // a repeated registration
+  executor.registered = true;
+  executor.peer = peer;
+  executor_by_peer_[peer] = executor.id;
+  std::vector<std::string> queued;
+  queued.swap(executor.queued);
+  for (const std::string& task_id : queued) {
+    auto t = tasks_.find(TaskKey{executor.framework_id, task_id});
+    if (t != tasks_.end() && !IsTerminal(t->second.state)) SendLaunch(executor, t->second);
+  }
+  MaybeArmIdleTimer(executor);
+}
+
+void Agent::SendLaunch(Executor& executor, Task& task) {
+  capnp::MallocMessageBuilder msg;
+  auto launch = NewEnvelope(msg).initLaunchTask();
+  launch.setFrameworkId(task.framework_id);
+  ToWire(task.spec, launch.initTask());
+  launch.setSandbox(task.sandbox);
+  ToWire(task.env, launch.initEnv(task.env.size()));
+  launch.setCgroupVersion(static_cast<uint8_t>(options_.cgroup_version));
+  if (options_.cgroup_version != 0) {
+    launch.setMemLimitBytes(static_cast<uint64_t>(task.spec.resources.mem() * 1024 * 1024));
+    launch.setCpuShares(static_cast<uint32_t>(task.spec.resources.cpus() * 1024));
+  }
+  absl::Duration grace = task.spec.kill_grace_period > absl::ZeroDuration()
+                             ? task.spec.kill_grace_period
+                             : options_.kill_grace_period;
+  launch.setGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(grace)));
+  executors_socket_->Send(executor.peer, msg);
+}
+
+void Agent::OnExecutorStatus(const PeerId& peer, wire::ExecutorStatus::Reader msg) {
+  auto by_peer = executor_by_peer_.find(peer);
+  if (by_peer == executor_by_peer_.end()) {
+    ++stats_.bad_messages;
+    return;
+  }
+  Executor& executor = executors_.at(by_peer->second);
+  TaskKey key{executor.framework_id, msg.getTaskId()};
+  if (!tasks_.contains(key)) {
+    ++stats_.bad_messages;
+    return;
+  }
+  TaskState state = FromWire(msg.getState());
+  Report(key, state, msg.getMessage(), msg.getReason(), msg.getExitCode());
+  if (IsTerminal(state)) {
+    executor.active.erase(key.second);
+    MaybeArmIdleTimer(executor);
+  }
+}
+
+void Agent::MaybeArmIdleTimer(Executor& executor) {
+  if (!executor.active.empty() || executor.idle_timer != 0 || !executor.registered) return;
+  const std::string id = executor.id;
+  executor.idle_timer = loop_.After(options_.executor_idle_timeout, [this, id] {
+    auto it = executors_.find(id);
+    if (it == executors_.end()) return;
+    it->second.idle_timer = 0;
+    if (!it->second.active.empty()) return;
+    it->second.shutting_down = true;
+    capnp::MallocMessageBuilder msg;
+    NewEnvelope(msg).initShutdownExecutor();
+    executors_socket_->Send(it->second.peer, msg);
+  });
+}
+
+void Agent::ShutdownExecutors() {
+  for (auto& [id, executor] : executors_) {
+    executor.shutting_down = true;
+    if (executor.registered) {
+      capnp::MallocMessageBuilder msg;
+      NewEnvelope(msg).initShutdownExecutor();
+      executors_socket_->Send(executor.peer, msg);
+    } else if (executor.pid > 0) {
+      ::kill(executor.pid, SIGKILL);
+    }
+  }
+}
+
+void Agent::ReapChildren() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    auto it = executor_by_pid_.find(pid);
+    if (it == executor_by_pid_.end()) continue;
+    std::string id = it->second;
+    executor_by_pid_.erase(it);
+    ExecutorExited(id, status);
+  }
+}
+
+void Agent::ExecutorExited(const std::string& executor_id, int wait_status) {
+  auto it = executors_.find(executor_id);
+  if (it == executors_.end()) return;
+  Executor executor = std::move(it->second);
+  executors_.erase(it);
+  loop_.Cancel(executor.idle_timer);
+  auto fw = executor_by_framework_.find(executor.framework_id);
+  if (fw != executor_by_framework_.end() && fw->second == executor_id) {
+    executor_by_framework_.erase(fw);
+  }
+  if (!executor.peer.empty()) executor_by_peer_.erase(executor.peer);
+  const std::string how = DescribeWaitStatus(wait_status);
+  if (!executor.active.empty() || !executor.shutting_down) {
+    ++stats_.executors_lost;
+    AGORA_LOG(WARNING, "agent") << "executor " << executor_id << " exited (" << how << ") with "
+                                << executor.active.size() << " active tasks";
+  }
+  for (const std::string& task_id : executor.active) {
+    TaskKey key{executor.framework_id, task_id};
+    if (tasks_.contains(key)) {
+      Report(key, TaskState::kFailed,
+             absl::StrCat("the executor exited (", how, ") before the task ended"),
+             "executor_terminated");
+    }
+  }
+}
+
+}  // namespace agora::agent

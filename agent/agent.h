@@ -1,0 +1,144 @@
+// Agent runs on every machine: it registers with the master and heartbeats,
+// starts one agora-executor per framework (on that framework's first task
+// here) and hands it tasks to fork, and turns what executors report into
+// status updates that it resends to the master, with backoff, until the
+// framework acknowledges them. It re-registers with its tasks whenever the
+// master asks (after a master restart or a partition).
+//
+// Single-threaded: everything runs on the agent's event loop. Failures of
+// peers are normal: a dead executor fails its tasks with its exit status; a
+// silent master is retried forever.
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "common/event_loop.h"
+#include "common/resources.h"
+#include "common/sockets.h"
+#include "common/task.h"
+
+namespace agora::agent {
+
+struct AgentOptions {
+  std::string master;
+  std::string work_dir;
+  std::string hostname;
+  Resources resources;
+  Env attributes;
+  std::string executor_path;
+  int cgroup_version = 0;  // 0: limits not enforced
+  absl::Duration kill_grace_period = absl::Seconds(3);
+  absl::Duration executor_idle_timeout = absl::Seconds(60);
+  absl::Duration max_update_backoff = absl::Minutes(1);
+  // Executors kill their tasks and exit when the agent process is gone this
+  // long (an agent restarted within it finds them alive).
+  absl::Duration recovery_timeout = absl::Minutes(15);
+};
+
+struct AgentStats {
+  uint64_t tasks_launched = 0;
+  uint64_t updates_sent = 0;
+  uint64_t updates_resent = 0;
+  uint64_t executors_started = 0;
+  uint64_t executors_lost = 0;
+  uint64_t bad_messages = 0;
+};
+
+class Agent {
+ public:
+  Agent(AgentOptions options, EventLoop& loop, zmq::context_t& context);
+  ~Agent();
+
+  // Binds the executor socket and starts registering with the master.
+  absl::Status Start();
+  // Reaps exited children (executors); called on SIGCHLD.
+  void ReapChildren();
+  // Asks every executor to kill its tasks and exit (--kill_tasks_on_exit);
+  // by default executors outlive the agent process.
+  void ShutdownExecutors();
+  // Live executor processes (children of this agent).
+  size_t executor_count() const { return executors_.size(); }
+
+  const std::string& agent_id() const { return agent_id_; }
+  bool registered() const { return registered_; }
+  const AgentStats& stats() const { return stats_; }
+
+ private:
+  struct Task {
+    std::string framework_id;
+    TaskSpec spec;
+    TaskState state = TaskState::kStaging;
+    std::string executor_id;
+    std::string sandbox;
+    Env env;
+    std::deque<TaskStatus> pending;  // head is in flight
+    EventLoop::TimerId retry_timer = 0;
+    absl::Duration backoff;
+  };
+  struct Executor {
+    std::string id;
+    std::string framework_id;
+    pid_t pid = -1;
+    PeerId peer;
+    bool registered = false;
+    bool shutting_down = false;
+    std::vector<std::string> queued;          // task ids waiting for registration
+    absl::flat_hash_set<std::string> active;  // non-terminal task ids
+    EventLoop::TimerId idle_timer = 0;
+  };
+  using TaskKey = std::pair<std::string, std::string>;  // framework, task
+
+  void HandleMaster(wire::Envelope::Reader env);
+  void HandleExecutor(const PeerId& peer, wire::Envelope::Reader env);
+  void Register();
+  void OnRegistered(wire::AgentRegistered::Reader msg);
+  void SendHeartbeat();
+  void OnRunTask(wire::RunTask::Reader msg);
+  void OnKillTask(wire::KillTask::Reader msg);
+  void OnAcknowledge(wire::Acknowledge::Reader msg);
+  void OnAgentGone(absl::string_view message);
+  void OnRegisterExecutor(const PeerId& peer, wire::RegisterExecutor::Reader msg);
+  void OnExecutorStatus(const PeerId& peer, wire::ExecutorStatus::Reader msg);
+
+  Executor* ExecutorFor(const std::string& framework_id);
+  absl::Status StartExecutor(Executor& executor);
+  void SendLaunch(Executor& executor, Task& task);
+  void ExecutorExited(const std::string& executor_id, int wait_status);
+  void MaybeArmIdleTimer(Executor& executor);
+  // Records a state change and queues its update for the master.
+  void Report(const TaskKey& key, TaskState state, std::string message, std::string reason,
+              int exit_code = 0);
+  void SendHead(const TaskKey& key);
+  void SendErrorToMaster(absl::string_view message);
+  Env TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
+                      const TaskSpec& spec, const std::string& sandbox) const;
+  std::string ExecutorEndpoint() const;
+
+  AgentOptions options_;
+  EventLoop& loop_;
+  zmq::context_t& context_;
+  std::unique_ptr<DealerSocket> master_;
+  std::unique_ptr<RouterSocket> executors_socket_;
+  std::string agent_id_;
+  bool registered_ = false;
+  absl::Duration heartbeat_interval_ = absl::Seconds(1);
+  EventLoop::TimerId heartbeat_timer_ = 0;
+  EventLoop::TimerId register_timer_ = 0;
+  absl::Duration register_backoff_ = absl::Seconds(1);
+  absl::flat_hash_map<TaskKey, Task> tasks_;
+  absl::flat_hash_map<std::string, Executor> executors_;            // by executor id
+  absl::flat_hash_map<std::string, std::string> executor_by_framework_;
+  absl::flat_hash_map<PeerId, std::string> executor_by_peer_;
+  absl::flat_hash_map<pid_t, std::string> executor_by_pid_;
+  AgentStats stats_;
+};
+
+}  // namespace agora::agent

@@ -1,0 +1,68 @@
+#include "agent/agent_config.h"
+
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace agora::agent {
+namespace {
+double AfterReserve(double total, double reserve, double threshold) {
+  return total < threshold ? total / 2 : total - reserve;
+}
+}  // namespace
+
+Resources DetectResources(const std::string& work_dir) {
+  double cpus = static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN));
+  struct sysinfo si {};
+  ::sysinfo(&si);
+  double mem_mib = double(si.totalram) * si.mem_unit / (1024.0 * 1024.0);
+  struct statvfs vfs {};
+  double disk_mib = 0;
+  if (::statvfs(work_dir.c_str(), &vfs) == 0) {
+    disk_mib = double(vfs.f_blocks) * vfs.f_frsize / (1024.0 * 1024.0);
+  }
+  Resources r = Resources::Scalars(cpus, static_cast<int64_t>(AfterReserve(mem_mib, 1024, 2048)),
+                                   static_cast<int64_t>(AfterReserve(disk_mib, 5120, 10240)));
+  r.set_ports(PortSet({{31000, 32000}}));
+  return r;
+}
+
+absl::StatusOr<Resources> ApplyResourceOverrides(const Resources& detected,
+                                                 const std::string& overrides) {
+  auto parsed = Resources::Parse(overrides);
+  if (!parsed.ok()) return parsed.status();
+  Resources out = detected;
+  for (absl::string_view item : absl::StrSplit(overrides, ';', absl::SkipWhitespace())) {
+    absl::string_view name = absl::StripAsciiWhitespace(item.substr(0, item.find(':')));
+    if (name == "cpus") out.set_cpus(parsed->cpus());
+    if (name == "mem") out.set_mem(parsed->mem());
+    if (name == "disk") out.set_disk(parsed->disk());
+    if (name == "ports") out.set_ports(parsed->ports());
+  }
+  return out;
+}
+
+absl::StatusOr<Env> ParseAttributes(const std::string& text) {
+  Env out;
+  absl::flat_hash_set<std::string> keys;
+  for (absl::string_view item : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+    std::vector<absl::string_view> kv = absl::StrSplit(item, absl::MaxSplits(':', 1));
+    absl::string_view key = kv.size() == 2 ? absl::StripAsciiWhitespace(kv[0]) : "";
+    if (key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attribute '", item, "' is not KEY:VALUE (example: zone:a;rack:r1)"));
+    }
+    if (!keys.insert(std::string(key)).second) {
+      return absl::InvalidArgumentError(absl::StrCat("attribute '", key, "' is given twice"));
+    }
+    out.emplace_back(std::string(key), std::string(absl::StripAsciiWhitespace(kv[1])));
+  }
+  return out;
+}
+
+}  // namespace agora::agent

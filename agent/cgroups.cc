@@ -1,0 +1,143 @@
+#include "agent/cgroups.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace agora::agent {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kRoot = "/sys/fs/cgroup";
+
+bool WriteFile(const std::string& path, const std::string& value) {
+  std::ofstream out(path);
+  out << value;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+bool V2HasMemory() {
+  std::ifstream in(std::string(kRoot) + "/cgroup.controllers");
+  std::string word;
+  while (in >> word) {
+    if (word == "memory") return true;
+  }
+  return false;
+}
+
+uint64_t ReadCounter(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string k;
+  uint64_t v;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int DetectCgroupVersion() {
+  if (::geteuid() != 0) return 0;
+  if (V2HasMemory() && ::access((std::string(kRoot) + "/cgroup.subtree_control").c_str(), W_OK) == 0) {
+    return 2;
+  }
+  if (::access((std::string(kRoot) + "/memory/memory.limit_in_bytes").c_str(), F_OK) == 0 &&
+      ::access((std::string(kRoot) + "/memory").c_str(), W_OK) == 0) {
+    return 1;
+  }
+  return 0;
+}
+
+absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& group,
+                                              const std::string& name, uint64_t mem_limit_bytes,
+                                              uint32_t cpu_shares) {
+  TaskCgroup cg;
+  cg.version_ = version;
+  cg.mem_limit_bytes_ = mem_limit_bytes;
+  const std::string rel = absl::StrCat("agora/", group, "/", name);
+  std::error_code ec;
+  if (version == 2) {
+    // Controllers must be enabled on every ancestor's subtree_control.
+    WriteFile(std::string(kRoot) + "/cgroup.subtree_control", "+memory +cpu");
+    fs::create_directories(fs::path(kRoot) / "agora" / group, ec);
+    WriteFile(absl::StrCat(kRoot, "/agora/cgroup.subtree_control"), "+memory +cpu");
+    WriteFile(absl::StrCat(kRoot, "/agora/", group, "/cgroup.subtree_control"), "+memory +cpu");
+    std::string dir = absl::StrCat(kRoot, "/", rel);
+    fs::create_directories(dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", ec.message()));
+    if (mem_limit_bytes > 0 && !WriteFile(dir + "/memory.max", absl::StrCat(mem_limit_bytes))) {
+      return absl::InternalError(absl::StrCat("cannot set memory.max in ", dir));
+    }
+    WriteFile(dir + "/memory.swap.max", "0");
+    if (cpu_shares > 0) WriteFile(dir + "/cpu.weight", absl::StrCat(std::max(1u, cpu_shares * 100 / 1024)));
+    cg.dirs_.push_back(dir);
+  } else if (version == 1) {
+    std::string mem_dir = absl::StrCat(kRoot, "/memory/", rel);
+    fs::create_directories(mem_dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create cgroup ", mem_dir, ": ", ec.message()));
+    if (mem_limit_bytes > 0 &&
+        !WriteFile(mem_dir + "/memory.limit_in_bytes", absl::StrCat(mem_limit_bytes))) {
+      return absl::InternalError(absl::StrCat("cannot set memory.limit_in_bytes in ", mem_dir));
+    }
+    cg.dirs_.push_back(mem_dir);
+    std::string cpu_dir = absl::StrCat(kRoot, "/cpu/", rel);
+    if (cpu_shares > 0 && fs::exists(fs::path(kRoot) / "cpu")) {
+      fs::create_directories(cpu_dir, ec);
+      if (!ec && WriteFile(cpu_dir + "/cpu.shares", absl::StrCat(std::max(2u, cpu_shares)))) {
+        cg.dirs_.push_back(cpu_dir);
+      }
+    }
+  } else {
+    return absl::InvalidArgumentError("cgroups are not available");
+  }
+  for (const std::string& d : cg.dirs_) cg.procs_files_.push_back(d + "/cgroup.procs");
+  return cg;
+}
+
+bool TaskCgroup::JoinInChild() const {
+  // "0" means the writing process itself, for both v1 and v2.
+  for (const std::string& f : procs_files_) {
+    int fd = ::open(f.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, "0", 1) == 1;
+    ::close(fd);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+uint64_t TaskCgroup::OomKills() const {
+  if (dirs_.empty()) return 0;
+  if (version_ == 2) return ReadCounter(dirs_[0] + "/memory.events", "oom_kill");
+  return ReadCounter(dirs_[0] + "/memory.oom_control", "oom_kill");
+}
+
+void TaskCgroup::Destroy() {
+  for (const std::string& dir : dirs_) {
+    // Leftover processes (a task's daemonized children) die with their task.
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      std::ifstream in(dir + "/cgroup.procs");
+      pid_t pid;
+      bool any = false;
+      while (in >> pid) {
+        ::kill(pid, SIGKILL);
+        any = true;
+      }
+      if (!any || ::rmdir(dir.c_str()) == 0) break;
+      ::usleep(2000);
+    }
+    ::rmdir(dir.c_str());
+  }
+  dirs_.clear();
+  procs_files_.clear();
+}
+
+}  // namespace agora::agent

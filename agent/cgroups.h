@@ -1,0 +1,48 @@
+// Cgroups puts one task in its own memory (and cpu) cgroup with a limit, and
+// tells afterwards whether the kernel OOM-killed it. Supports cgroup v2 when
+// the unified hierarchy has the memory controller, else v1 (memory + cpu
+// hierarchies under /sys/fs/cgroup/<controller>). Needs root.
+//
+// Split for fork safety: Prepare() runs in the parent and produces plain
+// C strings; the child only calls JoinInChild() (async-signal-safe).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace agora::agent {
+
+// 0 when limits cannot be enforced (not root, or no usable memory controller).
+int DetectCgroupVersion();
+
+class TaskCgroup {
+ public:
+  // Creates the cgroup "agora/<group>/<name>" and sets its limits.
+  static absl::StatusOr<TaskCgroup> Create(int version, const std::string& group,
+                                           const std::string& name, uint64_t mem_limit_bytes,
+                                           uint32_t cpu_shares);
+  TaskCgroup() = default;
+
+  // Writes the calling process into every controller's cgroup.procs. Only
+  // async-signal-safe calls; returns false on failure.
+  bool JoinInChild() const;
+  // The kernel's count of OOM kills in this cgroup.
+  uint64_t OomKills() const;
+  // Kills whatever is left in the cgroup and removes it. Idempotent.
+  void Destroy();
+  uint64_t mem_limit_bytes() const { return mem_limit_bytes_; }
+  bool valid() const { return !dirs_.empty(); }
+
+ private:
+  int version_ = 0;
+  uint64_t mem_limit_bytes_ = 0;
+  std::vector<std::string> dirs_;        // one per controller (one for v2)
+  std::vector<std::string> procs_files_;  // <dir>/cgroup.procs
+};
+
+}  // namespace agora::agent

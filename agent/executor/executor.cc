@@ -1,0 +1,241 @@
+#include "agent/executor/executor.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/framing.h"
+#include "common/log.h"
+#include "common/wire_convert.h"
+
+namespace agora::agent {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The environment a task starts from: a few variables of the executor's
+// own, then the agent's AGORA_* and port variables, then the task's.
+std::vector<std::string> BuildEnvironment(const Env& env) {
+  std::vector<std::string> out;
+  const char* path = std::getenv("PATH");
+  out.push_back(absl::StrCat("PATH=", path != nullptr ? path : kDefaultPath));
+  for (const char* name : {"LANG", "LC_ALL", "TZ", "HOME", "USER"}) {
+    if (const char* v = std::getenv(name)) out.push_back(absl::StrCat(name, "=", v));
+  }
+  for (const auto& [k, v] : env) {
+    if (k.empty() || k.find('=') != std::string::npos) continue;
+    out.push_back(absl::StrCat(k, "=", v));
+  }
+  return out;
+}
+
+}  // namespace
+
+Executor::Executor(ExecutorOptions options, EventLoop& loop, zmq::context_t& context)
+    : options_(std::move(options)), loop_(loop) {
+  agent_ = std::make_unique<DealerSocket>(context, options_.agent_endpoint, loop_,
+                                          [this](wire::Envelope::Reader env) { HandleAgent(env); });
+}
+
+Executor::~Executor() { loop_.Cancel(agent_check_timer_); }
+
+void Executor::Start() {
+  capnp::MallocMessageBuilder msg;
+  auto reg = NewEnvelope(msg).initRegisterExecutor();
+  reg.setFrameworkId(options_.framework_id);
+  reg.setExecutorId(options_.executor_id);
+  reg.setPid(::getpid());
+  agent_->Send(msg);
+  agent_check_timer_ = loop_.Every(absl::Seconds(1), [this] { CheckAgent(); });
+}
+
+void Executor::CheckAgent() {
+  if (::getppid() == options_.agent_pid) {
+    agent_gone_since_ = absl::InfiniteFuture();
+    return;
+  }
+  if (agent_gone_since_ == absl::InfiniteFuture()) {
+    agent_gone_since_ = loop_.Now();
+    AGORA_LOG(WARNING, "executor") << "agent process " << options_.agent_pid << " is gone";
+  }
+  if (loop_.Now() - agent_gone_since_ >= options_.recovery_timeout) {
+    Shutdown("the agent has been gone longer than the recovery timeout");
+  }
+}
+
+void Executor::HandleAgent(wire::Envelope::Reader env) {
+  switch (env.which()) {
+    case wire::Envelope::LAUNCH_TASK:
+      return OnLaunch(env.getLaunchTask());
+    case wire::Envelope::EXECUTOR_KILL: {
+      auto it = tasks_.find(std::string(env.getExecutorKill().getTaskId()));
+      if (it == tasks_.end()) {
+        return Report(env.getExecutorKill().getTaskId(), TaskState::kLost,
+                      "the executor has no such task", "unknown_task");
+      }
+      return Kill(it->second, absl::Milliseconds(env.getExecutorKill().getGracePeriodMs()));
+    }
+    case wire::Envelope::SHUTDOWN_EXECUTOR:
+      return Shutdown("the agent asked");
+    default:
+      AGORA_LOG(WARNING, "executor") << "unexpected message kind "
+                                     << static_cast<int>(env.which());
+  }
+}
+
+void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
+  const TaskSpec spec = FromWire(msg.getTask());
+  if (shutting_down_) {
+    return Report(spec.task_id, TaskState::kFailed, "the executor is shutting down",
+                  "executor_shutting_down");
+  }
+  if (tasks_.contains(spec.task_id)) return;  // a repeated launch
+  Task task;
+  task.id = spec.task_id;
+  task.grace = absl::Milliseconds(msg.getGracePeriodMs());
+  const std::string sandbox = msg.getSandbox();
+  if (msg.getCgroupVersion() != 0) {
+    auto cg = TaskCgroup::Create(msg.getCgroupVersion(), options_.executor_id, spec.task_id,
+                                 msg.getMemLimitBytes(), msg.getCpuShares());
+    if (!cg.ok()) {
+      return Report(spec.task_id, TaskState::kFailed,
+                    absl::StrCat("cannot set up resource limits: ", cg.status().message()),
+                    "cgroup_failed");
+    }
+    task.cgroup = *std::move(cg);
+  }
+
+  // Everything the child needs is prepared here: after fork() in a process
+  // with threads (ZeroMQ's), only async-signal-safe calls are allowed.
+  std::vector<std::string> env_strings = BuildEnvironment(FromWire(msg.getEnv()));
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string shell = "/bin/sh", dash_c = "-c", command = spec.command;
+  char* argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
+  const std::string out_path = sandbox + "/stdout";
+  const std::string err_path = sandbox + "/stderr";
+  const TaskCgroup* cgroup = task.cgroup.valid() ? &task.cgroup : nullptr;
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    task.cgroup.Destroy();
+    return Report(spec.task_id, TaskState::kFailed, absl::StrCat("fork failed: ", strerror(errno)),
+                  "launch_failed");
+  }
+  if (pid == 0) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, nullptr);
+    ::setpgid(0, 0);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int in = ::open("/dev/null", O_RDONLY);
+    if (err < 0 || out < 0 || in < 0 || ::chdir(sandbox.c_str()) != 0) _exit(126);
+    ::dup2(in, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    if (cgroup != nullptr && !cgroup->JoinInChild()) {
+      static const char kMsg[] = "agora-executor: cannot join the task's cgroup\n";
+      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
+      _exit(126);
+    }
+    ::execve(argv[0], argv, envp.data());
+    _exit(127);
+  }
+  ::setpgid(pid, pid);  // also here, so a kill right away finds the group
+  task.pid = pid;
+  task_by_pid_[pid] = task.id;
+  tasks_.emplace(task.id, std::move(task));
+  Report(spec.task_id, TaskState::kRunning, absl::StrCat("started as pid ", pid), "");
+}
+
+void Executor::Kill(Task& task, absl::Duration grace) {
+  if (task.kill_requested) return;
+  task.kill_requested = true;
+  ::kill(-task.pid, SIGTERM);
+  const std::string id = task.id;
+  task.kill_timer = loop_.After(grace, [this, id] {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) return;
+    it->second.kill_timer = 0;
+    ::kill(-it->second.pid, SIGKILL);
+  });
+}
+
+void Executor::Shutdown(absl::string_view why) {
+  if (!shutting_down_) AGORA_LOG(INFO, "executor") << "shutting down: " << why;
+  shutting_down_ = true;
+  for (auto& [id, task] : tasks_) Kill(task, task.grace);
+  MaybeFinishShutdown();
+}
+
+void Executor::MaybeFinishShutdown() {
+  if (!shutting_down_ || !tasks_.empty()) return;
+  // Give the last reports a moment to leave the socket.
+  loop_.After(absl::Milliseconds(200), [this] { loop_.Stop(); });
+}
+
+void Executor::ReapChildren() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    auto it = task_by_pid_.find(pid);
+    if (it == task_by_pid_.end()) continue;
+    auto task = tasks_.find(it->second);
+    task_by_pid_.erase(it);
+    if (task == tasks_.end()) continue;
+    TaskExited(task->second, status);
+    tasks_.erase(task);
+  }
+  MaybeFinishShutdown();
+}
+
+void Executor::TaskExited(Task& task, int status) {
+  loop_.Cancel(task.kill_timer);
+  ::kill(-task.pid, SIGKILL);  // whatever the task left behind in its group
+  const uint64_t oom_kills = task.cgroup.OomKills();
+  const uint64_t limit_mib = task.cgroup.mem_limit_bytes() >> 20;
+  task.cgroup.Destroy();
+  const bool exited = WIFEXITED(status);
+  const int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const std::string how = exited ? absl::StrCat("exited with status ", code)
+                                 : absl::StrCat("killed by signal ", WTERMSIG(status));
+  if (task.kill_requested) {
+    Report(task.id, TaskState::kKilled, absl::StrCat("killed on request (", how, ")"), "killed",
+           code);
+  } else if (oom_kills > 0) {
+    Report(task.id, TaskState::kFailed,
+           absl::StrCat("memory limit of ", limit_mib, " MiB exceeded; the kernel killed the task (",
+                        how, ")"),
+           "memory_limit", code);
+  } else if (exited && code == 0) {
+    Report(task.id, TaskState::kFinished, how, "", 0);
+  } else {
+    Report(task.id, TaskState::kFailed, how, exited ? "exit_status" : "signaled", code);
+  }
+}
+
+void Executor::Report(const std::string& task_id, TaskState state, const std::string& message,
+                      const std::string& reason, int exit_code) {
+  capnp::MallocMessageBuilder msg;
+  auto status = NewEnvelope(msg).initExecutorStatus();
+  status.setTaskId(task_id);
+  status.setState(ToWire(state));
+  status.setMessage(message);
+  status.setReason(reason);
+  status.setExitCode(exit_code);
+  agent_->Send(msg);
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,39 @@
+// agora-executor: started by agora-agent, one per framework on each agent.
+#include <signal.h>
+
+#include <iostream>
+
+#include "agent/executor/executor.h"
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/signals.h"
+
+int main(int argc, char** argv) {
+  using namespace agora;
+  BlockSignals({SIGCHLD, SIGTERM, SIGINT});
+  signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"agora-executor: runs one framework's tasks on this agent (started by agora-agent)"};
+  agent::ExecutorOptions options;
+  app.add_option("--agent", options.agent_endpoint, "the agent's executor endpoint")->required();
+  app.add_option("--framework_id", options.framework_id)->required();
+  app.add_option("--executor_id", options.executor_id)->required();
+  app.add_option("--agent_pid", options.agent_pid)->required();
+  AddDurationFlag(app, "--recovery_timeout", &options.recovery_timeout,
+                  "kill the tasks and exit when the agent is gone this long");
+  if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+
+  SystemClock clock;
+  EventLoop loop(clock);
+  zmq::context_t context;
+  agent::Executor executor(options, loop, context);
+  SignalWatcher signals(loop, {SIGCHLD, SIGTERM, SIGINT}, [&](int sig) {
+    if (sig == SIGCHLD) {
+      executor.ReapChildren();
+    } else {
+      executor.Shutdown(absl::StrCat("signal ", sig));
+    }
+  });
+  executor.Start();
+  loop.Run();
+  return 0;
+}

@@ -1,0 +1,115 @@
+// agora-agent: runs on every machine; see agent/agent.h.
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "agent/agent.h"
+#include "agent/agent_config.h"
+#include "agent/cgroups.h"
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/signals.h"
+
+int main(int argc, char** argv) {
+  using namespace agora;
+  BlockSignals({SIGCHLD, SIGTERM, SIGINT});
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"agora-agent: offers this machine's resources and runs tasks.\n"
+               "Example: agora-agent --master tcp://10.0.0.1:5050 --work_dir /var/lib/agora/agent "
+               "--attributes 'zone:a;rack:r1'"};
+  agent::AgentOptions options;
+  std::string resources, attributes, log_level = "info", cgroups = "auto";
+  bool kill_tasks_on_exit = false;
+  char host[HOST_NAME_MAX + 1] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  options.hostname = host;
+  options.work_dir = "/var/lib/agora/agent";
+  app.add_option("--master", options.master, "the master's endpoint, tcp://HOST:PORT")->required();
+  app.add_option("--work_dir", options.work_dir, "where sandboxes and state live")
+      ->capture_default_str();
+  app.add_option("--resources", resources,
+                 "override detected resources: 'cpus:4;mem:8192;disk:20000;ports:[31000-32000]'");
+  app.add_option("--attributes", attributes, "placement attributes: 'zone:a;rack:r1'");
+  app.add_option("--hostname", options.hostname, "the name offers and endpoints carry")
+      ->capture_default_str();
+  app.add_option("--cgroups", cgroups, "auto: enforce limits when root and cgroups exist; none")
+      ->check(CLI::IsMember({"auto", "none"}))
+      ->capture_default_str();
+  app.add_option("--executor_path", options.executor_path,
+                 "agora-executor binary (default: beside this one)");
+  AddDurationFlag(app, "--kill_grace_period", &options.kill_grace_period,
+                  "SIGTERM to SIGKILL delay when a task is killed");
+  AddDurationFlag(app, "--executor_idle_timeout", &options.executor_idle_timeout,
+                  "an executor with no tasks exits after this");
+  AddDurationFlag(app, "--recovery_timeout", &options.recovery_timeout,
+                  "executors kill their tasks when the agent is gone this long");
+  app.add_flag("--kill_tasks_on_exit", kill_tasks_on_exit,
+               "on SIGTERM, kill every task before exiting (default: tasks keep running)");
+  app.add_option("--log_level", log_level)
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
+      ->capture_default_str();
+  if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  LogLevel level;
+  ParseLogLevel(log_level, &level);
+  SetLogLevel(level);
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.work_dir, ec);
+  options.resources = agent::DetectResources(options.work_dir);
+  if (!resources.empty()) {
+    auto r = agent::ApplyResourceOverrides(options.resources, resources);
+    if (!r.ok()) {
+      std::cerr << "--resources: " << r.status().message() << "\n";
+      return 2;
+    }
+    options.resources = *r;
+  }
+  auto attrs = agent::ParseAttributes(attributes);
+  if (!attrs.ok()) {
+    std::cerr << "--attributes: " << attrs.status().message() << "\n";
+    return 2;
+  }
+  options.attributes = *attrs;
+  if (options.executor_path.empty()) {
+    options.executor_path =
+        (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "agora-executor").string();
+  }
+  if (::access(options.executor_path.c_str(), X_OK) != 0) {
+    std::cerr << "executor binary " << options.executor_path << " is missing or not executable\n";
+    return 1;
+  }
+  options.cgroup_version = cgroups == "auto" ? agent::DetectCgroupVersion() : 0;
+  AGORA_LOG(INFO, "agent") << "offering " << options.resources.ToString() << " as "
+                           << options.hostname << "; limits "
+                           << (options.cgroup_version ? "enforced with cgroup v" : "not enforced")
+                           << (options.cgroup_version ? std::to_string(options.cgroup_version) : "");
+
+  SystemClock clock;
+  EventLoop loop(clock);
+  zmq::context_t context;
+  agent::Agent agent(options, loop, context);
+  bool stopping = false;
+  SignalWatcher signals(loop, {SIGCHLD, SIGTERM, SIGINT}, [&](int sig) {
+    if (sig == SIGCHLD) {
+      agent.ReapChildren();
+      if (stopping && agent.executor_count() == 0) loop.Stop();
+      return;
+    }
+    AGORA_LOG(INFO, "agent") << "signal " << sig << ": shutting down";
+    if (!kill_tasks_on_exit || agent.executor_count() == 0 || stopping) return loop.Stop();
+    stopping = true;
+    agent.ShutdownExecutors();
+    // Executors exit after their tasks' grace periods; do not wait forever.
+    loop.After(options.kill_grace_period + absl::Seconds(2), [&] { loop.Stop(); });
+  });
+  if (absl::Status s = agent.Start(); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  }
+  loop.Run();
+  return 0;
+}

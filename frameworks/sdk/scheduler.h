@@ -1,0 +1,64 @@
+// The framework author's side of Agora: implement Scheduler, hand it to a
+// SchedulerDriver, call Run(). Callbacks run on the driver's loop thread,
+// one at a time; from them, call the driver's methods directly.
+//
+// Example (a framework that runs one command once):
+//   class Once : public agora::sdk::Scheduler {
+//     void Offers(SchedulerDriver& d, const std::vector<Offer>& offers) override {
+//       if (launched_) return;  // unused offers are declined for you
+//       TaskSpec t{.task_id = "hello", .command = "echo hello",
+//                  .resources = Resources::Scalars(0.1, 32, 0)};
+//       d.Launch({offers[0].id}, {t});
+//       launched_ = true;
+//     }
+//     void Update(SchedulerDriver& d, const TaskStatus& s) override {
+//       if (IsTerminal(s.state)) d.Stop(/*failover=*/false);
+//     }
+//     bool WantsOffers() const override { return !launched_; }
+//     bool launched_ = false;
+//   };
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/resources.h"
+#include "common/task.h"
+
+namespace agora::sdk {
+
+using agora::Resources;
+using agora::TaskSpec;
+using agora::TaskState;
+using agora::TaskStatus;
+
+struct Offer {
+  std::string id;
+  std::string agent_id;
+  std::string hostname;
+  Env attributes;
+  Resources resources;
+};
+
+class SchedulerDriver;
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+
+  // After every (re)subscription; the driver reconciles all tasks right after.
+  virtual void Subscribed(SchedulerDriver& driver, const std::string& framework_id) {}
+  // Offers the callback neither launches on nor declines are declined for it.
+  virtual void Offers(SchedulerDriver& driver, const std::vector<Offer>& offers) = 0;
+  virtual void OfferRescinded(SchedulerDriver& driver, const std::string& offer_id) {}
+  // A task's state changed. The driver acknowledges after this returns, so a
+  // crash inside means the update is delivered again.
+  virtual void Update(SchedulerDriver& driver, const TaskStatus& status) = 0;
+  virtual void AgentLost(SchedulerDriver& driver, const std::string& agent_id) {}
+  // The master rejected a request, or subscription failed for good.
+  virtual void Error(SchedulerDriver& driver, const std::string& message) {}
+  // While false, the driver suppresses offers; it revives when true again.
+  virtual bool WantsOffers() const { return true; }
+};
+
+}  // namespace agora::sdk

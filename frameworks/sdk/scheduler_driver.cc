@@ -1,0 +1,259 @@
+#include "frameworks/sdk/scheduler_driver.h"
+
+#include <capnp/message.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/framing.h"
+#include "common/log.h"
+#include "common/wire_convert.h"
+
+namespace agora::sdk {
+
+SchedulerDriver::SchedulerDriver(Scheduler& scheduler, FrameworkInfo info, std::string master)
+    : scheduler_(scheduler), info_(std::move(info)), loop_(clock_) {
+  master_ = std::make_unique<DealerSocket>(context_, std::move(master), loop_,
+                                           [this](wire::Envelope::Reader env) { Handle(env); });
+}
+
+SchedulerDriver::~SchedulerDriver() {
+  master_.reset();  // before the context
+}
+
+int SchedulerDriver::Run() {
+  last_master_contact_ = loop_.Now();
+  Subscribe();
+  loop_.Run();
+  return fatal_ ? 1 : 0;
+}
+
+void SchedulerDriver::Stop(bool failover) {
+  loop_.Post([this, failover] {
+    if (failover || !subscribed_) return loop_.Stop();
+    capnp::MallocMessageBuilder msg;
+    teardown_request_ = NextRequestId();
+    NewEnvelope(msg, teardown_request_).initTeardown().setFrameworkId(info_.framework_id);
+    master_->Send(msg);
+    loop_.After(absl::Seconds(2), [this] { loop_.Stop(); });  // the answer may not come
+  });
+}
+
+void SchedulerDriver::Subscribe() {
+  capnp::MallocMessageBuilder msg;
+  subscribe_request_ = NextRequestId();
+  auto sub = NewEnvelope(msg, subscribe_request_).initSubscribe();
+  sub.setFrameworkId(info_.framework_id);
+  sub.setName(info_.name);
+  sub.setRole(info_.role);
+  sub.setFailoverTimeoutMs(static_cast<uint64_t>(absl::ToInt64Milliseconds(info_.failover_timeout)));
+  sub.setEndpoint(info_.endpoint);
+  master_->Send(msg);
+  loop_.Cancel(subscribe_timer_);
+  subscribe_timer_ = loop_.After(subscribe_backoff_, [this] {
+    subscribe_timer_ = 0;
+    subscribe_backoff_ = std::min(subscribe_backoff_ * 2, absl::Seconds(15));
+    Subscribe();
+  });
+}
+
+void SchedulerDriver::Resubscribe(absl::string_view why) {
+  AGORA_LOG(WARNING, "sdk") << "re-subscribing: " << why;
+  subscribed_ = false;
+  pending_accepts_.clear();
+  loop_.Cancel(heartbeat_timer_);
+  heartbeat_timer_ = 0;
+  subscribe_backoff_ = absl::Seconds(1);
+  last_master_contact_ = loop_.Now();
+  Subscribe();
+}
+
+void SchedulerDriver::Handle(wire::Envelope::Reader env) {
+  last_master_contact_ = loop_.Now();
+  const uint64_t rid = env.getRequestId();
+  switch (env.which()) {
+    case wire::Envelope::SUBSCRIBED:
+      if (rid == subscribe_request_) OnSubscribed(env.getSubscribed());
+      return;
+    case wire::Envelope::OFFERS:
+      return OnOffers(env.getOffers());
+    case wire::Envelope::RESCIND_OFFER:
+      scheduler_.OfferRescinded(*this, env.getRescindOffer().getOfferId());
+      return AfterCallback();
+    case wire::Envelope::STATUS_UPDATE:
+      return OnUpdate(env.getStatusUpdate().getStatus());
+    case wire::Envelope::AGENT_LOST:
+      scheduler_.AgentLost(*this, env.getAgentLost().getAgentId());
+      return AfterCallback();
+    case wire::Envelope::OK:
+      pending_accepts_.erase(rid);
+      if (rid != 0 && rid == teardown_request_) loop_.Stop();
+      return;
+    case wire::Envelope::ERROR:
+      return OnError(rid, env.getError());
+    default:
+      AGORA_LOG(WARNING, "sdk") << "unexpected message kind " << static_cast<int>(env.which());
+  }
+}
+
+void SchedulerDriver::OnSubscribed(wire::Subscribed::Reader msg) {
+  info_.framework_id = msg.getFrameworkId();
+  subscribed_ = true;
+  suppressed_ = false;
+  loop_.Cancel(subscribe_timer_);
+  subscribe_timer_ = 0;
+  subscribe_backoff_ = absl::Seconds(1);
+  heartbeat_interval_ = absl::Milliseconds(std::max<uint32_t>(msg.getHeartbeatIntervalMs(), 10));
+  loop_.Cancel(heartbeat_timer_);
+  heartbeat_timer_ = loop_.Every(heartbeat_interval_, [this] { Heartbeat(); });
+  AGORA_LOG(INFO, "sdk") << "subscribed as " << info_.framework_id;
+  Reconcile();
+  scheduler_.Subscribed(*this, info_.framework_id);
+  AfterCallback();
+}
+
+void SchedulerDriver::Heartbeat() {
+  // A master that stopped answering is presumed dead or cut off: open a new
+  // connection and subscribe again.
+  if (loop_.Now() - last_master_contact_ > 5 * heartbeat_interval_) {
+    master_->Reconnect();
+    return Resubscribe("the master stopped answering");
+  }
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg, NextRequestId()).initFrameworkHeartbeat().setFrameworkId(info_.framework_id);
+  master_->Send(msg);
+}
+
+void SchedulerDriver::OnOffers(wire::Offers::Reader msg) {
+  std::vector<Offer> offers;
+  for (auto o : msg.getOffers()) {
+    offers.push_back({o.getOfferId(), o.getAgentId(), o.getHostname(), FromWire(o.getAttributes()),
+                      FromWire(o.getResources())});
+    unanswered_offers_.insert(offers.back().id);
+  }
+  scheduler_.Offers(*this, offers);
+  if (!unanswered_offers_.empty()) {
+    std::vector<std::string> left(unanswered_offers_.begin(), unanswered_offers_.end());
+    Decline(left);
+  }
+  AfterCallback();
+}
+
+void SchedulerDriver::OnUpdate(wire::TaskStatus::Reader wire_status) {
+  TaskStatus status = FromWire(wire_status);
+  scheduler_.Update(*this, status);
+  if (!status.uuid.empty() && subscribed_) {
+    capnp::MallocMessageBuilder msg;
+    auto ack = NewEnvelope(msg).initAcknowledge();
+    ack.setFrameworkId(info_.framework_id);
+    ack.setAgentId(status.agent_id);
+    ack.setTaskId(status.task_id);
+    ack.setUuid(status.uuid);
+    master_->Send(msg);
+  }
+  AfterCallback();
+}
+
+void SchedulerDriver::OnError(uint64_t rid, wire::Error::Reader error) {
+  const std::string message = error.getMessage();
+  const auto code = error.getCode();
+  if (code == wire::ErrorCode::UNKNOWN_FRAMEWORK && rid != subscribe_request_ && subscribed_) {
+    return Resubscribe(message);  // the master restarted and lost us
+  }
+  if (rid != 0 && rid == subscribe_request_) {
+    // The master refused the subscription itself: retrying cannot help.
+    AGORA_LOG(ERROR, "sdk") << "subscription refused: " << message;
+    fatal_ = true;
+    scheduler_.Error(*this, message);
+    loop_.Stop();
+    return;
+  }
+  auto accept = pending_accepts_.find(rid);
+  if (accept != pending_accepts_.end()) {
+    std::vector<TaskSpec> tasks = std::move(accept->second);
+    pending_accepts_.erase(accept);
+    for (const TaskSpec& t : tasks) {
+      TaskStatus status;
+      status.task_id = t.task_id;
+      status.framework_id = info_.framework_id;
+      status.state = TaskState::kError;
+      status.message = message;
+      status.reason = "accept_rejected";
+      status.timestamp = loop_.Now();
+      scheduler_.Update(*this, status);
+    }
+    return AfterCallback();
+  }
+  scheduler_.Error(*this, message);
+  AfterCallback();
+}
+
+void SchedulerDriver::AfterCallback() {
+  if (!subscribed_) return;
+  const bool wants = scheduler_.WantsOffers();
+  if (!wants && !suppressed_) Suppress();
+  if (wants && suppressed_) Revive();
+}
+
+void SchedulerDriver::Launch(const std::vector<std::string>& offer_ids,
+                             const std::vector<TaskSpec>& tasks) {
+  capnp::MallocMessageBuilder msg;
+  const uint64_t rid = NextRequestId();
+  auto accept = NewEnvelope(msg, rid).initAccept();
+  accept.setFrameworkId(info_.framework_id);
+  auto ids = accept.initOfferIds(offer_ids.size());
+  for (size_t i = 0; i < offer_ids.size(); ++i) {
+    ids.set(i, offer_ids[i]);
+    unanswered_offers_.erase(offer_ids[i]);
+  }
+  auto list = accept.initTasks(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) ToWire(tasks[i], list[i]);
+  accept.setRefuseSeconds(0);  // what is left may be offered again right away
+  pending_accepts_[rid] = tasks;
+  master_->Send(msg);
+}
+
+void SchedulerDriver::Decline(const std::vector<std::string>& offer_ids, absl::Duration refuse) {
+  if (offer_ids.empty()) return;
+  capnp::MallocMessageBuilder msg;
+  auto decline = NewEnvelope(msg).initDecline();
+  decline.setFrameworkId(info_.framework_id);
+  auto ids = decline.initOfferIds(offer_ids.size());
+  for (size_t i = 0; i < offer_ids.size(); ++i) {
+    ids.set(i, offer_ids[i]);
+    unanswered_offers_.erase(offer_ids[i]);
+  }
+  decline.setRefuseSeconds(absl::ToDoubleSeconds(refuse));
+  master_->Send(msg);
+}
+
+void SchedulerDriver::Kill(const std::string& task_id) {
+  capnp::MallocMessageBuilder msg;
+  auto kill = NewEnvelope(msg, NextRequestId()).initKillTask();
+  kill.setFrameworkId(info_.framework_id);
+  kill.setTaskId(task_id);
+  master_->Send(msg);
+}
+
+void SchedulerDriver::Reconcile(const std::vector<std::string>& task_ids) {
+  capnp::MallocMessageBuilder msg;
+  auto rec = NewEnvelope(msg).initReconcile();
+  rec.setFrameworkId(info_.framework_id);
+  auto ids = rec.initTaskIds(task_ids.size());
+  for (size_t i = 0; i < task_ids.size(); ++i) ids.set(i, task_ids[i]);
+  master_->Send(msg);
+}
+
+void SchedulerDriver::Suppress() {
+  suppressed_ = true;
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg).initSuppress().setFrameworkId(info_.framework_id);
+  master_->Send(msg);
+}
+
+void SchedulerDriver::Revive() {
+  suppressed_ = false;
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg).initRevive().setFrameworkId(info_.framework_id);
+  master_->Send(msg);
+}
+
+}  // namespace agora::sdk

@@ -1,0 +1,72 @@
+// agora: the command line for operators and users.
+#include <signal.h>
+
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/ids.h"
+#include "common/signals.h"
+#include "tools/listings.h"
+#include "tools/master_client.h"
+#include "tools/run_command.h"
+
+int main(int argc, char** argv) {
+  using namespace agora;
+  using namespace agora::tools;
+  BlockSignals({SIGINT, SIGTERM});
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"agora: inspect and use an Agora cluster.\n"
+               "Examples:\n"
+               "  agora --master tcp://10.0.0.1:5050 agents\n"
+               "  agora run --instances 3 -- echo hello"};
+  app.fallthrough();  // global flags work after the subcommand too
+  app.require_subcommand(1);
+  std::string master = "tcp://127.0.0.1:5050";
+  bool json = false;
+  absl::Duration timeout = absl::Seconds(5);
+  app.add_option("--master", master, "the master's endpoint (or $AGORA_MASTER)")
+      ->envname("AGORA_MASTER")
+      ->capture_default_str();
+  app.add_flag("--json", json, "print JSON instead of a table");
+  AddDurationFlag(app, "--request_timeout", &timeout, "how long to wait for the master");
+
+  for (const char* noun : {"agents", "frameworks", "tasks", "offers"}) {
+    app.add_subcommand(noun, std::string("list the cluster's ") + noun +
+                                 "\nExample: agora " + noun + " --json");
+  }
+
+  RunOptions run;
+  std::vector<std::string> command;
+  double cpus = 0.1, mem = 32, disk = 0;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run",
+      "run a command on the cluster and wait for it\n"
+      "Example: agora run --instances 3 --cpus 0.5 --mem 64 -- sh -c 'echo $AGORA_TASK_ID'");
+  run_cmd->add_option("--cpus", cpus, "cpus per copy")->check(CLI::PositiveNumber)->capture_default_str();
+  run_cmd->add_option("--mem", mem, "MiB of memory per copy")->check(CLI::PositiveNumber)->capture_default_str();
+  run_cmd->add_option("--disk", disk, "MiB of disk per copy")->check(CLI::NonNegativeNumber)->capture_default_str();
+  run_cmd->add_option("--instances", run.instances, "how many copies")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  run_cmd->add_option("--name", run.name, "task name prefix")->capture_default_str();
+  run_cmd->add_option("--role", run.role, "the role to run under")->capture_default_str();
+  AddDurationFlag(*run_cmd, "--timeout", &run.timeout, "kill everything after this (0: never)");
+  run_cmd->add_option("command", command, "the command (after --)")->required();
+
+  if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+
+  if (run_cmd->parsed()) {
+    if (absl::Status s = ValidatePathSafeId("--name", run.name); !s.ok()) {
+      std::cerr << "agora run: " << s.message() << "\n";
+      return 2;
+    }
+    run.master = master;
+    run.json = json;
+    run.command = ShellJoin(command);
+    run.resources = Resources::Scalars(cpus, mem, disk);
+    return RunCommand(run);
+  }
+  MasterClient client(master, timeout);
+  return PrintListing(client, app.get_subcommands().front()->get_name(), json);
+}

@@ -1,0 +1,158 @@
+#include "tools/run_command.h"
+
+#include <signal.h>
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/signals.h"
+#include "frameworks/sdk/scheduler_driver.h"
+
+namespace agora::tools {
+
+std::string ShellJoin(const std::vector<std::string>& args) {
+  if (args.size() == 1) return args[0];
+  std::string out;
+  for (const std::string& a : args) {
+    if (!out.empty()) out += ' ';
+    bool safe = !a.empty() && a.find_first_not_of(
+                                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                  "_-./=:,+@%") == std::string::npos;
+    if (safe) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
+}
+
+namespace {
+
+class RunScheduler final : public sdk::Scheduler {
+ public:
+  explicit RunScheduler(const RunOptions& options) : options_(options), start_(absl::Now()) {
+    for (int i = 0; i < options.instances; ++i) {
+      TaskSpec t;
+      t.task_id = absl::StrCat(options.name, "-", i);
+      t.name = t.task_id;
+      t.command = options.command;
+      t.resources = options.resources;
+      pending_.push_back(t.task_id);
+      specs_[t.task_id] = std::move(t);
+    }
+  }
+
+  void Subscribed(sdk::SchedulerDriver& driver, const std::string& id) override {
+    Print("", absl::StrCat("framework ", id, " subscribed; launching ", options_.instances, " x '",
+                           options_.command, "' with ", options_.resources.ToString()));
+  }
+
+  void Offers(sdk::SchedulerDriver& driver, const std::vector<sdk::Offer>& offers) override {
+    for (const sdk::Offer& offer : offers) {
+      if (pending_.empty()) return;
+      Resources left = offer.resources;
+      std::vector<TaskSpec> batch;
+      while (!pending_.empty() && left.Contains(options_.resources)) {
+        batch.push_back(specs_[pending_.back()]);
+        left -= options_.resources;
+        hosts_[pending_.back()] = offer.hostname;
+        pending_.pop_back();
+      }
+      if (!batch.empty()) driver.Launch({offer.id}, batch);
+    }
+  }
+
+  void Update(sdk::SchedulerDriver& driver, const TaskStatus& status) override {
+    auto spec = specs_.find(status.task_id);
+    if (spec == specs_.end()) return;
+    std::string line = absl::StrFormat("%-10s", TaskStateName(status.state));
+    auto host = hosts_.find(status.task_id);
+    if (host != hosts_.end()) absl::StrAppend(&line, " on ", host->second);
+    if (!status.message.empty()) absl::StrAppend(&line, ": ", status.message);
+    Print(status.task_id, line);
+    const bool done = IsTerminal(status.state) || status.state == TaskState::kUnreachable;
+    if (done && !finished_.contains(status.task_id)) {
+      finished_[status.task_id] = status.state == TaskState::kFinished && status.exit_code == 0;
+      if (status.state == TaskState::kUnreachable) driver.Kill(status.task_id);
+    }
+    if (finished_.size() == specs_.size()) driver.Stop(/*failover=*/false);
+  }
+
+  void Error(sdk::SchedulerDriver& driver, const std::string& message) override {
+    Print("", absl::StrCat("error: ", message));
+  }
+
+  bool WantsOffers() const override { return !pending_.empty(); }
+
+  int ExitCode() const {
+    int ok = 0;
+    for (const auto& [id, success] : finished_) ok += success;
+    if (!options_.json) {
+      std::cout << absl::StrFormat("%d of %d finished with exit status 0", ok, options_.instances)
+                << std::endl;
+    }
+    return ok == options_.instances ? 0 : 1;
+  }
+
+  void KillAll(sdk::SchedulerDriver& driver) {
+    for (const auto& [id, spec] : specs_) {
+      if (!finished_.contains(id) && hosts_.contains(id)) driver.Kill(id);
+    }
+  }
+
+ private:
+  void Print(const std::string& task, const std::string& text) {
+    double t = absl::ToDoubleSeconds(absl::Now() - start_);
+    if (options_.json) {
+      std::cout << nlohmann::json{{"t", t}, {"task", task}, {"event", text}}.dump() << std::endl;
+      return;
+    }
+    std::cout << absl::StrFormat("[%7.2fs] %-12s %s", t, task, text) << std::endl;
+  }
+
+  RunOptions options_;
+  absl::Time start_;
+  absl::flat_hash_map<std::string, TaskSpec> specs_;
+  std::vector<std::string> pending_;
+  absl::flat_hash_map<std::string, std::string> hosts_;
+  absl::flat_hash_map<std::string, bool> finished_;  // task -> finished with 0
+};
+
+}  // namespace
+
+int RunCommand(const RunOptions& options) {
+  RunScheduler scheduler(options);
+  sdk::FrameworkInfo info;
+  info.name = absl::StrCat("agora-run:", options.name);
+  info.role = options.role;
+  info.failover_timeout = absl::ZeroDuration();  // our tasks die with us
+  sdk::SchedulerDriver driver(scheduler, info, options.master);
+  int exit_code = -1;
+  SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {
+    std::cerr << "interrupted: killing the tasks\n";
+    exit_code = 130;
+    scheduler.KillAll(driver);
+    driver.Stop(/*failover=*/false);
+  });
+  if (options.timeout > absl::ZeroDuration()) {
+    driver.loop().After(options.timeout, [&] {
+      std::cerr << "timed out after " << absl::FormatDuration(options.timeout)
+                << ": killing the tasks\n";
+      exit_code = 1;
+      scheduler.KillAll(driver);
+      driver.Stop(/*failover=*/false);
+    });
+  }
+  if (driver.Run() != 0) return 1;
+  int code = scheduler.ExitCode();
+  return exit_code >= 0 ? exit_code : code;
+}
+
+}  // namespace agora::tools
