@@ -30,7 +30,7 @@ class DrfAllocator final : public Allocator {
   void AddAllocation(const FrameworkId& fw, const AgentId& agent,
                      const Resources& resources) override;
   void Recover(const FrameworkId& fw, const AgentId& agent, const Resources& resources,
-               absl::Time refuse_until) override;
+               absl::Time refuse_until = absl::InfinitePast()) override;
   void SetRoleWeight(const std::string& role, double weight) override;
   void SetRoleQuota(const std::string& role, const Resources& limit) override;
   std::vector<Allocation> Allocate(absl::Time now) override;

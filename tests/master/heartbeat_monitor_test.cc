@@ -1,0 +1,74 @@
+#include "master/heartbeat_monitor.h"
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+
+namespace agora::master {
+namespace {
+
+TEST(HeartbeatMonitorTest, ExpiresOnlyAfterTheTimeout) {
+  FakeClock clock;
+  HeartbeatMonitor monitor(absl::Seconds(5), absl::Milliseconds(100));
+  monitor.Beat("a", clock.Now());
+  clock.Advance(absl::Milliseconds(4900));
+  EXPECT_TRUE(monitor.Expire(clock.Now()).empty());
+  clock.Advance(absl::Milliseconds(300));
+  EXPECT_EQ(monitor.Expire(clock.Now()), std::vector<std::string>{"a"});
+  // Reported once only.
+  clock.Advance(absl::Seconds(10));
+  EXPECT_TRUE(monitor.Expire(clock.Now()).empty());
+  EXPECT_FALSE(monitor.Watching("a"));
+}
+
+TEST(HeartbeatMonitorTest, ABeatPushesTheDeadline) {
+  FakeClock clock;
+  HeartbeatMonitor monitor(absl::Seconds(5), absl::Milliseconds(100));
+  monitor.Beat("a", clock.Now());
+  monitor.Beat("b", clock.Now());
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(absl::Seconds(1));
+    monitor.Beat("a", clock.Now());
+    auto expired = monitor.Expire(clock.Now());
+    if (i < 4) EXPECT_TRUE(expired.empty()) << i;
+    if (i == 5) EXPECT_EQ(expired, std::vector<std::string>{"b"});
+    if (i > 5) EXPECT_TRUE(expired.empty());
+  }
+  EXPECT_TRUE(monitor.Watching("a"));
+}
+
+TEST(HeartbeatMonitorTest, ForgottenKeysNeverExpire) {
+  FakeClock clock;
+  HeartbeatMonitor monitor(absl::Seconds(1), absl::Milliseconds(10));
+  monitor.Beat("a", clock.Now());
+  monitor.Forget("a");
+  clock.Advance(absl::Seconds(2));
+  EXPECT_TRUE(monitor.Expire(clock.Now()).empty());
+}
+
+TEST(HeartbeatMonitorTest, ExpiresCorrectlyAfterALongStall) {
+  FakeClock clock;
+  HeartbeatMonitor monitor(absl::Seconds(1), absl::Milliseconds(100));
+  monitor.Beat("old", clock.Now());
+  clock.Advance(absl::Milliseconds(500));
+  monitor.Beat("new", clock.Now());
+  // No Expire() call for many laps of the ring.
+  clock.Advance(absl::Seconds(30));
+  auto expired = monitor.Expire(clock.Now());
+  std::sort(expired.begin(), expired.end());
+  EXPECT_EQ(expired, (std::vector<std::string>{"new", "old"}));
+}
+
+TEST(HeartbeatMonitorTest, ManyBeatsKeepMemoryBounded) {
+  FakeClock clock;
+  HeartbeatMonitor monitor(absl::Seconds(5), absl::Milliseconds(100));
+  for (int t = 0; t < 100; ++t) {
+    for (int a = 0; a < 100; ++a) monitor.Beat(std::to_string(a), clock.Now());
+    clock.Advance(absl::Seconds(1));
+    EXPECT_TRUE(monitor.Expire(clock.Now()).empty());
+  }
+  EXPECT_EQ(monitor.size(), 100u);
+}
+
+}  // namespace
+}  // namespace agora::master

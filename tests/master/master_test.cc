@@ -1,0 +1,405 @@
+#include "master/master.h"
+
+#include "tests/master/master_test_fixture.h"
+
+namespace agora::master {
+namespace {
+
+TEST_F(MasterTest, RegistersAnAgentAndOffersItToAFramework) {
+  const std::string agent = RegisterAgent("agent1");
+  ASSERT_FALSE(agent.empty());
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent_id, agent);
+  EXPECT_EQ(offers[0].resources, *Resources::Parse("cpus:4;mem:4096"));
+  EXPECT_EQ(master_->agents().at(agent).state, AgentState::kActive);
+}
+
+TEST_F(MasterTest, RejectsAnAgentWithoutHostnameOrResources) {
+  capnp::MallocMessageBuilder msg;
+  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+  reg.setHostname("");
+  ASSERT_TRUE(Deliver("bad", msg).ok());
+  auto errors = TakeErrors("bad");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("hostname"), std::string::npos);
+  EXPECT_TRUE(master_->agents().empty());
+  EXPECT_EQ(master_->stats().invalid_messages, 1u);
+}
+
+TEST_F(MasterTest, LaunchesATaskAndReturnsTheUnusedPartAtOnce) {
+  const std::string agent = RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  ASSERT_EQ(offers.size(), 1u);
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1024)});
+  EXPECT_EQ(transport_.Take("fw1", wire::Envelope::OK).size(), 1u);
+  auto runs = transport_.Take("agent1", wire::Envelope::RUN_TASK);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(std::string(runs[0]->env().getRunTask().getTask().getTaskId()), "t1");
+  EXPECT_EQ(master_->tasks().at(TaskKey{fw, "t1"}).state, TaskState::kStaging);
+  // The remainder is offered again (the default accept filter is 5s; a
+  // second framework gets it right away).
+  Subscribe("fw2");
+  Settle();
+  auto again = TakeOffers("fw2");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].resources, *Resources::Parse("cpus:3;mem:3072"));
+}
+
+TEST_F(MasterTest, AcceptOfAStaleOfferIsAnErrorAndLaunchesNothing) {
+  RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  ASSERT_EQ(offers.size(), 1u);
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  transport_.Clear();
+  Accept("fw1", fw, {offers[0].id}, {Task("t2", 1, 1)});  // used already
+  auto errors = transport_.Take("fw1", wire::Envelope::ERROR);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]->env().getError().getCode(), wire::ErrorCode::STALE_OFFER);
+  EXPECT_EQ(errors[0]->env().getRequestId(), 9u);
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::RUN_TASK), 0u);
+  EXPECT_FALSE(master_->tasks().contains(TaskKey{fw, "t2"}));
+}
+
+TEST_F(MasterTest, AcceptAskingMoreThanOfferedIsRejectedAndTheOfferReturns) {
+  RegisterAgent("agent1", "cpus:2;mem:100");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1.5, 10), Task("t2", 1, 10)});
+  auto errors = TakeErrors("fw1");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("cpus: asked 2.5, have 2"), std::string::npos) << errors[0];
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::RUN_TASK), 0u);
+  EXPECT_TRUE(master_->offers().empty());
+  // The resources are back in the pool, for another framework at once.
+  Subscribe("fw2");
+  Settle();
+  EXPECT_EQ(TakeOffers("fw2").size(), 1u);
+}
+
+TEST_F(MasterTest, AcceptOfAnotherFrameworksOfferIsRejected) {
+  RegisterAgent("agent1");
+  Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  const std::string fw2 = Subscribe("fw2");
+  Accept("fw2", fw2, {offers[0].id}, {Task("t1", 1, 1)});
+  auto errors = TakeErrors("fw2");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("another framework"), std::string::npos);
+  // fw1's offer is untouched.
+  EXPECT_TRUE(master_->offers().contains(offers[0].id));
+}
+
+TEST_F(MasterTest, RejectsTasksWithBadIdsDuplicatesOrNoCommand) {
+  RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  for (const TaskSpec& bad : {Task("../etc", 1, 1), Task("", 1, 1), Task("ok", 0, 0)}) {
+    Settle();
+    auto offers = TakeOffers("fw1");
+    ASSERT_EQ(offers.size(), 1u);
+    Accept("fw1", fw, {offers[0].id}, {bad});
+    EXPECT_EQ(TakeErrors("fw1").size(), 1u) << bad.task_id;
+    master_->AllocateNow();
+  }
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::RUN_TASK), 0u);
+}
+
+TEST_F(MasterTest, MessagesFromUnknownFrameworksAreRejected) {
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg, 5).initSuppress().setFrameworkId("f-nobody");
+  ASSERT_TRUE(Deliver("x", msg).ok());
+  auto errors = transport_.Take("x", wire::Envelope::ERROR);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]->env().getError().getCode(), wire::ErrorCode::UNKNOWN_FRAMEWORK);
+}
+
+TEST_F(MasterTest, AnotherConnectionCannotActForAFramework) {
+  const std::string fw = Subscribe("fw1");
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg, 5).initTeardown().setFrameworkId(fw);
+  ASSERT_TRUE(Deliver("intruder", msg).ok());
+  EXPECT_EQ(TakeErrors("intruder").size(), 1u);
+  EXPECT_TRUE(master_->frameworks().contains(fw));
+}
+
+TEST_F(MasterTest, DeclineFiltersTheAgentForThatFramework) {
+  RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  capnp::MallocMessageBuilder msg;
+  auto decline = NewEnvelope(msg).initDecline();
+  decline.setFrameworkId(fw);
+  decline.initOfferIds(1).set(0, offers[0].id);
+  decline.setRefuseSeconds(10);
+  ASSERT_TRUE(Deliver("fw1", msg).ok());
+  Advance(absl::Seconds(9));
+  EXPECT_TRUE(TakeOffers("fw1").empty());
+  Advance(absl::Seconds(2));
+  EXPECT_EQ(TakeOffers("fw1").size(), 1u);
+}
+
+TEST_F(MasterTest, SuppressStopsOffersAndReviveResumesThem) {
+  RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  capnp::MallocMessageBuilder suppress;
+  NewEnvelope(suppress).initSuppress().setFrameworkId(fw);
+  ASSERT_TRUE(Deliver("fw1", suppress).ok());
+  Advance(absl::Seconds(1));
+  EXPECT_TRUE(TakeOffers("fw1").empty());
+  capnp::MallocMessageBuilder revive;
+  NewEnvelope(revive).initRevive().setFrameworkId(fw);
+  ASSERT_TRUE(Deliver("fw1", revive).ok());
+  Settle();
+  EXPECT_EQ(TakeOffers("fw1").size(), 1u);
+}
+
+TEST_F(MasterTest, UnansweredOffersTimeOutAndAreRescinded) {
+  options_.offer_timeout = absl::Seconds(3);
+  Restart();
+  RegisterAgent("agent1");
+  Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  ASSERT_EQ(offers.size(), 1u);
+  Advance(absl::Seconds(3));
+  auto rescinds = transport_.Take("fw1", wire::Envelope::RESCIND_OFFER);
+  ASSERT_EQ(rescinds.size(), 1u);
+  EXPECT_EQ(std::string(rescinds[0]->env().getRescindOffer().getOfferId()), offers[0].id);
+  EXPECT_FALSE(master_->offers().contains(offers[0].id));
+}
+
+TEST_F(MasterTest, SilentAgentTurnsUnreachableItsTasksReportedAndOffersRescinded) {
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string a2 = RegisterAgent("agent2");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  ASSERT_EQ(offers.size(), 2u);
+  const auto& on_a1 = offers[0].agent_id == a1 ? offers[0] : offers[1];
+  Accept("fw1", fw, {on_a1.id}, {Task("t1", 1, 1)});
+  // agent2 keeps beating, agent1 falls silent.
+  Silence("agent1");
+  Advance(absl::Seconds(5));
+  EXPECT_EQ(master_->agents().at(a1).state, AgentState::kActive);
+  Advance(absl::Milliseconds(500));
+  EXPECT_EQ(master_->agents().at(a1).state, AgentState::kUnreachable);
+  EXPECT_EQ(master_->agents().at(a2).state, AgentState::kActive);
+  auto updates = TakeUpdates("fw1");
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].task_id, "t1");
+  EXPECT_EQ(updates[0].state, TaskState::kUnreachable);
+  EXPECT_TRUE(updates[0].uuid.empty());
+  EXPECT_EQ(transport_.Count("fw1", wire::Envelope::AGENT_LOST), 1u);
+}
+
+TEST_F(MasterTest, UnreachableAgentThatReturnsIsAskedToReregisterAndKeepsItsTasks) {
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  AgentUpdate("agent1", a1, fw, "t1", TaskState::kRunning, "u1");
+  Silence("agent1");
+  Advance(absl::Seconds(6));
+  ASSERT_EQ(master_->agents().at(a1).state, AgentState::kUnreachable);
+  TakeUpdates("fw1");
+  Heartbeat("agent1", a1);
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::REREGISTER_AGENT), 1u);
+  // It re-registers with the task still running.
+  capnp::MallocMessageBuilder msg;
+  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+  reg.setAgentId(a1);
+  reg.setHostname("host-agent1");
+  ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
+  auto tasks = reg.initTasks(1);
+  tasks[0].setFrameworkId(fw);
+  ToWire(Task("t1", 1, 1), tasks[0].initSpec());
+  tasks[0].setState(wire::TaskState::RUNNING);
+  ASSERT_TRUE(Deliver("agent1", msg).ok());
+  EXPECT_EQ(master_->agents().at(a1).state, AgentState::kActive);
+  auto updates = TakeUpdates("fw1");
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, TaskState::kRunning);
+  EXPECT_EQ(master_->tasks().at(TaskKey{fw, "t1"}).state, TaskState::kRunning);
+}
+
+TEST_F(MasterTest, MassExpiryGuardHoldsBackMostAgents) {
+  options_.max_unreachable_share = 0.3;
+  Restart();
+  for (int i = 0; i < 10; ++i) {
+    RegisterAgent("agent" + std::to_string(i));
+    Silence("agent" + std::to_string(i));
+  }
+  Advance(absl::Milliseconds(5200));
+  int unreachable = 0;
+  for (const auto& [id, a] : master_->agents()) unreachable += a.state == AgentState::kUnreachable;
+  EXPECT_EQ(unreachable, 3);
+  EXPECT_GT(master_->stats().expiries_deferred, 0u);
+  // The next window lets the next share go.
+  Advance(absl::Seconds(5));
+  unreachable = 0;
+  for (const auto& [id, a] : master_->agents()) unreachable += a.state == AgentState::kUnreachable;
+  EXPECT_EQ(unreachable, 6);
+}
+
+TEST_F(MasterTest, StatusUpdatesAreForwardedAndAcknowledgementsRelayed) {
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  AgentUpdate("agent1", a1, fw, "t1", TaskState::kFinished, "u-finished");
+  auto updates = TakeUpdates("fw1");
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].uuid, "u-finished");
+  EXPECT_EQ(master_->agents().at(a1).used, Resources());
+
+  capnp::MallocMessageBuilder msg;
+  auto ack = NewEnvelope(msg).initAcknowledge();
+  ack.setFrameworkId(fw);
+  ack.setAgentId(a1);
+  ack.setTaskId("t1");
+  ack.setUuid("u-finished");
+  ASSERT_TRUE(Deliver("fw1", msg).ok());
+  auto relayed = transport_.Take("agent1", wire::Envelope::ACKNOWLEDGE);
+  ASSERT_EQ(relayed.size(), 1u);
+  EXPECT_EQ(std::string(relayed[0]->env().getAcknowledge().getUuid()), "u-finished");
+  // Acknowledged terminal tasks move to the completed list.
+  EXPECT_FALSE(master_->tasks().contains(TaskKey{fw, "t1"}));
+  EXPECT_EQ(master_->completed_tasks().size(), 1u);
+}
+
+TEST_F(MasterTest, ImplicitReconciliationReportsEveryKnownTask) {
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1), Task("t2", 1, 1)});
+  AgentUpdate("agent1", a1, fw, "t1", TaskState::kRunning, "u1");
+  TakeUpdates("fw1");
+  capnp::MallocMessageBuilder msg;
+  NewEnvelope(msg).initReconcile().setFrameworkId(fw);
+  ASSERT_TRUE(Deliver("fw1", msg).ok());
+  auto updates = TakeUpdates("fw1");
+  ASSERT_EQ(updates.size(), 2u);
+  for (const TaskStatus& s : updates) {
+    EXPECT_EQ(s.state, s.task_id == "t1" ? TaskState::kRunning : TaskState::kStaging);
+    EXPECT_EQ(s.reason, "reconciliation");
+  }
+}
+
+TEST_F(MasterTest, ExplicitReconciliationCallsUnknownTasksLostOnceAgentsSettled) {
+  options_.agent_reregister_timeout = absl::Seconds(2);
+  Restart();
+  const std::string fw = Subscribe("fw1");
+  auto reconcile = [&] {
+    capnp::MallocMessageBuilder msg;
+    auto r = NewEnvelope(msg).initReconcile();
+    r.setFrameworkId(fw);
+    r.initTaskIds(1).set(0, "ghost");
+    ASSERT_TRUE(Deliver("fw1", msg).ok());
+  };
+  reconcile();
+  EXPECT_TRUE(TakeUpdates("fw1").empty());  // agents may still re-register
+  Advance(options_.agent_reregister_timeout);
+  reconcile();
+  auto updates = TakeUpdates("fw1");
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, TaskState::kLost);
+}
+
+TEST_F(MasterTest, KillGoesToTheAgentAndUnknownTasksAreAnError) {
+  RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  for (const char* id : {"t1", "nope"}) {
+    capnp::MallocMessageBuilder msg;
+    auto kill = NewEnvelope(msg, 3).initKillTask();
+    kill.setFrameworkId(fw);
+    kill.setTaskId(id);
+    ASSERT_TRUE(Deliver("fw1", msg).ok());
+  }
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 1u);
+  EXPECT_EQ(TakeErrors("fw1").size(), 1u);
+}
+
+TEST_F(MasterTest, DisconnectedFrameworkIsRemovedAfterItsFailoverTimeout) {
+  RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1", "*", "", absl::Seconds(30));
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  Silence("fw1");
+  Advance(absl::Seconds(6));
+  EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 0u);
+  Advance(absl::Seconds(30));
+  EXPECT_FALSE(master_->frameworks().contains(fw));
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 1u);
+}
+
+TEST_F(MasterTest, FrameworkResubscribingWithItsIdKeepsItsTasks) {
+  RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1", "*", "", absl::Seconds(30));
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  Silence("fw1");
+  Advance(absl::Seconds(6));
+  EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
+  EXPECT_EQ(Subscribe("fw1-new-connection", "*", fw, absl::Seconds(30)), fw);
+  Advance(absl::Seconds(40));
+  ASSERT_TRUE(master_->frameworks().contains(fw));
+  EXPECT_EQ(master_->frameworks().at(fw).tasks.size(), 1u);
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 0u);
+}
+
+TEST_F(MasterTest, RestartedMasterRebuildsTasksFromReregisteringAgents) {
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1");
+  Restart();
+  // The agent's heartbeat reaches a master that does not know it.
+  Heartbeat("agent1", a1);
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::REREGISTER_AGENT), 1u);
+  capnp::MallocMessageBuilder msg;
+  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+  reg.setAgentId(a1);
+  reg.setHostname("host-agent1");
+  ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
+  auto tasks = reg.initTasks(1);
+  tasks[0].setFrameworkId(fw);
+  ToWire(Task("t1", 1, 512), tasks[0].initSpec());
+  tasks[0].setState(wire::TaskState::RUNNING);
+  ASSERT_TRUE(Deliver("agent1", msg).ok());
+  ASSERT_TRUE(master_->agents().contains(a1));
+  EXPECT_EQ(master_->agents().at(a1).used, Resources::Scalars(1, 512, 0));
+  // The framework comes back with its id and finds its task.
+  EXPECT_EQ(Subscribe("fw1", "*", fw), fw);
+  EXPECT_EQ(master_->frameworks().at(fw).tasks.size(), 1u);
+  Settle();
+  auto offers = TakeOffers("fw1");
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].resources, Resources::Scalars(3, 3584, 0));
+}
+
+TEST_F(MasterTest, OperatorQueriesAnswerJson) {
+  RegisterAgent("agent1");
+  for (const char* q : {"agents", "frameworks", "tasks", "offers", "stats"}) {
+    EXPECT_TRUE(master_->QueryJson(q).ok()) << q;
+  }
+  EXPECT_FALSE(master_->QueryJson("bogus").ok());
+}
+
+}  // namespace
+}  // namespace agora::master
