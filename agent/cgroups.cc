@@ -140,4 +140,14 @@ void TaskCgroup::Destroy() {
   procs_files_.clear();
 }
 
+void TaskCgroup::RemoveGroup(int version, const std::string& group) {
+  if (version == 2) {
+    ::rmdir(absl::StrCat(kRoot, "/agora/", group).c_str());
+    return;
+  }
+  for (const char* controller : {"memory", "cpu"}) {
+    ::rmdir(absl::StrCat(kRoot, "/", controller, "/agora/", group).c_str());
+  }
+}
+
 }  // namespace agora::agent

@@ -36,6 +36,8 @@ class TaskCgroup {
   // Kills whatever is left in the cgroup and removes it. Idempotent.
   void Destroy();
   uint64_t mem_limit_bytes() const { return mem_limit_bytes_; }
+  // Removes the (empty) parent cgroup "agora/<group>" of every controller.
+  static void RemoveGroup(int version, const std::string& group);
   bool valid() const { return !dirs_.empty(); }
 
  private:

@@ -44,7 +44,10 @@ Executor::Executor(ExecutorOptions options, EventLoop& loop, zmq::context_t& con
                                           [this](wire::Envelope::Reader env) { HandleAgent(env); });
 }
 
-Executor::~Executor() { loop_.Cancel(agent_check_timer_); }
+Executor::~Executor() {
+  loop_.Cancel(agent_check_timer_);
+  if (cgroup_version_ != 0) TaskCgroup::RemoveGroup(cgroup_version_, options_.executor_id);
+}
 
 void Executor::Start() {
   capnp::MallocMessageBuilder msg;
@@ -110,6 +113,7 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
                     "cgroup_failed");
     }
     task.cgroup = *std::move(cg);
+    cgroup_version_ = msg.getCgroupVersion();
   }
 
   // Everything the child needs is prepared here: after fork() in a process

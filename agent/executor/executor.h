@@ -68,6 +68,7 @@ class Executor {
   absl::flat_hash_map<std::string, Task> tasks_;
   absl::flat_hash_map<pid_t, std::string> task_by_pid_;
   bool shutting_down_ = false;
+  int cgroup_version_ = 0;  // of the last task placed in a cgroup
   absl::Time agent_gone_since_ = absl::InfiniteFuture();
   EventLoop::TimerId agent_check_timer_ = 0;
 };

@@ -97,7 +97,7 @@ void SchedulerDriver::Handle(wire::Envelope::Reader env) {
 void SchedulerDriver::OnSubscribed(wire::Subscribed::Reader msg) {
   info_.framework_id = msg.getFrameworkId();
   subscribed_ = true;
-  suppressed_ = false;
+  suppressed_ = false;  // a (re)subscription revives; AfterCallback re-suppresses
   loop_.Cancel(subscribe_timer_);
   subscribe_timer_ = 0;
   subscribe_backoff_ = absl::Seconds(1);
@@ -142,7 +142,7 @@ void SchedulerDriver::OnUpdate(wire::TaskStatus::Reader wire_status) {
   scheduler_.Update(*this, status);
   if (!status.uuid.empty() && subscribed_) {
     capnp::MallocMessageBuilder msg;
-    auto ack = NewEnvelope(msg).initAcknowledge();
+    auto ack = NewEnvelope(msg, NextRequestId()).initAcknowledge();
     ack.setFrameworkId(info_.framework_id);
     ack.setAgentId(status.agent_id);
     ack.setTaskId(status.task_id);
@@ -155,8 +155,9 @@ void SchedulerDriver::OnUpdate(wire::TaskStatus::Reader wire_status) {
 void SchedulerDriver::OnError(uint64_t rid, wire::Error::Reader error) {
   const std::string message = error.getMessage();
   const auto code = error.getCode();
-  if (code == wire::ErrorCode::UNKNOWN_FRAMEWORK && rid != subscribe_request_ && subscribed_) {
-    return Resubscribe(message);  // the master restarted and lost us
+  if (code == wire::ErrorCode::UNKNOWN_FRAMEWORK && subscribed_ && rid > subscribe_request_) {
+    // A request of this subscription: the master restarted and lost us.
+    return Resubscribe(message);
   }
   if (rid != 0 && rid == subscribe_request_) {
     // The master refused the subscription itself: retrying cannot help.
@@ -212,9 +213,9 @@ void SchedulerDriver::Launch(const std::vector<std::string>& offer_ids,
 }
 
 void SchedulerDriver::Decline(const std::vector<std::string>& offer_ids, absl::Duration refuse) {
-  if (offer_ids.empty()) return;
+  if (offer_ids.empty() || !subscribed_) return;
   capnp::MallocMessageBuilder msg;
-  auto decline = NewEnvelope(msg).initDecline();
+  auto decline = NewEnvelope(msg, NextRequestId()).initDecline();
   decline.setFrameworkId(info_.framework_id);
   auto ids = decline.initOfferIds(offer_ids.size());
   for (size_t i = 0; i < offer_ids.size(); ++i) {
@@ -226,6 +227,10 @@ void SchedulerDriver::Decline(const std::vector<std::string>& offer_ids, absl::D
 }
 
 void SchedulerDriver::Kill(const std::string& task_id) {
+  if (!subscribed_) {
+    AGORA_LOG(WARNING, "sdk") << "kill " << task_id << " dropped: not subscribed yet";
+    return;
+  }
   capnp::MallocMessageBuilder msg;
   auto kill = NewEnvelope(msg, NextRequestId()).initKillTask();
   kill.setFrameworkId(info_.framework_id);
@@ -234,8 +239,9 @@ void SchedulerDriver::Kill(const std::string& task_id) {
 }
 
 void SchedulerDriver::Reconcile(const std::vector<std::string>& task_ids) {
+  if (!subscribed_) return;
   capnp::MallocMessageBuilder msg;
-  auto rec = NewEnvelope(msg).initReconcile();
+  auto rec = NewEnvelope(msg, NextRequestId()).initReconcile();
   rec.setFrameworkId(info_.framework_id);
   auto ids = rec.initTaskIds(task_ids.size());
   for (size_t i = 0; i < task_ids.size(); ++i) ids.set(i, task_ids[i]);
@@ -244,15 +250,17 @@ void SchedulerDriver::Reconcile(const std::vector<std::string>& task_ids) {
 
 void SchedulerDriver::Suppress() {
   suppressed_ = true;
+  if (!subscribed_) return;  // applied after subscription
   capnp::MallocMessageBuilder msg;
-  NewEnvelope(msg).initSuppress().setFrameworkId(info_.framework_id);
+  NewEnvelope(msg, NextRequestId()).initSuppress().setFrameworkId(info_.framework_id);
   master_->Send(msg);
 }
 
 void SchedulerDriver::Revive() {
   suppressed_ = false;
+  if (!subscribed_) return;  // applied after subscription
   capnp::MallocMessageBuilder msg;
-  NewEnvelope(msg).initRevive().setFrameworkId(info_.framework_id);
+  NewEnvelope(msg, NextRequestId()).initRevive().setFrameworkId(info_.framework_id);
   master_->Send(msg);
 }
 

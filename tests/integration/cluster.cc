@@ -1,0 +1,161 @@
+#include "tests/integration/cluster.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace agora::testing {
+namespace fs = std::filesystem;
+
+std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Process::Process(std::vector<std::string> argv, std::string log) {
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (pid_ <= 0) return;
+  Signal(SIGTERM);
+  if (!Wait(absl::Seconds(10))) {
+    Signal(SIGKILL);
+    Wait(absl::Seconds(5));
+  }
+}
+
+void Process::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+bool Process::Wait(absl::Duration timeout, int* status) {
+  if (pid_ <= 0) return true;
+  return WaitFor(
+      [&] {
+        int s = 0;
+        if (::waitpid(pid_, &s, WNOHANG) != pid_) return false;
+        if (status != nullptr) *status = s;
+        pid_ = -1;
+        return true;
+      },
+      timeout);
+}
+
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (absl::Now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
+  }
+}
+
+LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
+  std::string tmpl = (fs::temp_directory_path() / "agora-it-XXXXXX").string();
+  dir_ = ::mkdtemp(tmpl.data());
+  master_endpoint_ = absl::StrCat("tcp://127.0.0.1:", FreePort());
+  StartMaster();
+  agents_.resize(options_.agents);
+  for (int i = 0; i < options_.agents; ++i) StartAgent(i);
+}
+
+LocalCluster::~LocalCluster() {
+  agents_.clear();  // each agent kills its tasks on SIGTERM (--kill_tasks_on_exit)
+  master_.reset();
+  std::error_code ec;
+  if (::getenv("AGORA_KEEP_TEST_DIRS") == nullptr) fs::remove_all(dir_, ec);
+}
+
+void LocalCluster::StartMaster() {
+  std::vector<std::string> argv = {BinPath("agora-master"), "--listen", master_endpoint_,
+                                   "--work_dir", dir_ + "/master"};
+  argv.insert(argv.end(), options_.master_flags.begin(), options_.master_flags.end());
+  master_ = std::make_unique<Process>(argv, dir_ + "/master.log");
+}
+
+void LocalCluster::StartAgent(int i) {
+  std::vector<std::string> argv = {BinPath("agora-agent"),
+                                   "--master", master_endpoint_,
+                                   "--work_dir", absl::StrCat(dir_, "/agent", i),
+                                   "--hostname", agent_hostname(i),
+                                   "--resources", options_.agent_resources,
+                                   "--attributes", absl::StrCat("zone:z", i % 2),
+                                   "--kill_tasks_on_exit",
+                                   "--kill_grace_period", "1s",
+                                   "--recovery_timeout", "3s"};
+  argv.insert(argv.end(), options_.agent_flags.begin(), options_.agent_flags.end());
+  if (static_cast<int>(agents_.size()) <= i) agents_.resize(i + 1);
+  agents_[i] = std::make_unique<Process>(argv, absl::StrCat(dir_, "/agent", i, ".log"));
+}
+
+CliResult LocalCluster::Cli(const std::vector<std::string>& args, absl::Duration timeout) {
+  std::string command = BinPath("agora") + " --master " + master_endpoint_;
+  for (const std::string& a : args) {
+    command += " '";
+    for (char c : a) command += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += "'";
+  }
+  command = absl::StrCat("timeout ", absl::ToInt64Seconds(timeout), " ", command, " 2>&1");
+  CliResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = ::fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+nlohmann::json LocalCluster::Query(const std::string& noun) {
+  CliResult r = Cli({noun, "--json"}, absl::Seconds(10));
+  if (r.exit_code != 0) return nlohmann::json::array();
+  auto parsed = nlohmann::json::parse(r.out, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json::array() : parsed;
+}
+
+bool LocalCluster::WaitForAgents(int count, absl::Duration timeout) {
+  return WaitFor(
+      [&] {
+        int active = 0;
+        for (const auto& a : Query("agents")) active += a.value("state", "") == "active";
+        return active == count;
+      },
+      timeout);
+}
+
+}  // namespace agora::testing

@@ -1,0 +1,248 @@
+// End-to-end tests on the real binaries over loopback: one master, three
+// agents, frameworks through the SDK and the CLI.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/test_framework.h"
+
+namespace agora::testing {
+namespace {
+
+bool ProcessAlive(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+// "started as pid N" -> N
+pid_t PidFromMessage(const std::string& message) {
+  int pid = 0;
+  auto pos = message.rfind(' ');
+  if (pos == std::string::npos || !absl::SimpleAtoi(message.substr(pos + 1), &pid)) return -1;
+  return pid;
+}
+
+TEST(ClusterTest, HundredTasksOnThreeAgentsAllFinish) {
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.WaitForAgents(3));
+  CliResult r = cluster.Cli({"run", "--instances", "100", "--name", "many", "--", "true"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("100 of 100 finished with exit status 0"), std::string::npos) << r.out;
+  nlohmann::json tasks = cluster.Query("tasks");
+  int finished = 0;
+  std::set<std::string> agents;
+  for (const auto& t : tasks) {
+    finished += t["state"] == "finished";
+    agents.insert(t["agent_id"].get<std::string>());
+  }
+  EXPECT_EQ(finished, 100);
+  EXPECT_EQ(agents.size(), 3u) << "tasks should spread over every agent";
+}
+
+TEST(ClusterTest, RunExitsNonZeroWhenACopyFails) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  CliResult r = cluster.Cli({"run", "--instances", "2", "--", "sh", "-c",
+                             "test $AGORA_TASK_ID = run-0"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("1 of 2 finished with exit status 0"), std::string::npos) << r.out;
+}
+
+TEST(ClusterTest, TasksGetTheirSandboxEnvironmentAndPorts) {
+  LocalCluster cluster({.agents = 1, .agent_resources = "cpus:2;mem:1024;ports:[41000-41009]"});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  TaskSpec t = Command("env-task", "env > env.txt; pwd > pwd.txt");
+  t.resources.set_ports(PortSet({{41003, 41004}}));
+  t.port_names = {"http", "admin"};
+  t.env = {{"GREETING", "hello"}};
+  fw.Launch(t);
+  ASSERT_TRUE(fw.WaitForState("env-task", TaskState::kFinished, absl::Seconds(15)));
+  std::string env_file;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cluster.dir())) {
+    if (entry.path().filename() == "env.txt") env_file = entry.path().string();
+  }
+  ASSERT_FALSE(env_file.empty());
+  std::ifstream in(env_file);
+  std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* want : {"AGORA_TASK_ID=env-task", "PORT0=41003", "PORT1=41004",
+                           "PORT_HTTP=41003", "PORT_ADMIN=41004", "GREETING=hello",
+                           "AGORA_HOSTNAME=agent0"}) {
+    EXPECT_NE(env.find(want), std::string::npos) << want << " missing in\n" << env;
+  }
+  EXPECT_TRUE(absl::StrContains(env_file, "/frameworks/" + fw.framework_id() + "/tasks/env-task/runs/"));
+}
+
+TEST(ClusterTest, KillingARunningTaskEndsItsProcessAndReportsKilled) {
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.WaitForAgents(3));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("sleeper", "sleep 300"));
+  auto running = fw.WaitForState("sleeper", TaskState::kRunning, absl::Seconds(15));
+  ASSERT_TRUE(running);
+  pid_t pid = PidFromMessage(running->message);
+  ASSERT_GT(pid, 0) << running->message;
+  EXPECT_TRUE(ProcessAlive(pid));
+  fw.Kill("sleeper");
+  auto killed = fw.WaitForState("sleeper", TaskState::kKilled, absl::Seconds(10));
+  ASSERT_TRUE(killed);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pid); }, absl::Seconds(5)));
+}
+
+TEST(ClusterTest, SigkilledAgentIsReportedUnreachableWithinTheHeartbeatTimeout) {
+  LocalCluster cluster;  // --heartbeat_timeout 2s
+  ASSERT_TRUE(cluster.WaitForAgents(3));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("victim", "sleep 300"), cluster.agent_hostname(1));
+  auto running = fw.WaitForState("victim", TaskState::kRunning, absl::Seconds(15));
+  ASSERT_TRUE(running);
+  const absl::Time killed_at = absl::Now();
+  cluster.agent_process(1).Signal(SIGKILL);
+  cluster.agent_process(1).Wait(absl::Seconds(5));
+  auto unreachable = fw.WaitForState("victim", TaskState::kUnreachable, absl::Seconds(10));
+  ASSERT_TRUE(unreachable);
+  const absl::Duration took = absl::Now() - killed_at;
+  EXPECT_LE(took, absl::Seconds(3)) << "heartbeat_timeout (2s) + 1s";
+  EXPECT_EQ(unreachable->reason, "agent_unreachable");
+  auto agents = cluster.Query("agents");
+  int unreachable_agents = 0;
+  for (const auto& a : agents) unreachable_agents += a["state"] == "unreachable";
+  EXPECT_EQ(unreachable_agents, 1);
+  // The orphaned executor kills its task once the agent is gone for
+  // --recovery_timeout (3s in these tests).
+  pid_t pid = PidFromMessage(running->message);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pid); }, absl::Seconds(10)));
+}
+
+TEST(ClusterTest, RestartedMasterGetsItsAgentsAndFrameworkBack) {
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.WaitForAgents(3));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("survivor", "sleep 300"));
+  ASSERT_TRUE(fw.WaitForState("survivor", TaskState::kRunning, absl::Seconds(15)));
+  const std::string framework_id = fw.framework_id();
+  const std::string agents_before = cluster.Query("agents").dump();
+
+  cluster.master_process().Signal(SIGKILL);
+  cluster.master_process().Wait(absl::Seconds(5));
+  cluster.StartMaster();
+
+  ASSERT_TRUE(cluster.WaitForAgents(3, absl::Seconds(15)));
+  // Same agent ids as before the restart.
+  for (const auto& a : cluster.Query("agents")) {
+    EXPECT_NE(agents_before.find(a["id"].get<std::string>()), std::string::npos);
+  }
+  // The framework re-subscribed with its id and its task is known again.
+  ASSERT_TRUE(WaitFor([&] { return fw.subscriptions() >= 2; }, absl::Seconds(15)));
+  EXPECT_EQ(fw.framework_id(), framework_id);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& t : cluster.Query("tasks")) {
+          if (t["id"] == "survivor" && t["state"] == "running" && t["framework_id"] == framework_id)
+            return true;
+        }
+        return false;
+      },
+      absl::Seconds(10)));
+}
+
+TEST(ClusterTest, AcceptOfAStaleOfferIsAnErrorAndNothingLaunches) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  fw.SetOffersHook([used = std::string()](sdk::SchedulerDriver& driver,
+                                          const std::vector<sdk::Offer>& offers) mutable {
+    if (!used.empty()) return;
+    used = offers[0].id;
+    driver.Launch({used}, {Command("first", "sleep 300")});
+    driver.Launch({used}, {Command("second", "sleep 300")});  // the offer is gone
+  });
+  auto error = fw.WaitForState("second", TaskState::kError, absl::Seconds(15));
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->message.find("no longer valid"), std::string::npos) << error->message;
+  ASSERT_TRUE(fw.WaitForState("first", TaskState::kRunning, absl::Seconds(15)));
+  for (const auto& t : cluster.Query("tasks")) EXPECT_NE(t["id"], "second");
+}
+
+TEST(ClusterTest, TaskOverItsMemoryLimitIsKilledAndReportedFailed) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  auto agents = cluster.Query("agents");
+  ASSERT_EQ(agents.size(), 1u);
+  if (!agents[0].value("limits_enforced", false)) {
+    GTEST_SKIP() << "cgroups are not available here (needs root and a memory controller)";
+  }
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("hog", "python3 -c 'b = bytearray(256 * 1024 * 1024); b[::4096] = b\"x\" * len(b[::4096]); import time; time.sleep(30)'",
+                    0.1, 64));
+  auto failed = fw.WaitForState("hog", TaskState::kFailed, absl::Seconds(20));
+  ASSERT_TRUE(failed) << "the task was not stopped by its memory limit";
+  EXPECT_EQ(failed->reason, "memory_limit");
+  EXPECT_NE(failed->message.find("memory limit of 64 MiB exceeded"), std::string::npos)
+      << failed->message;
+}
+
+TEST(ClusterTest, CliAnswersUsageErrorsWithExitCodeTwo) {
+  LocalCluster cluster({.agents = 0});
+  EXPECT_EQ(cluster.Cli({"nonsense"}).exit_code, 2);
+  EXPECT_EQ(cluster.Cli({"run", "--instances", "0", "--", "true"}).exit_code, 2);
+  EXPECT_EQ(cluster.Cli({"run", "--name", "../x", "--", "true"}).exit_code, 2);
+  EXPECT_EQ(cluster.Cli({"run"}).exit_code, 2);
+  EXPECT_EQ(cluster.Cli({"agents", "--request_timeout", "soon"}).exit_code, 2);
+}
+
+TEST(ClusterTest, CliReportsAnUnreachableMaster) {
+  LocalCluster cluster({.agents = 0});
+  cluster.master_process().Signal(SIGKILL);
+  cluster.master_process().Wait(absl::Seconds(5));
+  CliResult r = cluster.Cli({"agents", "--request_timeout", "300ms"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("did not answer"), std::string::npos) << r.out;
+}
+
+TEST(ClusterTest, AgentRejectsABadResourcesFlag) {
+  int status = 0;
+  Process agent({BinPath("agora-agent"), "--master", "tcp://127.0.0.1:1", "--work_dir",
+                 "/tmp/agora-bad-flag", "--resources", "cpus:lots"},
+                "/dev/null");
+  ASSERT_TRUE(agent.Wait(absl::Seconds(10), &status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+TEST(ClusterTest, AgentsJsonHasThePromisedShape) {
+  LocalCluster cluster({.agents = 2});
+  ASSERT_TRUE(cluster.WaitForAgents(2));
+  for (const auto& a : cluster.Query("agents")) {
+    for (const char* key : {"id", "hostname", "state", "resources", "used", "attributes"}) {
+      EXPECT_TRUE(a.contains(key)) << key;
+    }
+    for (const char* key : {"cpus", "mem", "disk"}) {
+      EXPECT_TRUE(a["resources"].contains(key));
+      EXPECT_TRUE(a["used"].contains(key));
+    }
+    EXPECT_TRUE(a["attributes"].is_object());
+    EXPECT_TRUE(a["attributes"].contains("zone"));
+  }
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("shape", "sleep 300"));
+  ASSERT_TRUE(fw.WaitForState("shape", TaskState::kRunning, absl::Seconds(15)));
+  auto frameworks = cluster.Query("frameworks");
+  ASSERT_EQ(frameworks.size(), 1u);
+  for (const char* key : {"id", "name", "role", "state", "active_tasks"}) {
+    EXPECT_TRUE(frameworks[0].contains(key)) << key;
+  }
+  EXPECT_EQ(frameworks[0]["active_tasks"], 1);
+  auto tasks = cluster.Query("tasks");
+  ASSERT_EQ(tasks.size(), 1u);
+  for (const char* key : {"id", "name", "framework_id", "agent_id", "state", "resources"}) {
+    EXPECT_TRUE(tasks[0].contains(key)) << key;
+  }
+  EXPECT_EQ(tasks[0]["state"], "running");
+}
+
+}  // namespace
+}  // namespace agora::testing
