@@ -9,7 +9,8 @@ namespace agora {
 
 std::string NewId(absl::string_view prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return absl::StrFormat("%s-%016x", prefix, rng());
+  // 48 random bits keep a one-letter id within std::string's inline buffer.
+  return absl::StrFormat("%s-%012x", prefix, rng() >> 16);
 }
 
 absl::Status ValidatePathSafeId(absl::string_view what, absl::string_view id) {

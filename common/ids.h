@@ -1,5 +1,5 @@
 // Identifiers. Ids are printable, unique across processes and restarts
-// (random 64-bit suffix), and safe as a path component.
+// (random 48-bit suffix), and safe as a path component.
 #pragma once
 
 #include <string>
@@ -9,7 +9,7 @@
 
 namespace agora {
 
-// "PREFIX-<16 hex digits>", e.g. NewId("a") -> "a-3f09c1d2e4b5a697".
+// "PREFIX-<12 hex digits>", e.g. NewId("a") -> "a-3f09c1d2e4b5".
 std::string NewId(absl::string_view prefix);
 
 // OK when `id` may name a directory inside a sandbox: 1..128 characters of

@@ -293,10 +293,10 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
 
   // 3. Launch: the offers are consumed, the unused part returns at once.
   // RemoveOffer returns each whole offer to the pool; the tasks' part is then
-  // taken again, and the remainder is filtered for `refuse_until`.
+  // taken again, and the remainder is refused until `refuse_until`.
   for (const OfferId& id : own) RemoveOffer(id, /*notify=*/false);
   allocator_->AddAllocation(fw.id, agent_id, asked);
-  allocator_->Recover(fw.id, agent_id, Resources(), refuse_until);
+  allocator_->Filter(fw.id, agent_id, offered - asked, refuse_until);
   for (TaskSpec& spec : specs) {
     TaskKey key{fw.id, spec.task_id};
     TaskRecord& task = tasks_[key];

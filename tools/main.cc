@@ -5,6 +5,7 @@
 
 #include "common/cli.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "common/signals.h"
 #include "tools/listings.h"
 #include "tools/master_client.h"
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   using namespace agora::tools;
   BlockSignals({SIGINT, SIGTERM});
   signal(SIGPIPE, SIG_IGN);
+  SetLogLevel(LogLevel::kWarning);  // the SDK's progress lines are not for CLI users
 
   CLI::App app{"agora: inspect and use an Agora cluster.\n"
                "Examples:\n"

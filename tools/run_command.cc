@@ -54,18 +54,24 @@ class RunScheduler final : public sdk::Scheduler {
                            options_.command, "' with ", options_.resources.ToString()));
   }
 
+  // Places copies round-robin over the offers, so they spread across agents.
   void Offers(sdk::SchedulerDriver& driver, const std::vector<sdk::Offer>& offers) override {
-    for (const sdk::Offer& offer : offers) {
-      if (pending_.empty()) return;
-      Resources left = offer.resources;
-      std::vector<TaskSpec> batch;
-      while (!pending_.empty() && left.Contains(options_.resources)) {
-        batch.push_back(specs_[pending_.back()]);
-        left -= options_.resources;
-        hosts_[pending_.back()] = offer.hostname;
+    std::vector<Resources> left;
+    for (const sdk::Offer& offer : offers) left.push_back(offer.resources);
+    std::vector<std::vector<TaskSpec>> batches(offers.size());
+    for (bool placed = true; placed && !pending_.empty();) {
+      placed = false;
+      for (size_t i = 0; i < offers.size() && !pending_.empty(); ++i) {
+        if (!left[i].Contains(options_.resources)) continue;
+        left[i] -= options_.resources;
+        batches[i].push_back(specs_[pending_.back()]);
+        hosts_[pending_.back()] = offers[i].hostname;
         pending_.pop_back();
+        placed = true;
       }
-      if (!batch.empty()) driver.Launch({offer.id}, batch);
+    }
+    for (size_t i = 0; i < offers.size(); ++i) {
+      if (!batches[i].empty()) driver.Launch({offers[i].id}, batches[i]);
     }
   }
 
@@ -140,6 +146,12 @@ int RunCommand(const RunOptions& options) {
     exit_code = 130;
     scheduler.KillAll(driver);
     driver.Stop(/*failover=*/false);
+  });
+  driver.loop().After(absl::Seconds(5), [&] {
+    if (scheduler.WantsOffers()) {
+      std::cerr << "still waiting for offers that fit " << options.resources.ToString()
+                << " (is an agent registered? see `agora agents`)\n";
+    }
   });
   if (options.timeout > absl::ZeroDuration()) {
     driver.loop().After(options.timeout, [&] {

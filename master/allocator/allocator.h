@@ -53,9 +53,14 @@ class Allocator {
   virtual void AddAllocation(const FrameworkId& fw, const AgentId& agent,
                              const Resources& resources) = 0;
   // Returns resources to the agent's free pool. With refuse_until in the
-  // future, the agent is not offered to that framework before then.
+  // future, the framework refused them: see Filter().
   virtual void Recover(const FrameworkId& fw, const AgentId& agent, const Resources& resources,
                        absl::Time refuse_until = absl::InfinitePast()) = 0;
+  // Until `until`, the agent is not offered to the framework while what it
+  // has free is within `refused` (as Mesos' refusal filters: once more is
+  // free, it is offered again). A later filter replaces an earlier one.
+  virtual void Filter(const FrameworkId& fw, const AgentId& agent, const Resources& refused,
+                      absl::Time until) = 0;
 
   virtual void SetRoleWeight(const std::string& role, double weight) = 0;
   // Caps the scalars a role may hold; an empty Resources removes the cap.

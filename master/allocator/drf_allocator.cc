@@ -8,179 +8,234 @@ std::unique_ptr<Allocator> NewDrfAllocator(uint64_t seed) {
   return std::make_unique<DrfAllocator>(seed);
 }
 
-void DrfAllocator::AddFramework(const FrameworkId& id, const std::string& role) {
-  if (frameworks_.contains(id)) return;
-  Framework& f = frameworks_[id];
-  f.role = role;
-  auto [rit, new_role] = roles_.try_emplace(role);
-  if (new_role) {
-    auto w = role_weights_.find(role);
-    role_sorter_.Add(role, w == role_weights_.end() ? 1.0 : w->second);
-    rit->second.frameworks.SetTotal(total_);
+DrfAllocator::Index DrfAllocator::FindFramework(const FrameworkId& id) const {
+  auto it = framework_index_.find(id);
+  return it == framework_index_.end() ? kNone : it->second;
+}
+
+DrfAllocator::Index DrfAllocator::FrameworkSlot(const FrameworkId& id) {
+  auto [it, inserted] = framework_index_.try_emplace(id, static_cast<Index>(frameworks_.size()));
+  if (inserted) {
+    frameworks_.emplace_back();
+    frameworks_.back().id = id;
   }
-  rit->second.frameworks.Add(id);
-  UpdateOfferable(id, f, false);
+  return it->second;
 }
 
-void DrfAllocator::RemoveFramework(const FrameworkId& id) {
-  auto it = frameworks_.find(id);
-  if (it == frameworks_.end()) return;
-  Framework& f = it->second;
-  bool was = Offerable(f);
-  f.active = false;
-  UpdateOfferable(id, f, was);
-  Role& role = roles_[f.role];
-  // Its allocation leaves the role's share; agents keep counting it as used
-  // until Recover() returns it.
-  role_sorter_.Unallocated(f.role, role.frameworks.allocation(id));
-  role.frameworks.Remove(id);
-  frameworks_.erase(it);
+DrfAllocator::Index DrfAllocator::RoleSlot(const std::string& name) {
+  auto [it, inserted] = role_index_.try_emplace(name, static_cast<Index>(roles_.size()));
+  if (inserted) {
+    roles_.emplace_back();
+    roles_.back().name = name;
+    roles_.back().frameworks.SetTotal(total_);
+    auto w = role_weights_.find(name);
+    role_sorter_.Add(it->second, w == role_weights_.end() ? 1.0 : w->second);
+  }
+  return it->second;
 }
 
-void DrfAllocator::UpdateOfferable(const FrameworkId& id, Framework& f, bool was_offerable) {
-  bool now_offerable = Offerable(f);
-  if (was_offerable == now_offerable) return;
+DrfAllocator::Index DrfAllocator::FindAgent(const AgentId& id) const {
+  auto it = agent_index_.find(id);
+  return it == agent_index_.end() || !agents_[it->second].present ? kNone : it->second;
+}
+
+void DrfAllocator::UpdateOfferable(Index fi, bool was_offerable) {
+  Framework& f = frameworks_[fi];
+  const bool now_offerable = Offerable(f);
+  if (was_offerable == now_offerable || f.role == kNone) return;
   Role& role = roles_[f.role];
-  role.frameworks.SetActive(id, now_offerable);
+  role.frameworks.SetActive(fi, now_offerable);
   role.offerable_frameworks += now_offerable ? 1 : -1;
   role_sorter_.SetActive(f.role, role.offerable_frameworks > 0);
 }
 
+void DrfAllocator::AddFramework(const FrameworkId& id, const std::string& role_name) {
+  const Index fi = FrameworkSlot(id);
+  if (frameworks_[fi].role != kNone) return;  // added already
+  const Index ri = RoleSlot(role_name);
+  Framework& f = frameworks_[fi];
+  f.role = ri;
+  f.active = true;
+  f.suppressed = false;
+  Role& role = roles_[ri];
+  role.frameworks.Add(fi);
+  // What it already holds (reported by agents before it subscribed) counts.
+  for (const Agent& agent : agents_) {
+    auto held = agent.by_framework.find(fi);
+    if (!agent.present || held == agent.by_framework.end()) continue;
+    role.frameworks.Allocated(fi, held->second);
+    role_sorter_.Allocated(ri, held->second);
+  }
+  UpdateOfferable(fi, false);
+}
+
+void DrfAllocator::RemoveFramework(const FrameworkId& id) {
+  const Index fi = FindFramework(id);
+  if (fi == kNone || frameworks_[fi].role == kNone) return;
+  Framework& f = frameworks_[fi];
+  bool was = Offerable(f);
+  f.active = false;
+  UpdateOfferable(fi, was);
+  Role& role = roles_[f.role];
+  // Its allocation leaves the shares; agents keep counting it as used until
+  // Recover() returns it.
+  role_sorter_.Unallocated(f.role, role.frameworks.allocation(fi));
+  role.frameworks.Remove(fi);
+  f.role = kNone;
+  f.filters.clear();
+}
+
 void DrfAllocator::ActivateFramework(const FrameworkId& id) {
-  auto it = frameworks_.find(id);
-  if (it == frameworks_.end()) return;
-  bool was = Offerable(it->second);
-  it->second.active = true;
-  UpdateOfferable(id, it->second, was);
+  const Index fi = FindFramework(id);
+  if (fi == kNone) return;
+  bool was = Offerable(frameworks_[fi]);
+  frameworks_[fi].active = true;
+  UpdateOfferable(fi, was);
 }
 
 void DrfAllocator::DeactivateFramework(const FrameworkId& id) {
-  auto it = frameworks_.find(id);
-  if (it == frameworks_.end()) return;
-  bool was = Offerable(it->second);
-  it->second.active = false;
-  UpdateOfferable(id, it->second, was);
+  const Index fi = FindFramework(id);
+  if (fi == kNone) return;
+  bool was = Offerable(frameworks_[fi]);
+  frameworks_[fi].active = false;
+  UpdateOfferable(fi, was);
 }
 
 void DrfAllocator::Suppress(const FrameworkId& id) {
-  auto it = frameworks_.find(id);
-  if (it == frameworks_.end()) return;
-  bool was = Offerable(it->second);
-  it->second.suppressed = true;
-  UpdateOfferable(id, it->second, was);
+  const Index fi = FindFramework(id);
+  if (fi == kNone) return;
+  bool was = Offerable(frameworks_[fi]);
+  frameworks_[fi].suppressed = true;
+  UpdateOfferable(fi, was);
 }
 
 void DrfAllocator::Revive(const FrameworkId& id) {
-  auto it = frameworks_.find(id);
-  if (it == frameworks_.end()) return;
-  bool was = Offerable(it->second);
-  it->second.suppressed = false;
-  it->second.filters.clear();
-  UpdateOfferable(id, it->second, was);
+  const Index fi = FindFramework(id);
+  if (fi == kNone) return;
+  bool was = Offerable(frameworks_[fi]);
+  frameworks_[fi].suppressed = false;
+  frameworks_[fi].filters.clear();
+  UpdateOfferable(fi, was);
 }
 
 void DrfAllocator::UpdateTotal() {
   role_sorter_.SetTotal(total_);
-  for (auto& [name, role] : roles_) role.frameworks.SetTotal(total_);
+  for (Role& role : roles_) role.frameworks.SetTotal(total_);
 }
 
 void DrfAllocator::AddAgent(const AgentId& id, const Resources& total) {
-  auto [it, inserted] = agents_.try_emplace(id);
-  if (!inserted) return;
-  it->second.total = total;
-  agent_order_.push_back(id);
+  auto [it, inserted] = agent_index_.try_emplace(id, static_cast<Index>(agents_.size()));
+  if (inserted) agents_.emplace_back();
+  Agent& agent = agents_[it->second];
+  if (agent.present) return;
+  agent = Agent();
+  agent.id = id;
+  agent.present = true;
+  agent.total = total;
+  agent.available = total;
+  agent_order_.push_back(it->second);
   total_ += total;
   UpdateTotal();
 }
 
 void DrfAllocator::RemoveAgent(const AgentId& id) {
-  auto it = agents_.find(id);
-  if (it == agents_.end()) return;
-  for (const auto& [fw, res] : it->second.by_framework) {
-    auto f = frameworks_.find(fw);
-    if (f == frameworks_.end()) continue;
-    roles_[f->second.role].frameworks.Unallocated(fw, res);
-    role_sorter_.Unallocated(f->second.role, res);
+  const Index ai = FindAgent(id);
+  if (ai == kNone) return;
+  Agent& agent = agents_[ai];
+  for (const auto& [fi, held] : agent.by_framework) {
+    const Framework& f = frameworks_[fi];
+    if (f.role == kNone) continue;
+    roles_[f.role].frameworks.Unallocated(fi, held);
+    role_sorter_.Unallocated(f.role, held);
   }
-  total_ -= it->second.total;
-  agents_.erase(it);
-  std::erase(agent_order_, id);
+  for (Framework& f : frameworks_) f.filters.erase(ai);
+  total_ -= agent.total;
+  agent = Agent();
+  agent.id = id;  // the slot stays with this id for a re-registration
+  agent_order_dirty_ = true;
   UpdateTotal();
 }
 
 void DrfAllocator::SetAgentAllocatable(const AgentId& id, bool allocatable) {
-  auto it = agents_.find(id);
-  if (it != agents_.end()) it->second.allocatable = allocatable;
+  const Index ai = FindAgent(id);
+  if (ai != kNone) agents_[ai].allocatable = allocatable;
 }
 
-void DrfAllocator::Track(const FrameworkId& fw, const std::string& role, Agent& agent,
-                         const Resources& resources) {
-  agent.allocated += resources;
-  agent.by_framework[fw] += resources;
-  roles_[role].frameworks.Allocated(fw, resources);
-  role_sorter_.Allocated(role, resources);
+void DrfAllocator::Take(Index fi, Agent& agent, const Resources& resources) {
+  if (resources == agent.available) {
+    agent.available = Resources();  // the common case: the whole agent
+  } else {
+    agent.available -= resources;
+  }
+  agent.by_framework[fi] += resources;
+  const Framework& f = frameworks_[fi];
+  if (f.role == kNone) return;
+  roles_[f.role].frameworks.Allocated(fi, resources);
+  role_sorter_.Allocated(f.role, resources);
 }
 
-void DrfAllocator::AddAllocation(const FrameworkId& fw, const AgentId& agent,
+void DrfAllocator::AddAllocation(const FrameworkId& fw, const AgentId& agent_id,
                                  const Resources& resources) {
-  auto a = agents_.find(agent);
-  if (a == agents_.end()) return;
-  auto f = frameworks_.find(fw);
-  if (f == frameworks_.end()) {
-    // A framework not (yet) subscribed: the agent still counts the use.
-    a->second.allocated += resources;
-    a->second.by_framework[fw] += resources;
-    return;
-  }
-  Track(fw, f->second.role, a->second, resources);
+  const Index ai = FindAgent(agent_id);
+  if (ai == kNone) return;
+  Take(FrameworkSlot(fw), agents_[ai], resources);
 }
 
-void DrfAllocator::Recover(const FrameworkId& fw, const AgentId& agent,
+void DrfAllocator::Recover(const FrameworkId& fw, const AgentId& agent_id,
                            const Resources& resources, absl::Time refuse_until) {
-  auto a = agents_.find(agent);
-  if (a == agents_.end()) return;
-  a->second.allocated -= resources;
-  auto held = a->second.by_framework.find(fw);
-  if (held != a->second.by_framework.end()) {
+  const Index ai = FindAgent(agent_id);
+  const Index fi = FindFramework(fw);
+  if (ai == kNone) return;
+  Agent& agent = agents_[ai];
+  agent.available += resources;
+  if (fi == kNone) return;
+  auto held = agent.by_framework.find(fi);
+  if (held != agent.by_framework.end()) {
     held->second -= resources;
-    if (held->second.empty()) a->second.by_framework.erase(held);
+    if (held->second.empty()) agent.by_framework.erase(held);
   }
-  auto f = frameworks_.find(fw);
-  if (f == frameworks_.end()) return;
-  roles_[f->second.role].frameworks.Unallocated(fw, resources);
-  role_sorter_.Unallocated(f->second.role, resources);
-  if (refuse_until > absl::InfinitePast()) f->second.filters[agent] = refuse_until;
+  Framework& f = frameworks_[fi];
+  if (f.role == kNone) return;
+  roles_[f.role].frameworks.Unallocated(fi, resources);
+  role_sorter_.Unallocated(f.role, resources);
+  if (refuse_until > absl::InfinitePast() && !resources.empty()) {
+    f.filters[ai] = {refuse_until, resources};
+  }
+}
+
+void DrfAllocator::Filter(const FrameworkId& fw, const AgentId& agent_id,
+                          const Resources& refused, absl::Time until) {
+  const Index ai = FindAgent(agent_id);
+  const Index fi = FindFramework(fw);
+  if (ai == kNone || fi == kNone || refused.empty()) return;
+  frameworks_[fi].filters[ai] = {until, refused};
 }
 
 void DrfAllocator::SetRoleWeight(const std::string& role, double weight) {
   role_weights_[role] = weight;
-  role_sorter_.SetWeight(role, weight);
+  auto it = role_index_.find(role);
+  if (it != role_index_.end()) role_sorter_.SetWeight(it->second, weight);
 }
 
 void DrfAllocator::SetRoleQuota(const std::string& role, const Resources& limit) {
-  auto [it, inserted] = roles_.try_emplace(role);
-  if (inserted) {
-    auto w = role_weights_.find(role);
-    role_sorter_.Add(role, w == role_weights_.end() ? 1.0 : w->second);
-    it->second.frameworks.SetTotal(total_);
-  }
-  it->second.quota = limit;
+  roles_[RoleSlot(role)].quota = limit;
 }
 
-bool DrfAllocator::Filtered(Framework& f, const AgentId& agent, absl::Time now) {
+bool DrfAllocator::Filtered(Framework& f, Index agent, const Resources& offer, absl::Time now) {
   if (f.filters.empty()) return false;
   auto it = f.filters.find(agent);
   if (it == f.filters.end()) return false;
-  if (it->second > now) return true;
-  f.filters.erase(it);
-  return false;
+  if (it->second.until <= now) {
+    f.filters.erase(it);
+    return false;
+  }
+  return it->second.refused.Contains(offer);
 }
 
 namespace {
 // The part of `available` a role may still take under its quota.
 Resources CapByQuota(const Resources& available, const Resources& quota,
                      const Resources& allocated) {
-  if (quota.empty()) return available;
   Resources headroom = quota - allocated;
   Resources out = Resources::Scalars(std::min(available.cpus(), headroom.cpus()),
                                      std::min(available.mem(), headroom.mem()),
@@ -193,31 +248,37 @@ Resources CapByQuota(const Resources& available, const Resources& quota,
 std::vector<Allocation> DrfAllocator::Allocate(absl::Time now) {
   std::vector<Allocation> out;
   if (role_sorter_.order().empty()) return out;
+  if (agent_order_dirty_) {
+    std::erase_if(agent_order_, [&](Index ai) { return !agents_[ai].present; });
+    agent_order_dirty_ = false;
+  }
   std::shuffle(agent_order_.begin(), agent_order_.end(), rng_);
-  for (const AgentId& agent_id : agent_order_) {
-    Agent& agent = agents_.at(agent_id);
-    if (!agent.allocatable) continue;
-    Resources available = agent.total - agent.allocated;
-    if (!available.HasScalars()) continue;
+  Resources capped;
+  for (const Index ai : agent_order_) {
+    Agent& agent = agents_[ai];
+    if (!agent.allocatable || !agent.available.HasScalars()) continue;
 
-    const FrameworkId* chosen = nullptr;
-    Resources offer;
-    for (const auto& [role_share, role_name] : role_sorter_.order()) {
-      Role& role = roles_.at(role_name);
-      offer = CapByQuota(available, role.quota, role_sorter_.allocation(role_name));
-      if (!offer.HasScalars()) continue;
-      for (const auto& [fw_share, fw_id] : role.frameworks.order()) {
-        if (Filtered(frameworks_.at(fw_id), agent_id, now)) continue;
-        chosen = &fw_id;
+    Index chosen = kNone;
+    const Resources* offer = &agent.available;
+    for (const auto& [role_share, ri] : role_sorter_.order()) {
+      Role& role = roles_[ri];
+      offer = &agent.available;
+      if (!role.quota.empty()) {
+        capped = CapByQuota(agent.available, role.quota, role_sorter_.allocation(ri));
+        if (!capped.HasScalars()) continue;
+        offer = &capped;
+      }
+      for (const auto& [fw_share, fi] : role.frameworks.order()) {
+        if (Filtered(frameworks_[fi], ai, *offer, now)) continue;
+        chosen = fi;
         break;
       }
-      if (chosen != nullptr) break;
+      if (chosen != kNone) break;
     }
-    if (chosen == nullptr) continue;
-    // Copy before Track() re-sorts the set that `chosen` points into.
-    FrameworkId fw = *chosen;
-    Track(fw, frameworks_.at(fw).role, agent, offer);
-    out.push_back({std::move(fw), agent_id, std::move(offer)});
+    if (chosen == kNone) continue;
+    Resources resources = *offer;
+    Take(chosen, agent, resources);
+    out.push_back({frameworks_[chosen].id, agent.id, std::move(resources)});
   }
   return out;
 }

@@ -2,6 +2,10 @@
 // Dominant Resource Fairness across roles, then frameworks inside a role.
 // Pure logic: no I/O and no clock reads (time is passed in); not thread-safe.
 // Owned by Master and called only from the master's event loop.
+//
+// Internally every agent, framework and role is a dense index (ids are hashed
+// once per call, never inside the allocation loop), and each agent's free
+// resources are kept up to date rather than recomputed per pass.
 #pragma once
 
 #include <random>
@@ -31,43 +35,65 @@ class DrfAllocator final : public Allocator {
                      const Resources& resources) override;
   void Recover(const FrameworkId& fw, const AgentId& agent, const Resources& resources,
                absl::Time refuse_until = absl::InfinitePast()) override;
+  void Filter(const FrameworkId& fw, const AgentId& agent, const Resources& refused,
+              absl::Time until) override;
   void SetRoleWeight(const std::string& role, double weight) override;
   void SetRoleQuota(const std::string& role, const Resources& limit) override;
   std::vector<Allocation> Allocate(absl::Time now) override;
 
  private:
+  using Index = uint32_t;
+  static constexpr Index kNone = ~Index{0};
+
+  struct Refusal {
+    absl::Time until;
+    Resources refused;
+  };
+  // A framework's slot lives as long as the allocator: what a removed
+  // framework still holds on agents stays attributed to it until recovered.
   struct Framework {
-    std::string role;
+    FrameworkId id;
+    Index role = kNone;  // kNone: known only from AddAllocation, not added
     bool active = true;
     bool suppressed = false;
-    absl::flat_hash_map<AgentId, absl::Time> filters;  // agent -> refuse until
+    absl::flat_hash_map<Index, Refusal> filters;  // by agent
   };
   struct Role {
+    std::string name;
     DrfSorter frameworks;
-    int offerable_frameworks = 0;  // active and not suppressed
+    int offerable_frameworks = 0;  // active, not suppressed
     Resources quota;               // empty: no cap
   };
   struct Agent {
-    Resources total;
-    Resources allocated;
-    absl::flat_hash_map<FrameworkId, Resources> by_framework;
+    AgentId id;
+    bool present = false;
     bool allocatable = true;
+    Resources total;
+    Resources available;
+    absl::flat_hash_map<Index, Resources> by_framework;
   };
 
-  bool Offerable(const Framework& f) const { return f.active && !f.suppressed; }
-  // Keeps the role and framework sorters' active flags in step with `f`.
-  void UpdateOfferable(const FrameworkId& id, Framework& f, bool was_offerable);
-  bool Filtered(Framework& f, const AgentId& agent, absl::Time now);
-  void Track(const FrameworkId& fw, const std::string& role, Agent& agent,
-             const Resources& resources);
+  Index FrameworkSlot(const FrameworkId& id);  // creates a slot
+  Index FindFramework(const FrameworkId& id) const;
+  Index RoleSlot(const std::string& name);  // creates a role
+  Index FindAgent(const AgentId& id) const;
+  bool Offerable(const Framework& f) const { return f.role != kNone && f.active && !f.suppressed; }
+  // Keeps the sorters' active flags in step after `f` changed.
+  void UpdateOfferable(Index fi, bool was_offerable);
+  bool Filtered(Framework& f, Index agent, const Resources& offer, absl::Time now);
+  void Take(Index fi, Agent& agent, const Resources& resources);
   void UpdateTotal();
 
-  absl::flat_hash_map<FrameworkId, Framework> frameworks_;
-  absl::flat_hash_map<std::string, Role> roles_;
+  std::vector<Framework> frameworks_;
+  absl::flat_hash_map<FrameworkId, Index> framework_index_;
+  std::vector<Role> roles_;
+  absl::flat_hash_map<std::string, Index> role_index_;
   absl::flat_hash_map<std::string, double> role_weights_;
   DrfSorter role_sorter_;
-  absl::flat_hash_map<AgentId, Agent> agents_;
-  std::vector<AgentId> agent_order_;  // shuffled each pass
+  std::vector<Agent> agents_;
+  absl::flat_hash_map<AgentId, Index> agent_index_;
+  std::vector<Index> agent_order_;  // present agents, shuffled each pass
+  bool agent_order_dirty_ = false;
   Resources total_;
   std::mt19937_64 rng_;
 };

@@ -3,112 +3,121 @@
 #include <algorithm>
 
 namespace agora::master {
-namespace {
-Resources ScalarsOf(const Resources& r) {
-  Resources s;
-  s.set_cpus(r.cpus());
-  s.set_mem(r.mem());
-  s.set_disk(r.disk());
-  return s;
-}
-}  // namespace
 
-void DrfSorter::Add(const std::string& client, double weight) {
-  auto [it, inserted] = clients_.try_emplace(client);
-  if (inserted) it->second.weight = weight > 0 ? weight : 1.0;
+DrfSorter::Entry* DrfSorter::Find(Client client) {
+  if (client >= entries_.size() || !entries_[client].present) return nullptr;
+  return &entries_[client];
 }
 
-void DrfSorter::Remove(const std::string& client) {
-  auto it = clients_.find(client);
-  if (it == clients_.end()) return;
-  if (it->second.active) order_.erase({it->second.share, client});
-  clients_.erase(it);
+bool DrfSorter::Contains(Client client) const {
+  return client < entries_.size() && entries_[client].present;
 }
 
-void DrfSorter::SetActive(const std::string& client, bool active) {
-  auto it = clients_.find(client);
-  if (it == clients_.end() || it->second.active == active) return;
-  Client& c = it->second;
+void DrfSorter::Add(Client client, double weight) {
+  if (client >= entries_.size()) entries_.resize(client + 1);
+  Entry& e = entries_[client];
+  if (e.present) return;
+  e = Entry();
+  e.present = true;
+  e.weight = weight > 0 ? weight : 1.0;
+}
+
+void DrfSorter::Remove(Client client) {
+  Entry* e = Find(client);
+  if (e == nullptr) return;
+  if (e->active) order_.erase({e->share, client});
+  *e = Entry();
+}
+
+void DrfSorter::SetActive(Client client, bool active) {
+  Entry* e = Find(client);
+  if (e == nullptr || e->active == active) return;
   if (active) {
-    c.share = ComputeShare(c);
-    order_.insert({c.share, client});
+    e->share = ComputeShare(*e);
+    order_.insert({e->share, client});
   } else {
-    order_.erase({c.share, client});
+    order_.erase({e->share, client});
   }
-  c.active = active;
+  e->active = active;
 }
 
-void DrfSorter::SetWeight(const std::string& client, double weight) {
-  auto it = clients_.find(client);
-  if (it == clients_.end()) return;
-  it->second.weight = weight > 0 ? weight : 1.0;
-  Reinsert(client, it->second);
+void DrfSorter::SetWeight(Client client, double weight) {
+  Entry* e = Find(client);
+  if (e == nullptr) return;
+  e->weight = weight > 0 ? weight : 1.0;
+  Reinsert(client, *e);
 }
 
-double DrfSorter::ComputeShare(const Client& c) const {
+double DrfSorter::ComputeShare(const Entry& e) const {
   double share = 0;
-  if (total_.cpus_milli() > 0)
-    share = std::max(share, double(c.allocated.cpus_milli()) / total_.cpus_milli());
-  if (total_.mem_milli() > 0)
-    share = std::max(share, double(c.allocated.mem_milli()) / total_.mem_milli());
-  if (total_.disk_milli() > 0)
-    share = std::max(share, double(c.allocated.disk_milli()) / total_.disk_milli());
-  return share / c.weight;
+  if (total_cpus_ > 0) share = std::max(share, double(e.cpus) / double(total_cpus_));
+  if (total_mem_ > 0) share = std::max(share, double(e.mem) / double(total_mem_));
+  if (total_disk_ > 0) share = std::max(share, double(e.disk) / double(total_disk_));
+  return share / e.weight;
 }
 
-void DrfSorter::Reinsert(const std::string& name, Client& c) {
-  if (!c.active) return;
-  double share = ComputeShare(c);
-  if (share == c.share && !dirty_) return;
-  order_.erase({c.share, name});
-  c.share = share;
-  order_.insert({c.share, name});
+void DrfSorter::Reinsert(Client client, Entry& e) {
+  if (!e.active || dirty_) return;  // a dirty order is rebuilt on the next read
+  const double share = ComputeShare(e);
+  if (share == e.share) return;
+  auto node = order_.extract({e.share, client});
+  e.share = share;
+  node.value().first = share;
+  order_.insert(std::move(node));
 }
 
-void DrfSorter::Allocated(const std::string& client, const Resources& resources) {
-  auto it = clients_.find(client);
-  if (it == clients_.end()) return;
-  it->second.allocated += ScalarsOf(resources);
-  Reinsert(client, it->second);
+void DrfSorter::Allocated(Client client, const Resources& r) {
+  Entry* e = Find(client);
+  if (e == nullptr) return;
+  e->cpus += r.cpus_milli();
+  e->mem += r.mem_milli();
+  e->disk += r.disk_milli();
+  Reinsert(client, *e);
 }
 
-void DrfSorter::Unallocated(const std::string& client, const Resources& resources) {
-  auto it = clients_.find(client);
-  if (it == clients_.end()) return;
-  it->second.allocated -= ScalarsOf(resources);
-  Reinsert(client, it->second);
+void DrfSorter::Unallocated(Client client, const Resources& r) {
+  Entry* e = Find(client);
+  if (e == nullptr) return;
+  e->cpus = std::max<int64_t>(0, e->cpus - r.cpus_milli());
+  e->mem = std::max<int64_t>(0, e->mem - r.mem_milli());
+  e->disk = std::max<int64_t>(0, e->disk - r.disk_milli());
+  Reinsert(client, *e);
 }
 
-Resources DrfSorter::allocation(const std::string& client) const {
-  auto it = clients_.find(client);
-  return it == clients_.end() ? Resources() : it->second.allocated;
+Resources DrfSorter::allocation(Client client) const {
+  if (!Contains(client)) return Resources();
+  const Entry& e = entries_[client];
+  return Resources::Scalars(double(e.cpus) / Resources::kScale, double(e.mem) / Resources::kScale,
+                            double(e.disk) / Resources::kScale);
 }
 
-double DrfSorter::share(const std::string& client) {
-  if (dirty_) ResortAll();
-  auto it = clients_.find(client);
-  return it == clients_.end() ? 0 : ComputeShare(it->second);
+double DrfSorter::share(Client client) {
+  Entry* e = Find(client);
+  return e == nullptr ? 0 : ComputeShare(*e);
 }
 
 void DrfSorter::SetTotal(const Resources& total) {
-  Resources scalars = ScalarsOf(total);
-  if (scalars == total_) return;
-  total_ = scalars;
+  if (total.cpus_milli() == total_cpus_ && total.mem_milli() == total_mem_ &&
+      total.disk_milli() == total_disk_) {
+    return;
+  }
+  total_cpus_ = total.cpus_milli();
+  total_mem_ = total.mem_milli();
+  total_disk_ = total.disk_milli();
   dirty_ = true;
 }
 
-void DrfSorter::ResortAll() {
-  order_.clear();
-  for (auto& [name, c] : clients_) {
-    if (!c.active) continue;
-    c.share = ComputeShare(c);
-    order_.insert({c.share, name});
-  }
-  dirty_ = false;
-}
-
 const DrfSorter::Order& DrfSorter::order() {
-  if (dirty_) ResortAll();
+  if (dirty_) {
+    order_.clear();
+    for (Client c = 0; c < entries_.size(); ++c) {
+      Entry& e = entries_[c];
+      if (!e.present || !e.active) continue;
+      e.share = ComputeShare(e);
+      order_.insert({e.share, c});
+    }
+    dirty_ = false;
+  }
   return order_;
 }
 

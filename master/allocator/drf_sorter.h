@@ -1,55 +1,58 @@
 // DrfSorter orders clients (roles, or frameworks inside a role) by weighted
 // dominant share: max over cpus, mem and disk of allocated / cluster total,
-// divided by the client's weight. Changing one client's allocation re-sorts
-// that client only; a change of the cluster total re-sorts everyone lazily on
-// the next read. Only active clients are in the order. Not thread-safe.
+// divided by the client's weight. Clients are dense integer handles chosen by
+// the caller. Changing one client's allocation re-sorts that client only
+// (reusing its node: no allocation); a change of the cluster total re-sorts
+// everyone lazily on the next read. Only active clients are in the order.
+// Not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <set>
-#include <string>
 #include <utility>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "common/resources.h"
 
 namespace agora::master {
 
 class DrfSorter {
  public:
-  using Order = std::set<std::pair<double, std::string>>;
+  using Client = uint32_t;
+  // Lowest share first; ties go to the lower handle.
+  using Order = std::set<std::pair<double, Client>>;
 
-  // Idempotent. New clients are inactive.
-  void Add(const std::string& client, double weight = 1.0);
-  void Remove(const std::string& client);
-  bool Contains(const std::string& client) const { return clients_.contains(client); }
-  void SetActive(const std::string& client, bool active);
-  void SetWeight(const std::string& client, double weight);
+  // Idempotent. New clients are inactive with nothing allocated.
+  void Add(Client client, double weight = 1.0);
+  void Remove(Client client);
+  bool Contains(Client client) const;
+  void SetActive(Client client, bool active);
+  void SetWeight(Client client, double weight);
 
-  void Allocated(const std::string& client, const Resources& resources);
-  void Unallocated(const std::string& client, const Resources& resources);
-  // Scalars only; empty for unknown clients.
-  Resources allocation(const std::string& client) const;
-  double share(const std::string& client);
+  // Scalars only count; ports are ignored.
+  void Allocated(Client client, const Resources& resources);
+  void Unallocated(Client client, const Resources& resources);
+  Resources allocation(Client client) const;
+  double share(Client client);
 
   void SetTotal(const Resources& total);
-
-  // Active clients, lowest weighted dominant share first (ties by name).
   const Order& order();
 
  private:
-  struct Client {
-    double weight = 1.0;
-    Resources allocated;  // scalars only
+  struct Entry {
+    bool present = false;
     bool active = false;
-    double share = 0;     // as keyed in order_ while active
+    double weight = 1.0;
+    int64_t cpus = 0, mem = 0, disk = 0;  // allocated, fixed point
+    double share = 0;                     // as keyed in order_ while active
   };
-  double ComputeShare(const Client& c) const;
-  void Reinsert(const std::string& name, Client& c);
-  void ResortAll();
+  double ComputeShare(const Entry& e) const;
+  void Reinsert(Client client, Entry& e);
+  Entry* Find(Client client);
 
-  absl::flat_hash_map<std::string, Client> clients_;
+  std::vector<Entry> entries_;
   Order order_;
-  Resources total_;
+  int64_t total_cpus_ = 0, total_mem_ = 0, total_disk_ = 0;
   bool dirty_ = false;
 };
 

@@ -104,6 +104,23 @@ TEST_F(DrfAllocatorTest, DeclineFilterSkipsTheAgentUntilItExpires) {
   EXPECT_EQ(allocator_.Allocate(kNow + absl::Seconds(6)).size(), 1u);
 }
 
+TEST_F(DrfAllocatorTest, ADeclineFilterDoesNotHideMoreThanWasRefused) {
+  AddAgents(1, Cpus(2, 10));
+  allocator_.AddFramework("f1", "r");
+  allocator_.AddAllocation("f1", "a0", Cpus(1.9, 0));
+  auto small = allocator_.Allocate(kNow);
+  ASSERT_EQ(small.size(), 1u);
+  EXPECT_EQ(small[0].resources, Cpus(0.1, 10));
+  // Too small: refused for an hour.
+  allocator_.Recover("f1", "a0", small[0].resources, kNow + absl::Hours(1));
+  EXPECT_TRUE(allocator_.Allocate(kNow).empty());
+  // A task ends: more is free than was refused, so it is offered again.
+  allocator_.Recover("f1", "a0", Cpus(1, 0));
+  auto bigger = allocator_.Allocate(kNow);
+  ASSERT_EQ(bigger.size(), 1u);
+  EXPECT_EQ(bigger[0].resources, Cpus(1.1, 10));
+}
+
 TEST_F(DrfAllocatorTest, SuppressedFrameworksGetNothingUntilRevived) {
   AddAgents(2, Cpus(1, 10));
   allocator_.AddFramework("f1", "r");
