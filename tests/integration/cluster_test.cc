@@ -186,6 +186,22 @@ TEST(ClusterTest, TaskOverItsMemoryLimitIsKilledAndReportedFailed) {
       << failed->message;
 }
 
+TEST(ClusterTest, ExampleFrameworkRunsOneCopyPerHost) {
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.WaitForAgents(3));
+  int status = 0;
+  Process example({BinPath("agora-example-spread"), "--master", cluster.master(), "--hosts", "3",
+                   "--", "echo", "hello"},
+                  cluster.dir() + "/example.log");
+  ASSERT_TRUE(example.Wait(absl::Seconds(30), &status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::set<std::string> agents;
+  for (const auto& t : cluster.Query("tasks")) {
+    if (t["state"] == "finished") agents.insert(t["agent_id"].get<std::string>());
+  }
+  EXPECT_EQ(agents.size(), 3u);
+}
+
 TEST(ClusterTest, CliAnswersUsageErrorsWithExitCodeTwo) {
   LocalCluster cluster({.agents = 0});
   EXPECT_EQ(cluster.Cli({"nonsense"}).exit_code, 2);
