@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
                "Example: agora-agent --master tcp://10.0.0.1:5050 --work_dir /var/lib/agora/agent "
                "--attributes 'zone:a;rack:r1'"};
   agent::AgentOptions options;
-  std::string resources, attributes, log_level = "info", cgroups = "auto";
+  std::string resources, attributes, cgroups = "auto";
   bool kill_tasks_on_exit = false;
   char host[HOST_NAME_MAX + 1] = {};
   ::gethostname(host, sizeof(host) - 1);
@@ -49,13 +49,8 @@ int main(int argc, char** argv) {
                   "executors kill their tasks when the agent is gone this long");
   app.add_flag("--kill_tasks_on_exit", kill_tasks_on_exit,
                "on SIGTERM, kill every task before exiting (default: tasks keep running)");
-  app.add_option("--log_level", log_level)
-      ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
-      ->capture_default_str();
+  AddLogLevelFlag(app);
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
-  LogLevel level;
-  ParseLogLevel(log_level, &level);
-  SetLogLevel(level);
 
   std::error_code ec;
   std::filesystem::create_directories(options.work_dir, ec);

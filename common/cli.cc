@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
 
 namespace agora {
 
@@ -34,6 +35,21 @@ CLI::Option* AddDurationFlag(CLI::App& app, const std::string& name, absl::Durat
           },
           help)
       ->default_str(absl::FormatDuration(*out));
+}
+
+CLI::Option* AddLogLevelFlag(CLI::App& app) {
+  return app
+      .add_option_function<std::string>(
+          "--log_level",
+          [](const std::string& value) {
+            LogLevel level;
+            if (!ParseLogLevel(value, &level)) {
+              throw CLI::ValidationError("--log_level", "want debug, info, warning or error");
+            }
+            SetLogLevel(level);
+          },
+          "debug, info, warning or error")
+      ->default_str("info");
 }
 
 int ParseCommandLine(CLI::App& app, int argc, char** argv) {

@@ -21,6 +21,9 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text);
 CLI::Option* AddDurationFlag(CLI::App& app, const std::string& name, absl::Duration* out,
                              const std::string& help);
 
+// Adds `--log_level debug|info|warning|error`, applied as it is parsed.
+CLI::Option* AddLogLevelFlag(CLI::App& app);
+
 // Parses argv. Returns -1 to go on, or the exit code to return from main():
 // 0 after --help, 2 after a usage error (printed to stderr).
 int ParseCommandLine(CLI::App& app, int argc, char** argv);

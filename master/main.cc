@@ -19,7 +19,6 @@ int main(int argc, char** argv) {
                "Example: agora-master --listen tcp://0.0.0.0:5050 --work_dir /var/lib/agora"};
   std::string listen = "tcp://0.0.0.0:5050";
   std::string work_dir = "/var/lib/agora/master";
-  std::string log_level = "info";
   master::MasterOptions options;
   app.add_option("--listen", listen, "ZeroMQ endpoint to bind")->capture_default_str();
   app.add_option("--work_dir", work_dir, "directory for the master's state")->capture_default_str();
@@ -39,13 +38,8 @@ int main(int argc, char** argv) {
                  "mass-expiry guard: share of agents that may turn unreachable per timeout window")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  app.add_option("--log_level", log_level, "debug, info, warning or error")
-      ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
-      ->capture_default_str();
+  AddLogLevelFlag(app);
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
-  LogLevel level;
-  ParseLogLevel(log_level, &level);
-  SetLogLevel(level);
   if (options.heartbeat_timeout <= options.heartbeat_interval) {
     std::cerr << "--heartbeat_timeout must be longer than --heartbeat_interval\n";
     return 2;

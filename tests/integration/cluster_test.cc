@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <zmq.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -200,6 +201,32 @@ TEST(ClusterTest, ExampleFrameworkRunsOneCopyPerHost) {
     if (t["state"] == "finished") agents.insert(t["agent_id"].get<std::string>());
   }
   EXPECT_EQ(agents.size(), 3u);
+}
+
+TEST(ClusterTest, MasterSurvivesMalformedFramesAndCountsThem) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  zmq::context_t context;
+  zmq::socket_t socket(context, zmq::socket_type::dealer);
+  socket.set(zmq::sockopt::linger, 0);
+  socket.connect(cluster.master());
+  std::string garbage(4096, '\x5a');
+  std::vector<zmq::message_t> frames;
+  frames.emplace_back(garbage.data(), 13);                  // not a multiple of 8
+  frames.emplace_back(garbage.data(), garbage.size());      // garbage words
+  frames.emplace_back();                                    // empty
+  frames.emplace_back(garbage.data(), 8);                   // a lone segment count
+  for (auto& f : frames) socket.send(f, zmq::send_flags::none);
+  // A two-part message where one part is expected.
+  socket.send(zmq::buffer(garbage.data(), 16), zmq::send_flags::sndmore);
+  socket.send(zmq::buffer(garbage.data(), 16), zmq::send_flags::none);
+  // The master still answers and still runs work.
+  CliResult r = cluster.Cli({"run", "--", "true"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(cluster.agent_process(0).running(), true);
+  std::ifstream log(cluster.dir() + "/master.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("dropped frame"), std::string::npos) << text;
 }
 
 TEST(ClusterTest, CliAnswersUsageErrorsWithExitCodeTwo) {

@@ -215,16 +215,7 @@ TEST_F(MasterTest, UnreachableAgentThatReturnsIsAskedToReregisterAndKeepsItsTask
   Heartbeat("agent1", a1);
   EXPECT_EQ(transport_.Count("agent1", wire::Envelope::REREGISTER_AGENT), 1u);
   // It re-registers with the task still running.
-  capnp::MallocMessageBuilder msg;
-  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
-  reg.setAgentId(a1);
-  reg.setHostname("host-agent1");
-  ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
-  auto tasks = reg.initTasks(1);
-  tasks[0].setFrameworkId(fw);
-  ToWire(Task("t1", 1, 1), tasks[0].initSpec());
-  tasks[0].setState(wire::TaskState::RUNNING);
-  ASSERT_TRUE(Deliver("agent1", msg).ok());
+  Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
   EXPECT_EQ(master_->agents().at(a1).state, AgentState::kActive);
   auto updates = TakeUpdates("fw1");
   ASSERT_EQ(updates.size(), 1u);
@@ -372,16 +363,7 @@ TEST_F(MasterTest, RestartedMasterRebuildsTasksFromReregisteringAgents) {
   // The agent's heartbeat reaches a master that does not know it.
   Heartbeat("agent1", a1);
   EXPECT_EQ(transport_.Count("agent1", wire::Envelope::REREGISTER_AGENT), 1u);
-  capnp::MallocMessageBuilder msg;
-  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
-  reg.setAgentId(a1);
-  reg.setHostname("host-agent1");
-  ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
-  auto tasks = reg.initTasks(1);
-  tasks[0].setFrameworkId(fw);
-  ToWire(Task("t1", 1, 512), tasks[0].initSpec());
-  tasks[0].setState(wire::TaskState::RUNNING);
-  ASSERT_TRUE(Deliver("agent1", msg).ok());
+  Reregister("agent1", a1, fw, Task("t1", 1, 512), wire::TaskState::RUNNING);
   ASSERT_TRUE(master_->agents().contains(a1));
   EXPECT_EQ(master_->agents().at(a1).used, Resources::Scalars(1, 512, 0));
   // The framework comes back with its id and finds its task.

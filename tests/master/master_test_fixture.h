@@ -85,6 +85,21 @@ class MasterTest : public ::testing::Test {
     return agent_id;
   }
 
+  // An agent re-registers with its id and one task in `state`.
+  void Reregister(const PeerId& peer, const std::string& agent_id, const std::string& fw,
+                  const TaskSpec& task, wire::TaskState state) {
+    capnp::MallocMessageBuilder msg;
+    auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+    reg.setAgentId(agent_id);
+    reg.setHostname("host-" + peer);
+    ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
+    auto tasks = reg.initTasks(1);
+    tasks[0].setFrameworkId(fw);
+    ToWire(task, tasks[0].initSpec());
+    tasks[0].setState(state);
+    ASSERT_TRUE(Deliver(peer, msg).ok());
+  }
+
   void Heartbeat(const PeerId& peer, const std::string& agent_id) {
     capnp::MallocMessageBuilder msg;
     NewEnvelope(msg).initAgentHeartbeat().setAgentId(agent_id);
