@@ -37,7 +37,9 @@ class LogLine {
 #define AGORA_LOG_LEVEL_INFO ::agora::LogLevel::kInfo
 #define AGORA_LOG_LEVEL_WARNING ::agora::LogLevel::kWarning
 #define AGORA_LOG_LEVEL_ERROR ::agora::LogLevel::kError
-#define AGORA_LOG(level, component)                               \
-  if (AGORA_LOG_LEVEL_##level < ::agora::GetLogLevel()) {         \
-  } else                                                          \
-    ::agora::LogLine(AGORA_LOG_LEVEL_##level, component)
+// A for-statement rather than if/else, so `if (x) AGORA_LOG(...) << y;` has
+// no dangling else.
+#define AGORA_LOG(level, component)                                              \
+  for (bool agora_log_on_ = AGORA_LOG_LEVEL_##level >= ::agora::GetLogLevel(); \
+       agora_log_on_; agora_log_on_ = false)                                     \
+  ::agora::LogLine(AGORA_LOG_LEVEL_##level, component)
