@@ -52,16 +52,10 @@ int main(int argc, char** argv) {
   AddLogLevelFlag(app);
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
-  std::error_code ec;
-  std::filesystem::create_directories(options.work_dir, ec);
-  options.resources = agent::DetectResources(options.work_dir);
-  if (!resources.empty()) {
-    auto r = agent::ApplyResourceOverrides(options.resources, resources);
-    if (!r.ok()) {
-      std::cerr << "--resources: " << r.status().message() << "\n";
-      return 2;
-    }
-    options.resources = *r;
+  // Validate every flag before touching the disk.
+  if (absl::Status s = Resources::Parse(resources).status(); !s.ok()) {
+    std::cerr << "--resources: " << s.message() << "\n";
+    return 2;
   }
   auto attrs = agent::ParseAttributes(attributes);
   if (!attrs.ok()) {
@@ -69,6 +63,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.attributes = *attrs;
+  std::error_code ec;
+  std::filesystem::create_directories(options.work_dir, ec);
+  if (ec) {
+    std::cerr << "cannot create --work_dir " << options.work_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  options.resources =
+      *agent::ApplyResourceOverrides(agent::DetectResources(options.work_dir), resources);
   if (options.executor_path.empty()) {
     options.executor_path =
         (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "agora-executor").string();

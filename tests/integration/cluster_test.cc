@@ -247,13 +247,20 @@ TEST(ClusterTest, CliReportsAnUnreachableMaster) {
   EXPECT_NE(r.out.find("did not answer"), std::string::npos) << r.out;
 }
 
-TEST(ClusterTest, AgentRejectsABadResourcesFlag) {
-  int status = 0;
-  Process agent({BinPath("agora-agent"), "--master", "tcp://127.0.0.1:1", "--work_dir",
-                 "/tmp/agora-bad-flag", "--resources", "cpus:lots"},
-                "/dev/null");
-  ASSERT_TRUE(agent.Wait(absl::Seconds(10), &status));
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+TEST(ClusterTest, AgentRejectsBadResourcesAndAttributesBeforeTouchingTheDisk) {
+  const std::string work_dir = "/tmp/agora-never-created-by-a-bad-flag";
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--resources", "cpus:lots"},
+        std::vector<std::string>{"--attributes", "zone"}}) {
+    std::vector<std::string> argv = {BinPath("agora-agent"), "--master", "tcp://127.0.0.1:1",
+                                     "--work_dir", work_dir};
+    argv.insert(argv.end(), bad.begin(), bad.end());
+    int status = 0;
+    Process agent(argv, "/dev/null");
+    ASSERT_TRUE(agent.Wait(absl::Seconds(10), &status));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << bad[0];
+  }
+  EXPECT_FALSE(std::filesystem::exists(work_dir));
 }
 
 TEST(ClusterTest, AgentsJsonHasThePromisedShape) {
