@@ -108,6 +108,7 @@ void EventLoop::RunDueTimers() {
       fn();
     }
   }
+  if (turn_end_hook_) turn_end_hook_();
 }
 
 void EventLoop::RunOnce(absl::Duration max_wait) {

@@ -57,8 +57,12 @@ class EventLoop {
   // One turn: waits up to `max_wait` for input or the next timer, handles
   // what is ready, runs due timers and posted closures.
   void RunOnce(absl::Duration max_wait);
-  // Runs the timers due at clock().Now(); for tests with a FakeClock.
+  // Runs the timers due at clock().Now(), then the turn-end hook; RunOnce()
+  // ends with it, and tests with a FakeClock call it directly.
   void RunDueTimers();
+  // Called at the end of every turn (e.g. the master's group commit). One
+  // hook; an empty function removes it.
+  void SetTurnEndHook(std::function<void()> hook) { turn_end_hook_ = std::move(hook); }
   size_t pending_timers() const { return timers_.size(); }
 
  private:
@@ -92,6 +96,7 @@ class EventLoop {
   std::mutex posted_mu_;
   std::vector<std::function<void()>> posted_;
   bool stop_ = false;  // loop thread only (Stop() posts)
+  std::function<void()> turn_end_hook_;
 };
 
 }  // namespace agora

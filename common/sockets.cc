@@ -1,6 +1,7 @@
 #include "common/sockets.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/log.h"
 
 namespace agora {
@@ -31,6 +32,9 @@ absl::StatusOr<std::unique_ptr<RouterSocket>> RouterSocket::Bind(zmq::context_t&
   try {
     SetCommonOptions(router->socket_);
     router->socket_.set(zmq::sockopt::router_mandatory, 1);
+    // A peer that reconnects keeps its routing id (DealerSocket sets one) and
+    // takes it over from its dead connection.
+    router->socket_.set(zmq::sockopt::router_handover, 1);
     router->socket_.set(zmq::sockopt::backlog, 4096);
     router->socket_.bind(endpoint);
     router->endpoint_ = router->socket_.get(zmq::sockopt::last_endpoint);
@@ -114,6 +118,10 @@ DealerSocket::~DealerSocket() {
 void DealerSocket::Open() {
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   SetCommonOptions(*socket_);
+  // One routing id for the life of this object, across reconnections, so
+  // the server sees the same peer; random, so no two processes share one.
+  if (routing_id_.empty()) routing_id_ = NewId("p");
+  socket_->set(zmq::sockopt::routing_id, zmq::buffer(routing_id_));
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   try {

@@ -74,6 +74,7 @@ class DealerSocket {
   EventLoop& loop_;
   Handler handler_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::string routing_id_;
   SocketStats stats_;
 };
 

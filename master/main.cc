@@ -64,9 +64,19 @@ int main(int argc, char** argv) {
     std::cerr << router.status().message() << "\n";
     return 1;
   }
-  master::Master master(options, loop, **router, master::NewDrfAllocator(options.allocator_seed));
+  auto registry = master::OpenSqliteRegistry(
+      (std::filesystem::path(work_dir) / "registry.sqlite").string());
+  if (!registry.ok()) {
+    std::cerr << registry.status().message() << "\n";
+    return 1;
+  }
+  master::Master master(options, loop, **router, master::NewDrfAllocator(options.allocator_seed),
+                        registry->get());
   master_ptr = &master;
-  master.Start();
+  if (absl::Status s = master.Start(); !s.ok()) {
+    std::cerr << "cannot recover the registry: " << s.message() << "\n";
+    return 1;
+  }
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
   SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
     AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";

@@ -30,10 +30,11 @@ absl::Duration ExpiryGranularity(absl::Duration timeout) {
 }  // namespace
 
 Master::Master(MasterOptions options, EventLoop& loop, Transport& transport,
-               std::unique_ptr<Allocator> allocator)
+               std::unique_ptr<Allocator> allocator, Registry* registry)
     : options_(options),
       loop_(loop),
       transport_(transport),
+      registry_(registry),
       allocator_(std::move(allocator)),
       agent_heartbeats_(options.heartbeat_timeout, ExpiryGranularity(options.heartbeat_timeout)),
       framework_heartbeats_(options.heartbeat_timeout,
@@ -41,14 +42,23 @@ Master::Master(MasterOptions options, EventLoop& loop, Transport& transport,
       started_at_(loop.Now()) {}
 
 Master::~Master() {
+  loop_.SetTurnEndHook(nullptr);
   for (EventLoop::TimerId id : periodic_timers_) loop_.Cancel(id);
 }
 
-void Master::Start() {
+absl::Status Master::Start() {
+  if (registry_ != nullptr) {
+    auto state = registry_->Recover();
+    if (!state.ok()) return state.status();
+    Recover(*state);
+  }
+  loop_.SetTurnEndHook([this] { EndTurn(); });
+  EndTurn();
   periodic_timers_.push_back(
       loop_.Every(options_.allocation_interval, [this] { AllocateNow(); }));
   periodic_timers_.push_back(loop_.Every(ExpiryGranularity(options_.heartbeat_timeout),
                                          [this] { CheckHeartbeats(); }));
+  return absl::OkStatus();
 }
 
 void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
@@ -173,6 +183,8 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
     agent.state = AgentState::kActive;
   }
   allocator_->AddAgent(id, total);
+  recovering_agents_.erase(id);
+  PersistAgent(agent);
   ReconcileAgentTasks(agent, msg.getTasks());
   agent_heartbeats_.Beat(id, loop_.Now());
 
@@ -324,6 +336,7 @@ void Master::MarkAgentUnreachable(AgentRecord& agent) {
                                << options_.heartbeat_timeout;
   agent.state = AgentState::kUnreachable;
   agent.unreachable_since = loop_.Now();
+  PersistAgent(agent);
   std::vector<OfferId> offers(agent.offers.begin(), agent.offers.end());
   for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/true);
   allocator_->RemoveAgent(agent.id);
@@ -353,6 +366,7 @@ void Master::MarkAgentGone(const AgentId& id) {
   AgentRecord& agent = it->second;
   agent.state = AgentState::kGone;
   agent.gone_timer = 0;
+  PersistAgent(agent);
   agent_heartbeats_.Forget(id);
   std::vector<TaskKey> keys(agent.tasks.begin(), agent.tasks.end());
   for (const TaskKey& key : keys) {

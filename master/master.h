@@ -26,7 +26,9 @@
 #include "common/transport.h"
 #include "master/allocator/allocator.h"
 #include "master/heartbeat_monitor.h"
+#include "master/held_transport.h"
 #include "master/records.h"
+#include "master/registry.h"
 
 namespace agora::master {
 
@@ -65,12 +67,19 @@ struct MasterStats {
 
 class Master {
  public:
+  // `registry` may be null (nothing persisted); it must outlive the master.
   Master(MasterOptions options, EventLoop& loop, Transport& transport,
-         std::unique_ptr<Allocator> allocator);
+         std::unique_ptr<Allocator> allocator, Registry* registry = nullptr);
   ~Master();
 
-  // Starts the periodic timers (allocation, expiry checks).
-  void Start();
+  // Recovers the registry (frameworks come back disconnected, with their
+  // failover timeouts running again; agents are expected to re-register) and
+  // starts the periodic timers.
+  absl::Status Start();
+  // Ends a loop turn: commits the turn's registry writes, then releases the
+  // messages held behind them. A failed commit ends the process (as Mesos
+  // does): a restart recovers from the last durable state.
+  void EndTurn();
   // Handles one decoded message from `peer`. kj::Exceptions from lazy capnp
   // validation propagate to Decode(), which counts and drops the frame.
   void Handle(const PeerId& peer, wire::Envelope::Reader env);
@@ -137,6 +146,12 @@ class Master {
   void ForgetTask(const TaskKey& key);
   void FreeTaskResources(const TaskRecord& task);
 
+  // master_registry.cc: persistence.
+  void Recover(const RegistryState& state);
+  void ExpireUnregisteredAgents();
+  void PersistAgent(const AgentRecord& agent);
+  void PersistFramework(const FrameworkRecord& fw, bool removed);
+
   // Replies and lookups shared by the handlers.
   void SendOk(const PeerId& peer, uint64_t request_id);
   void SendError(const PeerId& peer, uint64_t request_id, wire::ErrorCode code,
@@ -149,7 +164,10 @@ class Master {
 
   MasterOptions options_;
   EventLoop& loop_;
-  Transport& transport_;
+  HeldTransport transport_;
+  Registry* registry_;
+  // Agents in the registry that have not re-registered since the restart.
+  absl::flat_hash_map<AgentId, RegistryAgent> recovering_agents_;
   std::unique_ptr<Allocator> allocator_;
   HeartbeatMonitor agent_heartbeats_;
   HeartbeatMonitor framework_heartbeats_;

@@ -61,6 +61,7 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   fw.failover_timeout = absl::Milliseconds(msg.getFailoverTimeoutMs());
   fw.subscribed_at = loop_.Now();
   fw.suppressed = false;
+  PersistFramework(fw, /*removed=*/false);
   allocator_->AddFramework(id, role);
   allocator_->ActivateFramework(id);
   allocator_->Revive(id);
@@ -100,6 +101,12 @@ FrameworkRecord* Master::AuthorizedFramework(const PeerId& peer, uint64_t rid,
   if (it == frameworks_.end()) {
     SendError(peer, rid, wire::ErrorCode::UNKNOWN_FRAMEWORK,
               absl::StrCat("unknown framework '", id, "'; subscribe first"));
+    return nullptr;
+  }
+  if (it->second.peer.empty()) {
+    // Recovered from the registry after a master restart.
+    SendError(peer, rid, wire::ErrorCode::UNKNOWN_FRAMEWORK,
+              absl::StrCat("framework ", id, " must subscribe again after a master restart"));
     return nullptr;
   }
   if (it->second.peer != peer) {
@@ -146,6 +153,7 @@ void Master::RemoveFramework(const FrameworkId& id, absl::string_view why) {
   allocator_->RemoveFramework(id);
   framework_heartbeats_.Forget(id);
   removed_frameworks_.insert(id);
+  PersistFramework(fw, /*removed=*/true);
   frameworks_.erase(it);
 }
 

@@ -33,13 +33,17 @@ class MasterTest : public ::testing::Test {
     master_.reset();
     loop_ = std::make_unique<EventLoop>(clock_);
     transport_.Clear();
-    master_ = std::make_unique<Master>(options_, *loop_, transport_, NewDrfAllocator(1));
-    master_->Start();
+    master_ = std::make_unique<Master>(options_, *loop_, transport_, NewDrfAllocator(1),
+                                       registry_.get());
+    ASSERT_TRUE(master_->Start().ok());
   }
 
   absl::Status Deliver(const PeerId& peer, capnp::MessageBuilder& msg) {
     zmq::message_t frame = Encode(msg);
-    return Decode(frame, stats_, [&](wire::Envelope::Reader env) { master_->Handle(peer, env); });
+    absl::Status s =
+        Decode(frame, stats_, [&](wire::Envelope::Reader env) { master_->Handle(peer, env); });
+    master_->EndTurn();  // as the loop does after each turn
+    return s;
   }
 
   // Advances the fake clock and runs what became due. Live agents and
@@ -188,6 +192,7 @@ class MasterTest : public ::testing::Test {
   }
 
   MasterOptions options_;
+  std::unique_ptr<Registry> registry_;  // set by tests that persist
   FakeClock clock_;
   std::unique_ptr<EventLoop> loop_;
   testing::RecordingTransport transport_;

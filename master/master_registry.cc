@@ -1,0 +1,93 @@
+// Master: persistence through the Registry, and recovery after a restart.
+#include <cstdlib>
+
+#include "common/log.h"
+#include "master/master.h"
+
+namespace agora::master {
+
+void Master::PersistAgent(const AgentRecord& agent) {
+  if (registry_ == nullptr) return;
+  RegistryAgent entry;
+  entry.id = agent.id;
+  entry.hostname = agent.hostname;
+  entry.state = agent.state == AgentState::kGone          ? RegistryAgent::State::kGone
+                : agent.state == AgentState::kUnreachable ? RegistryAgent::State::kUnreachable
+                                                          : RegistryAgent::State::kAdmitted;
+  entry.since = agent.state == AgentState::kUnreachable ? agent.unreachable_since : loop_.Now();
+  registry_->PutAgent(entry);
+  transport_.Hold();
+}
+
+void Master::PersistFramework(const FrameworkRecord& fw, bool removed) {
+  if (registry_ == nullptr) return;
+  registry_->PutFramework({fw.id, fw.name, fw.role, fw.failover_timeout, removed});
+  transport_.Hold();
+}
+
+void Master::EndTurn() {
+  if (registry_ != nullptr && registry_->HasPendingWrites()) {
+    if (absl::Status s = registry_->Commit(); !s.ok()) {
+      AGORA_LOG(ERROR, "master") << "cannot persist the registry, exiting: " << s.message();
+      std::_Exit(1);
+    }
+  }
+  if (transport_.holding()) transport_.Release();
+}
+
+void Master::Recover(const RegistryState& state) {
+  for (const RegistryFramework& f : state.frameworks) {
+    if (f.removed) {
+      removed_frameworks_.insert(f.id);
+      continue;
+    }
+    // Back as disconnected: it keeps its tasks for its failover timeout,
+    // counted again from now, and must subscribe again.
+    FrameworkRecord& fw = frameworks_[f.id];
+    fw.id = f.id;
+    fw.name = f.name;
+    fw.role = f.role;
+    fw.failover_timeout = f.failover_timeout;
+    fw.subscribed_at = loop_.Now();
+    allocator_->AddFramework(f.id, f.role);
+    MarkFrameworkDisconnected(fw);
+  }
+  for (const RegistryAgent& a : state.agents) {
+    if (a.state == RegistryAgent::State::kGone) {
+      AgentRecord& agent = agents_[a.id];
+      agent.id = a.id;
+      agent.hostname = a.hostname;
+      agent.state = AgentState::kGone;
+      continue;
+    }
+    recovering_agents_[a.id] = a;
+  }
+  AGORA_LOG(INFO, "master") << "recovered " << state.frameworks.size() << " frameworks and "
+                            << state.agents.size() << " agents from the registry";
+  if (!recovering_agents_.empty()) {
+    loop_.After(options_.agent_reregister_timeout, [this] { ExpireUnregisteredAgents(); });
+  }
+}
+
+void Master::ExpireUnregisteredAgents() {
+  for (const auto& [id, entry] : recovering_agents_) {
+    if (agents_.contains(id)) continue;
+    AGORA_LOG(WARNING, "master") << "agent " << id << " (" << entry.hostname
+                                 << ") did not re-register after the restart";
+    AgentRecord& agent = agents_[id];
+    agent.id = id;
+    agent.hostname = entry.hostname;
+    agent.state = AgentState::kUnreachable;
+    agent.unreachable_since =
+        entry.state == RegistryAgent::State::kUnreachable ? entry.since : loop_.Now();
+    PersistAgent(agent);
+    const absl::Duration left =
+        std::max(absl::ZeroDuration(),
+                 options_.agent_gone_timeout - (loop_.Now() - agent.unreachable_since));
+    agent.gone_timer = loop_.After(left, [this, id = id] { MarkAgentGone(id); });
+  }
+  recovering_agents_.clear();
+  EndTurn();
+}
+
+}  // namespace agora::master

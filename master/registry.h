@@ -1,0 +1,58 @@
+// Registry is the master's durable memory (DESIGN.md: "Persistence"): which
+// agents were admitted, unreachable or gone, and which frameworks exist with
+// their role and failover timeout, or were removed. Tasks are not stored:
+// agents are their source of truth and re-report them.
+//
+// Writes are buffered and made durable together by Commit() (group commit:
+// the master commits once per loop turn, before it releases that turn's
+// answers). Single-threaded: the master's loop only. The seam for a
+// replicated registry (ZooKeeper) later.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace agora::master {
+
+struct RegistryAgent {
+  enum class State { kAdmitted, kUnreachable, kGone };
+  std::string id;
+  std::string hostname;
+  State state = State::kAdmitted;
+  absl::Time since;  // of the current state
+};
+
+struct RegistryFramework {
+  std::string id;
+  std::string name;
+  std::string role;
+  absl::Duration failover_timeout;
+  bool removed = false;
+};
+
+struct RegistryState {
+  std::vector<RegistryAgent> agents;
+  std::vector<RegistryFramework> frameworks;
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+  // Everything committed so far.
+  virtual absl::StatusOr<RegistryState> Recover() = 0;
+  // Buffered until Commit(); a later put of the same id wins.
+  virtual void PutAgent(const RegistryAgent& agent) = 0;
+  virtual void PutFramework(const RegistryFramework& framework) = 0;
+  virtual bool HasPendingWrites() const = 0;
+  // Writes everything buffered in one transaction and syncs it to disk.
+  virtual absl::Status Commit() = 0;
+};
+
+// SQLite in WAL mode with synchronous=FULL at `path` (created if missing).
+absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path);
+
+}  // namespace agora::master

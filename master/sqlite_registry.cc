@@ -1,0 +1,172 @@
+#include <sqlite3.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "master/registry.h"
+
+namespace agora::master {
+namespace {
+
+// Returns SqlError(rc, what) from the enclosing member function on failure.
+#define AGORA_RETURN_IF_ERROR_SQL(expr, what)                    \
+  do {                                                           \
+    int agora_rc_ = (expr);                                      \
+    if (agora_rc_ != SQLITE_OK) return SqlError(agora_rc_, what); \
+  } while (0)
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS agents (
+  id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  since_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS frameworks (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  failover_timeout_ms INTEGER NOT NULL,
+  removed INTEGER NOT NULL
+);
+)sql";
+
+class SqliteRegistry final : public Registry {
+ public:
+  explicit SqliteRegistry(sqlite3* db) : db_(db) {}
+  ~SqliteRegistry() override { sqlite3_close(db_); }
+
+  absl::Status Init() {
+    for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", kSchema}) {
+      AGORA_RETURN_IF_ERROR_SQL(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), "init");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<RegistryState> Recover() override {
+    RegistryState state;
+    sqlite3_stmt* stmt = nullptr;
+    AGORA_RETURN_IF_ERROR_SQL(
+        sqlite3_prepare_v2(db_, "SELECT id, hostname, state, since_us FROM agents", -1, &stmt, nullptr),
+        "read agents");
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      RegistryAgent a;
+      a.id = Text(stmt, 0);
+      a.hostname = Text(stmt, 1);
+      a.state = static_cast<RegistryAgent::State>(sqlite3_column_int(stmt, 2));
+      a.since = absl::FromUnixMicros(sqlite3_column_int64(stmt, 3));
+      state.agents.push_back(std::move(a));
+    }
+    sqlite3_finalize(stmt);
+    AGORA_RETURN_IF_ERROR_SQL(
+        sqlite3_prepare_v2(db_,
+                           "SELECT id, name, role, failover_timeout_ms, removed FROM frameworks",
+                           -1, &stmt, nullptr),
+        "read frameworks");
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      RegistryFramework f;
+      f.id = Text(stmt, 0);
+      f.name = Text(stmt, 1);
+      f.role = Text(stmt, 2);
+      f.failover_timeout = absl::Milliseconds(sqlite3_column_int64(stmt, 3));
+      f.removed = sqlite3_column_int(stmt, 4) != 0;
+      state.frameworks.push_back(std::move(f));
+    }
+    sqlite3_finalize(stmt);
+    return state;
+  }
+
+  void PutAgent(const RegistryAgent& agent) override { agents_[agent.id] = agent; }
+  void PutFramework(const RegistryFramework& fw) override { frameworks_[fw.id] = fw; }
+  bool HasPendingWrites() const override { return !agents_.empty() || !frameworks_.empty(); }
+
+  absl::Status Commit() override {
+    if (!HasPendingWrites()) return absl::OkStatus();
+    AGORA_RETURN_IF_ERROR_SQL(sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr), "begin");
+    absl::Status status = WriteAll();
+    const char* end = status.ok() ? "COMMIT" : "ROLLBACK";
+    int rc = sqlite3_exec(db_, end, nullptr, nullptr, nullptr);
+    if (status.ok() && rc != SQLITE_OK) status = SqlError(rc, "commit");
+    if (status.ok()) {
+      agents_.clear();
+      frameworks_.clear();
+    }
+    return status;
+  }
+
+ private:
+  static std::string Text(sqlite3_stmt* stmt, int col) {
+    const unsigned char* t = sqlite3_column_text(stmt, col);
+    return t == nullptr ? "" : reinterpret_cast<const char*>(t);
+  }
+  absl::Status SqlError(int rc, const char* what) const {
+    return absl::InternalError(absl::StrCat("registry ", what, ": ", sqlite3_errmsg(db_), " (",
+                                            rc, ")"));
+  }
+  absl::Status WriteAll() {
+    sqlite3_stmt* stmt = nullptr;
+    AGORA_RETURN_IF_ERROR_SQL(
+        sqlite3_prepare_v2(db_,
+                           "INSERT OR REPLACE INTO agents (id, hostname, state, since_us) "
+                           "VALUES (?, ?, ?, ?)",
+                           -1, &stmt, nullptr),
+        "prepare agents");
+    for (const auto& [id, a] : agents_) {
+      sqlite3_bind_text(stmt, 1, a.id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 2, a.hostname.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int(stmt, 3, static_cast<int>(a.state));
+      sqlite3_bind_int64(stmt, 4, absl::ToUnixMicros(a.since));
+      int rc = sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+      if (rc != SQLITE_DONE) {
+        sqlite3_finalize(stmt);
+        return SqlError(rc, "write agent");
+      }
+    }
+    sqlite3_finalize(stmt);
+    AGORA_RETURN_IF_ERROR_SQL(
+        sqlite3_prepare_v2(db_,
+                           "INSERT OR REPLACE INTO frameworks "
+                           "(id, name, role, failover_timeout_ms, removed) VALUES (?, ?, ?, ?, ?)",
+                           -1, &stmt, nullptr),
+        "prepare frameworks");
+    for (const auto& [id, f] : frameworks_) {
+      sqlite3_bind_text(stmt, 1, f.id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 2, f.name.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 3, f.role.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(stmt, 4, absl::ToInt64Milliseconds(f.failover_timeout));
+      sqlite3_bind_int(stmt, 5, f.removed ? 1 : 0);
+      int rc = sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+      if (rc != SQLITE_DONE) {
+        sqlite3_finalize(stmt);
+        return SqlError(rc, "write framework");
+      }
+    }
+    sqlite3_finalize(stmt);
+    return absl::OkStatus();
+  }
+
+  sqlite3* db_;
+  std::map<std::string, RegistryAgent> agents_;
+  std::map<std::string, RegistryFramework> frameworks_;
+};
+
+#undef AGORA_RETURN_IF_ERROR_SQL
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open(path.c_str(), &db);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::UnavailableError(absl::StrCat("cannot open registry ", path, ": ", message));
+  }
+  auto registry = std::make_unique<SqliteRegistry>(db);
+  if (absl::Status s = registry->Init(); !s.ok()) return s;
+  return registry;
+}
+
+}  // namespace agora::master

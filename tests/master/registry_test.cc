@@ -1,0 +1,180 @@
+#include "master/registry.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "tests/master/master_test_fixture.h"
+
+namespace agora::master {
+namespace {
+
+std::string TempRegistryPath(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("agora-registry-" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return (dir / "registry.sqlite").string();
+}
+
+TEST(SqliteRegistryTest, CommittedWritesSurviveAReopenAndPendingOnesDoNot) {
+  const std::string path = TempRegistryPath("reopen");
+  {
+    auto registry = OpenSqliteRegistry(path);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    (*registry)->PutAgent({"a-1", "host1", RegistryAgent::State::kAdmitted, absl::UnixEpoch()});
+    (*registry)->PutFramework({"f-1", "fw", "web", absl::Minutes(5), false});
+    EXPECT_TRUE((*registry)->HasPendingWrites());
+    ASSERT_TRUE((*registry)->Commit().ok());
+    EXPECT_FALSE((*registry)->HasPendingWrites());
+    // A later put of the same id wins; this one is never committed.
+    (*registry)->PutFramework({"f-1", "fw", "web", absl::Minutes(5), true});
+  }
+  auto registry = OpenSqliteRegistry(path);
+  ASSERT_TRUE(registry.ok());
+  auto state = (*registry)->Recover();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->agents.size(), 1u);
+  EXPECT_EQ(state->agents[0].hostname, "host1");
+  ASSERT_EQ(state->frameworks.size(), 1u);
+  EXPECT_EQ(state->frameworks[0].role, "web");
+  EXPECT_EQ(state->frameworks[0].failover_timeout, absl::Minutes(5));
+  EXPECT_FALSE(state->frameworks[0].removed);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+TEST(SqliteRegistryTest, AnUnwritablePathIsAnError) {
+  EXPECT_FALSE(OpenSqliteRegistry("/proc/no/such/dir/registry.sqlite").ok());
+}
+
+class MasterRegistryTest : public MasterTest {
+ protected:
+  void SetUp() override {
+    path_ = TempRegistryPath(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    registry_ = *OpenSqliteRegistry(path_);
+    MasterTest::SetUp();
+  }
+  void TearDown() override {
+    master_.reset();
+    registry_.reset();
+    std::filesystem::remove_all(std::filesystem::path(path_).parent_path());
+  }
+  // A crash and restart: a new master on a fresh handle to the same file.
+  void CrashAndRestart() {
+    master_.reset();
+    registry_ = *OpenSqliteRegistry(path_);
+    Restart();
+  }
+  std::string path_;
+};
+
+TEST_F(MasterRegistryTest, FrameworkFailoverTimeoutSurvivesARestart) {
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = Subscribe("fw1", "*", "", absl::Seconds(30));
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  CrashAndRestart();
+  ASSERT_TRUE(master_->frameworks().contains(fw));
+  EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
+  // Its agent comes back with the task; the framework does not.
+  Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
+  live_agents_["agent1"] = a1;
+  Advance(absl::Seconds(29));
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 0u);
+  Advance(absl::Seconds(2));
+  EXPECT_FALSE(master_->frameworks().contains(fw));
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 1u);
+  // Removed for good: it cannot come back after another restart either.
+  CrashAndRestart();
+  capnp::MallocMessageBuilder msg;
+  auto sub = NewEnvelope(msg, 2).initSubscribe();
+  sub.setFrameworkId(fw);
+  sub.setName("fw");
+  ASSERT_TRUE(Deliver("fw1", msg).ok());
+  EXPECT_EQ(TakeErrors("fw1").size(), 1u);
+}
+
+TEST_F(MasterRegistryTest, ARecoveredFrameworkMustSubscribeAgain) {
+  const std::string fw = Subscribe("fw1", "*", "", absl::Minutes(10));
+  CrashAndRestart();
+  FrameworkHeartbeat("fw1", fw);
+  auto errors = transport_.Take("fw1", wire::Envelope::ERROR);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]->env().getError().getCode(), wire::ErrorCode::UNKNOWN_FRAMEWORK);
+  EXPECT_EQ(Subscribe("fw1", "*", fw, absl::Minutes(10)), fw);
+  EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kActive);
+}
+
+TEST_F(MasterRegistryTest, AgentThatDoesNotReturnIsUnreachableAfterTheReregisterTimeout) {
+  options_.agent_reregister_timeout = absl::Seconds(3);
+  Restart();
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string a2 = RegisterAgent("agent2");
+  CrashAndRestart();
+  Reregister("agent1", a1, "f-x", Task("t1", 1, 1), wire::TaskState::RUNNING);
+  live_agents_["agent1"] = a1;
+  Advance(absl::Seconds(3));
+  EXPECT_EQ(master_->agents().at(a1).state, AgentState::kActive);
+  ASSERT_TRUE(master_->agents().contains(a2));
+  EXPECT_EQ(master_->agents().at(a2).state, AgentState::kUnreachable);
+  EXPECT_EQ(master_->agents().at(a2).hostname, "host-agent2");
+}
+
+TEST_F(MasterRegistryTest, AGoneAgentStaysGoneAfterARestart) {
+  options_.agent_gone_timeout = absl::Seconds(10);
+  Restart();
+  const std::string a1 = RegisterAgent("agent1");
+  Silence("agent1");
+  Advance(absl::Seconds(16));
+  ASSERT_EQ(master_->agents().at(a1).state, AgentState::kGone);
+  CrashAndRestart();
+  capnp::MallocMessageBuilder msg;
+  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+  reg.setAgentId(a1);
+  reg.setHostname("host-agent1");
+  ToWire(*Resources::Parse("cpus:1;mem:1"), reg.initResources());
+  ASSERT_TRUE(Deliver("agent1", msg).ok());
+  auto errors = transport_.Take("agent1", wire::Envelope::ERROR);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]->env().getError().getCode(), wire::ErrorCode::AGENT_GONE);
+}
+
+// A registry that checks, when it commits, that the answer to the request
+// being persisted has not left yet.
+class WatchingRegistry final : public Registry {
+ public:
+  explicit WatchingRegistry(std::function<void()> on_commit) : on_commit_(std::move(on_commit)) {}
+  absl::StatusOr<RegistryState> Recover() override { return RegistryState(); }
+  void PutAgent(const RegistryAgent&) override { pending_ = true; }
+  void PutFramework(const RegistryFramework&) override { pending_ = true; }
+  bool HasPendingWrites() const override { return pending_; }
+  absl::Status Commit() override {
+    on_commit_();
+    pending_ = false;
+    ++commits;
+    return absl::OkStatus();
+  }
+  int commits = 0;
+
+ private:
+  std::function<void()> on_commit_;
+  bool pending_ = false;
+};
+
+TEST_F(MasterTest, AnswersLeaveOnlyAfterTheRegistryCommitted) {
+  size_t answered_before_commit = 0;
+  auto watching = std::make_unique<WatchingRegistry>([&] {
+    answered_before_commit += transport_.Count("agent1", wire::Envelope::AGENT_REGISTERED) +
+                              transport_.Count("fw1", wire::Envelope::SUBSCRIBED);
+  });
+  WatchingRegistry* registry = watching.get();
+  registry_ = std::move(watching);
+  Restart();
+  RegisterAgent("agent1");
+  Subscribe("fw1");
+  EXPECT_EQ(registry->commits, 2);
+  EXPECT_EQ(answered_before_commit, 0u);
+}
+
+}  // namespace
+}  // namespace agora::master
