@@ -168,6 +168,12 @@ struct OperatorQuery {
   query @0 :Text;   # agents | frameworks | tasks | offers | state
 }
 struct OperatorReply { json @0 :Text; }
+# An operator kills a task of any framework. With frameworkId empty, the task
+# id must be unique across frameworks.
+struct OperatorKill {
+  taskId @0 :Text;
+  frameworkId @1 :Text;
+}
 
 # ---- answers ---------------------------------------------------------------
 struct Ok {}
@@ -238,5 +244,6 @@ struct Envelope {
     executorKill @28 :ExecutorKill;
     executorStatus @29 :ExecutorStatus;
     shutdownExecutor @30 :ShutdownExecutor;
+    operatorKill @31 :OperatorKill;
   }
 }

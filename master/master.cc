@@ -91,6 +91,8 @@ void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
       return OnKill(peer, rid, env.getKillTask());
     case wire::Envelope::RECONCILE:
       return OnReconcile(peer, rid, env.getReconcile());
+    case wire::Envelope::OPERATOR_KILL:
+      return OnOperatorKill(peer, rid, env.getOperatorKill());
     case wire::Envelope::ERROR:
       return OnAgentError(peer, env.getError());
     case wire::Envelope::OPERATOR_QUERY: {

@@ -135,6 +135,7 @@ class Master {
   void OnAcknowledge(const PeerId& peer, uint64_t request_id, wire::Acknowledge::Reader msg);
   void OnKill(const PeerId& peer, uint64_t request_id, wire::KillTask::Reader msg);
   void OnReconcile(const PeerId& peer, uint64_t request_id, wire::Reconcile::Reader msg);
+  void OnOperatorKill(const PeerId& peer, uint64_t request_id, wire::OperatorKill::Reader msg);
   // Applies a state change to the master's task record and frees the task's
   // resources when it became terminal.
   void UpdateTask(TaskRecord& task, const TaskStatus& status);

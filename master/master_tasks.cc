@@ -2,6 +2,7 @@
 #include <capnp/message.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/framing.h"
 #include "common/log.h"
 #include "common/wire_convert.h"
@@ -135,6 +136,38 @@ void Master::OnKill(const PeerId& peer, uint64_t rid, wire::KillTask::Reader msg
     task.kill_requested = true;  // resent when an unreachable agent returns
     SendKillToAgent(task);
   }
+  SendOk(peer, rid);
+}
+
+void Master::OnOperatorKill(const PeerId& peer, uint64_t rid, wire::OperatorKill::Reader msg) {
+  const std::string task_id = msg.getTaskId();
+  const std::string framework_id = msg.getFrameworkId();
+  std::vector<TaskRecord*> matches;
+  for (auto& [key, task] : tasks_) {
+    if (key.task_id == task_id && (framework_id.empty() || key.framework_id == framework_id)) {
+      matches.push_back(&task);
+    }
+  }
+  if (matches.empty()) {
+    return SendError(peer, rid, wire::ErrorCode::NOT_FOUND,
+                     absl::StrCat("no task '", task_id, "'",
+                                  framework_id.empty() ? "" : " in framework " + framework_id));
+  }
+  if (matches.size() > 1) {
+    std::vector<std::string> owners;
+    for (const TaskRecord* t : matches) owners.push_back(t->framework_id);
+    return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
+                     absl::StrCat("task id '", task_id, "' is used by frameworks ",
+                                  absl::StrJoin(owners, ", "), "; name one with --framework"));
+  }
+  TaskRecord& task = *matches[0];
+  if (IsTerminal(task.state)) {
+    return SendError(peer, rid, wire::ErrorCode::FAILED_PRECONDITION,
+                     absl::StrCat("task ", task_id, " is already ", TaskStateName(task.state)));
+  }
+  AGORA_LOG(INFO, "master") << "operator kills task " << task_id << " of " << task.framework_id;
+  task.kill_requested = true;
+  SendKillToAgent(task);
   SendOk(peer, rid);
 }
 

@@ -1,6 +1,7 @@
 #include "tools/listings.h"
 
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -69,27 +70,95 @@ Table OffersTable(const json& rows) {
   return t;
 }
 
-}  // namespace
-
-int PrintListing(MasterClient& client, const std::string& noun, bool as_json) {
+// The master's answer to `noun`, parsed; an error was printed when null.
+std::optional<json> Fetch(MasterClient& client, const std::string& noun) {
   auto text = client.Query(noun);
   if (!text.ok()) {
     std::cerr << "agora " << noun << ": " << text.status().message() << "\n";
-    return 1;
-  }
-  if (as_json) {
-    std::cout << *text << "\n";
-    return 0;
+    return std::nullopt;
   }
   json rows = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (rows.is_discarded() || !rows.is_array()) {
     std::cerr << "agora " << noun << ": the master sent malformed JSON\n";
-    return 1;
+    return std::nullopt;
+  }
+  return rows;
+}
+
+bool Keep(const json& row, const ListingFilter& f) {
+  if (!f.state.empty() && row.value("state", "") != f.state) return false;
+  if (!f.framework_id.empty() && row.value("framework_id", "") != f.framework_id) return false;
+  if (!f.agent_id.empty() && row.value("agent_id", "") != f.agent_id &&
+      row.value("hostname", "") != f.agent_id) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int PrintListing(MasterClient& client, const std::string& noun, bool as_json,
+                 const ListingFilter& filter) {
+  std::optional<json> all = Fetch(client, noun);
+  if (!all) return 1;
+  json rows = json::array();
+  for (const json& row : *all) {
+    if (Keep(row, filter)) rows.push_back(row);
+  }
+  if (as_json) {
+    std::cout << rows.dump() << "\n";
+    return 0;
   }
   Table table = noun == "agents"       ? AgentsTable(rows)
                 : noun == "frameworks" ? FrameworksTable(rows)
                 : noun == "tasks"      ? TasksTable(rows)
                                        : OffersTable(rows);
+  table.Print(std::cout);
+  return 0;
+}
+
+int PrintStatus(MasterClient& client, bool as_json) {
+  std::optional<json> agents = Fetch(client, "agents");
+  std::optional<json> frameworks = agents ? Fetch(client, "frameworks") : std::nullopt;
+  std::optional<json> tasks = frameworks ? Fetch(client, "tasks") : std::nullopt;
+  if (!tasks) return 1;
+  auto count_states = [](const json& rows) {
+    json counts = json::object();
+    for (const json& r : rows) {
+      const std::string state = r.value("state", "?");
+      counts[state] = counts.value(state, 0) + 1;
+    }
+    return counts;
+  };
+  json total = {{"cpus", 0.0}, {"mem", 0.0}, {"disk", 0.0}};
+  json used = total;
+  for (const json& a : *agents) {
+    if (a.value("state", "") == "gone") continue;
+    for (const char* key : {"cpus", "mem", "disk"}) {
+      total[key] = total[key].get<double>() + a["resources"].value(key, 0.0);
+      used[key] = used[key].get<double>() + a["used"].value(key, 0.0);
+    }
+  }
+  json status = {{"agents", count_states(*agents)},
+                 {"resources", {{"total", total}, {"used", used}}},
+                 {"frameworks", count_states(*frameworks)},
+                 {"tasks", count_states(*tasks)}};
+  if (as_json) {
+    std::cout << status.dump() << "\n";
+    return 0;
+  }
+  auto by_state = [](const json& counts) {
+    std::vector<std::string> parts;
+    for (const auto& [state, n] : counts.items()) parts.push_back(absl::StrCat(n.get<int>(), " ", state));
+    return parts.empty() ? std::string("none") : absl::StrJoin(parts, ", ");
+  };
+  Table table({"", ""});
+  table.AddRow({"agents", by_state(status["agents"])});
+  for (const char* key : {"cpus", "mem", "disk"}) {
+    table.AddRow({key, absl::StrCat(Num(used[key]), " of ", Num(total[key]), " used")});
+  }
+  table.AddRow({"frameworks", by_state(status["frameworks"])});
+  table.AddRow({"tasks", by_state(status["tasks"])});
   table.Print(std::cout);
   return 0;
 }

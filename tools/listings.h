@@ -8,7 +8,19 @@
 
 namespace agora::tools {
 
+// Rows kept by a listing; an empty field keeps everything.
+struct ListingFilter {
+  std::string state;         // agents, frameworks, tasks
+  std::string framework_id;  // tasks, offers
+  std::string agent_id;      // tasks, offers (an agent id or a hostname)
+};
+
 // Returns the process exit code: 0 shown, 1 the master failed to answer.
-int PrintListing(MasterClient& client, const std::string& noun, bool json);
+int PrintListing(MasterClient& client, const std::string& noun, bool json,
+                 const ListingFilter& filter = {});
+
+// `agora status`: agents by state, resources used of total, frameworks, and
+// tasks by state.
+int PrintStatus(MasterClient& client, bool json);
 
 }  // namespace agora::tools

@@ -33,10 +33,30 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print JSON instead of a table");
   AddDurationFlag(app, "--request_timeout", &timeout, "how long to wait for the master");
 
+  ListingFilter filter;
   for (const char* noun : {"agents", "frameworks", "tasks", "offers"}) {
-    app.add_subcommand(noun, std::string("list the cluster's ") + noun +
-                                 "\nExample: agora " + noun + " --json");
+    CLI::App* listing = app.add_subcommand(
+        noun, std::string("list the cluster's ") + noun + "\nExample: agora " + noun +
+                  (std::string(noun) == "tasks" ? " --state running --agent agent1" : " --json"));
+    if (std::string(noun) != "offers") {
+      listing->add_option("--state", filter.state, "only rows in this state (e.g. running)");
+    }
+    if (std::string(noun) == "tasks" || std::string(noun) == "offers") {
+      listing->add_option("--framework", filter.framework_id, "only this framework's rows");
+      listing->add_option("--agent", filter.agent_id, "only this agent's rows (id or hostname)");
+    }
   }
+  app.add_subcommand("status", "summarize the cluster: agents, resources, frameworks, tasks\n"
+                               "Example: agora status --json");
+  CLI::App* task_cmd = app.add_subcommand("task", "act on one task");
+  task_cmd->require_subcommand(1);
+  std::string kill_task_id, kill_framework_id;
+  CLI::App* kill_cmd = task_cmd->add_subcommand(
+      "kill", "kill a task of any framework (SIGTERM, then SIGKILL after its grace period)\n"
+              "Example: agora task kill web-3 --framework f-3f09c1d2e4b5");
+  kill_cmd->add_option("id", kill_task_id, "the task id")->required();
+  kill_cmd->add_option("--framework", kill_framework_id,
+                       "the task's framework, when several use the same task id");
 
   RunOptions run;
   std::vector<std::string> command;
@@ -70,5 +90,15 @@ int main(int argc, char** argv) {
     return RunCommand(run);
   }
   MasterClient client(master, timeout);
-  return PrintListing(client, app.get_subcommands().front()->get_name(), json);
+  if (kill_cmd->parsed()) {
+    if (absl::Status s = client.KillTask(kill_task_id, kill_framework_id); !s.ok()) {
+      std::cerr << "agora task kill: " << s.message() << "\n";
+      return 1;
+    }
+    std::cout << "kill of " << kill_task_id << " sent; see `agora tasks`\n";
+    return 0;
+  }
+  const std::string noun = app.get_subcommands().front()->get_name();
+  if (noun == "status") return PrintStatus(client, json);
+  return PrintListing(client, noun, json, filter);
 }

@@ -13,14 +13,31 @@ MasterClient::MasterClient(std::string endpoint, absl::Duration timeout)
 }
 
 absl::StatusOr<std::string> MasterClient::Query(const std::string& query) {
-  try {
-    if (next_request_id_ == 1) socket_.connect(endpoint_);
-  } catch (const zmq::error_t& e) {
-    return absl::InvalidArgumentError(absl::StrCat("bad master endpoint '", endpoint_, "': ", e.what()));
-  }
-  const uint64_t rid = next_request_id_++;
   capnp::MallocMessageBuilder msg;
+  const uint64_t rid = next_request_id_++;
   NewEnvelope(msg, rid).initOperatorQuery().setQuery(query);
+  return Call(msg, rid);
+}
+
+absl::Status MasterClient::KillTask(const std::string& task_id, const std::string& framework_id) {
+  capnp::MallocMessageBuilder msg;
+  const uint64_t rid = next_request_id_++;
+  auto kill = NewEnvelope(msg, rid).initOperatorKill();
+  kill.setTaskId(task_id);
+  kill.setFrameworkId(framework_id);
+  return Call(msg, rid).status();
+}
+
+absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint64_t rid) {
+  if (!connected_) {
+    try {
+      socket_.connect(endpoint_);
+    } catch (const zmq::error_t& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad master endpoint '", endpoint_, "': ", e.what()));
+    }
+    connected_ = true;
+  }
   zmq::message_t frame = Encode(msg);
   socket_.send(frame, zmq::send_flags::none);
 
@@ -40,6 +57,8 @@ absl::StatusOr<std::string> MasterClient::Query(const std::string& query) {
       answered = true;
       if (env.isOperatorReply()) {
         result = std::string(env.getOperatorReply().getJson().cStr());
+      } else if (env.isOk()) {
+        result = std::string();
       } else if (env.isError()) {
         result = absl::InvalidArgumentError(env.getError().getMessage().cStr());
       } else {

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include <capnp/message.h>
 #include <zmq.hpp>
 
 #include "absl/status/statusor.h"
@@ -18,13 +19,20 @@ class MasterClient {
   // The JSON text the master returns for `query` (agents, frameworks, tasks,
   // offers, stats). Unavailable when the master does not answer in time.
   absl::StatusOr<std::string> Query(const std::string& query);
+  // Asks the master to kill a task of any framework (operator kill).
+  absl::Status KillTask(const std::string& task_id, const std::string& framework_id);
 
  private:
+  // Sends `msg` (its envelope carries `request_id`) and waits for the answer:
+  // the JSON of an operatorReply, empty for ok, or the master's error.
+  absl::StatusOr<std::string> Call(capnp::MessageBuilder& msg, uint64_t request_id);
+
   std::string endpoint_;
   absl::Duration timeout_;
   zmq::context_t context_;
   zmq::socket_t socket_;
   uint64_t next_request_id_ = 1;
+  bool connected_ = false;
 };
 
 }  // namespace agora::tools

@@ -22,7 +22,10 @@ void Table::Print(std::ostream& out) const {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << "\n";
   };
-  print_row(header_);
+  // A table without column names (a key/value summary) prints no header.
+  if (std::any_of(header_.begin(), header_.end(), [](const auto& h) { return !h.empty(); })) {
+    print_row(header_);
+  }
   for (const auto& row : rows_) print_row(row);
 }
 

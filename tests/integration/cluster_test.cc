@@ -229,6 +229,38 @@ TEST(ClusterTest, MasterSurvivesMalformedFramesAndCountsThem) {
   EXPECT_NE(text.find("dropped frame"), std::string::npos) << text;
 }
 
+TEST(ClusterTest, OperatorSeesStatusFiltersListingsAndKillsATask) {
+  LocalCluster cluster({.agents = 2});
+  ASSERT_TRUE(cluster.WaitForAgents(2));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("on-0", "sleep 300"), cluster.agent_hostname(0));
+  fw.Launch(Command("on-1", "sleep 300"), cluster.agent_hostname(1));
+  ASSERT_TRUE(fw.WaitForState("on-0", TaskState::kRunning, absl::Seconds(15)));
+  ASSERT_TRUE(fw.WaitForState("on-1", TaskState::kRunning, absl::Seconds(15)));
+
+  CliResult status = cluster.Cli({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  auto summary = nlohmann::json::parse(status.out);
+  EXPECT_EQ(summary["agents"]["active"], 2);
+  EXPECT_EQ(summary["tasks"]["running"], 2);
+  EXPECT_DOUBLE_EQ(summary["resources"]["used"]["cpus"].get<double>(), 0.2);
+
+  CliResult on_agent0 = cluster.Cli({"tasks", "--agent", cluster.agent_hostname(0), "--json"});
+  auto rows = nlohmann::json::parse(on_agent0.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["id"], "on-0");
+
+  CliResult kill = cluster.Cli({"task", "kill", "on-1"});
+  EXPECT_EQ(kill.exit_code, 0) << kill.out;
+  ASSERT_TRUE(fw.WaitForState("on-1", TaskState::kKilled, absl::Seconds(10)));
+  CliResult unknown = cluster.Cli({"task", "kill", "no-such-task"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.out.find("no task 'no-such-task'"), std::string::npos) << unknown.out;
+  auto running = nlohmann::json::parse(cluster.Cli({"tasks", "--state", "running", "--json"}).out);
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0]["id"], "on-0");
+}
+
 TEST(ClusterTest, CliAnswersUsageErrorsWithExitCodeTwo) {
   LocalCluster cluster({.agents = 0});
   EXPECT_EQ(cluster.Cli({"nonsense"}).exit_code, 2);
@@ -236,6 +268,8 @@ TEST(ClusterTest, CliAnswersUsageErrorsWithExitCodeTwo) {
   EXPECT_EQ(cluster.Cli({"run", "--name", "../x", "--", "true"}).exit_code, 2);
   EXPECT_EQ(cluster.Cli({"run"}).exit_code, 2);
   EXPECT_EQ(cluster.Cli({"agents", "--request_timeout", "soon"}).exit_code, 2);
+  EXPECT_EQ(cluster.Cli({"task"}).exit_code, 2);
+  EXPECT_EQ(cluster.Cli({"task", "kill"}).exit_code, 2);
 }
 
 TEST(ClusterTest, CliReportsAnUnreachableMaster) {

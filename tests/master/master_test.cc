@@ -375,6 +375,42 @@ TEST_F(MasterTest, RestartedMasterRebuildsTasksFromReregisteringAgents) {
   EXPECT_EQ(offers[0].resources, Resources::Scalars(3, 3584, 0));
 }
 
+TEST_F(MasterTest, OperatorKillFindsTheTaskOrSaysWhyNot) {
+  // Two agents, two frameworks: one pass offers each framework one agent.
+  RegisterAgent("agent1");
+  RegisterAgent("agent2");
+  const std::string fw1 = Subscribe("fw1");
+  const std::string fw2 = Subscribe("fw2");
+  Settle();
+  // Both launch a task named "web".
+  for (const auto& [peer, fw] : {std::pair{"fw1", fw1}, std::pair{"fw2", fw2}}) {
+    auto offers = TakeOffers(peer);
+    ASSERT_EQ(offers.size(), 1u) << peer;
+    Accept(peer, fw, {offers[0].id}, {Task("web", 1, 1)});
+  }
+  transport_.Clear();
+  auto kill = [&](const std::string& task, const std::string& fw) {
+    capnp::MallocMessageBuilder msg;
+    auto k = NewEnvelope(msg, 4).initOperatorKill();
+    k.setTaskId(task);
+    k.setFrameworkId(fw);
+    EXPECT_TRUE(Deliver("operator", msg).ok());
+    auto errors = TakeErrors("operator");
+    return errors.empty() ? std::string("ok") : errors[0];
+  };
+  EXPECT_NE(kill("web", "").find("used by frameworks"), std::string::npos);
+  EXPECT_NE(kill("nope", "").find("no task 'nope'"), std::string::npos);
+  const std::string fw2_agent_peer =
+      master_->agents().at(master_->tasks().at(TaskKey{fw2, "web"}).agent_id).peer;
+  EXPECT_EQ(transport_.Count(fw2_agent_peer, wire::Envelope::KILL_TASK), 0u);
+  EXPECT_EQ(kill("web", fw2), "ok");
+  auto kills = transport_.Take(fw2_agent_peer, wire::Envelope::KILL_TASK);
+  ASSERT_EQ(kills.size(), 1u);
+  EXPECT_EQ(std::string(kills[0]->env().getKillTask().getFrameworkId()), fw2);
+  EXPECT_TRUE(master_->tasks().at(TaskKey{fw2, "web"}).kill_requested);
+  EXPECT_FALSE(master_->tasks().at(TaskKey{fw1, "web"}).kill_requested);
+}
+
 TEST_F(MasterTest, OperatorQueriesAnswerJson) {
   RegisterAgent("agent1");
   for (const char* q : {"agents", "frameworks", "tasks", "offers", "stats"}) {
