@@ -203,10 +203,7 @@ TEST_F(MasterTest, SilentAgentTurnsUnreachableItsTasksReportedAndOffersRescinded
 
 TEST_F(MasterTest, UnreachableAgentThatReturnsIsAskedToReregisterAndKeepsItsTasks) {
   const std::string a1 = RegisterAgent("agent1");
-  const std::string fw = Subscribe("fw1");
-  Settle();
-  auto offers = TakeOffers("fw1");
-  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  const std::string fw = SubscribeAndLaunch("fw1", "t1");
   AgentUpdate("agent1", a1, fw, "t1", TaskState::kRunning, "u1");
   Silence("agent1");
   Advance(absl::Seconds(6));
@@ -244,10 +241,7 @@ TEST_F(MasterTest, MassExpiryGuardHoldsBackMostAgents) {
 
 TEST_F(MasterTest, StatusUpdatesAreForwardedAndAcknowledgementsRelayed) {
   const std::string a1 = RegisterAgent("agent1");
-  const std::string fw = Subscribe("fw1");
-  Settle();
-  auto offers = TakeOffers("fw1");
-  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  const std::string fw = SubscribeAndLaunch("fw1", "t1");
   AgentUpdate("agent1", a1, fw, "t1", TaskState::kFinished, "u-finished");
   auto updates = TakeUpdates("fw1");
   ASSERT_EQ(updates.size(), 1u);
@@ -310,10 +304,7 @@ TEST_F(MasterTest, ExplicitReconciliationCallsUnknownTasksLostOnceAgentsSettled)
 
 TEST_F(MasterTest, KillGoesToTheAgentAndUnknownTasksAreAnError) {
   RegisterAgent("agent1");
-  const std::string fw = Subscribe("fw1");
-  Settle();
-  auto offers = TakeOffers("fw1");
-  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  const std::string fw = SubscribeAndLaunch("fw1", "t1");
   for (const char* id : {"t1", "nope"}) {
     capnp::MallocMessageBuilder msg;
     auto kill = NewEnvelope(msg, 3).initKillTask();
@@ -327,10 +318,7 @@ TEST_F(MasterTest, KillGoesToTheAgentAndUnknownTasksAreAnError) {
 
 TEST_F(MasterTest, DisconnectedFrameworkIsRemovedAfterItsFailoverTimeout) {
   RegisterAgent("agent1");
-  const std::string fw = Subscribe("fw1", "*", "", absl::Seconds(30));
-  Settle();
-  auto offers = TakeOffers("fw1");
-  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
   Silence("fw1");
   Advance(absl::Seconds(6));
   EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
@@ -342,10 +330,7 @@ TEST_F(MasterTest, DisconnectedFrameworkIsRemovedAfterItsFailoverTimeout) {
 
 TEST_F(MasterTest, FrameworkResubscribingWithItsIdKeepsItsTasks) {
   RegisterAgent("agent1");
-  const std::string fw = Subscribe("fw1", "*", "", absl::Seconds(30));
-  Settle();
-  auto offers = TakeOffers("fw1");
-  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
   Silence("fw1");
   Advance(absl::Seconds(6));
   EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);

@@ -128,6 +128,18 @@ class MasterTest : public ::testing::Test {
     return framework_id;
   }
 
+  // Subscribes a framework and launches one task (1 cpu, 1 MiB) on the first
+  // offer it gets; returns the framework id.
+  std::string SubscribeAndLaunch(const PeerId& peer, const std::string& task,
+                                 absl::Duration failover = absl::Hours(1)) {
+    const std::string fw = Subscribe(peer, "*", "", failover);
+    Settle();
+    auto offers = TakeOffers(peer);
+    EXPECT_FALSE(offers.empty());
+    if (!offers.empty()) Accept(peer, fw, {offers[0].id}, {Task(task, 1, 1)});
+    return fw;
+  }
+
   struct OfferView {
     std::string id, agent_id;
     Resources resources;

@@ -69,10 +69,7 @@ class MasterRegistryTest : public MasterTest {
 
 TEST_F(MasterRegistryTest, FrameworkFailoverTimeoutSurvivesARestart) {
   const std::string a1 = RegisterAgent("agent1");
-  const std::string fw = Subscribe("fw1", "*", "", absl::Seconds(30));
-  Settle();
-  auto offers = TakeOffers("fw1");
-  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1)});
+  const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
   CrashAndRestart();
   ASSERT_TRUE(master_->frameworks().contains(fw));
   EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
