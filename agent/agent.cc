@@ -39,12 +39,13 @@ std::string ReadFileOrEmpty(const fs::path& path) {
 }  // namespace
 
 Agent::Agent(AgentOptions options, EventLoop& loop, zmq::context_t& context)
-    : options_(std::move(options)), loop_(loop), context_(context) {}
+    : options_(std::move(options)), loop_(loop), context_(context), instance_(NewId("i")) {}
 
 Agent::~Agent() {
   for (auto& [key, task] : tasks_) loop_.Cancel(task.retry_timer);
   loop_.Cancel(heartbeat_timer_);
   loop_.Cancel(register_timer_);
+  loop_.Cancel(adopted_check_timer_);
 }
 
 std::string Agent::ExecutorEndpoint() const {
@@ -67,8 +68,84 @@ absl::Status Agent::Start() {
   agent_id_ = ReadFileOrEmpty(fs::path(options_.work_dir) / "agent_id");
   master_ = std::make_unique<DealerSocket>(
       context_, options_.master, loop_, [this](wire::Envelope::Reader env) { HandleMaster(env); });
+  checkpointer_ = std::make_unique<Checkpointer>((fs::path(options_.work_dir) / "meta").string());
+  Recover();
   Register();
   return absl::OkStatus();
+}
+
+void Agent::Recover() {
+  Checkpoints checkpoints = checkpointer_->Load();
+  for (TaskCheckpoint& c : checkpoints.tasks) {
+    Task& task = tasks_[TaskKey{c.framework_id, c.spec.task_id}];
+    task.framework_id = c.framework_id;
+    task.spec = std::move(c.spec);
+    task.state = c.state;
+    task.executor_id = c.executor_id;
+    task.sandbox = c.sandbox;
+    task.env = std::move(c.env);
+    task.pending.assign(c.pending.begin(), c.pending.end());
+    task.backoff = absl::Seconds(1);
+  }
+  int alive = 0;
+  for (const ExecutorCheckpoint& c : checkpoints.executors) {
+    Executor& executor = executors_[c.executor_id];
+    executor.id = c.executor_id;
+    executor.framework_id = c.framework_id;
+    executor.pid = c.pid;
+    executor.peer = c.executor_id;  // an executor's routing id is its id
+    executor.adopted = true;
+    for (const auto& [key, task] : tasks_) {
+      if (task.executor_id != executor.id || IsTerminal(task.state)) continue;
+      executor.active.insert(key.second);
+      // Launches it may never have received go out again on registration;
+      // executors ignore a launch they have seen.
+      if (task.state == TaskState::kStaging) executor.queued.push_back(key.second);
+    }
+    if (c.pid > 0 && ::kill(c.pid, 0) == 0) {
+      ++alive;
+      executor_by_framework_[executor.framework_id] = executor.id;
+      executor_by_peer_[executor.peer] = executor.id;
+    } else {
+      ExecutorExited(executor.id, "exited while the agent was down");
+    }
+  }
+  // Tasks whose executor was never checkpointed (the agent died in between).
+  for (auto& [key, task] : tasks_) {
+    if (!IsTerminal(task.state) && !executors_.contains(task.executor_id)) {
+      Report(key, TaskState::kFailed, "its executor was lost while the agent was down",
+             "executor_terminated");
+    }
+  }
+  if (!checkpoints.tasks.empty() || !checkpoints.executors.empty()) {
+    AGORA_LOG(INFO, "agent") << "recovered " << tasks_.size() << " tasks and " << alive
+                             << " live executors";
+  }
+  if (alive > 0) {
+    adopted_check_timer_ = loop_.Every(absl::Seconds(1), [this] { CheckAdoptedExecutors(); });
+  }
+}
+
+void Agent::CheckAdoptedExecutors() {
+  std::vector<std::string> gone;
+  for (const auto& [id, executor] : executors_) {
+    if (executor.adopted && executor.pid > 0 && ::kill(executor.pid, 0) != 0) gone.push_back(id);
+  }
+  for (const std::string& id : gone) ExecutorExited(id, "exit status unknown (not our child)");
+}
+
+void Agent::CheckpointTask(const TaskKey& key) {
+  const Task& t = tasks_.at(key);
+  checkpointer_->SaveTask({t.framework_id, t.spec, t.state, t.executor_id, t.sandbox, t.env,
+                           std::vector<TaskStatus>(t.pending.begin(), t.pending.end())});
+}
+
+void Agent::EraseTask(const TaskKey& key) {
+  auto it = tasks_.find(key);
+  if (it == tasks_.end()) return;
+  loop_.Cancel(it->second.retry_timer);
+  tasks_.erase(it);
+  checkpointer_->RemoveTask(key.first, key.second);
 }
 
 // ---- master ------------------------------------------------------------------
@@ -166,8 +243,9 @@ void Agent::OnAgentGone(absl::string_view message) {
   AGORA_LOG(ERROR, "agent") << "the master declared this agent gone (" << message
                             << "); killing its tasks and registering anew";
   ShutdownExecutors();
-  for (auto& [key, task] : tasks_) loop_.Cancel(task.retry_timer);
-  tasks_.clear();
+  std::vector<TaskKey> keys;
+  for (const auto& [key, task] : tasks_) keys.push_back(key);
+  for (const TaskKey& key : keys) EraseTask(key);
   agent_id_.clear();
   std::error_code ec;
   fs::remove(fs::path(options_.work_dir) / "agent_id", ec);
@@ -219,6 +297,7 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
                   "executor_failed");
   }
   task.executor_id = executor->id;
+  CheckpointTask(key);
   executor->active.insert(task.spec.task_id);
   loop_.Cancel(executor->idle_timer);
   executor->idle_timer = 0;
@@ -270,22 +349,35 @@ void Agent::OnKillTask(wire::KillTask::Reader msg) {
   Task& task = it->second;
   if (IsTerminal(task.state)) return;
   auto exec = executors_.find(task.executor_id);
-  if (exec == executors_.end() || !exec->second.registered) {
-    if (exec != executors_.end()) {
-      std::erase(exec->second.queued, key.second);
-      exec->second.active.erase(key.second);
-      MaybeArmIdleTimer(exec->second);
-    }
+  if (exec == executors_.end()) {
     return Report(key, TaskState::kKilled, "killed before it started", "killed");
   }
+  Executor& executor = exec->second;
+  auto queued = std::find(executor.queued.begin(), executor.queued.end(), key.second);
+  if (queued != executor.queued.end()) {  // never handed to the executor
+    executor.queued.erase(queued);
+    executor.active.erase(key.second);
+    MaybeArmIdleTimer(executor);
+    return Report(key, TaskState::kKilled, "killed before it started", "killed");
+  }
+  AGORA_LOG(INFO, "agent") << "killing task " << key.second << " of " << key.first;
+  if (!executor.registered) {
+    // A re-adopted executor that has not re-registered yet.
+    executor.pending_kills.insert(key.second);
+    return;
+  }
+  SendKill(executor, task);
+}
+
+void Agent::SendKill(Executor& executor, const Task& task) {
   capnp::MallocMessageBuilder out;
   auto kill = NewEnvelope(out).initExecutorKill();
-  kill.setTaskId(key.second);
+  kill.setTaskId(task.spec.task_id);
   absl::Duration grace = task.spec.kill_grace_period > absl::ZeroDuration()
                              ? task.spec.kill_grace_period
                              : options_.kill_grace_period;
   kill.setGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(grace)));
-  executors_socket_->Send(exec->second.peer, out);
+  executors_socket_->Send(executor.peer, out);
 }
 
 void Agent::OnAcknowledge(wire::Acknowledge::Reader msg) {
@@ -298,14 +390,19 @@ void Agent::OnAcknowledge(wire::Acknowledge::Reader msg) {
   loop_.Cancel(task.retry_timer);
   task.retry_timer = 0;
   task.backoff = absl::Seconds(1);
-  if (!task.pending.empty()) return SendHead(key);
-  if (IsTerminal(task.state)) tasks_.erase(it);
+  if (IsTerminal(task.state) && task.pending.empty()) return EraseTask(key);
+  CheckpointTask(key);
+  if (!task.pending.empty()) SendHead(key);
 }
 
 void Agent::Report(const TaskKey& key, TaskState state, std::string message, std::string reason,
                    int exit_code) {
   Task& task = tasks_.at(key);
   if (IsTerminal(task.state)) return;
+  // An executor repeats its statuses to a restarted agent: no news, no update.
+  if (task.state == state && !task.pending.empty() && task.pending.back().message == message) {
+    return;
+  }
   task.state = state;
   TaskStatus status;
   status.task_id = key.second;
@@ -318,6 +415,7 @@ void Agent::Report(const TaskKey& key, TaskState state, std::string message, std
   status.exit_code = exit_code;
   status.timestamp = loop_.Now();
   task.pending.push_back(std::move(status));
+  if (checkpointer_ != nullptr) CheckpointTask(key);  // durable before it leaves
   if (task.pending.size() == 1) SendHead(key);
 }
 
@@ -356,8 +454,11 @@ Agent::Executor* Agent::ExecutorFor(const std::string& framework_id) {
     AGORA_LOG(ERROR, "agent") << s.message();
     return nullptr;
   }
+  executor.peer = executor.id;  // its routing id
+  checkpointer_->SaveExecutor({framework_id, executor.id, executor.pid});
   executor_by_framework_[framework_id] = executor.id;
   executor_by_pid_[executor.pid] = executor.id;
+  executor_by_peer_[executor.peer] = executor.id;
   auto [it, ok] = executors_.emplace(executor.id, std::move(executor));
   return &it->second;
 }
@@ -374,7 +475,6 @@ absl::Status Agent::StartExecutor(Executor& executor) {
       "--agent", ExecutorEndpoint(),
       "--framework_id", executor.framework_id,
       "--executor_id", executor.id,
-      "--agent_pid", absl::StrCat(::getpid()),
       "--recovery_timeout", absl::FormatDuration(options_.recovery_timeout)};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -405,7 +505,7 @@ absl::Status Agent::StartExecutor(Executor& executor) {
 void Agent::HandleExecutor(const PeerId& peer, wire::Envelope::Reader env) {
   switch (env.which()) {
     case wire::Envelope::REGISTER_EXECUTOR:
-      return OnRegisterExecutor(peer, env.getRegisterExecutor());
+      return OnRegisterExecutor(peer, env.getRequestId(), env.getRegisterExecutor());
     case wire::Envelope::EXECUTOR_STATUS:
       return OnExecutorStatus(peer, env.getExecutorStatus());
     default:
@@ -415,10 +515,11 @@ void Agent::HandleExecutor(const PeerId& peer, wire::Envelope::Reader env) {
   }
 }
 
-void Agent::OnRegisterExecutor(const PeerId& peer, wire::RegisterExecutor::Reader msg) {
+void Agent::OnRegisterExecutor(const PeerId& peer, uint64_t request_id,
+                               wire::RegisterExecutor::Reader msg) {
   auto it = executors_.find(std::string(msg.getExecutorId()));
-  if (it == executors_.end() || it->second.framework_id != msg.getFrameworkId().cStr()) {
-    // TODO(recovery): adopt executors of a previous agent run (issue 5).
+  if (it == executors_.end() || it->second.framework_id != msg.getFrameworkId().cStr() ||
+      peer != it->second.peer) {
     AGORA_LOG(WARNING, "agent") << "unknown executor " << msg.getExecutorId().cStr()
                                 << " registered; telling it to shut down";
     capnp::MallocMessageBuilder out;
@@ -426,17 +527,32 @@ void Agent::OnRegisterExecutor(const PeerId& peer, wire::RegisterExecutor::Reade
     executors_socket_->Send(peer, out);
     return;
   }
+  // Registration and heartbeat in one: always answer, with our instance id
+  // so that an executor notices an agent restart.
+  capnp::MallocMessageBuilder reply;
+  NewEnvelope(reply, request_id).initExecutorRegistered().setAgentInstance(instance_);
   Executor& executor = it->second;
-  if (executor.registered) return;  // a repeated registration
+  if (executor.registered) {
+    executors_socket_->Send(peer, reply);
+    return;
+  }
   executor.registered = true;
-  executor.peer = peer;
-  executor_by_peer_[peer] = executor.id;
+  if (executor.adopted) {
+    AGORA_LOG(INFO, "agent") << "re-adopted executor " << executor.id << " (pid "
+                             << executor.pid << ")";
+  }
+  executors_socket_->Send(peer, reply);
   std::vector<std::string> queued;
   queued.swap(executor.queued);
   for (const std::string& task_id : queued) {
     auto t = tasks_.find(TaskKey{executor.framework_id, task_id});
     if (t != tasks_.end() && !IsTerminal(t->second.state)) SendLaunch(executor, t->second);
   }
+  for (const std::string& task_id : executor.pending_kills) {
+    auto t = tasks_.find(TaskKey{executor.framework_id, task_id});
+    if (t != tasks_.end() && !IsTerminal(t->second.state)) SendKill(executor, t->second);
+  }
+  executor.pending_kills.clear();
   MaybeArmIdleTimer(executor);
 }
 
@@ -497,12 +613,12 @@ void Agent::MaybeArmIdleTimer(Executor& executor) {
 void Agent::ShutdownExecutors() {
   for (auto& [id, executor] : executors_) {
     executor.shutting_down = true;
-    if (executor.registered) {
+    if (executor.registered || executor.adopted) {
       capnp::MallocMessageBuilder msg;
       NewEnvelope(msg).initShutdownExecutor();
       executors_socket_->Send(executor.peer, msg);
     } else if (executor.pid > 0) {
-      ::kill(executor.pid, SIGKILL);
+      ::kill(executor.pid, SIGKILL);  // our child, not yet connected
     }
   }
 }
@@ -515,32 +631,40 @@ void Agent::ReapChildren() {
     if (it == executor_by_pid_.end()) continue;
     std::string id = it->second;
     executor_by_pid_.erase(it);
-    ExecutorExited(id, status);
+    ExecutorExited(id, DescribeWaitStatus(status));
   }
 }
 
-void Agent::ExecutorExited(const std::string& executor_id, int wait_status) {
+void Agent::ExecutorExited(const std::string& executor_id, const std::string& how) {
   auto it = executors_.find(executor_id);
   if (it == executors_.end()) return;
   Executor executor = std::move(it->second);
   executors_.erase(it);
+  checkpointer_->RemoveExecutor(executor_id);
   loop_.Cancel(executor.idle_timer);
   auto fw = executor_by_framework_.find(executor.framework_id);
   if (fw != executor_by_framework_.end() && fw->second == executor_id) {
     executor_by_framework_.erase(fw);
   }
-  if (!executor.peer.empty()) executor_by_peer_.erase(executor.peer);
-  const std::string how = DescribeWaitStatus(wait_status);
+  auto by_peer = executor_by_peer_.find(executor.peer);
+  if (by_peer != executor_by_peer_.end() && by_peer->second == executor_id) {
+    executor_by_peer_.erase(by_peer);
+  }
   if (!executor.active.empty() || !executor.shutting_down) {
     ++stats_.executors_lost;
-    AGORA_LOG(WARNING, "agent") << "executor " << executor_id << " exited (" << how << ") with "
+    AGORA_LOG(WARNING, "agent") << "executor " << executor_id << " " << how << " with "
                                 << executor.active.size() << " active tasks";
   }
   for (const std::string& task_id : executor.active) {
     TaskKey key{executor.framework_id, task_id};
-    if (tasks_.contains(key)) {
+    auto task = tasks_.find(key);
+    if (task == tasks_.end()) continue;
+    // The executor writes each task's final status into its sandbox first.
+    if (std::optional<ExitRecord> record = ReadExitRecord(task->second.sandbox)) {
+      Report(key, record->state, record->message, record->reason, record->exit_code);
+    } else {
       Report(key, TaskState::kFailed,
-             absl::StrCat("the executor exited (", how, ") before the task ended"),
+             absl::StrCat("the executor ", how, " before the task ended"),
              "executor_terminated");
     }
   }

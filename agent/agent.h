@@ -5,6 +5,12 @@
 // framework acknowledges them. It re-registers with its tasks whenever the
 // master asks (after a master restart or a partition).
 //
+// It checkpoints its executors and tasks (with unacknowledged updates) under
+// WORK_DIR/meta. Restarted after a crash it re-adopts the executors still
+// alive (they re-register by themselves), takes the final status of tasks
+// whose executor died meanwhile from their sandboxes, and re-registers with
+// the master carrying every task: the tasks never notice.
+//
 // Single-threaded: everything runs on the agent's event loop. Failures of
 // peers are normal: a dead executor fails its tasks with its exit status; a
 // silent master is retried forever.
@@ -23,6 +29,7 @@
 #include "common/event_loop.h"
 #include "common/resources.h"
 #include "common/sockets.h"
+#include "agent/checkpoint.h"
 #include "common/task.h"
 
 namespace agora::agent {
@@ -90,7 +97,9 @@ class Agent {
     PeerId peer;
     bool registered = false;
     bool shutting_down = false;
+    bool adopted = false;  // from a previous agent run: not our child
     std::vector<std::string> queued;          // task ids waiting for registration
+    absl::flat_hash_set<std::string> pending_kills;  // for a re-adopted executor
     absl::flat_hash_set<std::string> active;  // non-terminal task ids
     EventLoop::TimerId idle_timer = 0;
   };
@@ -105,13 +114,19 @@ class Agent {
   void OnKillTask(wire::KillTask::Reader msg);
   void OnAcknowledge(wire::Acknowledge::Reader msg);
   void OnAgentGone(absl::string_view message);
-  void OnRegisterExecutor(const PeerId& peer, wire::RegisterExecutor::Reader msg);
+  void OnRegisterExecutor(const PeerId& peer, uint64_t request_id,
+                          wire::RegisterExecutor::Reader msg);
   void OnExecutorStatus(const PeerId& peer, wire::ExecutorStatus::Reader msg);
 
   Executor* ExecutorFor(const std::string& framework_id);
   absl::Status StartExecutor(Executor& executor);
   void SendLaunch(Executor& executor, Task& task);
-  void ExecutorExited(const std::string& executor_id, int wait_status);
+  void SendKill(Executor& executor, const Task& task);
+  void ExecutorExited(const std::string& executor_id, const std::string& how);
+  void Recover();
+  void CheckAdoptedExecutors();
+  void CheckpointTask(const TaskKey& key);
+  void EraseTask(const TaskKey& key);
   void MaybeArmIdleTimer(Executor& executor);
   // Records a state change and queues its update for the master.
   void Report(const TaskKey& key, TaskState state, std::string message, std::string reason,
@@ -137,7 +152,10 @@ class Agent {
   absl::flat_hash_map<std::string, Executor> executors_;            // by executor id
   absl::flat_hash_map<std::string, std::string> executor_by_framework_;
   absl::flat_hash_map<PeerId, std::string> executor_by_peer_;
-  absl::flat_hash_map<pid_t, std::string> executor_by_pid_;
+  absl::flat_hash_map<pid_t, std::string> executor_by_pid_;  // children only
+  std::unique_ptr<Checkpointer> checkpointer_;
+  const std::string instance_;  // new on every start; executors notice restarts
+  EventLoop::TimerId adopted_check_timer_ = 0;
   AgentStats stats_;
 };
 

@@ -183,10 +183,16 @@ struct Error {
 }
 
 # ---- executor <-> agent ----------------------------------------------------
+# Sent by an executor when it starts and then every second: registration and
+# heartbeat in one. The agent answers executorRegistered with the same
+# requestId.
 struct RegisterExecutor {
   frameworkId @0 :Text;
   executorId @1 :Text;
   pid @2 :Int32;
+}
+struct ExecutorRegistered {
+  agentInstance @0 :Text;  # new on every agent start
 }
 struct LaunchTask {
   frameworkId @0 :Text;
@@ -245,5 +251,22 @@ struct Envelope {
     executorStatus @29 :ExecutorStatus;
     shutdownExecutor @30 :ShutdownExecutor;
     operatorKill @31 :OperatorKill;
+    executorRegistered @32 :ExecutorRegistered;
   }
+}
+
+# ---- the agent's checkpoints (WORK_DIR/meta), not sent on the wire ---------
+struct CheckpointedExecutor {
+  frameworkId @0 :Text;
+  executorId @1 :Text;
+  pid @2 :Int32;
+}
+struct CheckpointedTask {
+  frameworkId @0 :Text;
+  spec @1 :TaskSpec;
+  state @2 :TaskState;
+  executorId @3 :Text;
+  sandbox @4 :Text;
+  env @5 :List(KeyValue);
+  pending @6 :List(TaskStatus);  # updates not yet acknowledged, oldest first
 }

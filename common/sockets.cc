@@ -106,8 +106,12 @@ void RouterSocket::OnReadable() {
 }
 
 DealerSocket::DealerSocket(zmq::context_t& context, std::string endpoint, EventLoop& loop,
-                           Handler handler)
-    : context_(context), endpoint_(std::move(endpoint)), loop_(loop), handler_(std::move(handler)) {
+                           Handler handler, std::string routing_id)
+    : context_(context),
+      endpoint_(std::move(endpoint)),
+      loop_(loop),
+      handler_(std::move(handler)),
+      routing_id_(std::move(routing_id)) {
   Open();
 }
 

@@ -56,7 +56,10 @@ class DealerSocket {
  public:
   using Handler = std::function<void(wire::Envelope::Reader env)>;
 
-  DealerSocket(zmq::context_t& context, std::string endpoint, EventLoop& loop, Handler handler);
+  // `routing_id` empty: a random one. Either way it is kept across
+  // reconnections.
+  DealerSocket(zmq::context_t& context, std::string endpoint, EventLoop& loop, Handler handler,
+               std::string routing_id = "");
   ~DealerSocket();
 
   bool Send(capnp::MessageBuilder& message);

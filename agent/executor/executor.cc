@@ -10,7 +10,9 @@
 
 #include <capnp/message.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "agent/checkpoint.h"
 #include "common/framing.h"
 #include "common/log.h"
 #include "common/wire_convert.h"
@@ -40,41 +42,56 @@ std::vector<std::string> BuildEnvironment(const Env& env) {
 
 Executor::Executor(ExecutorOptions options, EventLoop& loop, zmq::context_t& context)
     : options_(std::move(options)), loop_(loop) {
-  agent_ = std::make_unique<DealerSocket>(context, options_.agent_endpoint, loop_,
-                                          [this](wire::Envelope::Reader env) { HandleAgent(env); });
+  agent_ = std::make_unique<DealerSocket>(
+      context, options_.agent_endpoint, loop_,
+      [this](wire::Envelope::Reader env) { HandleAgent(env); }, options_.executor_id);
 }
 
 Executor::~Executor() {
-  loop_.Cancel(agent_check_timer_);
+  loop_.Cancel(heartbeat_timer_);
   if (cgroup_version_ != 0) TaskCgroup::RemoveGroup(cgroup_version_, options_.executor_id);
 }
 
 void Executor::Start() {
+  last_contact_ = loop_.Now();
+  Heartbeat();
+  heartbeat_timer_ = loop_.Every(absl::Seconds(1), [this] { Heartbeat(); });
+}
+
+void Executor::Heartbeat() {
+  if (loop_.Now() - last_contact_ >= options_.recovery_timeout) {
+    Shutdown("no agent has answered for the recovery timeout");
+  }
   capnp::MallocMessageBuilder msg;
-  auto reg = NewEnvelope(msg).initRegisterExecutor();
+  auto reg = NewEnvelope(msg, ++seq_).initRegisterExecutor();
   reg.setFrameworkId(options_.framework_id);
   reg.setExecutorId(options_.executor_id);
   reg.setPid(::getpid());
   agent_->Send(msg);
-  agent_check_timer_ = loop_.Every(absl::Seconds(1), [this] { CheckAgent(); });
 }
 
-void Executor::CheckAgent() {
-  if (::getppid() == options_.agent_pid) {
-    agent_gone_since_ = absl::InfiniteFuture();
+void Executor::OnRegistered(uint64_t seq, const std::string& instance) {
+  last_contact_ = loop_.Now();
+  if (instance != agent_instance_) {
+    if (!agent_instance_.empty()) {
+      AGORA_LOG(INFO, "executor") << "the agent restarted; sending " << reported_.size()
+                                  << " task statuses again";
+    }
+    agent_instance_ = instance;
+    for (auto& [task_id, reported] : reported_) SendStatus(task_id, reported);
     return;
   }
-  if (agent_gone_since_ == absl::InfiniteFuture()) {
-    agent_gone_since_ = loop_.Now();
-    AGORA_LOG(WARNING, "executor") << "agent process " << options_.agent_pid << " is gone";
-  }
-  if (loop_.Now() - agent_gone_since_ >= options_.recovery_timeout) {
-    Shutdown("the agent has been gone longer than the recovery timeout");
-  }
-}
+  // This instance answered a heartbeat sent after these statuses: over one
+  // ipc connection that means it received them.
+  absl::erase_if(reported_, [&](const auto& entry) {
+    const Reported& r = entry.second;
+    return IsTerminal(r.state) && r.instance == instance && r.seq < seq;
+  });}
 
 void Executor::HandleAgent(wire::Envelope::Reader env) {
   switch (env.which()) {
+    case wire::Envelope::EXECUTOR_REGISTERED:
+      return OnRegistered(env.getRequestId(), env.getExecutorRegistered().getAgentInstance());
     case wire::Envelope::LAUNCH_TASK:
       return OnLaunch(env.getLaunchTask());
     case wire::Envelope::EXECUTOR_KILL: {
@@ -99,9 +116,12 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
     return Report(spec.task_id, TaskState::kFailed, "the executor is shutting down",
                   "executor_shutting_down");
   }
-  if (tasks_.contains(spec.task_id)) return;  // a repeated launch
+  // A repeated launch (a restarted agent sends launches it cannot know
+  // arrived): running, or already reported.
+  if (tasks_.contains(spec.task_id) || reported_.contains(spec.task_id)) return;
   Task task;
   task.id = spec.task_id;
+  task.sandbox = msg.getSandbox();
   task.grace = absl::Milliseconds(msg.getGracePeriodMs());
   const std::string sandbox = msg.getSandbox();
   if (msg.getCgroupVersion() != 0) {
@@ -215,30 +235,42 @@ void Executor::TaskExited(Task& task, int status) {
   const int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   const std::string how = exited ? absl::StrCat("exited with status ", code)
                                  : absl::StrCat("killed by signal ", WTERMSIG(status));
+  ExitRecord record;
+  record.exit_code = code;
   if (task.kill_requested) {
-    Report(task.id, TaskState::kKilled, absl::StrCat("killed on request (", how, ")"), "killed",
-           code);
+    record = {TaskState::kKilled, code, absl::StrCat("killed on request (", how, ")"), "killed"};
   } else if (oom_kills > 0) {
-    Report(task.id, TaskState::kFailed,
-           absl::StrCat("memory limit of ", limit_mib, " MiB exceeded; the kernel killed the task (",
-                        how, ")"),
-           "memory_limit", code);
+    record = {TaskState::kFailed, code,
+              absl::StrCat("memory limit of ", limit_mib,
+                           " MiB exceeded; the kernel killed the task (", how, ")"),
+              "memory_limit"};
   } else if (exited && code == 0) {
-    Report(task.id, TaskState::kFinished, how, "", 0);
+    record = {TaskState::kFinished, 0, how, ""};
   } else {
-    Report(task.id, TaskState::kFailed, how, exited ? "exit_status" : "signaled", code);
+    record = {TaskState::kFailed, code, how, exited ? "exit_status" : "signaled"};
   }
+  // Durable first: an agent that restarts later reads it from the sandbox.
+  WriteExitRecord(task.sandbox, record);
+  Report(task.id, record.state, record.message, record.reason, record.exit_code);
 }
 
 void Executor::Report(const std::string& task_id, TaskState state, const std::string& message,
                       const std::string& reason, int exit_code) {
+  Reported& reported = reported_[task_id];
+  reported = {state, message, reason, exit_code, 0, ""};
+  SendStatus(task_id, reported);
+}
+
+void Executor::SendStatus(const std::string& task_id, Reported& reported) {
+  reported.seq = seq_;
+  reported.instance = agent_instance_;
   capnp::MallocMessageBuilder msg;
   auto status = NewEnvelope(msg).initExecutorStatus();
   status.setTaskId(task_id);
-  status.setState(ToWire(state));
-  status.setMessage(message);
-  status.setReason(reason);
-  status.setExitCode(exit_code);
+  status.setState(ToWire(reported.state));
+  status.setMessage(reported.message);
+  status.setReason(reported.reason);
+  status.setExitCode(reported.exit_code);
   agent_->Send(msg);
 }
 

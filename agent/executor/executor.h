@@ -4,9 +4,13 @@
 // then SIGKILL after the grace period, and reports each task's state and exit
 // status to its agent over the agent's ipc:// socket.
 //
-// It survives its agent: reports queue until the agent is back. When the
-// agent process has been gone for --recovery_timeout it kills its tasks and
-// exits, so no task outlives a dead agent for long. Single-threaded.
+// It survives its agent. It registers, and then heartbeats, every second;
+// whenever it meets a new agent instance (the agent restarted) it sends the
+// latest status of every task again, and it forgets a task's final status
+// only once an agent has provably received it. It writes each task's final
+// status into the task's sandbox too. When no agent has answered for
+// --recovery_timeout it kills its tasks and exits, so no task outlives a dead
+// agent for long. Its routing id is its executor id. Single-threaded.
 #pragma once
 
 #include <sys/types.h>
@@ -27,7 +31,6 @@ struct ExecutorOptions {
   std::string agent_endpoint;
   std::string framework_id;
   std::string executor_id;
-  pid_t agent_pid = 0;
   absl::Duration recovery_timeout = absl::Minutes(15);
 };
 
@@ -46,6 +49,7 @@ class Executor {
  private:
   struct Task {
     std::string id;
+    std::string sandbox;
     pid_t pid = -1;
     TaskCgroup cgroup;
     bool kill_requested = false;
@@ -53,13 +57,24 @@ class Executor {
     EventLoop::TimerId kill_timer = 0;
   };
 
+  // The latest status of a task, until an agent has provably received it.
+  struct Reported {
+    TaskState state;
+    std::string message, reason;
+    int exit_code = 0;
+    uint64_t seq = 0;        // heartbeats sent before it
+    std::string instance;    // the agent instance it was sent to
+  };
+
   void HandleAgent(wire::Envelope::Reader env);
+  void Heartbeat();
+  void OnRegistered(uint64_t seq, const std::string& instance);
+  void SendStatus(const std::string& task_id, Reported& reported);
   void OnLaunch(wire::LaunchTask::Reader msg);
   void Kill(Task& task, absl::Duration grace);
   void Report(const std::string& task_id, TaskState state, const std::string& message,
               const std::string& reason, int exit_code = 0);
   void TaskExited(Task& task, int wait_status);
-  void CheckAgent();
   void MaybeFinishShutdown();
 
   ExecutorOptions options_;
@@ -69,8 +84,11 @@ class Executor {
   absl::flat_hash_map<pid_t, std::string> task_by_pid_;
   bool shutting_down_ = false;
   int cgroup_version_ = 0;  // of the last task placed in a cgroup
-  absl::Time agent_gone_since_ = absl::InfiniteFuture();
-  EventLoop::TimerId agent_check_timer_ = 0;
+  absl::flat_hash_map<std::string, Reported> reported_;
+  uint64_t seq_ = 0;
+  std::string agent_instance_;
+  absl::Time last_contact_;
+  EventLoop::TimerId heartbeat_timer_ = 0;
 };
 
 }  // namespace agora::agent

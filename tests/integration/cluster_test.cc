@@ -119,6 +119,57 @@ TEST(ClusterTest, SigkilledAgentIsReportedUnreachableWithinTheHeartbeatTimeout) 
   EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pid); }, absl::Seconds(10)));
 }
 
+TEST(ClusterTest, TasksSurviveAnAgentRestart) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("survivor", "sleep 300"));
+  auto running = fw.WaitForState("survivor", TaskState::kRunning, absl::Seconds(15));
+  ASSERT_TRUE(running);
+  const pid_t pid = PidFromMessage(running->message);
+  const std::string agent_id = cluster.Query("agents")[0]["id"];
+
+  cluster.agent_process(0).Signal(SIGKILL);
+  cluster.agent_process(0).Wait(absl::Seconds(5));
+  cluster.StartAgent(0);  // same work dir
+
+  // The agent comes back under its id, with the task still running in the
+  // same process, and the framework never heard otherwise.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto agents = cluster.Query("agents");
+        return agents.size() == 1 && agents[0]["id"] == agent_id &&
+               agents[0]["state"] == "active" && agents[0]["tasks"] == 1;
+      },
+      absl::Seconds(15)));
+  EXPECT_TRUE(ProcessAlive(pid));
+  for (const TaskStatus& s : fw.Updates("survivor")) {
+    EXPECT_FALSE(IsTerminal(s.state)) << TaskStateName(s.state) << ": " << s.message;
+  }
+  // The re-adopted executor still obeys: kill the task through the master.
+  fw.Kill("survivor");
+  ASSERT_TRUE(fw.WaitForState("survivor", TaskState::kKilled, absl::Seconds(15)));
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pid); }, absl::Seconds(5)));
+}
+
+TEST(ClusterTest, ATaskThatEndsWhileItsAgentIsDownIsReportedAfterTheRestart) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("short", "sleep 1; exit 7"));
+  auto running = fw.WaitForState("short", TaskState::kRunning, absl::Seconds(15));
+  ASSERT_TRUE(running);
+  const pid_t pid = PidFromMessage(running->message);
+  cluster.agent_process(0).Signal(SIGKILL);
+  cluster.agent_process(0).Wait(absl::Seconds(5));
+  ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(pid); }, absl::Seconds(10)));
+  cluster.StartAgent(0);
+  auto failed = fw.WaitForState("short", TaskState::kFailed, absl::Seconds(15));
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->exit_code, 7);
+  EXPECT_EQ(failed->message, "exited with status 7");
+}
+
 TEST(ClusterTest, RestartedMasterGetsItsAgentsAndFrameworkBack) {
   LocalCluster cluster;
   ASSERT_TRUE(cluster.WaitForAgents(3));
