@@ -463,9 +463,14 @@ Agent::Executor* Agent::ExecutorFor(const std::string& framework_id) {
   return &it->second;
 }
 
+std::string Agent::ExecutorDir(const std::string& framework_id,
+                               const std::string& executor_id) const {
+  return (fs::path(options_.work_dir) / "frameworks" / framework_id / "executors" / executor_id)
+      .string();
+}
+
 absl::Status Agent::StartExecutor(Executor& executor) {
-  fs::path dir = fs::path(options_.work_dir) / "frameworks" / executor.framework_id /
-                 "executors" / executor.id;
+  const fs::path dir = ExecutorDir(executor.framework_id, executor.id);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
@@ -475,6 +480,7 @@ absl::Status Agent::StartExecutor(Executor& executor) {
       "--agent", ExecutorEndpoint(),
       "--framework_id", executor.framework_id,
       "--executor_id", executor.id,
+      "--executor_dir", dir.string(),
       "--recovery_timeout", absl::FormatDuration(options_.recovery_timeout)};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -655,13 +661,14 @@ void Agent::ExecutorExited(const std::string& executor_id, const std::string& ho
     AGORA_LOG(WARNING, "agent") << "executor " << executor_id << " " << how << " with "
                                 << executor.active.size() << " active tasks";
   }
+  // The executor records each task's final status before it reports it.
+  const auto exits = ReadExitRecords(ExecutorDir(executor.framework_id, executor_id));
   for (const std::string& task_id : executor.active) {
     TaskKey key{executor.framework_id, task_id};
-    auto task = tasks_.find(key);
-    if (task == tasks_.end()) continue;
-    // The executor writes each task's final status into its sandbox first.
-    if (std::optional<ExitRecord> record = ReadExitRecord(task->second.sandbox)) {
-      Report(key, record->state, record->message, record->reason, record->exit_code);
+    if (!tasks_.contains(key)) continue;
+    if (auto record = exits.find(task_id); record != exits.end()) {
+      const ExitRecord& r = record->second;
+      Report(key, r.state, r.message, r.reason, r.exit_code);
     } else {
       Report(key, TaskState::kFailed,
              absl::StrCat("the executor ", how, " before the task ended"),

@@ -136,6 +136,7 @@ class Agent {
   Env TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
                       const TaskSpec& spec, const std::string& sandbox) const;
   std::string ExecutorEndpoint() const;
+  std::string ExecutorDir(const std::string& framework_id, const std::string& executor_id) const;
 
   AgentOptions options_;
   EventLoop& loop_;

@@ -1,5 +1,10 @@
 #include "agent/checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -9,6 +14,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "capnp/agora.capnp.h"
 #include "common/log.h"
 #include "common/wire_convert.h"
@@ -17,66 +23,163 @@ namespace agora::agent {
 namespace fs = std::filesystem;
 namespace {
 
-void WriteAtomically(const fs::path& path, capnp::MessageBuilder& message) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(words.begin()), words.asBytes().size());
-    if (!out) {
-      AGORA_LOG(ERROR, "agent") << "cannot write checkpoint " << tmp;
-      return;
-    }
+// Journal framing: a little-endian uint64 byte length, then that many bytes
+// of a flat Cap'n Proto CheckpointRecord.
+bool WriteAll(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) AGORA_LOG(ERROR, "agent") << "cannot write checkpoint " << path << ": " << ec.message();
+  return true;
 }
 
-// Reads a whole file as aligned words; empty on failure.
-kj::Array<capnp::word> ReadWords(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return nullptr;
-  const auto size = static_cast<size_t>(in.tellg());
-  if (size == 0 || size % sizeof(capnp::word) != 0) return nullptr;
-  auto words = kj::heapArray<capnp::word>(size / sizeof(capnp::word));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(words.begin()), static_cast<std::streamsize>(size));
-  if (!in) return nullptr;
-  return words;
+bool AppendRecord(int fd, const kj::Array<capnp::word>& words) {
+  uint64_t size = words.asBytes().size();
+  // One write() for both, so a crash tears at most the last record.
+  std::string buffer(sizeof(size) + size, '\0');
+  std::memcpy(buffer.data(), &size, sizeof(size));
+  std::memcpy(buffer.data() + sizeof(size), words.begin(), size);
+  return WriteAll(fd, buffer.data(), buffer.size());
+}
+
+std::string TaskKeyOf(const std::string& framework_id, const std::string& task_id) {
+  return absl::StrCat("t/", framework_id, "/", task_id);
 }
 
 }  // namespace
 
-Checkpointer::Checkpointer(std::string meta_dir) : meta_dir_(std::move(meta_dir)) {
+Checkpointer::Checkpointer(std::string meta_dir)
+    : path_((fs::path(meta_dir) / "journal").string()) {
   std::error_code ec;
-  fs::create_directories(fs::path(meta_dir_) / "executors", ec);
-  fs::create_directories(fs::path(meta_dir_) / "tasks", ec);
+  fs::create_directories(meta_dir, ec);
 }
 
-std::string Checkpointer::TaskPath(const std::string& framework_id,
-                                   const std::string& task_id) const {
-  // Both ids are path-safe (validated when the task arrived).
-  return (fs::path(meta_dir_) / "tasks" / absl::StrCat(framework_id, "__", task_id)).string();
+Checkpointer::~Checkpointer() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Checkpointer::OpenForAppend() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) AGORA_LOG(ERROR, "agent") << "cannot open checkpoint journal " << path_;
+}
+
+Checkpoints Checkpointer::Load() {
+  std::ifstream in(path_, std::ios::binary);
+  size_t torn = 0;
+  while (in) {
+    uint64_t size = 0;
+    if (!in.read(reinterpret_cast<char*>(&size), sizeof(size))) break;
+    if (size == 0 || size % sizeof(capnp::word) != 0 || size > (64u << 20)) {
+      ++torn;
+      break;
+    }
+    auto words = kj::heapArray<capnp::word>(size / sizeof(capnp::word));
+    if (!in.read(reinterpret_cast<char*>(words.begin()), static_cast<std::streamsize>(size))) {
+      ++torn;
+      break;
+    }
+    ++journal_records_;
+    try {
+      capnp::FlatArrayMessageReader reader(words.asPtr());
+      auto record = reader.getRoot<wire::CheckpointRecord>();
+      switch (record.which()) {
+        case wire::CheckpointRecord::EXECUTOR:
+          live_[absl::StrCat("e/", record.getExecutor().getExecutorId().cStr())] = kj::mv(words);
+          break;
+        case wire::CheckpointRecord::REMOVE_EXECUTOR:
+          live_.erase(absl::StrCat("e/", record.getRemoveExecutor().cStr()));
+          break;
+        case wire::CheckpointRecord::TASK:
+          live_[TaskKeyOf(record.getTask().getFrameworkId(),
+                          record.getTask().getSpec().getTaskId())] = kj::mv(words);
+          break;
+        case wire::CheckpointRecord::REMOVE_TASK:
+          live_.erase(TaskKeyOf(record.getRemoveTask().getKey(),
+                                record.getRemoveTask().getValue()));
+          break;
+      }
+    } catch (const kj::Exception& e) {
+      ++torn;
+      break;
+    }
+  }
+  if (torn > 0) AGORA_LOG(WARNING, "agent") << "ignored a torn record at the end of " << path_;
+
+  Checkpoints out;
+  for (const auto& [key, words] : live_) {
+    capnp::FlatArrayMessageReader reader(words.asPtr());
+    auto record = reader.getRoot<wire::CheckpointRecord>();
+    if (record.isExecutor()) {
+      auto e = record.getExecutor();
+      out.executors.push_back({e.getFrameworkId(), e.getExecutorId(), e.getPid()});
+      continue;
+    }
+    auto t = record.getTask();
+    TaskCheckpoint task;
+    task.framework_id = t.getFrameworkId();
+    task.spec = FromWire(t.getSpec());
+    task.state = FromWire(t.getState());
+    task.executor_id = t.getExecutorId();
+    task.sandbox = t.getSandbox();
+    task.env = FromWire(t.getEnv());
+    for (auto s : t.getPending()) task.pending.push_back(FromWire(s));
+    out.tasks.push_back(std::move(task));
+  }
+  Compact();  // start from a clean journal (drops a torn tail too)
+  return out;
+}
+
+void Checkpointer::Append(const std::string& key, kj::Array<capnp::word> words, bool removal) {
+  if (fd_ < 0) OpenForAppend();
+  if (fd_ < 0 || !AppendRecord(fd_, words)) {
+    AGORA_LOG(ERROR, "agent") << "cannot append to the checkpoint journal " << path_;
+  }
+  ++journal_records_;
+  if (removal) {
+    live_.erase(key);
+  } else {
+    live_[key] = kj::mv(words);
+  }
+  if (journal_records_ > 1000 && journal_records_ > 4 * live_.size()) Compact();
+}
+
+void Checkpointer::Compact() {
+  const std::string tmp = path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0;
+  for (const auto& [key, words] : live_) ok = ok && AppendRecord(fd, words);
+  if (fd >= 0) ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
+    AGORA_LOG(ERROR, "agent") << "cannot compact the checkpoint journal " << path_;
+    return;
+  }
+  journal_records_ = live_.size();
+  OpenForAppend();
 }
 
 void Checkpointer::SaveExecutor(const ExecutorCheckpoint& e) {
   capnp::MallocMessageBuilder msg;
-  auto root = msg.initRoot<wire::CheckpointedExecutor>();
+  auto root = msg.initRoot<wire::CheckpointRecord>().initExecutor();
   root.setFrameworkId(e.framework_id);
   root.setExecutorId(e.executor_id);
   root.setPid(e.pid);
-  WriteAtomically(fs::path(meta_dir_) / "executors" / e.executor_id, msg);
+  Append(absl::StrCat("e/", e.executor_id), capnp::messageToFlatArray(msg), false);
 }
 
 void Checkpointer::RemoveExecutor(const std::string& executor_id) {
-  std::error_code ec;
-  fs::remove(fs::path(meta_dir_) / "executors" / executor_id, ec);
+  capnp::MallocMessageBuilder msg;
+  msg.initRoot<wire::CheckpointRecord>().setRemoveExecutor(executor_id);
+  Append(absl::StrCat("e/", executor_id), capnp::messageToFlatArray(msg), true);
 }
 
 void Checkpointer::SaveTask(const TaskCheckpoint& t) {
   capnp::MallocMessageBuilder msg;
-  auto root = msg.initRoot<wire::CheckpointedTask>();
+  auto root = msg.initRoot<wire::CheckpointRecord>().initTask();
   root.setFrameworkId(t.framework_id);
   ToWire(t.spec, root.initSpec());
   root.setState(ToWire(t.state));
@@ -85,74 +188,57 @@ void Checkpointer::SaveTask(const TaskCheckpoint& t) {
   ToWire(t.env, root.initEnv(t.env.size()));
   auto pending = root.initPending(t.pending.size());
   for (size_t i = 0; i < t.pending.size(); ++i) ToWire(t.pending[i], pending[i]);
-  WriteAtomically(TaskPath(t.framework_id, t.spec.task_id), msg);
+  Append(TaskKeyOf(t.framework_id, t.spec.task_id), capnp::messageToFlatArray(msg), false);
 }
 
 void Checkpointer::RemoveTask(const std::string& framework_id, const std::string& task_id) {
-  std::error_code ec;
-  fs::remove(TaskPath(framework_id, task_id), ec);
+  capnp::MallocMessageBuilder msg;
+  auto remove = msg.initRoot<wire::CheckpointRecord>().initRemoveTask();
+  remove.setKey(framework_id);
+  remove.setValue(task_id);
+  Append(TaskKeyOf(framework_id, task_id), capnp::messageToFlatArray(msg), true);
 }
 
-Checkpoints Checkpointer::Load() const {
-  Checkpoints out;
-  std::error_code ec;
-  for (const char* kind : {"executors", "tasks"}) {
-    for (const auto& entry : fs::directory_iterator(fs::path(meta_dir_) / kind, ec)) {
-      if (entry.path().extension() == ".tmp") continue;  // an interrupted write
-      kj::Array<capnp::word> words = ReadWords(entry.path());
-      if (words.size() == 0) {
-        AGORA_LOG(WARNING, "agent") << "skipping unreadable checkpoint " << entry.path();
-        continue;
-      }
-      try {
-        capnp::FlatArrayMessageReader reader(words.asPtr());
-        if (std::string(kind) == "executors") {
-          auto e = reader.getRoot<wire::CheckpointedExecutor>();
-          out.executors.push_back({e.getFrameworkId(), e.getExecutorId(), e.getPid()});
-        } else {
-          auto t = reader.getRoot<wire::CheckpointedTask>();
-          TaskCheckpoint task;
-          task.framework_id = t.getFrameworkId();
-          task.spec = FromWire(t.getSpec());
-          task.state = FromWire(t.getState());
-          task.executor_id = t.getExecutorId();
-          task.sandbox = t.getSandbox();
-          task.env = FromWire(t.getEnv());
-          for (auto s : t.getPending()) task.pending.push_back(FromWire(s));
-          out.tasks.push_back(std::move(task));
-        }
-      } catch (const kj::Exception& e) {
-        AGORA_LOG(WARNING, "agent") << "skipping corrupt checkpoint " << entry.path() << ": "
-                                    << e.getDescription().cStr();
-      }
+namespace {
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+}  // namespace
+
+void AppendExitRecord(const std::string& executor_dir, const std::string& task_id,
+                      const ExitRecord& r) {
+  const std::string line = absl::StrCat(task_id, "\t", static_cast<int>(r.state), "\t",
+                                        r.exit_code, "\t", OneLine(r.reason), "\t",
+                                        OneLine(r.message), "\n");
+  int fd = ::open((fs::path(executor_dir) / "exits").c_str(),
+                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0 || !WriteAll(fd, line.data(), line.size())) {
+    AGORA_LOG(ERROR, "executor") << "cannot record the exit of task " << task_id;
+  }
+  if (fd >= 0) ::close(fd);
+}
+
+absl::flat_hash_map<std::string, ExitRecord> ReadExitRecords(const std::string& executor_dir) {
+  absl::flat_hash_map<std::string, ExitRecord> out;
+  std::ifstream in(fs::path(executor_dir) / "exits");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    ExitRecord r;
+    int state = 0;
+    if (f.size() != 5 || !absl::SimpleAtoi(f[1], &state) || !absl::SimpleAtoi(f[2], &r.exit_code) ||
+        state < 0 || state > static_cast<int>(TaskState::kKilling)) {
+      continue;  // torn
     }
+    r.state = static_cast<TaskState>(state);
+    r.reason = f[3];
+    r.message = f[4];
+    out[f[0]] = std::move(r);
   }
   return out;
-}
-
-void WriteExitRecord(const std::string& sandbox, const ExitRecord& r) {
-  const fs::path path = fs::path(sandbox) / ".agora_exit";
-  {
-    std::ofstream out(path.string() + ".tmp", std::ios::trunc);
-    out << static_cast<int>(r.state) << "\n" << r.exit_code << "\n" << r.reason << "\n"
-        << r.message << "\n";
-  }
-  std::error_code ec;
-  fs::rename(path.string() + ".tmp", path, ec);
-}
-
-std::optional<ExitRecord> ReadExitRecord(const std::string& sandbox) {
-  std::ifstream in(fs::path(sandbox) / ".agora_exit");
-  std::string state, code;
-  ExitRecord r;
-  if (!std::getline(in, state) || !std::getline(in, code)) return std::nullopt;
-  int s = 0;
-  if (!absl::SimpleAtoi(state, &s) || !absl::SimpleAtoi(code, &r.exit_code)) return std::nullopt;
-  if (s < 0 || s > static_cast<int>(TaskState::kKilling)) return std::nullopt;
-  r.state = static_cast<TaskState>(s);
-  std::getline(in, r.reason);
-  std::getline(in, r.message);
-  return r;
 }
 
 }  // namespace agora::agent

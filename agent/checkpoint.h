@@ -1,16 +1,25 @@
 // Checkpointer keeps what the agent launched under WORK_DIR/meta, so that an
-// agent restarted after a crash finds its executors and tasks again: one file
-// per executor and one per task (its spec, state, sandbox and the status
-// updates not yet acknowledged). Every write replaces the file atomically
-// (write, then rename); a crash mid-write leaves the previous version.
-// Agent loop only.
+// agent restarted after a crash finds its executors and tasks again: every
+// executor, and every task with its spec, state, sandbox and the status
+// updates not yet acknowledged.
+//
+// Storage is one append-only journal of length-prefixed Cap'n Proto records
+// (a put or a removal each), written with one write() per change: no file is
+// created or renamed per task, which on ext4 costs more than the task itself.
+// When most records are dead the journal is compacted (live state written to
+// a new file, renamed over the old). A crash mid-append leaves a torn last
+// record, which Load() ignores. Writes are not fsynced: they survive an agent
+// crash, not a machine crash. Agent loop only.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include <capnp/common.h>
+#include <kj/array.h>
+
+#include "absl/container/flat_hash_map.h"
 #include "common/task.h"
 
 namespace agora::agent {
@@ -39,28 +48,45 @@ struct Checkpoints {
 class Checkpointer {
  public:
   explicit Checkpointer(std::string meta_dir);
+  ~Checkpointer();
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Reads the journal (once, before any write) and opens it for appending.
+  Checkpoints Load();
 
   void SaveExecutor(const ExecutorCheckpoint& executor);
   void RemoveExecutor(const std::string& executor_id);
   void SaveTask(const TaskCheckpoint& task);
   void RemoveTask(const std::string& framework_id, const std::string& task_id);
-  // Everything saved and not removed; unreadable files are skipped (logged).
-  Checkpoints Load() const;
+
+  size_t journal_records() const { return journal_records_; }
 
  private:
-  std::string TaskPath(const std::string& framework_id, const std::string& task_id) const;
-  std::string meta_dir_;
+  // Appends one record; `key` names the entity, `words` its put or removal.
+  void Append(const std::string& key, kj::Array<capnp::word> words, bool removal);
+  void Compact();
+  void OpenForAppend();
+
+  std::string path_;
+  int fd_ = -1;
+  size_t journal_records_ = 0;
+  // The latest put of every live entity, to write when compacting.
+  absl::flat_hash_map<std::string, kj::Array<capnp::word>> live_;
 };
 
-// What an executor wrote into a task's sandbox when the task ended: the
-// agent's source for tasks that ended while it was down.
+// What an executor recorded when a task ended: the agent's source for tasks
+// that ended while it was down. Records are lines appended to one file per
+// executor (EXECUTOR_DIR/exits), one write() each.
 struct ExitRecord {
   TaskState state = TaskState::kFailed;
   int exit_code = 0;
   std::string message;
   std::string reason;
 };
-void WriteExitRecord(const std::string& sandbox, const ExitRecord& record);
-std::optional<ExitRecord> ReadExitRecord(const std::string& sandbox);
+void AppendExitRecord(const std::string& executor_dir, const std::string& task_id,
+                      const ExitRecord& record);
+// The last record of each task in `executor_dir` (torn lines are skipped).
+absl::flat_hash_map<std::string, ExitRecord> ReadExitRecords(const std::string& executor_dir);
 
 }  // namespace agora::agent

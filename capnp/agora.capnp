@@ -261,6 +261,15 @@ struct CheckpointedExecutor {
   executorId @1 :Text;
   pid @2 :Int32;
 }
+# One entry of the agent's checkpoint journal (WORK_DIR/meta/journal).
+struct CheckpointRecord {
+  union {
+    executor @0 :CheckpointedExecutor;
+    removeExecutor @1 :Text;        # executor id
+    task @2 :CheckpointedTask;
+    removeTask @3 :KeyValue;        # key: framework id, value: task id
+  }
+}
 struct CheckpointedTask {
   frameworkId @0 :Text;
   spec @1 :TaskSpec;

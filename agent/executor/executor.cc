@@ -249,8 +249,8 @@ void Executor::TaskExited(Task& task, int status) {
   } else {
     record = {TaskState::kFailed, code, how, exited ? "exit_status" : "signaled"};
   }
-  // Durable first: an agent that restarts later reads it from the sandbox.
-  WriteExitRecord(task.sandbox, record);
+  // Recorded first: an agent that restarts later reads it from there.
+  AppendExitRecord(options_.executor_dir, task.id, record);
   Report(task.id, record.state, record.message, record.reason, record.exit_code);
 }
 

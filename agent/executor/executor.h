@@ -7,8 +7,8 @@
 // It survives its agent. It registers, and then heartbeats, every second;
 // whenever it meets a new agent instance (the agent restarted) it sends the
 // latest status of every task again, and it forgets a task's final status
-// only once an agent has provably received it. It writes each task's final
-// status into the task's sandbox too. When no agent has answered for
+// only once an agent has provably received it. It records each task's final
+// status in its executor directory too. When no agent has answered for
 // --recovery_timeout it kills its tasks and exits, so no task outlives a dead
 // agent for long. Its routing id is its executor id. Single-threaded.
 #pragma once
@@ -31,6 +31,7 @@ struct ExecutorOptions {
   std::string agent_endpoint;
   std::string framework_id;
   std::string executor_id;
+  std::string executor_dir;  // where it records its tasks' exits
   absl::Duration recovery_timeout = absl::Minutes(15);
 };
 

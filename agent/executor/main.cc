@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   app.add_option("--agent", options.agent_endpoint, "the agent's executor endpoint")->required();
   app.add_option("--framework_id", options.framework_id)->required();
   app.add_option("--executor_id", options.executor_id)->required();
+  app.add_option("--executor_dir", options.executor_dir, "where task exits are recorded")
+      ->required();
   AddDurationFlag(app, "--recovery_timeout", &options.recovery_timeout,
                   "kill the tasks and exit when the agent is gone this long");
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
