@@ -78,14 +78,7 @@ void Agent::Recover() {
   Checkpoints checkpoints = checkpointer_->Load();
   for (TaskCheckpoint& c : checkpoints.tasks) {
     Task& task = tasks_[TaskKey{c.framework_id, c.spec.task_id}];
-    task.framework_id = c.framework_id;
-    task.spec = std::move(c.spec);
-    task.state = c.state;
-    task.executor_id = c.executor_id;
-    task.sandbox = c.sandbox;
-    task.env = std::move(c.env);
-    task.pending.assign(c.pending.begin(), c.pending.end());
-    task.backoff = absl::Seconds(1);
+    static_cast<TaskCheckpoint&>(task) = std::move(c);
   }
   int alive = 0;
   for (const ExecutorCheckpoint& c : checkpoints.executors) {
@@ -134,11 +127,7 @@ void Agent::CheckAdoptedExecutors() {
   for (const std::string& id : gone) ExecutorExited(id, "exit status unknown (not our child)");
 }
 
-void Agent::CheckpointTask(const TaskKey& key) {
-  const Task& t = tasks_.at(key);
-  checkpointer_->SaveTask({t.framework_id, t.spec, t.state, t.executor_id, t.sandbox, t.env,
-                           std::vector<TaskStatus>(t.pending.begin(), t.pending.end())});
-}
+void Agent::CheckpointTask(const TaskKey& key) { checkpointer_->SaveTask(tasks_.at(key)); }
 
 void Agent::EraseTask(const TaskKey& key) {
   auto it = tasks_.find(key);
@@ -276,7 +265,6 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   }
   Task& task = tasks_[key];
   task.framework_id = framework_id;
-  task.backoff = absl::Seconds(1);
   task.sandbox = (fs::path(options_.work_dir) / "frameworks" / framework_id / "tasks" /
                   spec.task_id / "runs" / NewId("r"))
                      .string();
@@ -343,7 +331,6 @@ void Agent::OnKillTask(wire::KillTask::Reader msg) {
     Task& task = tasks_[key];
     task.framework_id = key.first;
     task.spec.task_id = key.second;
-    task.backoff = absl::Seconds(1);
     return Report(key, TaskState::kLost, "the agent has no such task", "unknown_task");
   }
   Task& task = it->second;

@@ -79,16 +79,10 @@ class Agent {
   const AgentStats& stats() const { return stats_; }
 
  private:
-  struct Task {
-    std::string framework_id;
-    TaskSpec spec;
-    TaskState state = TaskState::kStaging;
-    std::string executor_id;
-    std::string sandbox;
-    Env env;
-    std::deque<TaskStatus> pending;  // head is in flight
+  // What is checkpointed, plus the resend timer of the head update.
+  struct Task : TaskCheckpoint {
     EventLoop::TimerId retry_timer = 0;
-    absl::Duration backoff;
+    absl::Duration backoff = absl::Seconds(1);
   };
   struct Executor {
     std::string id;

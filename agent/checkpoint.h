@@ -12,6 +12,7 @@
 // crash, not a machine crash. Agent loop only.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ struct ExecutorCheckpoint {
   int pid = 0;
 };
 
+// Everything the agent must remember of a task across its own restart.
 struct TaskCheckpoint {
   std::string framework_id;
   TaskSpec spec;
@@ -37,7 +39,7 @@ struct TaskCheckpoint {
   std::string executor_id;
   std::string sandbox;
   Env env;
-  std::vector<TaskStatus> pending;
+  std::deque<TaskStatus> pending;  // not yet acknowledged; the head is in flight
 };
 
 struct Checkpoints {
