@@ -29,6 +29,14 @@ std::string DescribeWaitStatus(int status) {
   return absl::StrCat("wait status ", status);
 }
 
+// True when `pid` is still the executor `executor_id` (not a reused pid).
+bool ExecutorAlive(pid_t pid, const std::string& executor_id) {
+  if (pid <= 0) return false;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return cmdline.find(executor_id) != std::string::npos;
+}
+
 std::string ReadFileOrEmpty(const fs::path& path) {
   std::ifstream in(path);
   std::string s;
@@ -95,7 +103,7 @@ void Agent::Recover() {
       // executors ignore a launch they have seen.
       if (task.state == TaskState::kStaging) executor.queued.push_back(key.second);
     }
-    if (c.pid > 0 && ::kill(c.pid, 0) == 0) {
+    if (ExecutorAlive(c.pid, c.executor_id)) {
       ++alive;
       executor_by_framework_[executor.framework_id] = executor.id;
       executor_by_peer_[executor.peer] = executor.id;
@@ -122,7 +130,7 @@ void Agent::Recover() {
 void Agent::CheckAdoptedExecutors() {
   std::vector<std::string> gone;
   for (const auto& [id, executor] : executors_) {
-    if (executor.adopted && executor.pid > 0 && ::kill(executor.pid, 0) != 0) gone.push_back(id);
+    if (executor.adopted && !ExecutorAlive(executor.pid, id)) gone.push_back(id);
   }
   for (const std::string& id : gone) ExecutorExited(id, "exit status unknown (not our child)");
 }
