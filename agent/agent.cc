@@ -16,6 +16,7 @@
 #include "common/framing.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "common/wire_convert.h"
 
 namespace agora::agent {
@@ -68,11 +69,12 @@ absl::Status Agent::Start() {
         absl::StrCat("cannot create work dir ", options_.work_dir, ": ", ec.message()));
   }
   fs::remove(fs::path(options_.work_dir) / "executors.sock", ec);
-  auto router = RouterSocket::Bind(
-      context_, ExecutorEndpoint(), loop_,
-      [this](const PeerId& peer, wire::Envelope::Reader env) { HandleExecutor(peer, env); });
-  if (!router.ok()) return router.status();
-  executors_socket_ = *std::move(router);
+  AGORA_ASSIGN_OR_RETURN(
+      executors_socket_,
+      RouterSocket::Bind(context_, ExecutorEndpoint(), loop_,
+                         [this](const PeerId& peer, wire::Envelope::Reader env) {
+                           HandleExecutor(peer, env);
+                         }));
   agent_id_ = ReadFileOrEmpty(fs::path(options_.work_dir) / "agent_id");
   master_ = std::make_unique<DealerSocket>(
       context_, options_.master, loop_, [this](wire::Envelope::Reader env) { HandleMaster(env); });

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "master/registry.h"
 
 namespace agora::master {
@@ -165,7 +166,7 @@ absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& 
     return absl::UnavailableError(absl::StrCat("cannot open registry ", path, ": ", message));
   }
   auto registry = std::make_unique<SqliteRegistry>(db);
-  if (absl::Status s = registry->Init(); !s.ok()) return s;
+  AGORA_RETURN_IF_ERROR(registry->Init());
   return registry;
 }
 
