@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/sockets.h"
+#include "master/http_endpoint.h"
 #include "master/master.h"
 
 int main(int argc, char** argv) {
@@ -20,8 +21,13 @@ int main(int argc, char** argv) {
   std::string listen = "tcp://0.0.0.0:5050";
   std::string work_dir = "/var/lib/agora/master";
   master::MasterOptions options;
+  int http_port = 5051;
   app.add_option("--listen", listen, "ZeroMQ endpoint to bind")->capture_default_str();
   app.add_option("--work_dir", work_dir, "directory for the master's state")->capture_default_str();
+  app.add_option("--http_port", http_port,
+                 "port for /health, /state and /metrics (on the --listen host); 0: any free port")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   AddDurationFlag(app, "--heartbeat_interval", &options.heartbeat_interval,
                   "how often agents and frameworks send heartbeats");
   AddDurationFlag(app, "--heartbeat_timeout", &options.heartbeat_timeout,
@@ -77,12 +83,28 @@ int main(int argc, char** argv) {
     std::cerr << "cannot recover the registry: " << s.message() << "\n";
     return 1;
   }
+  // The HTTP endpoint binds the host the ZeroMQ socket listens on.
+  std::string http_host = listen.substr(listen.find("://") + 3);
+  http_host = http_host.substr(0, http_host.rfind(':'));
+  if (http_host == "*") http_host = "0.0.0.0";
+  const SocketStats& transport_stats = (*router)->stats();
+  auto http = master::HttpEndpoint::Start(
+      http_host, http_port, loop, [&](const std::string& path) {
+        return path == "/state" ? master.StateJson() : master.MetricsText(&transport_stats);
+      });
+  if (!http.ok()) {
+    std::cerr << http.status().message() << "\n";
+    return 1;
+  }
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
+  std::ofstream(std::filesystem::path(work_dir) / "http_endpoint")
+      << "http://" << http_host << ":" << (*http)->port() << "\n";
   SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
     AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";
     loop.Stop();
   });
-  AGORA_LOG(INFO, "master") << "listening on " << (*router)->endpoint();
+  AGORA_LOG(INFO, "master") << "listening on " << (*router)->endpoint() << ", HTTP on port "
+                            << (*http)->port();
   loop.Run();
   return 0;
 }

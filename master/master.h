@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "capnp/agora.capnp.h"
 #include "common/event_loop.h"
+#include "common/sockets.h"
 #include "common/transport.h"
 #include "master/allocator/allocator.h"
 #include "master/heartbeat_monitor.h"
@@ -62,6 +63,7 @@ struct MasterStats {
   uint64_t tasks_launched = 0;
   uint64_t status_updates = 0;
   uint64_t allocation_passes = 0;
+  uint64_t registry_commits = 0;
   absl::Duration last_allocation_time;
 };
 
@@ -95,6 +97,10 @@ class Master {
   const absl::flat_hash_map<OfferId, OfferRecord>& offers() const { return offers_; }
   // JSON for the operator queries ("agents", "frameworks", "tasks", "offers").
   absl::StatusOr<std::string> QueryJson(absl::string_view query) const;
+  // master_metrics.cc: the HTTP /state body, and /metrics in the Prometheus
+  // text format (with the transport's frame counters when given).
+  std::string StateJson() const;
+  std::string MetricsText(const SocketStats* transport) const;
 
   // Runs an allocation pass now and sends the offers (tests, timers).
   void AllocateNow();

@@ -107,6 +107,7 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
                 {"tasks_launched", stats_.tasks_launched},
                 {"status_updates", stats_.status_updates},
                 {"allocation_passes", stats_.allocation_passes},
+                {"registry_commits", stats_.registry_commits},
                 {"last_allocation_ms",
                  absl::ToDoubleMilliseconds(stats_.last_allocation_time)}}
         .dump();

@@ -31,6 +31,7 @@ void Master::EndTurn() {
       AGORA_LOG(ERROR, "master") << "cannot persist the registry, exiting: " << s.message();
       std::_Exit(1);
     }
+    ++stats_.registry_commits;
   }
   if (transport_.holding()) transport_.Release();
 }

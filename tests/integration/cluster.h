@@ -44,7 +44,7 @@ struct ClusterOptions {
   int agents = 3;
   std::string agent_resources = "cpus:4;mem:2048;disk:1000";
   std::vector<std::string> master_flags = {"--heartbeat_interval", "250ms",
-                                           "--heartbeat_timeout", "2s"};
+                                           "--heartbeat_timeout", "2s", "--http_port", "0"};
   std::vector<std::string> agent_flags;
 };
 

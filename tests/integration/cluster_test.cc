@@ -5,11 +5,18 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <httplib.h>
 
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/test_framework.h"
@@ -310,6 +317,67 @@ TEST(ClusterTest, OperatorSeesStatusFiltersListingsAndKillsATask) {
   auto running = nlohmann::json::parse(cluster.Cli({"tasks", "--state", "running", "--json"}).out);
   ASSERT_EQ(running.size(), 1u);
   EXPECT_EQ(running[0]["id"], "on-0");
+}
+
+// Checks the Prometheus text exposition format: every sample belongs to a
+// family announced by HELP and TYPE lines, and parses as NAME{LABELS} VALUE.
+std::map<std::string, double> ParsePrometheus(const std::string& text, std::string* error) {
+  std::map<std::string, double> samples;
+  std::set<std::string> helped, typed;
+  const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? ([-+0-9.eEinfNa]+)$)");
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (absl::StartsWith(line, "# HELP ")) {
+      helped.insert(line.substr(7, line.find(' ', 7) - 7));
+    } else if (absl::StartsWith(line, "# TYPE ")) {
+      typed.insert(line.substr(7, line.find(' ', 7) - 7));
+    } else if (std::regex_match(line, m, sample)) {
+      if (!helped.contains(m[1]) || !typed.contains(m[1])) {
+        *error = "no HELP/TYPE before " + line;
+        return {};
+      }
+      samples[m[1].str() + m[2].str()] = std::stod(m[4].str());
+    } else {
+      *error = "malformed line: " + line;
+      return {};
+    }
+  }
+  return samples;
+}
+
+TEST(ClusterTest, MasterServesHealthStateAndPrometheusMetrics) {
+  LocalCluster cluster({.agents = 2});
+  ASSERT_TRUE(cluster.WaitForAgents(2));
+  ASSERT_EQ(cluster.Cli({"run", "--instances", "3", "--", "true"}).exit_code, 0);
+  std::string url;
+  std::ifstream(cluster.dir() + "/master/http_endpoint") >> url;
+  ASSERT_FALSE(url.empty());
+  httplib::Client http(url);
+  auto health = http.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok\n");
+
+  auto state = http.Get("/state");
+  ASSERT_TRUE(state);
+  auto json = nlohmann::json::parse(state->body);
+  EXPECT_EQ(json["agents"].size(), 2u);
+  EXPECT_EQ(json["tasks"].size(), 3u);
+  EXPECT_EQ(json["stats"]["tasks_launched"], 3);
+
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  std::string error;
+  auto samples = ParsePrometheus(metrics->body, &error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(samples["agora_agents{state=\"active\"}"], 2);
+  EXPECT_EQ(samples["agora_tasks_launched_total"], 3);
+  EXPECT_EQ(samples["agora_resources_total{resource=\"cpus\"}"], 8);
+  EXPECT_GT(samples["agora_frames_received_total"], 0);
+  EXPECT_GE(samples["agora_registry_commits_total"], 1);
+  EXPECT_EQ(http.Get("/nope")->status, 404);
 }
 
 TEST(ClusterTest, CliAnswersUsageErrorsWithExitCodeTwo) {
