@@ -275,6 +275,18 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
       problem = absl::InvalidArgumentError(
           absl::StrCat("task id ", spec.task_id, " is already in use by this framework"));
     }
+    if (problem.ok()) {
+      // Port sets merge on +=: a port two tasks claim must be caught here.
+      PortSet unclaimed = spec.resources.ports();
+      unclaimed -= asked.ports();
+      if (unclaimed.size() != spec.resources.ports().size()) {
+        PortSet twice = spec.resources.ports();
+        twice -= unclaimed;
+        problem = absl::InvalidArgumentError(absl::StrCat(
+            "task ", spec.task_id, " asks for ports ", twice.ToString(),
+            " that another task of this accept asks for too"));
+      }
+    }
     if (spec.name.empty()) spec.name = spec.task_id;
     asked += spec.resources;
     specs.push_back(std::move(spec));

@@ -84,6 +84,22 @@ TEST_F(MasterTest, AcceptAskingMoreThanOfferedIsRejectedAndTheOfferReturns) {
   EXPECT_EQ(TakeOffers("fw1").size() + TakeOffers("fw2").size(), 1u);
 }
 
+TEST_F(MasterTest, TwoTasksClaimingTheSamePortAreRejected) {
+  RegisterAgent("agent1", "cpus:4;mem:100;ports:[31000-31010]");
+  const std::string fw = Subscribe("fw1");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  ASSERT_EQ(offers.size(), 1u);
+  TaskSpec a = Task("a", 1, 1), b = Task("b", 1, 1);
+  a.resources.set_ports(PortSet({{31000, 31001}}));
+  b.resources.set_ports(PortSet({{31001, 31002}}));
+  Accept("fw1", fw, {offers[0].id}, {a, b});
+  auto errors = TakeErrors("fw1");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("task b asks for ports [31001-31001]"), std::string::npos) << errors[0];
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::RUN_TASK), 0u);
+}
+
 TEST_F(MasterTest, AcceptOfAnotherFrameworksOfferIsRejected) {
   RegisterAgent("agent1");
   Subscribe("fw1");
