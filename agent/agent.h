@@ -77,6 +77,10 @@ class Agent {
   const std::string& agent_id() const { return agent_id_; }
   bool registered() const { return registered_; }
   const AgentStats& stats() const { return stats_; }
+  // agent_http.cc: the HTTP /state body, and /metrics in the Prometheus text
+  // format.
+  std::string StateJson() const;
+  std::string MetricsText() const;
 
  private:
   // What is checkpointed, plus the resend timer of the head update.

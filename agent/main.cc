@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/cgroups.h"
 #include "common/cli.h"
+#include "common/http_endpoint.h"
 #include "common/log.h"
 #include "common/signals.h"
 
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   agent::AgentOptions options;
   std::string resources, attributes, cgroups = "auto";
   bool kill_tasks_on_exit = false;
+  std::string http_host = "0.0.0.0";
+  int http_port = 5052;
   char host[HOST_NAME_MAX + 1] = {};
   ::gethostname(host, sizeof(host) - 1);
   options.hostname = host;
@@ -41,6 +45,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--executor_path", options.executor_path,
                  "agora-executor binary (default: beside this one)");
+  app.add_option("--http_host", http_host, "address for /health, /state and /metrics")
+      ->capture_default_str();
+  app.add_option("--http_port", http_port, "port for /health, /state and /metrics; 0: any free")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   AddDurationFlag(app, "--kill_grace_period", &options.kill_grace_period,
                   "SIGTERM to SIGKILL delay when a task is killed");
   AddDurationFlag(app, "--executor_idle_timeout", &options.executor_idle_timeout,
@@ -107,6 +116,16 @@ int main(int argc, char** argv) {
     std::cerr << s.message() << "\n";
     return 1;
   }
+  auto http = HttpEndpoint::Start(http_host, http_port, loop, [&](const std::string& path) {
+    return path == "/state" ? agent.StateJson() : agent.MetricsText();
+  });
+  if (!http.ok()) {
+    std::cerr << http.status().message() << "\n";
+    return 1;
+  }
+  std::ofstream(std::filesystem::path(options.work_dir) / "http_endpoint")
+      << "http://" << (http_host == "0.0.0.0" ? "127.0.0.1" : http_host) << ":" << (*http)->port()
+      << "\n";
   loop.Run();
   return 0;
 }

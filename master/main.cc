@@ -5,10 +5,10 @@
 #include <fstream>
 
 #include "common/cli.h"
+#include "common/http_endpoint.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/sockets.h"
-#include "master/http_endpoint.h"
 #include "master/master.h"
 
 int main(int argc, char** argv) {
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   http_host = http_host.substr(0, http_host.rfind(':'));
   if (http_host == "*") http_host = "0.0.0.0";
   const SocketStats& transport_stats = (*router)->stats();
-  auto http = master::HttpEndpoint::Start(
+  auto http = HttpEndpoint::Start(
       http_host, http_port, loop, [&](const std::string& path) {
         return path == "/state" ? master.StateJson() : master.MetricsText(&transport_stats);
       });

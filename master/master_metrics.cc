@@ -1,32 +1,9 @@
 // Master: the /state and /metrics bodies of its HTTP endpoint.
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "common/metrics_writer.h"
 #include "master/master.h"
 
 namespace agora::master {
-namespace {
-
-// Appends one metric family in the Prometheus text format.
-class MetricsWriter {
- public:
-  void Family(absl::string_view name, absl::string_view type, absl::string_view help) {
-    absl::StrAppend(&out_, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-  }
-  void Sample(absl::string_view name, double value, absl::string_view labels = "") {
-    absl::StrAppend(&out_, name, labels.empty() ? "" : absl::StrCat("{", labels, "}"), " ",
-                    absl::StrFormat("%.17g", value), "\n");
-  }
-  void One(absl::string_view name, absl::string_view type, absl::string_view help, double value) {
-    Family(name, type, help);
-    Sample(name, value);
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-}  // namespace
 
 std::string Master::StateJson() const {
   std::string out = "{";
@@ -100,19 +77,7 @@ std::string Master::MetricsText(const SocketStats* transport) const {
         absl::ToDoubleSeconds(s.last_allocation_time));
   w.One("agora_registry_commits_total", "counter", "Registry group commits.",
         double(s.registry_commits));
-  if (transport != nullptr) {
-    const FrameStats& f = transport->frames;
-    w.One("agora_frames_received_total", "counter", "Frames received.", double(f.received));
-    w.Family("agora_frames_dropped_total", "counter", "Malformed frames dropped, by reason.");
-    w.Sample("agora_frames_dropped_total", double(f.bad_size), "reason=\"size\"");
-    w.Sample("agora_frames_dropped_total", double(f.bad_content), "reason=\"content\"");
-    w.Sample("agora_frames_dropped_total", double(f.bad_version), "reason=\"version\"");
-    w.Sample("agora_frames_dropped_total", double(transport->bad_multipart),
-             "reason=\"multipart\"");
-    w.One("agora_frames_sent_total", "counter", "Frames sent.", double(transport->sent));
-    w.One("agora_frames_send_dropped_total", "counter",
-          "Frames not sent (peer gone or queue full).", double(transport->send_dropped));
-  }
+  if (transport != nullptr) w.Socket("agora", *transport);
   return w.Take();
 }
 

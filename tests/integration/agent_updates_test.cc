@@ -74,7 +74,8 @@ TEST(AgentUpdatesTest, UpdatesAreResentUntilAcknowledgedAndInOrder) {
   const std::string endpoint = "ipc://" + dir + "/master.sock";
   ScriptedMaster master(endpoint);
   Process agent({BinPath("agora-agent"), "--master", endpoint, "--work_dir", dir + "/agent",
-                 "--resources", "cpus:1;mem:256", "--cgroups", "none", "--kill_tasks_on_exit"},
+                 "--resources", "cpus:1;mem:256", "--cgroups", "none", "--kill_tasks_on_exit",
+                 "--http_host", "127.0.0.1", "--http_port", "0"},
                 dir + "/agent.log");
   ASSERT_TRUE(master.RunUntil([&] { return master.registered; }, absl::Seconds(10)));
 

@@ -116,7 +116,9 @@ void LocalCluster::StartAgent(int i) {
                                    "--attributes", absl::StrCat("zone:z", i % 2),
                                    "--kill_tasks_on_exit",
                                    "--kill_grace_period", "1s",
-                                   "--recovery_timeout", "3s"};
+                                   "--recovery_timeout", "3s",
+                                   "--http_host", "127.0.0.1",
+                                   "--http_port", "0"};
   argv.insert(argv.end(), options_.agent_flags.begin(), options_.agent_flags.end());
   if (static_cast<int>(agents_.size()) <= i) agents_.resize(i + 1);
   agents_[i] = std::make_unique<Process>(argv, absl::StrCat(dir_, "/agent", i, ".log"));

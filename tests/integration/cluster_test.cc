@@ -347,7 +347,7 @@ std::map<std::string, double> ParsePrometheus(const std::string& text, std::stri
   return samples;
 }
 
-TEST(ClusterTest, MasterServesHealthStateAndPrometheusMetrics) {
+TEST(ClusterTest, MasterAndAgentsServeHealthStateAndPrometheusMetrics) {
   LocalCluster cluster({.agents = 2});
   ASSERT_TRUE(cluster.WaitForAgents(2));
   ASSERT_EQ(cluster.Cli({"run", "--instances", "3", "--", "true"}).exit_code, 0);
@@ -378,6 +378,30 @@ TEST(ClusterTest, MasterServesHealthStateAndPrometheusMetrics) {
   EXPECT_GT(samples["agora_frames_received_total"], 0);
   EXPECT_GE(samples["agora_registry_commits_total"], 1);
   EXPECT_EQ(http.Get("/nope")->status, 404);
+
+  // An agent serves the same endpoints about itself.
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("watched", "sleep 300"), cluster.agent_hostname(1));
+  ASSERT_TRUE(fw.WaitForState("watched", TaskState::kRunning, absl::Seconds(15)));
+  std::string agent_url;
+  std::ifstream(cluster.dir() + "/agent1/http_endpoint") >> agent_url;
+  httplib::Client agent_http(agent_url);
+  auto agent_state = agent_http.Get("/state");
+  ASSERT_TRUE(agent_state);
+  auto agent_json = nlohmann::json::parse(agent_state->body);
+  EXPECT_EQ(agent_json["hostname"], cluster.agent_hostname(1));
+  ASSERT_EQ(agent_json["tasks"].size(), 1u);
+  EXPECT_EQ(agent_json["tasks"][0]["id"], "watched");
+  auto agent_metrics = agent_http.Get("/metrics");
+  ASSERT_TRUE(agent_metrics);
+  auto agent_samples = ParsePrometheus(agent_metrics->body, &error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(agent_samples["agora_agent_tasks{state=\"running\"}"], 1);
+  // One executor per framework that ran here (agora run's may still idle).
+  EXPECT_GE(agent_samples["agora_agent_executors"], 1);
+  EXPECT_EQ(agent_samples["agora_agent_executors"], agent_json["executors"].size());
+  EXPECT_EQ(agent_samples["agora_agent_registered"], 1);
+  EXPECT_GT(agent_samples["agora_agent_master_frames_received_total"], 0);
 }
 
 TEST(ClusterTest, CliAnswersUsageErrorsWithExitCodeTwo) {

@@ -1,4 +1,4 @@
-#include "master/http_endpoint.h"
+#include "common/http_endpoint.h"
 
 #include <future>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
-namespace agora::master {
+namespace agora {
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::string& host,
                                                                    int port, EventLoop& loop,
@@ -53,4 +53,4 @@ void HttpEndpoint::Serve(const std::string& path, const char* content_type, void
   res.set_content(body.get(), content_type);
 }
 
-}  // namespace agora::master
+}  // namespace agora

@@ -1,4 +1,4 @@
-// HttpEndpoint serves a daemon's monitoring endpoints over HTTP (cpp-httplib):
+// HttpEndpoint serves a daemon's (the master's, an agent's) monitoring endpoints over HTTP (cpp-httplib):
 // GET /health, /state (JSON) and /metrics (Prometheus text format). The HTTP
 // library answers on its own threads, but a daemon's state belongs to its
 // event loop: every request posts a closure to the loop and waits for its
@@ -17,7 +17,7 @@ namespace httplib {
 class Server;
 }
 
-namespace agora::master {
+namespace agora {
 
 class HttpEndpoint {
  public:
@@ -41,4 +41,4 @@ class HttpEndpoint {
   int port_ = 0;
 };
 
-}  // namespace agora::master
+}  // namespace agora

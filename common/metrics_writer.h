@@ -1,0 +1,54 @@
+// MetricsWriter builds a Prometheus text-format exposition (version 0.0.4):
+// each family gets its HELP and TYPE lines, then its samples.
+//
+// Example:
+//   MetricsWriter w;
+//   w.Family("agora_tasks", "gauge", "Tasks by state.");
+//   w.Sample("agora_tasks", 3, "state=\"running\"");
+//   w.One("agora_messages_total", "counter", "Messages handled.", 42);
+#pragma once
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+
+namespace agora {
+
+class MetricsWriter {
+ public:
+  void Family(absl::string_view name, absl::string_view type, absl::string_view help) {
+    absl::StrAppend(&out_, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+  }
+  // `labels` is the inside of the braces, e.g. `state="running"`.
+  void Sample(absl::string_view name, double value, absl::string_view labels = "") {
+    absl::StrAppend(&out_, name, labels.empty() ? "" : absl::StrCat("{", labels, "}"), " ",
+                    absl::StrFormat("%.17g", value), "\n");
+  }
+  void One(absl::string_view name, absl::string_view type, absl::string_view help, double value) {
+    Family(name, type, help);
+    Sample(name, value);
+  }
+  // Frames received, dropped by reason, sent and not sent, for one socket.
+  template <typename SocketStats>
+  void Socket(absl::string_view prefix, const SocketStats& s) {
+    One(absl::StrCat(prefix, "_frames_received_total"), "counter", "Frames received.",
+        double(s.frames.received));
+    const std::string dropped = absl::StrCat(prefix, "_frames_dropped_total");
+    Family(dropped, "counter", "Malformed frames dropped, by reason.");
+    Sample(dropped, double(s.frames.bad_size), "reason=\"size\"");
+    Sample(dropped, double(s.frames.bad_content), "reason=\"content\"");
+    Sample(dropped, double(s.frames.bad_version), "reason=\"version\"");
+    Sample(dropped, double(s.bad_multipart), "reason=\"multipart\"");
+    One(absl::StrCat(prefix, "_frames_sent_total"), "counter", "Frames sent.", double(s.sent));
+    One(absl::StrCat(prefix, "_frames_send_dropped_total"), "counter",
+        "Frames not sent (peer gone or queue full).", double(s.send_dropped));
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace agora
