@@ -43,32 +43,27 @@ std::string Agent::StateJson() const {
 
 std::string Agent::MetricsText() const {
   MetricsWriter w;
-  w.Family("agora_agent_tasks", "gauge", "Tasks on this agent, by state.");
-  for (int s = 0; s <= static_cast<int>(TaskState::kKilling); ++s) {
-    size_t n = 0;
-    for (const auto& [key, t] : tasks_) n += static_cast<int>(t.state) == s;
-    w.Sample("agora_agent_tasks", double(n),
-             absl::StrCat("state=\"", TaskStateName(static_cast<TaskState>(s)), "\""));
-  }
+  std::array<size_t, kTaskStateCount> by_state{};
   size_t pending = 0;
-  for (const auto& [key, t] : tasks_) pending += t.pending.size();
+  for (const auto& [key, t] : tasks_) {
+    ++by_state[static_cast<int>(t.state)];
+    pending += t.pending.size();
+  }
+  w.ByTaskState("agora_agent_tasks", "Tasks on this agent, by state.", by_state);
   w.One("agora_agent_pending_updates", "gauge", "Status updates not yet acknowledged.",
         double(pending));
   w.One("agora_agent_executors", "gauge", "Live executors.", double(executors_.size()));
   w.One("agora_agent_registered", "gauge", "1 while registered with the master.",
         registered_ ? 1 : 0);
-  w.One("agora_agent_tasks_launched_total", "counter", "Tasks received.",
-        double(stats_.tasks_launched));
-  w.One("agora_agent_updates_sent_total", "counter", "Status updates sent.",
-        double(stats_.updates_sent));
-  w.One("agora_agent_updates_resent_total", "counter", "Status updates resent.",
-        double(stats_.updates_resent));
-  w.One("agora_agent_executors_started_total", "counter", "Executors started.",
-        double(stats_.executors_started));
-  w.One("agora_agent_executors_lost_total", "counter", "Executors that died with tasks.",
-        double(stats_.executors_lost));
-  w.One("agora_agent_bad_messages_total", "counter", "Unexpected or invalid messages.",
-        double(stats_.bad_messages));
+  w.Counters({
+      {"agora_agent_tasks_launched_total", "Tasks received.", stats_.tasks_launched},
+      {"agora_agent_updates_sent_total", "Status updates sent.", stats_.updates_sent},
+      {"agora_agent_updates_resent_total", "Status updates resent.", stats_.updates_resent},
+      {"agora_agent_executors_started_total", "Executors started.", stats_.executors_started},
+      {"agora_agent_executors_lost_total", "Executors that died with tasks.",
+       stats_.executors_lost},
+      {"agora_agent_bad_messages_total", "Unexpected or invalid messages.", stats_.bad_messages},
+  });
   if (master_) w.Socket("agora_agent_master", master_->stats());
   if (executors_socket_) w.Socket("agora_agent_executor", executors_socket_->stats());
   return w.Take();

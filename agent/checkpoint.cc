@@ -230,7 +230,7 @@ absl::flat_hash_map<std::string, ExitRecord> ReadExitRecords(const std::string& 
     ExitRecord r;
     int state = 0;
     if (f.size() != 5 || !absl::SimpleAtoi(f[1], &state) || !absl::SimpleAtoi(f[2], &r.exit_code) ||
-        state < 0 || state > static_cast<int>(TaskState::kKilling)) {
+        state < 0 || state >= kTaskStateCount) {
       continue;  // torn
     }
     r.state = static_cast<TaskState>(state);

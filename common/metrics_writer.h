@@ -8,11 +8,15 @@
 //   w.One("agora_messages_total", "counter", "Messages handled.", 42);
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/task.h"
 
 namespace agora {
 
@@ -29,6 +33,23 @@ class MetricsWriter {
   void One(absl::string_view name, absl::string_view type, absl::string_view help, double value) {
     Family(name, type, help);
     Sample(name, value);
+  }
+  struct Counter {
+    absl::string_view name;
+    absl::string_view help;
+    uint64_t value;
+  };
+  void Counters(std::initializer_list<Counter> counters) {
+    for (const Counter& c : counters) One(c.name, "counter", c.help, double(c.value));
+  }
+  // One gauge family labelled by task state; `counts[i]` counts TaskState(i).
+  void ByTaskState(absl::string_view name, absl::string_view help,
+                   const std::array<size_t, kTaskStateCount>& counts) {
+    Family(name, "gauge", help);
+    for (int s = 0; s < kTaskStateCount; ++s) {
+      Sample(name, double(counts[s]),
+             absl::StrCat("state=\"", TaskStateName(static_cast<TaskState>(s)), "\""));
+    }
   }
   // Frames received, dropped by reason, sent and not sent, for one socket.
   template <typename SocketStats>

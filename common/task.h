@@ -33,6 +33,8 @@ enum class TaskState {
   kKilling,
 };
 
+inline constexpr int kTaskStateCount = static_cast<int>(TaskState::kKilling) + 1;
+
 // Terminal states never change again (UNREACHABLE is not terminal: the agent
 // may come back with the task still running).
 bool IsTerminal(TaskState state);

@@ -52,7 +52,7 @@ void ToWire(const Env& kvs, capnp::List<wire::KeyValue>::Builder out) {
 
 TaskState FromWire(wire::TaskState s) {
   auto v = static_cast<int>(s);
-  if (v < 0 || v > static_cast<int>(TaskState::kKilling)) return TaskState::kError;
+  if (v < 0 || v >= kTaskStateCount) return TaskState::kError;
   return static_cast<TaskState>(v);
 }
 

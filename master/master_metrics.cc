@@ -28,13 +28,9 @@ std::string Master::MetricsText(const SocketStats* transport) const {
     for (const auto& [id, f] : frameworks_) n += f.state == s;
     w.Sample("agora_frameworks", double(n), absl::StrCat("state=\"", FrameworkStateName(s), "\""));
   }
-  w.Family("agora_tasks", "gauge", "Tasks the master tracks, by state.");
-  for (int s = 0; s <= static_cast<int>(TaskState::kKilling); ++s) {
-    size_t n = 0;
-    for (const auto& [key, t] : tasks_) n += static_cast<int>(t.state) == s;
-    w.Sample("agora_tasks", double(n),
-             absl::StrCat("state=\"", TaskStateName(static_cast<TaskState>(s)), "\""));
-  }
+  std::array<size_t, kTaskStateCount> by_state{};
+  for (const auto& [key, t] : tasks_) ++by_state[static_cast<int>(t.state)];
+  w.ByTaskState("agora_tasks", "Tasks the master tracks, by state.", by_state);
   Resources total, used;
   for (const auto& [id, a] : agents_) {
     if (a.state == AgentState::kGone) continue;
@@ -51,32 +47,25 @@ std::string Master::MetricsText(const SocketStats* transport) const {
   w.One("agora_offers_outstanding", "gauge", "Offers made and not yet answered.",
         double(offers_.size()));
   const MasterStats& s = stats_;
-  w.One("agora_messages_total", "counter", "Messages handled.", double(s.messages));
-  w.One("agora_invalid_messages_total", "counter", "Messages answered with an error.",
-        double(s.invalid_messages));
-  w.One("agora_agents_registered_total", "counter", "Agent registrations.",
-        double(s.agents_registered));
-  w.One("agora_agents_reregistered_total", "counter", "Agent re-registrations.",
-        double(s.agents_reregistered));
-  w.One("agora_agents_expired_total", "counter", "Agents declared unreachable.",
-        double(s.agents_expired));
-  w.One("agora_expiries_deferred_total", "counter",
-        "Expiries held back by the mass-expiry guard.", double(s.expiries_deferred));
-  w.One("agora_frameworks_subscribed_total", "counter", "Subscriptions.",
-        double(s.frameworks_subscribed));
-  w.One("agora_offers_sent_total", "counter", "Offers sent.", double(s.offers_sent));
-  w.One("agora_offers_declined_total", "counter", "Offers declined.", double(s.offers_declined));
-  w.One("agora_offers_rescinded_total", "counter", "Offers rescinded.",
-        double(s.offers_rescinded));
-  w.One("agora_tasks_launched_total", "counter", "Tasks launched.", double(s.tasks_launched));
-  w.One("agora_status_updates_total", "counter", "Status updates from agents.",
-        double(s.status_updates));
-  w.One("agora_allocation_passes_total", "counter", "Allocation passes.",
-        double(s.allocation_passes));
+  w.Counters({
+      {"agora_messages_total", "Messages handled.", s.messages},
+      {"agora_invalid_messages_total", "Messages answered with an error.", s.invalid_messages},
+      {"agora_agents_registered_total", "Agent registrations.", s.agents_registered},
+      {"agora_agents_reregistered_total", "Agent re-registrations.", s.agents_reregistered},
+      {"agora_agents_expired_total", "Agents declared unreachable.", s.agents_expired},
+      {"agora_expiries_deferred_total", "Expiries held back by the mass-expiry guard.",
+       s.expiries_deferred},
+      {"agora_frameworks_subscribed_total", "Subscriptions.", s.frameworks_subscribed},
+      {"agora_offers_sent_total", "Offers sent.", s.offers_sent},
+      {"agora_offers_declined_total", "Offers declined.", s.offers_declined},
+      {"agora_offers_rescinded_total", "Offers rescinded.", s.offers_rescinded},
+      {"agora_tasks_launched_total", "Tasks launched.", s.tasks_launched},
+      {"agora_status_updates_total", "Status updates from agents.", s.status_updates},
+      {"agora_allocation_passes_total", "Allocation passes.", s.allocation_passes},
+      {"agora_registry_commits_total", "Registry group commits.", s.registry_commits},
+  });
   w.One("agora_allocation_last_seconds", "gauge", "Duration of the last allocation pass.",
         absl::ToDoubleSeconds(s.last_allocation_time));
-  w.One("agora_registry_commits_total", "counter", "Registry group commits.",
-        double(s.registry_commits));
   if (transport != nullptr) w.Socket("agora", *transport);
   return w.Take();
 }

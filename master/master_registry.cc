@@ -88,7 +88,6 @@ void Master::ExpireUnregisteredAgents() {
     agent.gone_timer = loop_.After(left, [this, id = id] { MarkAgentGone(id); });
   }
   recovering_agents_.clear();
-  EndTurn();
 }
 
 }  // namespace agora::master
