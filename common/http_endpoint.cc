@@ -11,21 +11,35 @@ namespace agora {
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::string& host,
                                                                    int port, EventLoop& loop,
-                                                                   Render render) {
+                                                                   Render render, Api api) {
   std::unique_ptr<HttpEndpoint> http(new HttpEndpoint());
   http->loop_ = &loop;
   http->render_ = std::move(render);
+  http->api_ = std::move(api);
   http->server_ = std::make_unique<httplib::Server>();
   HttpEndpoint* self = http.get();
   http->server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  http->server_->Get("/state", [self](const httplib::Request&, httplib::Response& res) {
-    self->Serve("/state", "application/json", &res);
-  });
-  http->server_->Get("/metrics", [self](const httplib::Request&, httplib::Response& res) {
-    self->Serve("/metrics", "text/plain; version=0.0.4", &res);
-  });
+  for (auto [path, type] : {std::pair{"/state", "application/json"},
+                             {"/metrics", "text/plain; version=0.0.4"}}) {
+    http->server_->Get(path, [self, path, type](const httplib::Request&, httplib::Response& res) {
+      self->Serve(HttpRequest{"GET", path}, [self, type](const HttpRequest& r) {
+        return HttpReply{200, self->render_(r.path), type};
+      }, &res);
+    });
+  }
+  if (http->api_) {
+    auto route = [self](const httplib::Request& req, httplib::Response& res) {
+      HttpRequest request{req.method, req.path, {}, req.body};
+      for (const auto& [k, v] : req.params) request.params[k] = v;
+      self->Serve(std::move(request), self->api_, &res);
+    };
+    http->server_->Get("/v1/.*", route);
+    http->server_->Post("/v1/.*", route);
+    http->server_->Put("/v1/.*", route);
+    http->server_->Delete("/v1/.*", route);
+  }
   http->port_ = port == 0 ? http->server_->bind_to_any_port(host)
                           : (http->server_->bind_to_port(host, port) ? port : -1);
   if (http->port_ <= 0) {
@@ -40,17 +54,22 @@ HttpEndpoint::~HttpEndpoint() {
   if (thread_.joinable()) thread_.join();
 }
 
-void HttpEndpoint::Serve(const std::string& path, const char* content_type, void* response) {
+void HttpEndpoint::Serve(HttpRequest request, std::function<HttpReply(const HttpRequest&)> answer,
+                         void* response) {
   auto& res = *static_cast<httplib::Response*>(response);
-  auto promise = std::make_shared<std::promise<std::string>>();
-  std::future<std::string> body = promise->get_future();
-  loop_->Post([this, path, promise] { promise->set_value(render_(path)); });
-  if (body.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+  auto promise = std::make_shared<std::promise<HttpReply>>();
+  std::future<HttpReply> reply = promise->get_future();
+  loop_->Post([request = std::move(request), answer = std::move(answer), promise] {
+    promise->set_value(answer(request));
+  });
+  if (reply.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     res.status = 503;
     res.set_content("the daemon's loop did not answer in time\n", "text/plain");
     return;
   }
-  res.set_content(body.get(), content_type);
+  HttpReply r = reply.get();
+  res.status = r.status;
+  res.set_content(r.body, r.content_type);
 }
 
 }  // namespace agora

@@ -1,11 +1,13 @@
-// HttpEndpoint serves a daemon's (the master's, an agent's) monitoring endpoints over HTTP (cpp-httplib):
-// GET /health, /state (JSON) and /metrics (Prometheus text format). The HTTP
+// HttpEndpoint serves a daemon's (the master's, an agent's, a framework's)
+// HTTP (cpp-httplib): GET /health, /state (JSON) and /metrics (Prometheus text
+// format), and for a framework its API under /v1/. The HTTP
 // library answers on its own threads, but a daemon's state belongs to its
 // event loop: every request posts a closure to the loop and waits for its
 // answer with a deadline (503 when the loop does not answer in time).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,23 +21,42 @@ class Server;
 
 namespace agora {
 
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "PUT", "DELETE"
+  std::string path;    // "/v1/jobs/r-1.a"
+  std::map<std::string, std::string> params;  // the query string
+  std::string body;
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
 class HttpEndpoint {
  public:
   // Runs on the loop thread; returns the body for "/state" or "/metrics".
   using Render = std::function<std::string(const std::string& path)>;
+  // Runs on the loop thread; answers any request under /v1/.
+  using Api = std::function<HttpReply(const HttpRequest& request)>;
 
   // Binds host:port (port 0 picks a free one) and starts serving.
   static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(const std::string& host, int port,
-                                                             EventLoop& loop, Render render);
+                                                             EventLoop& loop, Render render,
+                                                             Api api = nullptr);
   ~HttpEndpoint();  // stops serving and joins the server thread
   int port() const { return port_; }
 
  private:
   HttpEndpoint() = default;
-  void Serve(const std::string& path, const char* content_type, void* response);
+  // Answers `request` with `answer` run on the loop, or 503 after a deadline.
+  void Serve(HttpRequest request, std::function<HttpReply(const HttpRequest&)> answer,
+             void* response);
 
   EventLoop* loop_ = nullptr;
   Render render_;
+  Api api_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

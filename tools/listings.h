@@ -4,9 +4,10 @@
 
 #include <string>
 
-#include "tools/master_client.h"
+#include "frameworks/sdk/master_client.h"
 
 namespace agora::tools {
+using sdk::MasterClient;
 
 // Rows kept by a listing; an empty field keeps everything.
 struct ListingFilter {

@@ -7,8 +7,9 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "tools/batch_commands.h"
 #include "tools/listings.h"
-#include "tools/master_client.h"
+#include "frameworks/sdk/master_client.h"
 #include "tools/run_command.h"
 
 int main(int argc, char** argv) {
@@ -76,7 +77,14 @@ int main(int argc, char** argv) {
   AddDurationFlag(*run_cmd, "--timeout", &run.timeout, "kill everything after this (0: never)");
   run_cmd->add_option("command", command, "the command (after --)")->required();
 
+  BatchArgs batch;
+  AddBatchCommands(app, &batch);
+
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  batch.master = master;
+  batch.json = json;
+  batch.timeout = timeout;
+  if (int rc = RunBatchCommand(app, batch); rc >= 0) return rc;
 
   if (run_cmd->parsed()) {
     if (absl::Status s = ValidatePathSafeId("--name", run.name); !s.ok()) {

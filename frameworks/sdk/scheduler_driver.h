@@ -58,6 +58,14 @@ class SchedulerDriver {
   void Reconcile(const std::vector<std::string>& task_ids = {});
   void Suppress();
   void Revive();
+  // Re-reads Scheduler::WantsOffers() and suppresses or revives to match.
+  // Callbacks do this for you; call it when work arrives from elsewhere (a
+  // timer, an API request posted to the loop).
+  void WantsOffersChanged() { AfterCallback(); }
+
+  // The framework's own API endpoint, announced when it subscribes. Call
+  // before Run() (an API server on loop() may only know its port by then).
+  void SetEndpoint(std::string endpoint) { info_.endpoint = std::move(endpoint); }
 
   const std::string& framework_id() const { return info_.framework_id; }
   bool subscribed() const { return subscribed_; }

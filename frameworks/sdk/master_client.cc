@@ -1,11 +1,11 @@
-#include "tools/master_client.h"
+#include "frameworks/sdk/master_client.h"
 
 #include <capnp/message.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/framing.h"
 
-namespace agora::tools {
+namespace agora::sdk {
 
 MasterClient::MasterClient(std::string endpoint, absl::Duration timeout)
     : endpoint_(std::move(endpoint)), timeout_(timeout), socket_(context_, zmq::socket_type::dealer) {
@@ -72,4 +72,4 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
                                              absl::FormatDuration(timeout_)));
 }
 
-}  // namespace agora::tools
+}  // namespace agora::sdk

@@ -1,5 +1,6 @@
 // MasterClient asks the master one question at a time and waits for the
-// answer with a deadline: the CLI's request/reply path for operator queries.
+// answer with a deadline: the request/reply path for operator queries, used
+// by the CLI and by frameworks that need the cluster's shape.
 // Not thread-safe; one per thread.
 #pragma once
 
@@ -11,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace agora::tools {
+namespace agora::sdk {
 
 class MasterClient {
  public:
@@ -35,4 +36,4 @@ class MasterClient {
   bool connected_ = false;
 };
 
-}  // namespace agora::tools
+}  // namespace agora::sdk

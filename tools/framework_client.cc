@@ -1,0 +1,61 @@
+#include "tools/framework_client.h"
+
+#include <httplib.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace agora::tools {
+
+using nlohmann::json;
+
+FrameworkClient::FrameworkClient(sdk::MasterClient& master, std::string name, std::string endpoint,
+                                 absl::Duration timeout)
+    : master_(master), name_(std::move(name)), endpoint_(std::move(endpoint)), timeout_(timeout) {}
+
+absl::Status FrameworkClient::Resolve() {
+  if (!endpoint_.empty()) return absl::OkStatus();
+  auto text = master_.Query("frameworks");
+  if (!text.ok()) return text.status();
+  json frameworks = json::parse(*text, nullptr, false);
+  for (const json& f : frameworks) {
+    if (f.value("name", "") == name_ && f.value("state", "") == "active" &&
+        !f.value("endpoint", "").empty()) {
+      endpoint_ = f["endpoint"];
+      return absl::OkStatus();
+    }
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "no active framework named '", name_, "' with an API is registered with the master; is ",
+      name_, " running?"));
+}
+
+absl::StatusOr<json> FrameworkClient::Call(const std::string& method, const std::string& path,
+                                           const std::string& body, const std::string& content_type) {
+  if (absl::Status s = Resolve(); !s.ok()) return s;
+  httplib::Client client(endpoint_);
+  const auto seconds = absl::ToInt64Seconds(timeout_);
+  const auto micros = absl::ToInt64Microseconds(timeout_ - absl::Seconds(seconds));
+  client.set_connection_timeout(seconds, micros);
+  client.set_read_timeout(seconds, micros);
+  httplib::Result r = method == "GET"    ? client.Get(path)
+                      : method == "PUT"  ? client.Put(path, body, content_type)
+                      : method == "DELETE" ? client.Delete(path)
+                                           : client.Post(path, body, content_type);
+  if (!r) {
+    return absl::UnavailableError(absl::StrCat(name_, " at ", endpoint_, " did not answer: ",
+                                               httplib::to_string(r.error())));
+  }
+  json answer = json::parse(r->body, nullptr, false);
+  if (r->status >= 200 && r->status < 300 && !answer.is_discarded()) return answer;
+  std::string message = answer.is_object() && answer.contains("error")
+                            ? answer["error"].get<std::string>()
+                            : absl::StrCat("HTTP ", r->status, ": ", r->body);
+  switch (r->status) {
+    case 400: return absl::InvalidArgumentError(message);
+    case 404: return absl::NotFoundError(message);
+    case 409: return absl::FailedPreconditionError(message);
+    default: return absl::InternalError(message);
+  }
+}
+
+}  // namespace agora::tools
