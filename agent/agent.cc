@@ -159,6 +159,7 @@ void Agent::Register() {
   ToWire(options_.attributes, reg.initAttributes(options_.attributes.size()));
   reg.setLimitsEnforced(options_.cgroup_version != 0);
   reg.setCgroupVersion(static_cast<uint8_t>(options_.cgroup_version));
+  reg.setHttpEndpoint(options_.http_endpoint);
   auto tasks = reg.initTasks(tasks_.size());
   size_t i = 0;
   for (const auto& [key, task] : tasks_) {

@@ -16,6 +16,8 @@
 // silent master is retried forever.
 #pragma once
 
+#include "common/http_endpoint.h"
+
 #include <sys/types.h>
 
 #include <deque>
@@ -48,6 +50,8 @@ struct AgentOptions {
   // Executors kill their tasks and exit when the agent process is gone this
   // long (an agent restarted within it finds them alive).
   absl::Duration recovery_timeout = absl::Minutes(15);
+  // Announced to the master so the CLI can read sandboxes through it.
+  std::string http_endpoint;
 };
 
 struct AgentStats {
@@ -81,6 +85,10 @@ class Agent {
   // format.
   std::string StateJson() const;
   std::string MetricsText() const;
+  // GET /v1/files?framework=F&task=T&file=stdout|stderr&offset=N&length=M:
+  // a slice of a task's sandbox file, live or finished, as
+  // {"data", "offset", "size"} (offset -1: the last `length` bytes).
+  HttpReply ServeFiles(const HttpRequest& request) const;
 
  private:
   // What is checkpointed, plus the resend timer of the head update.

@@ -1,11 +1,17 @@
-// Agent: the /state and /metrics bodies of its HTTP endpoint.
+// Agent: its HTTP endpoint: the /state and /metrics bodies, and sandbox files.
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent.h"
+#include "common/ids.h"
 #include "common/metrics_writer.h"
 
 namespace agora::agent {
+namespace fs = std::filesystem;
 
 std::string Agent::StateJson() const {
   using nlohmann::json;
@@ -67,6 +73,63 @@ std::string Agent::MetricsText() const {
   if (master_) w.Socket("agora_agent_master", master_->stats());
   if (executors_socket_) w.Socket("agora_agent_executor", executors_socket_->stats());
   return w.Take();
+}
+
+HttpReply Agent::ServeFiles(const HttpRequest& request) const {
+  using nlohmann::json;
+  auto error = [](int status, const std::string& message) {
+    return HttpReply{status, json{{"error", message}}.dump() + "\n"};
+  };
+  if (request.method != "GET" || request.path != "/v1/files") {
+    return error(404, request.method + " " + request.path + " is not served by the agent");
+  }
+  auto param = [&](const char* key) {
+    auto it = request.params.find(key);
+    return it == request.params.end() ? std::string() : it->second;
+  };
+  const std::string framework = param("framework"), task = param("task");
+  const std::string file = param("file").empty() ? "stdout" : param("file");
+  for (const auto& [what, id] : {std::pair{"framework", framework}, {"task", task}}) {
+    if (absl::Status s = ValidatePathSafeId(what, id); !s.ok()) return error(400, std::string(s.message()));
+  }
+  if (file != "stdout" && file != "stderr") return error(400, "file must be stdout or stderr");
+  int64_t offset = 0, length = 64 * 1024;
+  if (!param("offset").empty() && !absl::SimpleAtoi(param("offset"), &offset)) {
+    return error(400, "offset must be a number");
+  }
+  if (!param("length").empty() && (!absl::SimpleAtoi(param("length"), &length) || length < 0)) {
+    return error(400, "length must be a non-negative number");
+  }
+  length = std::min<int64_t>(length, 1 << 20);
+  // The live task's sandbox, or else its newest run on disk.
+  std::string sandbox;
+  if (auto t = tasks_.find(TaskKey{framework, task}); t != tasks_.end()) {
+    sandbox = t->second.sandbox;
+  } else {
+    std::error_code ec;
+    fs::file_time_type newest;
+    const fs::path runs = fs::path(options_.work_dir) / "frameworks" / framework / "tasks" / task / "runs";
+    for (const auto& run : fs::directory_iterator(runs, ec)) {
+      if (sandbox.empty() || run.last_write_time(ec) > newest) {
+        sandbox = run.path().string();
+        newest = run.last_write_time(ec);
+      }
+    }
+  }
+  if (sandbox.empty()) return error(404, "no sandbox of task " + task + " of " + framework + " here");
+  std::ifstream in(fs::path(sandbox) / file, std::ios::binary);
+  if (!in) return error(404, "no " + file + " in " + sandbox);
+  in.seekg(0, std::ios::end);
+  const int64_t size = in.tellg();
+  if (offset < 0) offset = std::max<int64_t>(0, size - length);  // the tail
+  offset = std::min(offset, size);
+  std::string data(std::min(length, size - offset), '\0');
+  in.seekg(offset);
+  in.read(data.data(), data.size());
+  data.resize(in.gcount());
+  return HttpReply{200, json{{"data", data}, {"offset", offset}, {"size", size}}.dump(
+                            -1, ' ', false, json::error_handler_t::replace) +
+                            "\n"};
 }
 
 }  // namespace agora::agent

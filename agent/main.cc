@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/cgroups.h"
@@ -97,7 +98,26 @@ int main(int argc, char** argv) {
   SystemClock clock;
   EventLoop loop(clock);
   zmq::context_t context;
-  agent::Agent agent(options, loop, context);
+  // HTTP first, so the agent can announce where it is; requests wait for the loop.
+  std::unique_ptr<agent::Agent> agent_ptr;
+  auto http = HttpEndpoint::Start(
+      http_host, http_port, loop,
+      [&](const std::string& path) {
+        return path == "/state" ? agent_ptr->StateJson() : agent_ptr->MetricsText();
+      },
+      [&](const HttpRequest& request) { return agent_ptr->ServeFiles(request); });
+  if (!http.ok()) {
+    std::cerr << http.status().message() << "\n";
+    return 1;
+  }
+  // A wildcard address is not reachable as such: announce the hostname.
+  options.http_endpoint = absl::StrCat(
+      "http://", http_host == "0.0.0.0" || http_host == "::" ? options.hostname : http_host, ":",
+      (*http)->port());
+  std::ofstream(std::filesystem::path(options.work_dir) / "http_endpoint")
+      << options.http_endpoint << "\n";
+  agent_ptr = std::make_unique<agent::Agent>(options, loop, context);
+  agent::Agent& agent = *agent_ptr;
   bool stopping = false;
   SignalWatcher signals(loop, {SIGCHLD, SIGTERM, SIGINT}, [&](int sig) {
     if (sig == SIGCHLD) {
@@ -116,16 +136,6 @@ int main(int argc, char** argv) {
     std::cerr << s.message() << "\n";
     return 1;
   }
-  auto http = HttpEndpoint::Start(http_host, http_port, loop, [&](const std::string& path) {
-    return path == "/state" ? agent.StateJson() : agent.MetricsText();
-  });
-  if (!http.ok()) {
-    std::cerr << http.status().message() << "\n";
-    return 1;
-  }
-  std::ofstream(std::filesystem::path(options.work_dir) / "http_endpoint")
-      << "http://" << (http_host == "0.0.0.0" ? "127.0.0.1" : http_host) << ":" << (*http)->port()
-      << "\n";
   loop.Run();
   return 0;
 }

@@ -95,6 +95,7 @@ struct RegisterAgent {
   tasks @4 :List(AgentTask);
   limitsEnforced @5 :Bool;  # memory/cpu limits through cgroups
   cgroupVersion @6 :UInt8;  # 0 none, 1 or 2
+  httpEndpoint @7 :Text;    # "http://HOST:PORT": /state, /metrics, sandbox files
 }
 struct AgentRegistered {
   agentId @0 :Text;

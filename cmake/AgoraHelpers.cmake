@@ -18,16 +18,22 @@ function(agora_cc_binary)
   install(TARGETS ${A_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endfunction()
 
-# agora_cc_test(NAME name SRCS ... DEPS ... [LABELS ...]): a GoogleTest binary
-# whose tests CTest lists one by one.
+# agora_cc_test(NAME name SRCS ... DEPS ... [LABELS ...] [COST n]): a GoogleTest
+# binary whose tests CTest lists one by one. A high COST makes a parallel ctest
+# start the (slow) tests first, so they do not run alone at the end.
 function(agora_cc_test)
-  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(A "" "NAME;COST" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${A_NAME} ${A_SRCS})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} GTest::gtest_main GTest::gmock)
-  target_compile_definitions(${A_NAME} PRIVATE AGORA_BIN_DIR="${PROJECT_BINARY_DIR}/bin")
+  target_compile_definitions(${A_NAME} PRIVATE AGORA_BIN_DIR="${PROJECT_BINARY_DIR}/bin"
+                                                AGORA_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   set(labels unit)
   if(A_LABELS)
     set(labels ${A_LABELS})
   endif()
-  gtest_discover_tests(${A_NAME} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 30)
+  set(cost)
+  if(A_COST)
+    set(cost COST ${A_COST})
+  endif()
+  gtest_discover_tests(${A_NAME} PROPERTIES LABELS "${labels}" ${cost} DISCOVERY_TIMEOUT 30)
 endfunction()

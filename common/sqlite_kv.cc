@@ -27,18 +27,31 @@ absl::StatusOr<std::unique_ptr<SqliteKv>> SqliteKv::Open(const std::string& path
     return absl::UnavailableError(absl::StrCat("cannot open ", path, ": ", why));
   }
   std::unique_ptr<SqliteKv> kv(new SqliteKv(db));
+  // Exclusive locking: no file lock per transaction, and no second writer.
   for (const char* sql :
-       {"PRAGMA journal_mode=WAL;", fsync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;",
+       {"PRAGMA locking_mode=EXCLUSIVE;", "PRAGMA journal_mode=WAL;",
+        fsync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;",
         "CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, "
-        "value TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;"}) {
+        "value TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;",
+        "BEGIN IMMEDIATE; COMMIT;"}) {  // takes the lock now: a second daemon fails here
     if (absl::Status s = kv->Exec(sql); !s.ok()) {
       return absl::UnavailableError(absl::StrCat("cannot open ", path, ": ", s.message()));
     }
   }
+  if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO records (kind, key, value) VALUES (?, ?, ?)",
+                         -1, &kv->put_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, "DELETE FROM records WHERE kind = ? AND key = ?", -1, &kv->erase_,
+                         nullptr) != SQLITE_OK) {
+    return SqlError(db, "prepare");
+  }
   return kv;
 }
 
-SqliteKv::~SqliteKv() { sqlite3_close(db_); }
+SqliteKv::~SqliteKv() {
+  sqlite3_finalize(put_);
+  sqlite3_finalize(erase_);
+  sqlite3_close(db_);
+}
 
 absl::Status SqliteKv::Exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, sql);
@@ -56,25 +69,22 @@ void SqliteKv::Erase(const std::string& kind, const std::string& key) {
 absl::Status SqliteKv::Flush() {
   if (pending_.empty()) return absl::OkStatus();
   if (absl::Status s = Exec("BEGIN"); !s.ok()) return s;
-  Statement put, erase;
   auto fail = [&](absl::string_view what) {
     absl::Status s = SqlError(db_, what);
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
   };
-  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO records (kind, key, value) VALUES (?, ?, ?)",
-                         -1, &put.stmt, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_, "DELETE FROM records WHERE kind = ? AND key = ?", -1, &erase.stmt,
-                         nullptr) != SQLITE_OK) {
-    return fail("prepare");
-  }
   for (const auto& [id, value] : pending_) {
-    sqlite3_stmt* s = value ? put.stmt : erase.stmt;
+    sqlite3_stmt* s = value ? put_ : erase_;
     sqlite3_reset(s);
     sqlite3_bind_text(s, 1, id.first.data(), id.first.size(), SQLITE_STATIC);
     sqlite3_bind_text(s, 2, id.second.data(), id.second.size(), SQLITE_STATIC);
     if (value) sqlite3_bind_text(s, 3, value->data(), value->size(), SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE) return fail(absl::StrCat("write ", id.first, " ", id.second));
+  }
+  for (sqlite3_stmt* s : {put_, erase_}) {  // drop pointers into pending_
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
   }
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
   pending_.clear();

@@ -5,7 +5,9 @@
 // Durability: with `fsync` false (synchronous=NORMAL) a committed
 // transaction survives the process being killed but not the machine losing
 // power; with true (synchronous=FULL) it survives both, at an fsync a flush.
-// Not thread-safe: owned by one loop.
+// The file is locked for the process's lifetime (one writer; a second
+// daemon on the same work dir fails to open it). Not thread-safe: owned by
+// one loop.
 //
 // Example:
 //   auto kv = SqliteKv::Open(dir + "/batch.db", /*fsync=*/false);
@@ -23,6 +25,7 @@
 #include "absl/status/statusor.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace agora {
 
@@ -47,6 +50,8 @@ class SqliteKv {
   absl::Status Exec(const char* sql);
 
   sqlite3* db_;
+  sqlite3_stmt* put_ = nullptr;    // prepared once
+  sqlite3_stmt* erase_ = nullptr;
   // (kind, key) -> value, or nullopt to erase.
   std::map<std::pair<std::string, std::string>, std::optional<std::string>> pending_;
 };

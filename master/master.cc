@@ -181,6 +181,7 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   agent.peer = peer;
   agent.limits_enforced = msg.getLimitsEnforced();
   agent.cgroup_version = msg.getCgroupVersion();
+  agent.http_endpoint = msg.getHttpEndpoint();
   if (agent.state != AgentState::kDraining && agent.state != AgentState::kDrained) {
     agent.state = AgentState::kActive;
   }

@@ -60,6 +60,7 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
                      {"offers", a.offers.size()},
                      {"limits_enforced", a.limits_enforced},
                      {"cgroup_version", a.cgroup_version},
+                     {"http", a.http_endpoint},
                      {"registered_at", Rfc3339(a.registered_at)}});
     }
   } else if (query == "frameworks") {

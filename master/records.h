@@ -44,6 +44,7 @@ struct AgentRecord {
   PeerId peer;
   bool limits_enforced = false;
   int cgroup_version = 0;
+  std::string http_endpoint;  // for sandbox files; empty if it serves none
   absl::Time registered_at;
   absl::Time unreachable_since;
   EventLoop::TimerId gone_timer = 0;

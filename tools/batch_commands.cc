@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/framework_client.h"
+#include "tools/logs_command.h"
 #include "tools/table.h"
 
 namespace agora::tools {
@@ -53,7 +54,7 @@ int Watch(FrameworkClient& batch, const std::string& run_id, bool quiet) {
   const bool tty = isatty(STDOUT_FILENO) && !quiet;
   std::string last;
   for (;;) {
-    auto run = batch.Call("GET", "/v1/runs/" + run_id);
+    auto run = batch.Call("GET", "/v1/runs/" + run_id + "?jobs=0");
     if (!run.ok()) return Fail("job watch", run.status());
     const json& counts = (*run)["counts"];
     int total = 0, done = 0;
@@ -79,8 +80,9 @@ int Watch(FrameworkClient& batch, const std::string& run_id, bool quiet) {
       const bool ok = (*run)["state"] == "succeeded";
       if (!quiet) {
         std::cout << "run " << run_id << " " << (*run)["state"].get<std::string>() << "\n";
-        if (!ok) {
-          for (const json& j : (*run)["job_states"]) {
+        auto full = ok ? run : batch.Call("GET", "/v1/runs/" + run_id);
+        if (!ok && full.ok()) {
+          for (const json& j : (*full)["job_states"]) {
             if (j["state"] != "succeeded") {
               std::cout << "  " << j["id"].get<std::string>() << ": " << j["state"].get<std::string>()
                         << (j.value("message", "").empty() ? "" : " (" + j["message"].get<std::string>() + ")")
@@ -125,6 +127,13 @@ void AddBatchCommands(CLI::App& app, BatchArgs* a) {
                   "Example: agora job watch r-3f09c1d2e4b5"}}) {
     job->add_subcommand(verb, help)->add_option("id", a->id, "a job id or run id")->required();
   }
+  CLI::App* logs = job->add_subcommand(
+      "logs", "a job's output (its latest attempt), read through the agent that ran it\n"
+              "Example: agora job logs r-3f09c1d2e4b5.extract --stderr --follow");
+  logs->add_option("id", a->id, "the job id")->required();
+  logs->add_flag("--stderr", a->stderr_file, "stderr instead of stdout");
+  logs->add_flag("--follow,-f", a->follow, "keep printing until the job's task ends");
+  logs->add_option("--tail", a->tail, "only the last N lines")->check(CLI::NonNegativeNumber);
   job->add_subcommand("history", "every run of a job name\nExample: agora job history extract")
       ->add_option("name", a->name, "the job's name")
       ->required();
@@ -234,6 +243,17 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
     }
     if (verb == "retry") {
       return done(batch.Call("POST", "/v1/jobs/" + a.id + "/retry"), a.id + " queued again");
+    }
+    if (verb == "logs") {
+      auto job = batch.Call("GET", "/v1/jobs/" + a.id);
+      if (!job.ok()) return Fail(what, job.status());
+      if ((*job)["task_id"].is_null()) {
+        std::cerr << "agora job logs: " << a.id << " has not run yet (" << (*job)["state"].get<std::string>()
+                  << ")\n";
+        return 1;
+      }
+      return PrintLogs(master, LogsArgs{(*job)["task_id"], (*job).value("framework_id", ""),
+                                        (*job).value("agent_id", ""), a.stderr_file, a.follow, a.tail});
     }
     if (verb == "watch") {
       if (!IsRunId(a.id)) {

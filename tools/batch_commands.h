@@ -20,7 +20,8 @@ struct BatchArgs {
   std::string file, id, name, run, state, policy;
   bool wait = false;
   double weight = 0, aging = -1, k = 0, x0 = 0;
-  bool x0_set = false;
+  bool stderr_file = false, follow = false;
+  int tail = -1;
 };
 
 // Adds the `job`, `queue` and `cron` subcommands to `app`, parsing into `*args`.

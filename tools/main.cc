@@ -9,6 +9,7 @@
 #include "common/signals.h"
 #include "tools/batch_commands.h"
 #include "tools/listings.h"
+#include "tools/logs_command.h"
 #include "frameworks/sdk/master_client.h"
 #include "tools/run_command.h"
 
@@ -77,6 +78,16 @@ int main(int argc, char** argv) {
   AddDurationFlag(*run_cmd, "--timeout", &run.timeout, "kill everything after this (0: never)");
   run_cmd->add_option("command", command, "the command (after --)")->required();
 
+  LogsArgs logs;
+  CLI::App* logs_cmd = app.add_subcommand(
+      "logs", "a task's stdout or stderr, read from its sandbox through its agent\n"
+              "Example: agora logs web-3 --stderr --tail 20 --follow");
+  logs_cmd->add_option("task", logs.task_id, "the task id")->required();
+  logs_cmd->add_option("--framework", logs.framework_id, "the task's framework, when several use the id");
+  logs_cmd->add_flag("--stderr", logs.stderr_file, "stderr instead of stdout");
+  logs_cmd->add_flag("--follow,-f", logs.follow, "keep printing until the task ends");
+  logs_cmd->add_option("--tail", logs.tail, "only the last N lines")->check(CLI::NonNegativeNumber);
+
   BatchArgs batch;
   AddBatchCommands(app, &batch);
 
@@ -98,6 +109,7 @@ int main(int argc, char** argv) {
     return RunCommand(run);
   }
   MasterClient client(master, timeout);
+  if (logs_cmd->parsed()) return PrintLogs(client, logs);
   if (kill_cmd->parsed()) {
     if (absl::Status s = client.KillTask(kill_task_id, kill_framework_id); !s.ok()) {
       std::cerr << "agora task kill: " << s.message() << "\n";

@@ -53,7 +53,7 @@ HttpReply ServeBatchApi(BatchFramework& fw, const AgentTotals& agents, const Htt
       return Json(201, {{"run_id", result->run_id}, {"jobs", result->job_ids}});
     }
     if (get && id.empty()) return Json(200, fw.RunsJson());
-    if (get && verb.empty()) return Reply(fw.RunJson(id));
+    if (get && verb.empty()) return Reply(fw.RunJson(id, Param(r, "jobs") != "0"));
     if (post && verb == "kill") return Done(fw.KillRun(id));
   } else if (noun == "jobs") {
     if (get && id.empty()) return Json(200, fw.JobsJson(Param(r, "run"), Param(r, "name"), Param(r, "state")));

@@ -1,7 +1,7 @@
 // The HTTP API of agora-batch (JSON under /v1/), which the `agora job`,
 // `agora queue` and `agora cron` commands speak:
 //   POST   /v1/runs                 body: a YAML job file -> {run_id, jobs} | {cron}
-//   GET    /v1/runs                 GET /v1/runs/ID        POST /v1/runs/ID/kill
+//   GET    /v1/runs                 GET /v1/runs/ID[?jobs=0]  POST /v1/runs/ID/kill
 //   GET    /v1/jobs?run=&name=&state=                      GET /v1/jobs/ID
 //   POST   /v1/jobs/ID/kill         POST /v1/jobs/ID/retry
 //   GET    /v1/queues               GET /v1/queues/NAME    PUT /v1/queues/NAME {policy, weight, ...}

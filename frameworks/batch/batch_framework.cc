@@ -23,11 +23,9 @@ const JobSpec& BatchFramework::Spec(const JobRecord& job) const {
   return runs_.at(job.run_id).spec.jobs.at(job.spec_index);
 }
 
-void BatchFramework::Save(const JobRecord& job) {
-  store_.Put("job", job.id, StoreJson(job).dump());
-}
-
 void BatchFramework::Flush() {
+  for (const std::string& id : dirty_jobs_) store_.Put("job", id, StoreJson(jobs_.at(id)).dump());
+  dirty_jobs_.clear();
   // A store that cannot write leaves the changes buffered; the next flush
   // retries them. Acting on unpersisted state could run a job twice after a
   // crash, but stopping the framework would stall every job: we log loudly.
@@ -211,8 +209,7 @@ void BatchFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& stat
                                 status.message));
       break;
   }
-  Save(job);
-  Flush();
+  Save(job);  // written by Checkpoint(), before the update is acknowledged
 }
 
 void BatchFramework::FailAttempt(JobRecord& job, const TaskStatus& status) {

@@ -82,7 +82,8 @@ class BatchFramework final : public sdk::Scheduler {
   nlohmann::json JobsJson(const std::string& run_id, const std::string& name,
                           const std::string& state) const;
   absl::StatusOr<nlohmann::json> JobJson(const std::string& job_id) const;
-  absl::StatusOr<nlohmann::json> RunJson(const std::string& run_id) const;
+  // With `with_jobs`, every job's row too (a watcher polling counts skips them).
+  absl::StatusOr<nlohmann::json> RunJson(const std::string& run_id, bool with_jobs = true) const;
   nlohmann::json RunsJson() const;
   nlohmann::json QueuesJson() const;
   nlohmann::json CronsJson() const;
@@ -94,10 +95,13 @@ class BatchFramework final : public sdk::Scheduler {
   void Update(sdk::SchedulerDriver& driver, const TaskStatus& status) override;
   void AgentLost(sdk::SchedulerDriver& driver, const std::string& agent_id) override;
   bool WantsOffers() const override { return queues_.waiting() > 0; }
+  void Checkpoint(sdk::SchedulerDriver& driver) override { Flush(); }
 
  private:
-  // State changes. Each persists the job it touches.
-  void Save(const JobRecord& job);
+  // State changes. Save marks a job changed; Flush writes every changed
+  // record in one transaction (at the end of each loop turn, and before a
+  // launch is sent).
+  void Save(const JobRecord& job) { dirty_jobs_.insert(job.id); }
   void Flush();
   void Enqueue(JobRecord& job, JobState state);
   void OnJobFinal(JobRecord& job);
@@ -136,6 +140,7 @@ class BatchFramework final : public sdk::Scheduler {
   JobQueues queues_;
   absl::flat_hash_map<std::string, RunRecord> runs_;
   absl::flat_hash_map<std::string, JobRecord> jobs_;
+  absl::flat_hash_set<std::string> dirty_jobs_;  // changed since the last Flush
   absl::flat_hash_map<std::string, std::string> job_of_task_;  // current attempts only
   // Dependency graph, per job: who waits on it, and how many of its own
   // dependencies are not final yet.

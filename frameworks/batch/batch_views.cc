@@ -46,10 +46,11 @@ absl::StatusOr<json> BatchFramework::JobJson(const std::string& job_id) const {
   json deps = json::array();
   for (const Dependency& d : spec.depends_on) deps.push_back({{"job", d.job}, {"on", ConditionName(d.on)}});
   j["depends_on"] = deps;
+  j["framework_id"] = driver_ != nullptr ? driver_->framework_id() : "";
   return j;
 }
 
-absl::StatusOr<json> BatchFramework::RunJson(const std::string& run_id) const {
+absl::StatusOr<json> BatchFramework::RunJson(const std::string& run_id, bool with_jobs) const {
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("no run '", run_id, "'"));
   json j = ToJson(it->second);
@@ -63,7 +64,7 @@ absl::StatusOr<json> BatchFramework::RunJson(const std::string& run_id) const {
   }
   j["counts"] = counts;
   j["state"] = !done ? "active" : ok ? "succeeded" : "failed";
-  j["job_states"] = JobsJson(run_id, "", "");
+  if (with_jobs) j["job_states"] = JobsJson(run_id, "", "");
   return j;
 }
 
@@ -75,9 +76,7 @@ json BatchFramework::RunsJson() const {
   });
   json out = json::array();
   for (const RunRecord* run : rows) {
-    json j = *RunJson(run->id);
-    j.erase("job_states");
-    out.push_back(std::move(j));
+    out.push_back(*RunJson(run->id, /*with_jobs=*/false));
   }
   return out;
 }

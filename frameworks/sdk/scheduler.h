@@ -51,14 +51,20 @@ class Scheduler {
   // Offers the callback neither launches on nor declines are declined for it.
   virtual void Offers(SchedulerDriver& driver, const std::vector<Offer>& offers) = 0;
   virtual void OfferRescinded(SchedulerDriver& driver, const std::string& offer_id) {}
-  // A task's state changed. The driver acknowledges after this returns, so a
-  // crash inside means the update is delivered again.
+  // A task's state changed. The driver acknowledges at the end of the loop
+  // turn, after Checkpoint(), so a crash before then means the update is
+  // delivered again.
   virtual void Update(SchedulerDriver& driver, const TaskStatus& status) = 0;
   virtual void AgentLost(SchedulerDriver& driver, const std::string& agent_id) {}
   // The master rejected a request, or subscription failed for good.
   virtual void Error(SchedulerDriver& driver, const std::string& message) {}
   // While false, the driver suppresses offers; it revives when true again.
   virtual bool WantsOffers() const { return true; }
+  // Once per loop turn, after the turn's callbacks and before the driver
+  // acknowledges the updates they saw: make durable what they changed. A
+  // framework that persists state does one group commit here instead of one
+  // per update; a crash before it returns means the updates come again.
+  virtual void Checkpoint(SchedulerDriver& driver) {}
 };
 
 }  // namespace agora::sdk

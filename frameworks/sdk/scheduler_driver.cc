@@ -13,6 +13,7 @@ SchedulerDriver::SchedulerDriver(Scheduler& scheduler, FrameworkInfo info, std::
     : scheduler_(scheduler), info_(std::move(info)), loop_(clock_) {
   master_ = std::make_unique<DealerSocket>(context_, std::move(master), loop_,
                                            [this](wire::Envelope::Reader env) { Handle(env); });
+  loop_.SetTurnEndHook([this] { EndTurn(); });
 }
 
 SchedulerDriver::~SchedulerDriver() {
@@ -140,16 +141,28 @@ void SchedulerDriver::OnOffers(wire::Offers::Reader msg) {
 void SchedulerDriver::OnUpdate(wire::TaskStatus::Reader wire_status) {
   TaskStatus status = FromWire(wire_status);
   scheduler_.Update(*this, status);
-  if (!status.uuid.empty() && subscribed_) {
+  if (!status.uuid.empty()) {
+    pending_acks_.push_back({status.agent_id, status.task_id, status.uuid});
+  }
+  AfterCallback();
+}
+
+void SchedulerDriver::EndTurn() {
+  scheduler_.Checkpoint(*this);
+  if (!subscribed_) {
+    pending_acks_.clear();  // unacknowledged updates come again after resubscribing
+    return;
+  }
+  for (const PendingAck& a : pending_acks_) {
     capnp::MallocMessageBuilder msg;
     auto ack = NewEnvelope(msg, NextRequestId()).initAcknowledge();
     ack.setFrameworkId(info_.framework_id);
-    ack.setAgentId(status.agent_id);
-    ack.setTaskId(status.task_id);
-    ack.setUuid(status.uuid);
+    ack.setAgentId(a.agent_id);
+    ack.setTaskId(a.task_id);
+    ack.setUuid(a.uuid);
     master_->Send(msg);
   }
-  AfterCallback();
+  pending_acks_.clear();
 }
 
 void SchedulerDriver::OnError(uint64_t rid, wire::Error::Reader error) {

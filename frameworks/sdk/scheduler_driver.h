@@ -1,7 +1,7 @@
 // SchedulerDriver connects a Scheduler to the master and owns the loop and
 // the socket. It subscribes (again, with the framework id, after the master
 // restarts or goes silent), heartbeats, reconciles after every subscription,
-// acknowledges updates after the callback returns, declines offers nobody
+// acknowledges a turn's updates after Scheduler::Checkpoint(), declines offers nobody
 // used, turns a rejected launch into TASK_ERROR updates for its tasks, and
 // suppresses or revives offers as Scheduler::WantsOffers() says.
 //
@@ -81,6 +81,8 @@ class SchedulerDriver {
   void Heartbeat();
   void Resubscribe(absl::string_view why);
   void AfterCallback();
+  // The turn's end: Checkpoint(), then the acknowledgements it made safe.
+  void EndTurn();
   uint64_t NextRequestId() { return ++last_request_id_; }
 
   Scheduler& scheduler_;
@@ -102,6 +104,10 @@ class SchedulerDriver {
   EventLoop::TimerId heartbeat_timer_ = 0;
   // Offers delivered in the current Offers() callback, not yet answered.
   absl::flat_hash_set<std::string> unanswered_offers_;
+  struct PendingAck {
+    std::string agent_id, task_id, uuid;
+  };
+  std::vector<PendingAck> pending_acks_;  // this turn's updates
   // Accept request id -> its tasks, until the master answers.
   absl::flat_hash_map<uint64_t, std::vector<TaskSpec>> pending_accepts_;
 };

@@ -1,5 +1,8 @@
 #include "frameworks/batch/job_spec.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -71,6 +74,16 @@ TEST(JobSpecTest, AcceptsThePromisedRecurringJob) {
   EXPECT_EQ(wf->schedule->cron, "0 3 * * *");
   EXPECT_EQ(wf->schedule->concurrency, Concurrency::kForbid);
   EXPECT_EQ(wf->schedule->time_zone, "UTC");
+}
+
+TEST(JobSpecTest, TheExamplesParse) {
+  for (const char* name : {"etl.yaml", "nightly.yaml"}) {
+    std::ifstream in(std::string(AGORA_SOURCE_DIR) + "/examples/batch/" + name);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto wf = ParseWorkflow(text.str());
+    EXPECT_TRUE(wf.ok()) << name << ": " << wf.status();
+  }
 }
 
 TEST(JobSpecTest, ErrorsNameTheField) {

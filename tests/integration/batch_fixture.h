@@ -1,0 +1,96 @@
+// The fixture of agora-batch's integration tests: a LocalCluster plus a real
+// agora-batch, driven through the `agora` CLI.
+#pragma once
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "tests/integration/cluster.h"
+
+namespace agora::testing {
+
+class BatchTest : public ::testing::Test {
+ protected:
+  void Start(ClusterOptions options = {}) {
+    cluster_ = std::make_unique<LocalCluster>(options);
+    ASSERT_TRUE(cluster_->WaitForAgents(options.agents));
+    StartBatch();
+  }
+
+  void StartBatch() {
+    batch_ = std::make_unique<Process>(
+        std::vector<std::string>{BinPath("agora-batch"), "--master", cluster_->master(),
+                                 "--work_dir", dir() + "/batch", "--http_port", "0"},
+        dir() + "/batch.log");
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          for (const nlohmann::json& f : cluster_->Query("frameworks")) {
+            if (f["name"] == "agora-batch" && f["state"] == "active" &&
+                f.value("endpoint", "") == Endpoint()) {
+              return true;
+            }
+          }
+          return false;
+        },
+        absl::Seconds(15)))
+        << "agora-batch did not subscribe; see " << dir() << "/batch.log";
+  }
+
+  std::string Endpoint() {
+    std::ifstream in(dir() + "/batch/endpoint");
+    std::string e;
+    std::getline(in, e);
+    return e;
+  }
+
+  const std::string& dir() { return cluster_->dir(); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  CliResult Cli(const std::vector<std::string>& args) { return cluster_->Cli(args, absl::Seconds(120)); }
+
+  nlohmann::json CliJson(const std::vector<std::string>& args) {
+    std::vector<std::string> a = args;
+    a.push_back("--json");
+    CliResult r = Cli(a);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? nlohmann::json() : j;
+  }
+
+  // Submits without waiting; returns the run id.
+  std::string Submit(const std::string& yaml) {
+    nlohmann::json r = CliJson({"job", "submit", Write(absl::StrCat("spec", ++files_, ".yaml"), yaml)});
+    return r.value("run_id", "");
+  }
+
+  nlohmann::json Job(const std::string& id) { return CliJson({"job", "show", id}); }
+
+  bool WaitForJob(const std::string& id, const std::string& state,
+                  absl::Duration timeout = absl::Seconds(30)) {
+    return WaitFor([&] { return Job(id).value("state", "") == state; }, timeout);
+  }
+
+  // Lines of a file the jobs append to.
+  std::vector<std::string> Lines(const std::string& name) {
+    std::ifstream in(dir() + "/" + name);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<Process> batch_;
+  int files_ = 0;
+};
+
+}  // namespace agora::testing
