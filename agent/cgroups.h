@@ -9,8 +9,12 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,6 +49,29 @@ class TaskCgroup {
   uint64_t mem_limit_bytes_ = 0;
   std::vector<std::string> dirs_;        // one per controller (one for v2)
   std::vector<std::string> procs_files_;  // <dir>/cgroup.procs
+};
+
+// CgroupReaper destroys finished tasks' cgroups on its own thread. Removing a
+// cgroup waits for the kernel (an RCU grace period: milliseconds, little CPU),
+// and done inline it would stall the executor's loop once per task. Reap() is
+// thread-safe; the destructor finishes the queue, then joins.
+class CgroupReaper {
+ public:
+  CgroupReaper();
+  ~CgroupReaper();
+  CgroupReaper(const CgroupReaper&) = delete;
+  CgroupReaper& operator=(const CgroupReaper&) = delete;
+
+  void Reap(TaskCgroup cgroup);
+
+ private:
+  void Run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<TaskCgroup> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 }  // namespace agora::agent

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "tools/batch_commands.h"
+#include "tools/dev_command.h"
 #include "tools/listings.h"
 #include "tools/logs_command.h"
 #include "frameworks/sdk/master_client.h"
@@ -78,6 +79,21 @@ int main(int argc, char** argv) {
   AddDurationFlag(*run_cmd, "--timeout", &run.timeout, "kill everything after this (0: never)");
   run_cmd->add_option("command", command, "the command (after --)")->required();
 
+  DevArgs dev;
+  CLI::App* dev_cmd = app.add_subcommand(
+      "dev", "a whole cluster on this machine, no configuration: master, agents, agora-batch\n"
+             "Example: agora dev up --agents 3 && agora status && agora dev down");
+  dev_cmd->require_subcommand(1);
+  dev_cmd->add_option("--dir", dev.dir, "where work dirs and logs go")->default_str(DefaultDevDir());
+  CLI::App* dev_up = dev_cmd->add_subcommand(
+      "up", "start the cluster and return once it is ready\nExample: agora dev up --agents 5 --json");
+  dev_up->add_option("--agents", dev.agents, "how many agents")->check(CLI::Range(1, 64))->capture_default_str();
+  dev_up->add_option("--port", dev.port, "the master's port (a free one if taken)")
+      ->check(CLI::Range(1, 65534))
+      ->capture_default_str();
+  dev_cmd->add_subcommand("status", "show the cluster's processes\nExample: agora dev status --json");
+  dev_cmd->add_subcommand("down", "stop everything `up` started, tasks included\nExample: agora dev down");
+
   LogsArgs logs;
   CLI::App* logs_cmd = app.add_subcommand(
       "logs", "a task's stdout or stderr, read from its sandbox through its agent\n"
@@ -96,6 +112,12 @@ int main(int argc, char** argv) {
   batch.json = json;
   batch.timeout = timeout;
   if (int rc = RunBatchCommand(app, batch); rc >= 0) return rc;
+  if (dev_cmd->parsed()) {
+    dev.json = json;
+    if (dev_cmd->get_subcommand("up")->parsed()) return DevUp(dev);
+    if (dev_cmd->get_subcommand("status")->parsed()) return DevStatus(dev);
+    return DevDown(dev);
+  }
 
   if (run_cmd->parsed()) {
     if (absl::Status s = ValidatePathSafeId("--name", run.name); !s.ok()) {

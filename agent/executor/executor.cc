@@ -49,6 +49,7 @@ Executor::Executor(ExecutorOptions options, EventLoop& loop, zmq::context_t& con
 
 Executor::~Executor() {
   loop_.Cancel(heartbeat_timer_);
+  reaper_.reset();  // every task's cgroup is gone before their parent goes
   if (cgroup_version_ != 0) TaskCgroup::RemoveGroup(cgroup_version_, options_.executor_id);
 }
 
@@ -230,7 +231,7 @@ void Executor::TaskExited(Task& task, int status) {
   ::kill(-task.pid, SIGKILL);  // whatever the task left behind in its group
   const uint64_t oom_kills = task.cgroup.OomKills();
   const uint64_t limit_mib = task.cgroup.mem_limit_bytes() >> 20;
-  task.cgroup.Destroy();
+  reaper_->Reap(std::move(task.cgroup));  // off the loop: removal waits on the kernel
   const bool exited = WIFEXITED(status);
   const int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   const std::string how = exited ? absl::StrCat("exited with status ", code)

@@ -85,6 +85,7 @@ class Executor {
   absl::flat_hash_map<pid_t, std::string> task_by_pid_;
   bool shutting_down_ = false;
   int cgroup_version_ = 0;  // of the last task placed in a cgroup
+  std::unique_ptr<CgroupReaper> reaper_ = std::make_unique<CgroupReaper>();
   absl::flat_hash_map<std::string, Reported> reported_;
   uint64_t seq_ = 0;
   std::string agent_instance_;

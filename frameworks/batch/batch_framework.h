@@ -88,6 +88,7 @@ class BatchFramework final : public sdk::Scheduler {
   nlohmann::json QueuesJson() const;
   nlohmann::json CronsJson() const;
   nlohmann::json StateJson() const;  // counts, for /state and `agora status`
+  std::string MetricsText() const;   // Prometheus text format, for /metrics
 
   // --- sdk::Scheduler.
   void Subscribed(sdk::SchedulerDriver& driver, const std::string& framework_id) override;

@@ -1,5 +1,8 @@
 // BatchFramework, part three: the JSON views the API serves.
+#include <array>
+
 #include "absl/strings/str_cat.h"
+#include "common/metrics_writer.h"
 #include "frameworks/batch/batch_framework.h"
 
 namespace agora::batch {
@@ -112,6 +115,27 @@ json BatchFramework::StateJson() const {
           {"tasks_launched", launched_},
           {"preemptions", preemptions_},
           {"schedules", crons_.size()}};
+}
+
+std::string BatchFramework::MetricsText() const {
+  std::array<size_t, static_cast<int>(JobState::kTimedOut) + 1> by_state{};
+  for (const auto& [id, job] : jobs_) ++by_state[static_cast<int>(job.state)];
+  MetricsWriter w;
+  w.Family("agora_batch_jobs", "gauge", "Jobs by state.");
+  for (size_t i = 0; i < by_state.size(); ++i) {
+    w.Sample("agora_batch_jobs", double(by_state[i]),
+             absl::StrCat("state=\"", JobStateName(static_cast<JobState>(i)), "\""));
+  }
+  w.Family("agora_batch_queue_waiting", "gauge", "Jobs waiting in each queue.");
+  for (const QueueConfig& q : queues_.Configs()) {
+    w.Sample("agora_batch_queue_waiting", double(queues_.waiting(q.name)),
+             absl::StrCat("queue=\"", q.name, "\""));
+  }
+  w.One("agora_batch_runs", "gauge", "Runs (workflow instances) kept.", double(runs_.size()));
+  w.One("agora_batch_schedules", "gauge", "Recurring jobs.", double(crons_.size()));
+  w.Counters({{"agora_batch_tasks_launched_total", "Task attempts launched.", launched_},
+              {"agora_batch_preemptions_total", "Jobs preempted by SRTF.", preemptions_}});
+  return w.Take();
 }
 
 }  // namespace agora::batch

@@ -1,5 +1,6 @@
 // agora-batch: the batch job framework daemon, and its policy simulator.
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -160,7 +161,7 @@ int main(int argc, char** argv) {
   auto http = HttpEndpoint::Start(
       http_host, http_port, driver.loop(),
       [&](const std::string& path) {
-        return path == "/state" ? framework.StateJson().dump() : std::string("# no metrics yet\n");
+        return path == "/state" ? framework.StateJson().dump() : framework.MetricsText();
       },
       [&](const HttpRequest& request) {
         return ServeBatchApi(framework, [&] { return agents.Get(); }, request);
@@ -169,7 +170,13 @@ int main(int argc, char** argv) {
     std::cerr << "agora-batch: " << http.status().message() << "\n";
     return 1;
   }
-  const std::string endpoint = absl::StrCat("http://", http_host, ":", (*http)->port());
+  // A wildcard address is not reachable as such: announce this machine's name.
+  std::string advertised = http_host;
+  if (http_host == "0.0.0.0" || http_host == "::") {
+    char name[256] = {};
+    advertised = ::gethostname(name, sizeof(name) - 1) == 0 ? name : "127.0.0.1";
+  }
+  const std::string endpoint = absl::StrCat("http://", advertised, ":", (*http)->port());
   driver.SetEndpoint(endpoint);
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << endpoint << "\n";
   AGORA_LOG(INFO, "batch") << "API on " << endpoint << ", master " << master;

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include <httplib.h>
+
 #include <gtest/gtest.h>
 
 #include "absl/strings/numbers.h"
@@ -61,6 +63,13 @@ TEST_F(BatchTest, DiamondDagRunsInDependencyOrder) {
   // b and c are independent: they ran side by side.
   EXPECT_LT(s["c"].first, s["b"].second);
   EXPECT_LT(s["b"].first, s["c"].second);
+  // The framework's Prometheus metrics count them.
+  httplib::Client http(Endpoint());
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("agora_batch_jobs{state=\"succeeded\"} 5\n"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("agora_batch_tasks_launched_total 5\n"), std::string::npos);
 }
 
 TEST_F(BatchTest, FailingJobIsRetriedWithBackoffThenDependantsFollowTheirCondition) {

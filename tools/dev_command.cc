@@ -1,0 +1,300 @@
+#include "tools/dev_command.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "frameworks/sdk/master_client.h"
+#include "tools/table.h"
+
+namespace agora::tools {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The directory holding this `agora` binary: the daemons are installed beside it.
+std::string BinDir() {
+  char path[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return ".";
+  return fs::path(std::string(path, n)).parent_path().string();
+}
+
+bool PortFree(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Starts argv as a daemon in its own session, output appended to `log`.
+// Returns its pid, or -1.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::setsid();
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (out < 0 || in < 0) _exit(126);
+  ::dup2(in, STDIN_FILENO);
+  ::dup2(out, STDOUT_FILENO);
+  ::dup2(out, STDERR_FILENO);
+  ::execv(args[0], args.data());
+  _exit(127);
+}
+
+// The kernel's start time of `pid` (clock ticks since boot), 0 if none: with
+// the pid it names one process, so a reused pid is never taken for ours.
+uint64_t StartTime(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t end = stat.rfind(')');  // the command name may hold spaces
+  if (end == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(end + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
+bool Alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+
+// A process recorded in cluster.json that is still that same process.
+bool Ours(const json& p) {
+  const pid_t pid = p["pid"].get<pid_t>();
+  return Alive(pid) && StartTime(pid) == p.value("start_time", uint64_t{0});
+}
+
+std::string ReadLine(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+bool WaitUntil(const std::function<bool()>& ready, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return ready();
+}
+
+json Query(const std::string& master, const std::string& noun) {
+  sdk::MasterClient client(master, absl::Seconds(1));
+  auto text = client.Query(noun);
+  if (!text.ok()) return json::array();
+  json j = json::parse(*text, nullptr, false);
+  return j.is_array() ? j : json::array();
+}
+
+std::optional<json> LoadCluster(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "cluster.json");
+  if (!in) return std::nullopt;
+  json j = json::parse(in, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+// Stops the recorded processes whose name starts with `prefix`, together:
+// SIGTERM, then SIGKILL after `grace`. Works for processes that are not our
+// children (a later `agora dev down`); skips pids that are no longer ours.
+void Stop(const json& processes, const std::string& prefix, absl::Duration grace) {
+  std::vector<pid_t> pids;
+  for (const json& p : processes) {
+    if (p["name"].get<std::string>().rfind(prefix, 0) == 0 && Ours(p)) pids.push_back(p["pid"]);
+  }
+  auto gone = [&] {
+    for (pid_t pid : pids) {
+      ::waitpid(pid, nullptr, WNOHANG);  // reaps our own children
+      if (Alive(pid)) return false;
+    }
+    return true;
+  };
+  for (pid_t pid : pids) ::kill(pid, SIGTERM);
+  if (WaitUntil(gone, grace)) return;
+  for (pid_t pid : pids) ::kill(pid, SIGKILL);
+  WaitUntil(gone, absl::Seconds(2));
+}
+
+// Frameworks first, then the agents (which kill their tasks), then the master.
+void StopCluster(const json& processes, absl::Duration grace) {
+  for (const char* prefix : {"agora-", "agent-", "master"}) Stop(processes, prefix, grace);
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "agora dev: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+std::string DefaultDevDir() {
+  if (const char* home = ::getenv("HOME"); home != nullptr && *home != '\0') {
+    return (fs::path(home) / ".local" / "state" / "agora" / "dev").string();
+  }
+  return absl::StrCat("/tmp/agora-dev-", ::getuid());
+}
+
+int DevUp(const DevArgs& a) {
+  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  if (auto running = LoadCluster(dir)) {
+    for (const json& p : (*running)["processes"]) {
+      if (Ours(p)) {
+        return Fail(absl::StrCat("a cluster is already running in ", dir,
+                                 "; `agora dev status` shows it, `agora dev down` stops it"));
+      }
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / "logs", ec);
+  if (ec) return Fail(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  const std::string bin = BinDir();
+  for (const char* b : {"agora-master", "agora-agent", "agora-executor", "agora-batch"}) {
+    if (!fs::exists(fs::path(bin) / b)) return Fail(absl::StrCat(b, " is not in ", bin));
+  }
+  const int port = PortFree(a.port) && PortFree(a.port + 1) ? a.port : FreePort();
+  const std::string master = absl::StrCat("tcp://127.0.0.1:", port);
+  json processes = json::array();
+  auto start = [&](const std::string& name, std::vector<std::string> argv) {
+    const std::string log = (fs::path(dir) / "logs" / (name + ".log")).string();
+    pid_t pid = Spawn(argv, log);
+    processes.push_back({{"name", name}, {"pid", pid}, {"start_time", StartTime(pid)}, {"log", log}});
+    return pid;
+  };
+  auto save = [&] {
+    json cluster = {{"master", master}, {"dir", dir}, {"processes", processes}};
+    cluster["master_http"] = ReadLine(fs::path(dir) / "master" / "http_endpoint");
+    std::ofstream(fs::path(dir) / "cluster.json") << cluster.dump(2) << "\n";
+    return cluster;
+  };
+  auto abort = [&](const std::string& why) {
+    save();
+    StopCluster(processes, absl::Seconds(5));
+    return Fail(absl::StrCat(why, "; logs are in ", dir, "/logs"));
+  };
+  fs::remove(fs::path(dir) / "master" / "http_endpoint", ec);
+  start("master", {bin + "/agora-master", "--listen", master, "--work_dir", dir + "/master",
+                   "--http_port", absl::StrCat(PortFree(port + 1) ? port + 1 : 0)});
+  if (!WaitUntil([&] { return !ReadLine(fs::path(dir) / "master" / "http_endpoint").empty(); },
+                 absl::Seconds(10))) {
+    return abort("the master did not start");
+  }
+  // Each agent gets a share of the machine and its own port range.
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 0; i < a.agents; ++i) {
+    const int ports = 31000 + i * 1000;
+    start(absl::StrCat("agent-", i),
+          {bin + "/agora-agent", "--master", master, "--work_dir", absl::StrCat(dir, "/agent-", i),
+           "--hostname", absl::StrCat("dev-agent-", i), "--attributes", absl::StrCat("zone:z", i % 3),
+           "--resources",
+           absl::StrCat("cpus:", cpus, ";mem:", 4096, ";disk:", 8192, ";ports:[", ports, "-", ports + 999, "]"),
+           "--kill_tasks_on_exit", "--http_host", "127.0.0.1", "--http_port", "0"});
+  }
+  start("agora-batch", {bin + "/agora-batch", "--master", master, "--work_dir", dir + "/batch",
+                        "--http_port", "0"});
+  bool ready = WaitUntil(
+      [&] {
+        int active = 0;
+        for (const json& agent : Query(master, "agents")) active += agent["state"] == "active";
+        bool batch = false;
+        for (const json& f : Query(master, "frameworks")) {
+          batch = batch || (f["name"] == "agora-batch" && f["state"] == "active");
+        }
+        return active == a.agents && batch;
+      },
+      absl::Seconds(30));
+  if (!ready) return abort("the cluster did not become ready within 30s");
+  json cluster = save();
+  if (a.json) {
+    std::cout << json{{"master", master}, {"master_http", cluster["master_http"]}, {"dir", dir}}.dump()
+              << "\n";
+    return 0;
+  }
+  std::cout << "agora dev: a master, " << a.agents << " agents and agora-batch are up\n"
+            << "  master       " << master << "  (HTTP " << cluster["master_http"].get<std::string>()
+            << ")\n"
+            << "  directory    " << dir << "  (logs in " << dir << "/logs)\n";
+  if (port != 5050) std::cout << "  export AGORA_MASTER=" << master << "\n";
+  std::cout << "next: agora status; agora job submit examples/batch/etl.yaml --wait; agora dev down\n";
+  return 0;
+}
+
+int DevStatus(const DevArgs& a) {
+  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  auto cluster = LoadCluster(dir);
+  if (!cluster) return Fail(absl::StrCat("no cluster in ", dir, " (start one with `agora dev up`)"));
+  json out = *cluster;
+  bool all = true;
+  for (json& p : out["processes"]) {
+    p["running"] = Ours(p);
+    all = all && p["running"].get<bool>();
+  }
+  int active = 0;
+  for (const json& agent : Query((*cluster)["master"], "agents")) active += agent["state"] == "active";
+  out["agents_active"] = active;
+  if (a.json) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << "master " << out["master"].get<std::string>() << ", " << active
+              << " agents active, directory " << dir << "\n";
+    Table t({"PROCESS", "PID", "STATE", "LOG"});
+    for (const json& p : out["processes"]) {
+      t.AddRow({p["name"], absl::StrCat(p["pid"].get<pid_t>()), p["running"] ? "running" : "stopped",
+                p["log"]});
+    }
+    t.Print(std::cout);
+  }
+  return all ? 0 : 1;
+}
+
+int DevDown(const DevArgs& a) {
+  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  auto cluster = LoadCluster(dir);
+  if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
+  StopCluster((*cluster)["processes"], absl::Seconds(10));
+  fs::remove(fs::path(dir) / "cluster.json");
+  if (!a.json) std::cout << "agora dev: stopped; state and logs stay in " << dir << "\n";
+  return 0;
+}
+
+}  // namespace agora::tools
