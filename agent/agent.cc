@@ -16,6 +16,7 @@
 #include "common/framing.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/status.h"
 #include "common/wire_convert.h"
 
@@ -23,12 +24,6 @@ namespace agora::agent {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string DescribeWaitStatus(int status) {
-  if (WIFEXITED(status)) return absl::StrCat("exit status ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return absl::StrCat("signal ", WTERMSIG(status));
-  return absl::StrCat("wait status ", status);
-}
 
 // True when `pid` is still the executor `executor_id` (not a reused pid).
 bool ExecutorAlive(pid_t pid, const std::string& executor_id) {
@@ -394,7 +389,7 @@ void Agent::OnAcknowledge(wire::Acknowledge::Reader msg) {
 }
 
 void Agent::Report(const TaskKey& key, TaskState state, std::string message, std::string reason,
-                   int exit_code) {
+                   int exit_code, std::optional<bool> healthy) {
   Task& task = tasks_.at(key);
   if (IsTerminal(task.state)) return;
   // An executor repeats its statuses to a restarted agent: no news, no update.
@@ -411,6 +406,7 @@ void Agent::Report(const TaskKey& key, TaskState state, std::string message, std
   status.message = std::move(message);
   status.reason = std::move(reason);
   status.exit_code = exit_code;
+  status.healthy = healthy;
   status.timestamp = loop_.Now();
   task.pending.push_back(std::move(status));
   if (checkpointer_ != nullptr) CheckpointTask(key);  // durable before it leaves
@@ -592,7 +588,8 @@ void Agent::OnExecutorStatus(const PeerId& peer, wire::ExecutorStatus::Reader ms
     return;
   }
   TaskState state = FromWire(msg.getState());
-  Report(key, state, msg.getMessage(), msg.getReason(), msg.getExitCode());
+  Report(key, state, msg.getMessage(), msg.getReason(), msg.getExitCode(),
+         msg.getHasHealth() ? std::optional<bool>(msg.getHealthy()) : std::nullopt);
   if (IsTerminal(state)) {
     executor.active.erase(key.second);
     MaybeArmIdleTimer(executor);

@@ -22,6 +22,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -136,7 +137,7 @@ class Agent {
   void MaybeArmIdleTimer(Executor& executor);
   // Records a state change and queues its update for the master.
   void Report(const TaskKey& key, TaskState state, std::string message, std::string reason,
-              int exit_code = 0);
+              int exit_code = 0, std::optional<bool> healthy = std::nullopt);
   void SendHead(const TaskKey& key);
   void SendErrorToMaster(absl::string_view message);
   Env TaskEnvironment(const std::string& framework_id, const std::string& framework_name,

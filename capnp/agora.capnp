@@ -51,6 +51,20 @@ struct TaskSpec {
   env @4 :List(KeyValue);
   portNames @5 :List(Text);    # PORT_<NAME> for the i-th assigned port
   killGracePeriodMs @6 :UInt32;  # 0 = the agent's default
+  healthCheck @7 :HealthCheck;   # kind none: no check
+}
+
+# Run by the task's executor; results ride on status updates as `healthy`.
+struct HealthCheck {
+  kind @0 :Kind;
+  enum Kind { none @0; command @1; http @2; tcp @3; }
+  command @1 :Text;        # kind command: run by /bin/sh -c in the sandbox; exit 0 = healthy
+  port @2 :UInt32;         # kind http/tcp: on 127.0.0.1 (one of the task's ports)
+  path @3 :Text;           # kind http: 2xx/3xx = healthy
+  intervalMs @4 :UInt32;
+  timeoutMs @5 :UInt32;
+  gracePeriodMs @6 :UInt32;  # failures before the first success, within this, do not count
+  maxFailures @7 :UInt32;    # consecutive failures that make the task unhealthy
 }
 
 struct TaskStatus {
@@ -215,6 +229,8 @@ struct ExecutorStatus {
   message @2 :Text;
   reason @3 :Text;
   exitCode @4 :Int32;
+  hasHealth @5 :Bool;  # a health check ran: `healthy` is its verdict
+  healthy @6 :Bool;
 }
 struct ShutdownExecutor {}
 

@@ -2,9 +2,12 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+
+#include "absl/strings/str_cat.h"
 
 #include "common/log.h"
 
@@ -43,6 +46,12 @@ SignalWatcher::SignalWatcher(EventLoop& loop, std::initializer_list<int> signals
 SignalWatcher::~SignalWatcher() {
   loop_.UnwatchFd(fd_);
   ::close(fd_);
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exit status ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("signal ", WTERMSIG(status));
+  return absl::StrCat("wait status ", status);
 }
 
 }  // namespace agora

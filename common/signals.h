@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <initializer_list>
+#include <string>
 
 #include "common/event_loop.h"
 
@@ -26,5 +27,8 @@ class SignalWatcher {
   EventLoop& loop_;
   int fd_ = -1;
 };
+
+// waitpid()'s status in words: "exit status 3", "signal 9".
+std::string DescribeWaitStatus(int status);
 
 }  // namespace agora

@@ -43,6 +43,20 @@ absl::string_view TaskStateName(TaskState state);
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
+// A check the executor runs against its task; see wire::HealthCheck.
+struct HealthCheck {
+  enum class Kind { kNone, kCommand, kHttp, kTcp };
+  Kind kind = Kind::kNone;
+  std::string command;  // kCommand
+  uint32_t port = 0;    // kHttp, kTcp: on 127.0.0.1
+  std::string path = "/";  // kHttp
+  absl::Duration interval = absl::Seconds(10);
+  absl::Duration timeout = absl::Seconds(5);
+  absl::Duration grace_period = absl::Seconds(30);
+  int max_failures = 3;
+  bool operator==(const HealthCheck&) const = default;
+};
+
 struct TaskSpec {
   std::string task_id;
   std::string name;
@@ -51,6 +65,7 @@ struct TaskSpec {
   Env env;
   std::vector<std::string> port_names;
   absl::Duration kill_grace_period = absl::ZeroDuration();  // zero: agent default
+  HealthCheck health_check;
 };
 
 struct TaskStatus {

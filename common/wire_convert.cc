@@ -74,6 +74,18 @@ TaskSpec FromWire(wire::TaskSpec::Reader t) {
   out.env = FromWire(t.getEnv());
   out.port_names = StringsFromWire(t.getPortNames());
   out.kill_grace_period = absl::Milliseconds(t.getKillGracePeriodMs());
+  if (t.hasHealthCheck()) {
+    auto h = t.getHealthCheck();
+    HealthCheck& c = out.health_check;
+    c.kind = static_cast<HealthCheck::Kind>(h.getKind());
+    c.command = h.getCommand();
+    c.port = h.getPort();
+    c.path = h.getPath();
+    c.interval = absl::Milliseconds(h.getIntervalMs());
+    c.timeout = absl::Milliseconds(h.getTimeoutMs());
+    c.grace_period = absl::Milliseconds(h.getGracePeriodMs());
+    c.max_failures = static_cast<int>(h.getMaxFailures());
+  }
   return out;
 }
 
@@ -88,6 +100,19 @@ void ToWire(const TaskSpec& t, wire::TaskSpec::Builder out) {
     for (size_t i = 0; i < t.port_names.size(); ++i) names.set(i, t.port_names[i]);
   }
   out.setKillGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(t.kill_grace_period)));
+  if (t.health_check.kind != HealthCheck::Kind::kNone) {
+    const HealthCheck& c = t.health_check;
+    auto h = out.initHealthCheck();
+    h.setKind(static_cast<wire::HealthCheck::Kind>(c.kind));
+    h.setCommand(c.command);
+    h.setPort(c.port);
+    h.setPath(c.path);
+    auto ms = [](absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64Milliseconds(d)); };
+    h.setIntervalMs(ms(c.interval));
+    h.setTimeoutMs(ms(c.timeout));
+    h.setGracePeriodMs(ms(c.grace_period));
+    h.setMaxFailures(static_cast<uint32_t>(c.max_failures));
+  }
 }
 
 TaskStatus FromWire(wire::TaskStatus::Reader s) {

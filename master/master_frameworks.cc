@@ -10,6 +10,38 @@
 #include "master/master.h"
 
 namespace agora::master {
+namespace {
+
+// A health check the executor can run: a command, or a port the task holds.
+absl::Status CheckHealthCheck(const TaskSpec& spec) {
+  const HealthCheck& c = spec.health_check;
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("task ", spec.task_id, ": health check ", why));
+  };
+  switch (c.kind) {
+    case HealthCheck::Kind::kNone:
+      return absl::OkStatus();
+    case HealthCheck::Kind::kCommand:
+      if (c.command.empty()) return bad("has no command");
+      break;
+    case HealthCheck::Kind::kHttp:
+    case HealthCheck::Kind::kTcp:
+      if (!spec.resources.ports().Contains(c.port)) {
+        return bad(absl::StrCat("port ", c.port, " is not one of the task's ports ",
+                                spec.resources.ports().ToString()));
+      }
+      break;
+    default:
+      return bad("has an unknown kind");
+  }
+  if (c.interval <= absl::ZeroDuration() || c.timeout <= absl::ZeroDuration() || c.max_failures < 1) {
+    return bad("needs a positive interval, timeout and max_failures");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 
 void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Reader msg) {
   const std::string name = msg.getName();
@@ -271,6 +303,8 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
       problem = absl::InvalidArgumentError(absl::StrCat(
           "task ", spec.task_id, " names ", spec.port_names.size(), " ports but asks for ",
           spec.resources.ports().size()));
+    } else if (absl::Status h = CheckHealthCheck(spec); !h.ok()) {
+      problem = h;
     } else if (tasks_.contains(TaskKey{fw.id, spec.task_id}) || !ids.insert(spec.task_id).second) {
       problem = absl::InvalidArgumentError(
           absl::StrCat("task id ", spec.task_id, " is already in use by this framework"));

@@ -15,6 +15,7 @@
 #include "agent/checkpoint.h"
 #include "common/framing.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/wire_convert.h"
 
 namespace agora::agent {
@@ -181,8 +182,15 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   ::setpgid(pid, pid);  // also here, so a kill right away finds the group
   task.pid = pid;
   task_by_pid_[pid] = task.id;
-  tasks_.emplace(task.id, std::move(task));
+  if (spec.health_check.kind != HealthCheck::Kind::kNone) {
+    task.health = std::make_unique<Health>();
+    task.health->check = spec.health_check;
+    task.health->env = std::move(env_strings);
+    task.health->started = loop_.Now();
+  }
+  Task& running = tasks_.emplace(task.id, std::move(task)).first->second;
   Report(spec.task_id, TaskState::kRunning, absl::StrCat("started as pid ", pid), "");
+  if (running.health != nullptr) ScheduleHealthCheck(running, running.health->check.interval);
 }
 
 void Executor::Kill(Task& task, absl::Duration grace) {
@@ -215,6 +223,20 @@ void Executor::ReapChildren() {
   int status = 0;
   pid_t pid;
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    if (auto check = health_check_by_pid_.find(pid); check != health_check_by_pid_.end()) {
+      const std::string id = check->second;
+      health_check_by_pid_.erase(check);
+      auto task = tasks_.find(id);
+      if (task == tasks_.end() || task->second.health == nullptr) continue;
+      Health& h = *task->second.health;
+      h.check_pid = -1;
+      loop_.Cancel(h.timer);
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      OnHealthResult(id, h.seq, ok,
+                     ok ? "health command exited 0"
+                        : absl::StrCat("health command ", DescribeWaitStatus(status)));
+      continue;
+    }
     auto it = task_by_pid_.find(pid);
     if (it == task_by_pid_.end()) continue;
     auto task = tasks_.find(it->second);
@@ -228,6 +250,7 @@ void Executor::ReapChildren() {
 
 void Executor::TaskExited(Task& task, int status) {
   loop_.Cancel(task.kill_timer);
+  StopHealthCheck(task);
   ::kill(-task.pid, SIGKILL);  // whatever the task left behind in its group
   const uint64_t oom_kills = task.cgroup.OomKills();
   const uint64_t limit_mib = task.cgroup.mem_limit_bytes() >> 20;
@@ -256,9 +279,9 @@ void Executor::TaskExited(Task& task, int status) {
 }
 
 void Executor::Report(const std::string& task_id, TaskState state, const std::string& message,
-                      const std::string& reason, int exit_code) {
+                      const std::string& reason, int exit_code, std::optional<bool> healthy) {
   Reported& reported = reported_[task_id];
-  reported = {state, message, reason, exit_code, 0, ""};
+  reported = {state, message, reason, exit_code, healthy, 0, ""};
   SendStatus(task_id, reported);
 }
 
@@ -272,6 +295,8 @@ void Executor::SendStatus(const std::string& task_id, Reported& reported) {
   status.setMessage(reported.message);
   status.setReason(reported.reason);
   status.setExitCode(reported.exit_code);
+  status.setHasHealth(reported.healthy.has_value());
+  status.setHealthy(reported.healthy.value_or(false));
   agent_->Send(msg);
 }
 

@@ -16,11 +16,14 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "agent/cgroups.h"
+#include "agent/executor/prober.h"
 #include "common/event_loop.h"
 #include "common/sockets.h"
 #include "common/task.h"
@@ -48,6 +51,19 @@ class Executor {
   void Shutdown(absl::string_view why);
 
  private:
+  // A task's health check: its schedule, its counts, its last verdict.
+  struct Health {
+    HealthCheck check;
+    std::vector<std::string> env;  // the task's, for command checks
+    absl::Time started;
+    int failures = 0;  // consecutive
+    bool succeeded_once = false;
+    std::optional<bool> healthy;  // the last verdict reported
+    EventLoop::TimerId timer = 0;  // the next check, or the running one's timeout
+    pid_t check_pid = -1;          // a command check running
+    uint64_t seq = 0;              // a probe's answer for an older check is dropped
+  };
+
   struct Task {
     std::string id;
     std::string sandbox;
@@ -56,6 +72,7 @@ class Executor {
     bool kill_requested = false;
     absl::Duration grace;
     EventLoop::TimerId kill_timer = 0;
+    std::unique_ptr<Health> health;  // null: no check
   };
 
   // The latest status of a task, until an agent has provably received it.
@@ -63,6 +80,7 @@ class Executor {
     TaskState state;
     std::string message, reason;
     int exit_code = 0;
+    std::optional<bool> healthy;
     uint64_t seq = 0;        // heartbeats sent before it
     std::string instance;    // the agent instance it was sent to
   };
@@ -74,7 +92,13 @@ class Executor {
   void OnLaunch(wire::LaunchTask::Reader msg);
   void Kill(Task& task, absl::Duration grace);
   void Report(const std::string& task_id, TaskState state, const std::string& message,
-              const std::string& reason, int exit_code = 0);
+              const std::string& reason, int exit_code = 0,
+              std::optional<bool> healthy = std::nullopt);
+  // Health checks (executor_health.cc).
+  void ScheduleHealthCheck(Task& task, absl::Duration delay);
+  void RunHealthCheck(const std::string& task_id);
+  void OnHealthResult(const std::string& task_id, uint64_t seq, bool ok, const std::string& detail);
+  void StopHealthCheck(Task& task);
   void TaskExited(Task& task, int wait_status);
   void MaybeFinishShutdown();
 
@@ -83,9 +107,11 @@ class Executor {
   std::unique_ptr<DealerSocket> agent_;
   absl::flat_hash_map<std::string, Task> tasks_;
   absl::flat_hash_map<pid_t, std::string> task_by_pid_;
+  absl::flat_hash_map<pid_t, std::string> health_check_by_pid_;
   bool shutting_down_ = false;
   int cgroup_version_ = 0;  // of the last task placed in a cgroup
   std::unique_ptr<CgroupReaper> reaper_ = std::make_unique<CgroupReaper>();
+  std::unique_ptr<Prober> prober_;  // started with the first http/tcp check
   absl::flat_hash_map<std::string, Reported> reported_;
   uint64_t seq_ = 0;
   std::string agent_instance_;
