@@ -1,5 +1,7 @@
 #include "common/http_endpoint.h"
 
+#include <unistd.h>
+
 #include <future>
 
 #include <httplib.h>
@@ -47,6 +49,15 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
   }
   http->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
   return http;
+}
+
+std::string AdvertisedUrl(const std::string& host, int port) {
+  std::string advertised = host;
+  if (host == "0.0.0.0" || host == "::") {
+    char name[256] = {};
+    advertised = ::gethostname(name, sizeof(name) - 1) == 0 ? name : "127.0.0.1";
+  }
+  return absl::StrCat("http://", advertised, ":", port);
 }
 
 HttpEndpoint::~HttpEndpoint() {

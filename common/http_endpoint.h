@@ -34,6 +34,10 @@ struct HttpReply {
   std::string content_type = "application/json";
 };
 
+// "http://HOST:PORT" for others to reach a server bound to `host`: a
+// wildcard address (0.0.0.0, ::) is announced as this machine's hostname.
+std::string AdvertisedUrl(const std::string& host, int port);
+
 class HttpEndpoint {
  public:
   // Runs on the loop thread; returns the body for "/state" or "/metrics".

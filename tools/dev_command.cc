@@ -189,7 +189,7 @@ int DevUp(const DevArgs& a) {
   fs::create_directories(fs::path(dir) / "logs", ec);
   if (ec) return Fail(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   const std::string bin = BinDir();
-  for (const char* b : {"agora-master", "agora-agent", "agora-executor", "agora-batch"}) {
+  for (const char* b : {"agora-master", "agora-agent", "agora-executor", "agora-batch", "agora-services"}) {
     if (!fs::exists(fs::path(bin) / b)) return Fail(absl::StrCat(b, " is not in ", bin));
   }
   const int port = PortFree(a.port) && PortFree(a.port + 1) ? a.port : FreePort();
@@ -230,17 +230,19 @@ int DevUp(const DevArgs& a) {
            absl::StrCat("cpus:", cpus, ";mem:", 4096, ";disk:", 8192, ";ports:[", ports, "-", ports + 999, "]"),
            "--kill_tasks_on_exit", "--http_host", "127.0.0.1", "--http_port", "0"});
   }
-  start("agora-batch", {bin + "/agora-batch", "--master", master, "--work_dir", dir + "/batch",
-                        "--http_port", "0"});
+  for (const char* framework : {"agora-batch", "agora-services"}) {
+    start(framework, {absl::StrCat(bin, "/", framework), "--master", master, "--work_dir",
+                      absl::StrCat(dir, "/", framework), "--http_port", "0"});
+  }
   bool ready = WaitUntil(
       [&] {
         int active = 0;
         for (const json& agent : Query(master, "agents")) active += agent["state"] == "active";
-        bool batch = false;
+        int frameworks = 0;
         for (const json& f : Query(master, "frameworks")) {
-          batch = batch || (f["name"] == "agora-batch" && f["state"] == "active");
+          frameworks += (f["name"] == "agora-batch" || f["name"] == "agora-services") && f["state"] == "active";
         }
-        return active == a.agents && batch;
+        return active == a.agents && frameworks == 2;
       },
       absl::Seconds(30));
   if (!ready) return abort("the cluster did not become ready within 30s");
@@ -250,12 +252,13 @@ int DevUp(const DevArgs& a) {
               << "\n";
     return 0;
   }
-  std::cout << "agora dev: a master, " << a.agents << " agents and agora-batch are up\n"
+  std::cout << "agora dev: a master, " << a.agents << " agents, agora-batch and agora-services are up\n"
             << "  master       " << master << "  (HTTP " << cluster["master_http"].get<std::string>()
             << ")\n"
             << "  directory    " << dir << "  (logs in " << dir << "/logs)\n";
   if (port != 5050) std::cout << "  export AGORA_MASTER=" << master << "\n";
-  std::cout << "next: agora status; agora job submit examples/batch/etl.yaml --wait; agora dev down\n";
+  std::cout << "next: agora status; agora job submit examples/batch/etl.yaml --wait;\n"
+            << "      agora service deploy examples/services/web.yaml --wait; agora dev down\n";
   return 0;
 }
 

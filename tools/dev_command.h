@@ -1,6 +1,6 @@
 // `agora dev up|status|down`: a whole cluster on this machine with no
 // configuration (like `nomad agent -dev`): a master, N agents with distinct
-// hostnames, zones and port ranges, and agora-batch, each a background
+// hostnames, zones and port ranges, agora-batch and agora-services, each a background
 // process with its work dir and log under one folder. `up` returns once the
 // cluster is ready; `down` stops everything it started (tasks included).
 // The folder's cluster.json records the processes and endpoints.

@@ -13,6 +13,7 @@
 #include "tools/logs_command.h"
 #include "frameworks/sdk/master_client.h"
 #include "tools/run_command.h"
+#include "tools/service_commands.h"
 
 int main(int argc, char** argv) {
   using namespace agora;
@@ -81,7 +82,7 @@ int main(int argc, char** argv) {
 
   DevArgs dev;
   CLI::App* dev_cmd = app.add_subcommand(
-      "dev", "a whole cluster on this machine, no configuration: master, agents, agora-batch\n"
+      "dev", "a whole cluster on this machine, no configuration: master, agents, agora-batch, agora-services\n"
              "Example: agora dev up --agents 3 && agora status && agora dev down");
   dev_cmd->require_subcommand(1);
   dev_cmd->add_option("--dir", dev.dir, "where work dirs and logs go")->default_str(DefaultDevDir());
@@ -106,12 +107,18 @@ int main(int argc, char** argv) {
 
   BatchArgs batch;
   AddBatchCommands(app, &batch);
+  ServiceArgs services;
+  AddServiceCommands(app, &services);
 
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
   batch.master = master;
   batch.json = json;
   batch.timeout = timeout;
   if (int rc = RunBatchCommand(app, batch); rc >= 0) return rc;
+  services.master = master;
+  services.json = json;
+  services.timeout = timeout;
+  if (int rc = RunServiceCommand(app, services); rc >= 0) return rc;
   if (dev_cmd->parsed()) {
     dev.json = json;
     if (dev_cmd->get_subcommand("up")->parsed()) return DevUp(dev);

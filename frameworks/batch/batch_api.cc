@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "common/http_json.h"
 
 namespace agora::batch {
 namespace {
@@ -10,28 +11,6 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxSpecBytes = 1 << 20;
-
-HttpReply Json(int status, const json& body) { return HttpReply{status, body.dump() + "\n"}; }
-
-HttpReply Error(const absl::Status& s) {
-  int code = 500;
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument: code = 400; break;
-    case absl::StatusCode::kNotFound: code = 404; break;
-    case absl::StatusCode::kFailedPrecondition: code = 409; break;
-    default: break;
-  }
-  return Json(code, {{"error", std::string(s.message())}});
-}
-
-HttpReply Done(const absl::Status& s) { return s.ok() ? Json(200, {{"ok", true}}) : Error(s); }
-
-HttpReply Reply(const absl::StatusOr<json>& j) { return j.ok() ? Json(200, *j) : Error(j.status()); }
-
-std::string Param(const HttpRequest& r, const std::string& key) {
-  auto it = r.params.find(key);
-  return it == r.params.end() ? "" : it->second;
-}
 
 }  // namespace
 
@@ -45,32 +24,32 @@ HttpReply ServeBatchApi(BatchFramework& fw, const AgentTotals& agents, const Htt
   if (noun == "runs") {
     if (post && id.empty()) {
       if (r.body.size() > kMaxSpecBytes) {
-        return Error(absl::InvalidArgumentError("job file larger than 1 MiB"));
+        return ErrorReply(absl::InvalidArgumentError("job file larger than 1 MiB"));
       }
       auto result = fw.Submit(r.body, agents ? agents() : std::vector<Resources>{});
-      if (!result.ok()) return Error(result.status());
-      if (!result->cron.empty()) return Json(201, {{"cron", result->cron}});
-      return Json(201, {{"run_id", result->run_id}, {"jobs", result->job_ids}});
+      if (!result.ok()) return ErrorReply(result.status());
+      if (!result->cron.empty()) return JsonReply(201, {{"cron", result->cron}});
+      return JsonReply(201, {{"run_id", result->run_id}, {"jobs", result->job_ids}});
     }
-    if (get && id.empty()) return Json(200, fw.RunsJson());
-    if (get && verb.empty()) return Reply(fw.RunJson(id, Param(r, "jobs") != "0"));
-    if (post && verb == "kill") return Done(fw.KillRun(id));
+    if (get && id.empty()) return JsonReply(200, fw.RunsJson());
+    if (get && verb.empty()) return ValueReply(fw.RunJson(id, Param(r, "jobs") != "0"));
+    if (post && verb == "kill") return DoneReply(fw.KillRun(id));
   } else if (noun == "jobs") {
-    if (get && id.empty()) return Json(200, fw.JobsJson(Param(r, "run"), Param(r, "name"), Param(r, "state")));
-    if (get && verb.empty()) return Reply(fw.JobJson(id));
-    if (post && verb == "kill") return Done(fw.KillJob(id));
-    if (post && verb == "retry") return Done(fw.RetryJob(id));
+    if (get && id.empty()) return JsonReply(200, fw.JobsJson(Param(r, "run"), Param(r, "name"), Param(r, "state")));
+    if (get && verb.empty()) return ValueReply(fw.JobJson(id));
+    if (post && verb == "kill") return DoneReply(fw.KillJob(id));
+    if (post && verb == "retry") return DoneReply(fw.RetryJob(id));
   } else if (noun == "queues") {
-    if (get && id.empty()) return Json(200, fw.QueuesJson());
+    if (get && id.empty()) return JsonReply(200, fw.QueuesJson());
     if (get && verb.empty()) {
       for (const json& q : fw.QueuesJson()) {
-        if (q["name"] == id) return Json(200, q);
+        if (q["name"] == id) return JsonReply(200, q);
       }
-      return Error(absl::NotFoundError("no queue '" + id + "'"));
+      return ErrorReply(absl::NotFoundError("no queue '" + id + "'"));
     }
     if (r.method == "PUT" && verb.empty()) {
       json body = json::parse(r.body, nullptr, false);
-      if (!body.is_object()) return Error(absl::InvalidArgumentError("expected a JSON object"));
+      if (!body.is_object()) return ErrorReply(absl::InvalidArgumentError("expected a JSON object"));
       json merged = json::object();  // fields not given keep their value
       for (const json& q : fw.QueuesJson()) {
         if (q["name"] == id) merged = q;
@@ -78,17 +57,17 @@ HttpReply ServeBatchApi(BatchFramework& fw, const AgentTotals& agents, const Htt
       merged.update(body);
       merged["name"] = id;
       auto config = QueueFromJson(merged);
-      if (!config.ok()) return Error(config.status());
-      return Done(fw.SetQueue(*config));
+      if (!config.ok()) return ErrorReply(config.status());
+      return DoneReply(fw.SetQueue(*config));
     }
   } else if (noun == "crons") {
-    if (get && id.empty()) return Json(200, fw.CronsJson());
-    if (post && (verb == "pause" || verb == "resume")) return Done(fw.PauseCron(id, verb == "pause"));
-    if (r.method == "DELETE" && verb.empty()) return Done(fw.DeleteCron(id));
+    if (get && id.empty()) return JsonReply(200, fw.CronsJson());
+    if (post && (verb == "pause" || verb == "resume")) return DoneReply(fw.PauseCron(id, verb == "pause"));
+    if (r.method == "DELETE" && verb.empty()) return DoneReply(fw.DeleteCron(id));
   } else if (noun == "state" && get) {
-    return Json(200, fw.StateJson());
+    return JsonReply(200, fw.StateJson());
   }
-  return Json(404, {{"error", r.method + " " + r.path + " is not part of the batch API"}});
+  return JsonReply(404, {{"error", r.method + " " + r.path + " is not part of the batch API"}});
 }
 
 }  // namespace agora::batch

@@ -3,75 +3,23 @@
 #include <functional>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/cli.h"
 #include "common/ids.h"
 #include "frameworks/batch/cron.h"
+#include "common/status.h"
+#include "frameworks/spec/dag.h"
+#include "frameworks/spec/fits.h"
+#include "frameworks/spec/yaml_fields.h"
 
 namespace agora::batch {
 namespace {
 
-absl::Status Invalid(absl::string_view field, absl::string_view message) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
-}
-
-// Rejects keys of `node` outside `allowed`, naming the closest field path.
-absl::Status CheckKeys(const YAML::Node& node, const std::string& where,
-                       std::initializer_list<absl::string_view> allowed) {
-  for (const auto& kv : node) {
-    std::string key = kv.first.Scalar();
-    bool ok = false;
-    for (absl::string_view a : allowed) ok = ok || a == key;
-    if (!ok) {
-      return Invalid(absl::StrCat(where, where.empty() ? "" : ".", key),
-                     absl::StrCat("unknown field (known: ", absl::StrJoin(allowed, ", "), ")"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// Reads scalars with their field path in every error. yaml-cpp throws on
-// a bad conversion; the exception stays inside this file.
-class Reader {
- public:
-  template <typename T>
-  absl::StatusOr<T> Scalar(const YAML::Node& n, const std::string& field) {
-    if (!n.IsScalar()) return Invalid(field, "expected a single value");
-    try {
-      return n.as<T>();
-    } catch (const YAML::Exception&) {
-      return Invalid(field, absl::StrCat("'", n.Scalar(), "' has the wrong type"));
-    }
-  }
-  absl::StatusOr<absl::Duration> Duration(const YAML::Node& n, const std::string& field) {
-    if (!n.IsScalar()) return Invalid(field, "expected a duration such as 30s or 5m");
-    auto d = ParseDurationFlag(n.Scalar());
-    if (!d.ok()) return Invalid(field, d.status().message());
-    return *d;
-  }
-};
-
-absl::Status ParseResources(const YAML::Node& n, const std::string& field, Resources* out) {
-  if (!n.IsMap()) return Invalid(field, "expected {cpus: N, mem: MiB, disk: MiB}");
-  if (absl::Status s = CheckKeys(n, field, {"cpus", "mem", "disk"}); !s.ok()) return s;
-  Reader r;
-  double cpus = out->cpus(), mem = out->mem(), disk = out->disk();
-  for (auto [key, value] : {std::pair{"cpus", &cpus}, {"mem", &mem}, {"disk", &disk}}) {
-    if (!n[key]) continue;
-    auto v = r.Scalar<double>(n[key], absl::StrCat(field, ".", key));
-    if (!v.ok()) return v.status();
-    if (*v < 0 || (std::string(key) == "cpus" && *v <= 0)) {
-      return Invalid(absl::StrCat(field, ".", key), "must be positive");
-    }
-    *value = *v;
-  }
-  *out = Resources::Scalars(cpus, mem, disk);
-  return absl::OkStatus();
-}
+using spec::CheckKeys;
+using spec::Invalid;
+using spec::ParseResources;
 
 absl::Status ParseDependency(const YAML::Node& n, const std::string& field, Dependency* out) {
   if (n.IsScalar()) {
@@ -131,7 +79,6 @@ absl::Status ParseJob(const YAML::Node& n, const std::string& where, JobSpec* jo
   auto field = [&](absl::string_view key) {
     return where.empty() ? std::string(key) : absl::StrCat(where, ".", key);
   };
-  Reader r;
   if (!n["name"] || !n["name"].IsScalar()) return Invalid(field("name"), "required");
   job->name = n["name"].Scalar();
   if (absl::Status s = ValidatePathSafeId("name", job->name); !s.ok()) {
@@ -151,7 +98,7 @@ absl::Status ParseJob(const YAML::Node& n, const std::string& where, JobSpec* jo
     }
   }
   if (n["priority"]) {
-    auto p = r.Scalar<double>(n["priority"], field("priority"));
+    auto p = spec::Scalar<double>(n["priority"], field("priority"));
     if (!p.ok()) return p.status();
     job->priority = *p;
   }
@@ -163,35 +110,30 @@ absl::Status ParseJob(const YAML::Node& n, const std::string& where, JobSpec* jo
   for (DurationField d : {DurationField{"estimated_duration", &estimate}, {"backoff", &job->backoff},
                           {"max_backoff", &job->max_backoff}, {"timeout", &job->timeout}}) {
     if (!n[d.key]) continue;
-    auto v = r.Duration(n[d.key], field(d.key));
+    auto v = spec::Duration(n[d.key], field(d.key));
     if (!v.ok()) return v.status();
     *d.out = *v;
   }
   if (n["estimated_duration"]) job->estimated_duration = estimate;
   if (n["retries"]) {
-    auto v = r.Scalar<int>(n["retries"], field("retries"));
+    auto v = spec::Scalar<int>(n["retries"], field("retries"));
     if (!v.ok()) return v.status();
     if (*v < 0 || *v > 1000) return Invalid(field("retries"), "must be between 0 and 1000");
     job->retries = *v;
   }
   if (n["array"]) {
-    auto v = r.Scalar<int>(n["array"], field("array"));
+    auto v = spec::Scalar<int>(n["array"], field("array"));
     if (!v.ok()) return v.status();
     if (*v < 1 || *v > 100000) return Invalid(field("array"), "must be between 1 and 100000");
     job->array = *v;
   }
   if (n["preemptible"]) {
-    auto v = r.Scalar<bool>(n["preemptible"], field("preemptible"));
+    auto v = spec::Scalar<bool>(n["preemptible"], field("preemptible"));
     if (!v.ok()) return v.status();
     job->preemptible = *v;
   }
   if (n["env"]) {
-    if (!n["env"].IsMap()) return Invalid(field("env"), "expected {NAME: value, ...}");
-    for (const auto& kv : n["env"]) {
-      std::string key = kv.first.Scalar();
-      if (!kv.second.IsScalar()) return Invalid(field("env." + key), "expected a single value");
-      job->env.emplace_back(key, kv.second.Scalar());
-    }
+    if (absl::Status s = spec::ParseEnv(n["env"], field("env"), &job->env); !s.ok()) return s;
   }
   if (n["depends_on"]) {
     const YAML::Node& deps = n["depends_on"];
@@ -206,6 +148,16 @@ absl::Status ParseJob(const YAML::Node& n, const std::string& where, JobSpec* jo
     }
   }
   return absl::OkStatus();
+}
+
+std::vector<spec::DagNode> Dag(const WorkflowSpec& wf) {
+  std::vector<spec::DagNode> nodes;
+  for (const JobSpec& job : wf.jobs) {
+    spec::DagNode node{job.name, {}};
+    for (const Dependency& d : job.depends_on) node.depends_on.push_back(d.job);
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
 }
 
 // Unknown dependencies, self-dependencies and cycles, each named.
@@ -225,36 +177,7 @@ absl::Status CheckGraph(const WorkflowSpec& wf) {
       if (dep == wf.jobs[i].name) return Invalid(field, "a job cannot depend on itself");
     }
   }
-  // Depth-first search with colours; a grey node reached again closes a cycle.
-  std::vector<int> colour(wf.jobs.size(), 0), stack;
-  std::function<absl::Status(int)> visit = [&](int v) -> absl::Status {
-    colour[v] = 1;
-    stack.push_back(v);
-    for (const Dependency& d : wf.jobs[v].depends_on) {
-      int w = index[d.job];
-      if (colour[w] == 1) {
-        std::vector<std::string> cycle;
-        for (auto it = std::find(stack.begin(), stack.end(), w); it != stack.end(); ++it) {
-          cycle.push_back(wf.jobs[*it].name);
-        }
-        cycle.push_back(wf.jobs[w].name);
-        return Invalid(absl::StrCat("jobs[", v, "].depends_on"),
-                       absl::StrCat("dependency cycle ", absl::StrJoin(cycle, " -> ")));
-      }
-      if (colour[w] == 0) {
-        if (absl::Status s = visit(w); !s.ok()) return s;
-      }
-    }
-    stack.pop_back();
-    colour[v] = 2;
-    return absl::OkStatus();
-  };
-  for (size_t i = 0; i < wf.jobs.size(); ++i) {
-    if (colour[i] == 0) {
-      if (absl::Status s = visit(i); !s.ok()) return s;
-    }
-  }
-  return absl::OkStatus();
+  return spec::CheckAcyclic(Dag(wf), [](int i) { return absl::StrCat("jobs[", i, "].depends_on"); });
 }
 
 absl::StatusOr<WorkflowSpec> ParseNode(const YAML::Node& root) {
@@ -341,50 +264,21 @@ absl::string_view MissedRunsName(MissedRuns m) {
 }
 
 absl::StatusOr<WorkflowSpec> ParseWorkflow(absl::string_view yaml) {
-  YAML::Node root;
+  auto root = spec::LoadYaml(yaml);
+  if (!root.ok()) return root.status();
   try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("not valid YAML: ", e.what()));
-  }
-  try {
-    return ParseNode(root);
+    return ParseNode(*root);
   } catch (const YAML::Exception& e) {  // e.g. a key that is not a scalar
     return absl::InvalidArgumentError(absl::StrCat("malformed job file: ", e.what()));
   }
 }
 
-std::vector<int> TopologicalOrder(const WorkflowSpec& wf) {
-  absl::flat_hash_map<std::string, int> index;
-  for (size_t i = 0; i < wf.jobs.size(); ++i) index[wf.jobs[i].name] = i;
-  std::vector<int> order, state(wf.jobs.size(), 0);
-  std::function<void(int)> visit = [&](int v) {
-    if (state[v]) return;
-    state[v] = 1;
-    for (const Dependency& d : wf.jobs[v].depends_on) visit(index.at(d.job));
-    order.push_back(v);
-  };
-  for (size_t i = 0; i < wf.jobs.size(); ++i) visit(i);
-  return order;
-}
+std::vector<int> TopologicalOrder(const WorkflowSpec& wf) { return spec::DependenciesFirst(Dag(wf)); }
 
 absl::Status CheckFits(const WorkflowSpec& wf, const std::vector<Resources>& agents) {
-  if (agents.empty()) return absl::OkStatus();
-  const Resources* largest = &agents.front();
-  for (const Resources& a : agents) {
-    if (a.cpus_milli() + a.mem_milli() / 1024 > largest->cpus_milli() + largest->mem_milli() / 1024) {
-      largest = &a;
-    }
-  }
   for (size_t i = 0; i < wf.jobs.size(); ++i) {
-    Resources ask = wf.jobs[i].resources;
-    bool fits = false;
-    for (const Resources& a : agents) fits = fits || a.Contains(ask);
-    if (!fits) {
-      return Invalid(absl::StrCat("jobs[", i, "].resources"),
-                     absl::StrCat("no agent could ever hold it (", largest->Shortfall(ask),
-                                  " on the largest agent)"));
-    }
+    AGORA_RETURN_IF_ERROR(
+        spec::CheckSomeAgentHolds(wf.jobs[i].resources, agents, absl::StrCat("jobs[", i, "].resources")));
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,5 @@
 // agora-batch: the batch job framework daemon, and its policy simulator.
 #include <signal.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,7 +17,7 @@
 #include "frameworks/batch/batch_api.h"
 #include "frameworks/batch/batch_framework.h"
 #include "frameworks/batch/simulator.h"
-#include "frameworks/sdk/master_client.h"
+#include "frameworks/sdk/agent_totals.h"
 
 namespace agora::batch {
 namespace {
@@ -62,32 +61,6 @@ int RunSimulation(const SimulateOptions& o) {
   }
   return 0;
 }
-
-// The agents' totals, asked of the master at most every few seconds.
-class AgentTotalsCache {
- public:
-  explicit AgentTotalsCache(std::string master) : client_(std::move(master), absl::Milliseconds(500)) {}
-  std::vector<Resources> Get() {
-    if (absl::Now() - fetched_ < absl::Seconds(5)) return totals_;
-    auto text = client_.Query("agents");
-    if (!text.ok()) return totals_;  // keep what we knew; an unknown cluster rejects nothing
-    fetched_ = absl::Now();
-    totals_.clear();
-    nlohmann::json agents = nlohmann::json::parse(*text, nullptr, false);
-    if (!agents.is_array()) return totals_;
-    for (const auto& a : agents) {
-      if (a.value("state", "") != "active") continue;
-      const auto& r = a["resources"];
-      totals_.push_back(Resources::Scalars(r.value("cpus", 0.0), r.value("mem", 0.0), r.value("disk", 0.0)));
-    }
-    return totals_;
-  }
-
- private:
-  sdk::MasterClient client_;
-  absl::Time fetched_ = absl::InfinitePast();
-  std::vector<Resources> totals_;
-};
 
 }  // namespace
 }  // namespace agora::batch
@@ -157,7 +130,7 @@ int main(int argc, char** argv) {
   sdk::SchedulerDriver driver(framework, info, master);
   framework.Attach(driver);
 
-  AgentTotalsCache agents(master);
+  sdk::AgentTotals agents(master);
   auto http = HttpEndpoint::Start(
       http_host, http_port, driver.loop(),
       [&](const std::string& path) {
@@ -170,13 +143,7 @@ int main(int argc, char** argv) {
     std::cerr << "agora-batch: " << http.status().message() << "\n";
     return 1;
   }
-  // A wildcard address is not reachable as such: announce this machine's name.
-  std::string advertised = http_host;
-  if (http_host == "0.0.0.0" || http_host == "::") {
-    char name[256] = {};
-    advertised = ::gethostname(name, sizeof(name) - 1) == 0 ? name : "127.0.0.1";
-  }
-  const std::string endpoint = absl::StrCat("http://", advertised, ":", (*http)->port());
+  const std::string endpoint = AdvertisedUrl(http_host, (*http)->port());
   driver.SetEndpoint(endpoint);
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << endpoint << "\n";
   AGORA_LOG(INFO, "batch") << "API on " << endpoint << ", master " << master;

@@ -25,6 +25,11 @@ class ProberTest : public ::testing::Test {
     server_.Get("/broken", [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() before the server loop runs would be lost: wait for it.
+    for (int i = 0; i < 500 && !server_.is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(server_.is_running());
   }
   void TearDown() override {
     server_.stop();

@@ -3,7 +3,7 @@
 // active. Slow (up to two minutes) by nature, so it is its own binary that
 // ctest starts first.
 #include "absl/strings/numbers.h"
-#include "tests/integration/batch_fixture.h"
+#include "tests/integration/framework_fixture.h"
 
 namespace agora::testing {
 namespace {

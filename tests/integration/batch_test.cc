@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "tests/integration/batch_fixture.h"
+#include "tests/integration/framework_fixture.h"
 
 namespace agora::testing {
 namespace {
@@ -216,9 +216,9 @@ TEST_F(BatchTest, RestartMidWorkflowFinishesWithNoJobRunTwice) {
   - {name: d, command: "echo d >> )", log, R"(", depends_on: [c]}
 )"));
   ASSERT_TRUE(WaitForJob(run + ".b", "running"));
-  batch_->Signal(SIGKILL);
-  batch_->Wait(absl::Seconds(5));
-  StartBatch();  // same --work_dir
+  framework_->Signal(SIGKILL);
+  framework_->Wait(absl::Seconds(5));
+  StartFramework();  // same --work_dir
   CliResult w = Cli({"job", "watch", run});
   EXPECT_EQ(w.exit_code, 0) << w.out;
   EXPECT_EQ(Lines("chain"), (std::vector<std::string>{"a", "b", "c", "d"}));

@@ -112,7 +112,10 @@ void LocalCluster::StartAgent(int i) {
                                    "--master", master_endpoint_,
                                    "--work_dir", absl::StrCat(dir_, "/agent", i),
                                    "--hostname", agent_hostname(i),
-                                   "--resources", options_.agent_resources,
+                                   "--resources", options_.agent_ports
+                                       ? absl::StrCat(options_.agent_resources, ";ports:[", 31000 + 100 * i, "-",
+                                                      31099 + 100 * i, "]")
+                                       : options_.agent_resources,
                                    "--attributes", absl::StrCat("zone:z", i % 2),
                                    "--kill_tasks_on_exit",
                                    "--kill_grace_period", "1s",

@@ -46,6 +46,9 @@ struct ClusterOptions {
   std::vector<std::string> master_flags = {"--heartbeat_interval", "250ms",
                                            "--heartbeat_timeout", "2s", "--http_port", "0"};
   std::vector<std::string> agent_flags;
+  // Agent i also offers ports 31000+100i..31099+100i: all agents share this
+  // machine, so their ranges must not overlap.
+  bool agent_ports = false;
 };
 
 class LocalCluster {

@@ -62,6 +62,9 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   CliResult job = Agora(absl::StrCat(master, " job submit ", AGORA_SOURCE_DIR,
                                      "/examples/batch/etl.yaml --wait"));
   EXPECT_EQ(job.exit_code, 0) << job.out;
+  CliResult services = Agora(absl::StrCat(master, " service deploy ", AGORA_SOURCE_DIR,
+                                          "/examples/services/web.yaml --wait"));
+  EXPECT_EQ(services.exit_code, 0) << services.out;
 
   // A second `up` on the same folder refuses.
   CliResult again = Agora(absl::StrCat("dev up ", flags));
@@ -71,7 +74,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   CliResult status = Agora(absl::StrCat("dev status ", flags, " --json"));
   ASSERT_EQ(status.exit_code, 0) << status.out;
   json processes = json::parse(status.out, nullptr, false)["processes"];
-  ASSERT_EQ(processes.size(), 4u);  // master, 2 agents, agora-batch
+  ASSERT_EQ(processes.size(), 5u);  // master, 2 agents, agora-batch, agora-services
   for (const json& p : processes) EXPECT_TRUE(p["running"].get<bool>()) << p.dump();
 
   CliResult down = Agora(absl::StrCat("dev down ", flags));

@@ -1,5 +1,6 @@
-// The fixture of agora-batch's integration tests: a LocalCluster plus a real
-// agora-batch, driven through the `agora` CLI.
+// The fixture of the frameworks' integration tests: a LocalCluster plus a
+// real framework daemon (agora-batch, agora-services), driven through the
+// `agora` CLI.
 #pragma once
 
 #include <fstream>
@@ -14,35 +15,38 @@
 
 namespace agora::testing {
 
-class BatchTest : public ::testing::Test {
+class FrameworkTest : public ::testing::Test {
  protected:
+  // `binary` is agora-batch or agora-services; its work dir is DIR/<binary>.
+  explicit FrameworkTest(std::string binary) : binary_(std::move(binary)) {}
+
   void Start(ClusterOptions options = {}) {
     cluster_ = std::make_unique<LocalCluster>(options);
     ASSERT_TRUE(cluster_->WaitForAgents(options.agents));
-    StartBatch();
+    StartFramework();
   }
 
-  void StartBatch() {
-    batch_ = std::make_unique<Process>(
-        std::vector<std::string>{BinPath("agora-batch"), "--master", cluster_->master(),
-                                 "--work_dir", dir() + "/batch", "--http_port", "0"},
-        dir() + "/batch.log");
+  // (Re)starts the framework on its work dir and waits for it to subscribe.
+  void StartFramework() {
+    framework_ = std::make_unique<Process>(
+        std::vector<std::string>{BinPath(binary_), "--master", cluster_->master(), "--work_dir",
+                                 dir() + "/" + binary_, "--http_port", "0"},
+        dir() + "/" + binary_ + ".log");
     ASSERT_TRUE(WaitFor(
         [&] {
           for (const nlohmann::json& f : cluster_->Query("frameworks")) {
-            if (f["name"] == "agora-batch" && f["state"] == "active" &&
-                f.value("endpoint", "") == Endpoint()) {
+            if (f["name"] == binary_ && f["state"] == "active" && f.value("endpoint", "") == Endpoint()) {
               return true;
             }
           }
           return false;
         },
         absl::Seconds(15)))
-        << "agora-batch did not subscribe; see " << dir() << "/batch.log";
+        << binary_ << " did not subscribe; see " << dir() << "/" << binary_ << ".log";
   }
 
   std::string Endpoint() {
-    std::ifstream in(dir() + "/batch/endpoint");
+    std::ifstream in(dir() + "/" + binary_ + "/endpoint");
     std::string e;
     std::getline(in, e);
     return e;
@@ -67,6 +71,24 @@ class BatchTest : public ::testing::Test {
     return j.is_discarded() ? nlohmann::json() : j;
   }
 
+  // Lines of a file the tasks append to.
+  std::vector<std::string> Lines(const std::string& name) {
+    std::ifstream in(dir() + "/" + name);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  }
+
+  std::string binary_;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<Process> framework_;
+  int files_ = 0;
+};
+
+class BatchTest : public FrameworkTest {
+ protected:
+  BatchTest() : FrameworkTest("agora-batch") {}
+
   // Submits without waiting; returns the run id.
   std::string Submit(const std::string& yaml) {
     nlohmann::json r = CliJson({"job", "submit", Write(absl::StrCat("spec", ++files_, ".yaml"), yaml)});
@@ -80,17 +102,6 @@ class BatchTest : public ::testing::Test {
     return WaitFor([&] { return Job(id).value("state", "") == state; }, timeout);
   }
 
-  // Lines of a file the jobs append to.
-  std::vector<std::string> Lines(const std::string& name) {
-    std::ifstream in(dir() + "/" + name);
-    std::vector<std::string> lines;
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
-    return lines;
-  }
-
-  std::unique_ptr<LocalCluster> cluster_;
-  std::unique_ptr<Process> batch_;
-  int files_ = 0;
 };
 
 }  // namespace agora::testing

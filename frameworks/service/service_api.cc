@@ -1,0 +1,52 @@
+#include "frameworks/service/service_api.h"
+
+#include "absl/strings/str_split.h"
+#include "common/http_json.h"
+
+namespace agora::service {
+
+using nlohmann::json;
+
+HttpReply ServeServiceApi(ServiceFramework& fw, const std::function<std::vector<Resources>()>& agents,
+                          const HttpRequest& r) {
+  std::vector<std::string> p = absl::StrSplit(r.path, '/', absl::SkipEmpty());  // v1, services, ...
+  const std::string noun = p.size() > 1 ? p[1] : "";
+  const std::string name = p.size() > 2 ? p[2] : "";
+  const std::string verb = p.size() > 3 ? p[3] : "";
+  const bool get = r.method == "GET", post = r.method == "POST";
+  if (noun == "services") {
+    if (post && name.empty()) {
+      if (r.body.size() > (1 << 20)) return ErrorReply(absl::InvalidArgumentError("service file larger than 1 MiB"));
+      auto deployed = fw.Deploy(r.body, agents ? agents() : std::vector<Resources>{});
+      if (!deployed.ok()) return ErrorReply(deployed.status());
+      return JsonReply(201, {{"services", *deployed}});
+    }
+    if (post && name == "delete") {
+      json body = json::parse(r.body, nullptr, false);
+      if (!body.is_object() || !body["names"].is_array()) {
+        return ErrorReply(absl::InvalidArgumentError("expected {\"names\": [...]}"));
+      }
+      std::vector<std::string> names;
+      for (const json& n : body["names"]) {
+        if (n.is_string()) names.push_back(n);
+      }
+      return DoneReply(fw.Delete(names));
+    }
+    if (get && name.empty()) return JsonReply(200, fw.ListJson());
+    if (get && verb.empty()) return ValueReply(fw.ShowJson(name));
+    if (get && verb == "endpoints") return ValueReply(fw.EndpointsJson(name, Param(r, "port")));
+    if (get && verb == "history") return ValueReply(fw.HistoryJson(name));
+    if (r.method == "PUT" && verb == "scale") {
+      json body = json::parse(r.body, nullptr, false);
+      if (!body.is_object() || !body["instances"].is_number_integer()) {
+        return ErrorReply(absl::InvalidArgumentError("expected {\"instances\": N}"));
+      }
+      return DoneReply(fw.Scale(name, body["instances"].get<int>()));
+    }
+  } else if (noun == "state" && get) {
+    return JsonReply(200, fw.StateJson());
+  }
+  return JsonReply(404, {{"error", r.method + " " + r.path + " is not part of the services API"}});
+}
+
+}  // namespace agora::service

@@ -1,0 +1,258 @@
+// ServiceFramework, part two: deployments, scaling and deletion asked for
+// through the API, the JSON views, and recovery from the store.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/metrics_writer.h"
+#include "common/status.h"
+#include "frameworks/service/service_framework.h"
+
+namespace agora::service {
+
+using nlohmann::json;
+
+absl::StatusOr<std::map<std::string, int>> ServiceFramework::Deploy(const std::string& yaml,
+                                                                    const std::vector<Resources>& agents) {
+  std::vector<std::string> deployed;
+  for (const auto& [name, s] : services_) {
+    if (!s.deleting) deployed.push_back(name);
+  }
+  AGORA_ASSIGN_OR_RETURN(ServiceGroup group, ParseServices(yaml, deployed));
+  AGORA_RETURN_IF_ERROR(CheckFits(group, agents));
+  for (const ServiceSpec& spec : group.services) {
+    auto it = services_.find(spec.name);
+    if (it != services_.end() && it->second.deleting) {
+      return absl::FailedPreconditionError(absl::StrCat(spec.name, " is being deleted; deploy it again once it is gone"));
+    }
+  }
+  std::map<std::string, int> result;
+  for (const ServiceSpec& spec : group.services) {
+    auto [it, fresh] = services_.try_emplace(spec.name);
+    ServiceRecord& s = it->second;
+    std::vector<VersionRecord>& history = versions_[spec.name];
+    if (!fresh && history.back().yaml == spec.source) {  // unchanged: nothing to roll
+      result[spec.name] = s.version;
+      continue;
+    }
+    const int version = history.empty() ? 1 : history.back().version + 1;
+    history.push_back(VersionRecord{version, spec.source, Now()});
+    store_.Put("version", absl::StrCat(spec.name, "@", version), StoreJson(history.back()).dump());
+    s.name = spec.name;
+    s.version = version;
+    s.spec = spec;
+    s.instances = spec.instances;
+    s.deploy_started = Now();
+    s.deploy_failed = false;
+    s.failures = 0;
+    s.backoff_until = absl::InfinitePast();
+    s.message = "";
+    SaveService(s);
+    result[spec.name] = version;
+    AGORA_LOG(INFO, "services") << (fresh ? "deploying " : "rolling ") << spec.name << " v" << version;
+  }
+  Flush();
+  Converge();
+  return result;
+}
+
+absl::Status ServiceFramework::AdoptVersion(ServiceRecord& s, int version) {
+  for (const VersionRecord& v : versions_[s.name]) {
+    if (v.version != version) continue;
+    std::vector<std::string> deployed;
+    for (const auto& [name, other] : services_) deployed.push_back(name);
+    AGORA_ASSIGN_OR_RETURN(ServiceGroup g, ParseServices(v.yaml, deployed));
+    s.spec = g.services.front();
+    s.version = version;
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(absl::StrCat(s.name, " has no version ", version));
+}
+
+absl::Status ServiceFramework::Scale(const std::string& name, int instances) {
+  auto it = services_.find(name);
+  if (it == services_.end() || it->second.deleting) {
+    return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  }
+  ServiceRecord& s = it->second;
+  if (instances < 0 || instances > 10000) return absl::InvalidArgumentError("instances must be between 0 and 10000");
+  if (s.spec.autoscale && (instances < s.spec.autoscale->min || instances > s.spec.autoscale->max)) {
+    return absl::InvalidArgumentError(absl::StrCat(instances, " is outside ", name, "'s autoscale bounds ",
+                                                   s.spec.autoscale->min, "..", s.spec.autoscale->max));
+  }
+  s.instances = instances;
+  s.message = "";
+  SaveService(s);
+  Flush();
+  Converge();
+  return absl::OkStatus();
+}
+
+absl::Status ServiceFramework::Delete(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (!services_.contains(name)) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  }
+  // A service others still depend on goes only with them.
+  for (const auto& [other, o] : services_) {
+    if (o.deleting || std::find(names.begin(), names.end(), other) != names.end()) continue;
+    for (const std::string& dep : o.spec.depends_on) {
+      if (std::find(names.begin(), names.end(), dep) != names.end()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            other, " depends on ", dep, "; delete ", other, " first, or both together"));
+      }
+    }
+  }
+  for (const std::string& name : names) {
+    ServiceRecord& s = services_.at(name);
+    s.deleting = true;
+    SaveService(s);
+  }
+  Flush();
+  Converge();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- views
+
+json ServiceFramework::ListJson() const {
+  json out = json::array();
+  for (const auto& [name, s] : services_) {
+    const Counts c = Count(s);
+    out.push_back({{"name", name},
+                   {"version", s.version},
+                   {"instances", s.instances},
+                   {"running", c.live},
+                   {"healthy", c.ready},
+                   {"state", StateOf(s)},
+                   {"message", s.message}});
+  }
+  return out;
+}
+
+absl::StatusOr<json> ServiceFramework::ShowJson(const std::string& name) const {
+  auto it = services_.find(name);
+  if (it == services_.end()) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  const ServiceRecord& s = it->second;
+  json instances = json::array();
+  std::vector<const InstanceRecord*> rows;
+  for (const auto& [id, i] : instances_) {
+    if (i.service == name) rows.push_back(&i);
+  }
+  std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->task_id < b->task_id; });
+  for (const InstanceRecord* i : rows) instances.push_back(ApiJson(*i));
+  const Counts c = Count(s);
+  return json{{"name", name},
+              {"version", s.version},
+              {"desired", s.instances},
+              {"running", c.live},
+              {"healthy", c.ready},
+              {"state", StateOf(s)},
+              {"message", s.message},
+              {"depends_on", s.spec.depends_on},
+              {"spec", s.spec.source},
+              {"instances", instances}};
+}
+
+absl::StatusOr<json> ServiceFramework::EndpointsJson(const std::string& name, const std::string& port) const {
+  auto it = services_.find(name);
+  if (it == services_.end()) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  const ServiceRecord& s = it->second;
+  if (s.spec.ports.empty()) return absl::FailedPreconditionError(absl::StrCat(name, " names no ports"));
+  const std::string which = port.empty() ? s.spec.ports.front() : port;
+  if (std::find(s.spec.ports.begin(), s.spec.ports.end(), which) == s.spec.ports.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " has no port '", which, "'"));
+  }
+  json out = json::array();
+  const bool checked = s.spec.health_check.has_value();
+  for (const auto& [id, i] : instances_) {
+    if (i.service != name || i.kill_requested || !i.Ready(checked)) continue;
+    out.push_back({{"host", i.host}, {"port", i.ports.at(which)}, {"weight", s.spec.weight}, {"task_id", id}});
+  }
+  std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["task_id"] < b["task_id"]; });
+  return out;
+}
+
+absl::StatusOr<json> ServiceFramework::HistoryJson(const std::string& name) const {
+  auto it = versions_.find(name);
+  if (it == versions_.end()) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  json out = json::array();
+  for (const VersionRecord& v : it->second) {
+    out.push_back({{"version", v.version},
+                   {"created_at", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", v.created_at, absl::UTCTimeZone())},
+                   {"spec", v.yaml}});
+  }
+  return out;
+}
+
+json ServiceFramework::StateJson() const {
+  return {{"services", ListJson()}, {"instances", instances_.size()}, {"tasks_launched", launched_},
+          {"health_kills", health_kills_}};
+}
+
+std::string ServiceFramework::MetricsText() const {
+  MetricsWriter w;
+  w.Family("agora_service_instances", "gauge", "Instances per service: desired, running, healthy.");
+  for (const auto& [name, s] : services_) {
+    const Counts c = Count(s);
+    for (auto [kind, n] : {std::pair{"desired", s.instances}, {"running", c.live}, {"healthy", c.ready}}) {
+      w.Sample("agora_service_instances", n, absl::StrCat("service=\"", name, "\",kind=\"", kind, "\""));
+    }
+  }
+  w.Counters({{"agora_service_tasks_launched_total", "Instances launched.", launched_},
+              {"agora_service_health_kills_total", "Instances killed for failing health checks.", health_kills_}});
+  return w.Take();
+}
+
+// ---------------------------------------------------------------- recovery
+
+std::string ServiceFramework::StoredFrameworkId() {
+  auto id = store_.Get("meta", "framework_id");
+  return id.ok() && *id ? **id : "";
+}
+
+absl::Status ServiceFramework::Recover() {
+  AGORA_ASSIGN_OR_RETURN(auto version_rows, store_.LoadAll("version"));
+  for (const auto& [key, text] : version_rows) {
+    AGORA_ASSIGN_OR_RETURN(VersionRecord v, VersionFromStore(json::parse(text, nullptr, false)));
+    versions_[key.substr(0, key.rfind('@'))].push_back(std::move(v));
+  }
+  for (auto& [name, history] : versions_) {
+    std::sort(history.begin(), history.end(), [](auto& a, auto& b) { return a.version < b.version; });
+  }
+  AGORA_ASSIGN_OR_RETURN(auto service_rows, store_.LoadAll("service"));
+  for (const auto& [name, text] : service_rows) {
+    AGORA_ASSIGN_OR_RETURN(ServiceRecord s, ServiceFromStore(json::parse(text, nullptr, false)));
+    services_.emplace(name, std::move(s));
+  }
+  for (auto& [name, s] : services_) {
+    if (absl::Status st = AdoptVersion(s, s.version); !st.ok()) {
+      return absl::DataLossError(absl::StrCat("service ", name, ": ", st.message()));
+    }
+  }
+  AGORA_ASSIGN_OR_RETURN(auto instance_rows, store_.LoadAll("instance"));
+  for (const auto& [id, text] : instance_rows) {
+    AGORA_ASSIGN_OR_RETURN(InstanceRecord i, InstanceFromStore(json::parse(text, nullptr, false)));
+    instances_.emplace(id, std::move(i));
+  }
+  AGORA_LOG(INFO, "services") << "recovered " << services_.size() << " services, " << instances_.size()
+                              << " instances";
+  return absl::OkStatus();
+}
+
+void ServiceFramework::Attach(sdk::SchedulerDriver& driver) {
+  driver_ = &driver;
+  for (const auto& [name, s] : services_) {
+    if (s.backoff_until > Now()) ArmBackoffTimer(s);
+  }
+  // Deadlines, and explicit reconciliation now and then (a master that
+  // restarted answers for unknown tasks only once its agents are back).
+  driver.loop().Every(absl::Seconds(1), [this] { Converge(); });
+  driver.loop().Every(absl::Seconds(30), [this] {
+    std::vector<std::string> ids;
+    for (const auto& [id, i] : instances_) ids.push_back(id);
+    if (!ids.empty() && driver_->subscribed()) driver_->Reconcile(ids);
+  });
+}
+
+}  // namespace agora::service

@@ -1,0 +1,110 @@
+// ServiceFramework is agora-services' scheduler: it keeps every service at
+// its desired count of healthy instances of its current version.
+//
+// Convergence, after every event (an update, an API call, a timer):
+//  - missing instances are placed on offers by the framework's own rules
+//    (resources and ports, the service's constraints, then spread: the agent
+//    running the fewest of its instances), dependencies first: a service
+//    starts only once every service it depends on has all its instances ready;
+//  - a crashed instance is replaced after an exponential backoff (1s doubling
+//    to 5m; the state says `backoff`), a lost one (agent gone) at once;
+//  - an unhealthy instance is killed and replaced, at most max(1, 10%) of a
+//    service's instances at a time, so one bad check cannot take them all;
+//  - a new version rolls: new instances start while at most
+//    `max_over_capacity` extra run, old ones stop while at least
+//    `min_health_capacity` stay ready; past `deadline` the deployment fails,
+//    and rolls back when `auto_rollback` is set;
+//  - deleted services stop after the services that depend on them.
+//
+// Failure behaviour: agora-services killed and restarted on the same work
+// dir reloads services, versions and instances, re-subscribes with its
+// framework id and reconciles; instances keep running meanwhile, and an
+// update for a task it no longer wants gets that task killed, so it neither
+// loses nor duplicates an instance. Every change is in SQLite before a launch
+// is sent or an update acknowledged.
+//
+// Lives on the driver's loop thread; not thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "common/sqlite_kv.h"
+#include "frameworks/sdk/scheduler_driver.h"
+#include "frameworks/service/constraints.h"
+#include "frameworks/service/service_records.h"
+
+namespace agora::service {
+
+class ServiceFramework final : public sdk::Scheduler {
+ public:
+  explicit ServiceFramework(SqliteKv& store);
+
+  absl::Status Recover();  // once, before Attach()
+  std::string StoredFrameworkId();
+  void Attach(sdk::SchedulerDriver& driver);
+
+  // --- The API (loop thread).
+  // Deploys a file: new services start, changed ones roll to a new version,
+  // unchanged ones are left alone. Returns {name: version}.
+  absl::StatusOr<std::map<std::string, int>> Deploy(const std::string& yaml,
+                                                    const std::vector<Resources>& agents);
+  absl::Status Scale(const std::string& name, int instances);
+  absl::Status Delete(const std::vector<std::string>& names);
+
+  nlohmann::json ListJson() const;
+  absl::StatusOr<nlohmann::json> ShowJson(const std::string& name) const;
+  absl::StatusOr<nlohmann::json> EndpointsJson(const std::string& name, const std::string& port) const;
+  absl::StatusOr<nlohmann::json> HistoryJson(const std::string& name) const;
+  nlohmann::json StateJson() const;
+  std::string MetricsText() const;
+
+  // --- sdk::Scheduler.
+  void Subscribed(sdk::SchedulerDriver& driver, const std::string& framework_id) override;
+  void Offers(sdk::SchedulerDriver& driver, const std::vector<sdk::Offer>& offers) override;
+  void Update(sdk::SchedulerDriver& driver, const TaskStatus& status) override;
+  bool WantsOffers() const override;
+  void Checkpoint(sdk::SchedulerDriver& driver) override { Flush(); }
+
+ private:
+  struct Counts {
+    int live = 0;      // not terminal, not being killed
+    int current = 0;   // live and of the desired version
+    int ready = 0;     // live and ready (any version)
+    int current_ready = 0;
+  };
+  Counts Count(const ServiceRecord& s) const;
+  std::string StateOf(const ServiceRecord& s) const;
+  bool DependenciesReady(const ServiceRecord& s, std::string* waiting_for) const;
+  // How many instances the next offers may start for `s`.
+  int Missing(const ServiceRecord& s) const;
+  std::vector<std::string> DeployOrder() const;
+
+  void Converge();
+  void Kill(InstanceRecord& instance, const std::string& reason);
+  void ArmBackoffTimer(const ServiceRecord& s);
+  void Forget(const std::string& task_id);
+  void SaveService(const ServiceRecord& s);
+  void Save(const InstanceRecord& i) { dirty_.insert(i.task_id); }
+  void Flush();
+  absl::Time Now() const { return driver_->loop().Now(); }
+  absl::Status AdoptVersion(ServiceRecord& s, int version);  // spec from history
+
+  SqliteKv& store_;
+  sdk::SchedulerDriver* driver_ = nullptr;
+  absl::btree_map<std::string, ServiceRecord> services_;
+  absl::btree_map<std::string, std::vector<VersionRecord>> versions_;
+  absl::flat_hash_map<std::string, InstanceRecord> instances_;  // by task id
+  absl::flat_hash_set<std::string> dirty_;  // instances changed since Flush
+  absl::flat_hash_map<std::string, AgentView> agents_;  // every agent offers came from
+  uint64_t launched_ = 0;
+  uint64_t health_kills_ = 0;
+};
+
+}  // namespace agora::service

@@ -1,0 +1,53 @@
+// Reading framework specs (agora-batch jobs, agora-services services) from
+// YAML with errors that name the field: "jobs[2].resources.cpus: 'lots' has
+// the wrong type". yaml-cpp throws on bad conversions; these helpers catch
+// inside, so callers see only absl::Status. Pure functions.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/resources.h"
+#include "common/task.h"
+
+namespace agora::spec {
+
+// InvalidArgument "FIELD: MESSAGE".
+absl::Status Invalid(absl::string_view field, absl::string_view message);
+
+// "where.key", or "key" at the top.
+std::string Field(absl::string_view where, absl::string_view key);
+
+// Rejects keys of the map `node` outside `allowed`, naming the field.
+absl::Status CheckKeys(const YAML::Node& node, absl::string_view where,
+                       std::initializer_list<absl::string_view> allowed);
+
+// A scalar as T, or an error naming `field`.
+template <typename T>
+absl::StatusOr<T> Scalar(const YAML::Node& n, absl::string_view field) {
+  if (!n.IsScalar()) return Invalid(field, "expected a single value");
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    return Invalid(field, std::string("'") + n.Scalar() + "' has the wrong type");
+  }
+}
+
+// "30s", "5m", "1h30m", "2d".
+absl::StatusOr<absl::Duration> Duration(const YAML::Node& n, absl::string_view field);
+
+// {cpus, mem, disk} over the defaults in `*out`; cpus must be positive.
+absl::Status ParseResources(const YAML::Node& n, absl::string_view field, Resources* out);
+
+// {NAME: value, ...}, appended to `*out`.
+absl::Status ParseEnv(const YAML::Node& n, absl::string_view field, Env* out);
+
+// Parses YAML text, turning yaml-cpp's exceptions into "not valid YAML: ...".
+absl::StatusOr<YAML::Node> LoadYaml(absl::string_view text);
+
+}  // namespace agora::spec

@@ -1,0 +1,200 @@
+#include "tools/service_commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/cli.h"
+#include "tools/framework_client.h"
+#include "tools/table.h"
+
+namespace agora::tools {
+namespace {
+
+using nlohmann::json;
+
+int Fail(const std::string& what, const absl::Status& s) {
+  std::cerr << "agora service " << what << ": " << s.message() << "\n";
+  return 1;
+}
+
+// Follows `versions` (name -> version) until each runs its version with every
+// instance healthy (0), or one fails (1), printing changes.
+int WaitForDeployment(FrameworkClient& api, const json& versions, absl::Duration timeout, bool quiet) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string last;
+  while (absl::Now() < deadline) {
+    auto list = api.Call("GET", "/v1/services");
+    if (!list.ok()) return Fail("deploy --wait", list.status());
+    bool done = true;
+    std::vector<std::string> parts;
+    for (const json& s : *list) {
+      if (!versions.contains(s["name"].get<std::string>())) continue;
+      const std::string state = s["state"];
+      parts.push_back(absl::StrCat(s["name"].get<std::string>(), " v", s["version"].get<int>(), " ",
+                                   s["healthy"].get<int>(), "/", s["instances"].get<int>(), " healthy, ",
+                                   state, s["message"].get<std::string>().empty() ? "" : " (" + s["message"].get<std::string>() + ")"));
+      if (state == "failed") {
+        if (!quiet) std::cout << absl::StrJoin(parts, "; ") << "\n";
+        std::cerr << "agora service: deployment of " << s["name"].get<std::string>()
+                  << " failed: " << s["message"].get<std::string>() << "\n";
+        return 1;
+      }
+      if (s["version"] != versions[s["name"].get<std::string>()]) {  // rolled back already
+        if (!quiet) std::cout << absl::StrJoin(parts, "; ") << "\n";
+        std::cerr << "agora service: deployment of " << s["name"].get<std::string>() << " v"
+                  << versions[s["name"].get<std::string>()].get<int>() << " did not stick: "
+                  << s["message"].get<std::string>() << "\n";
+        return 1;
+      }
+      done = done && state == "running";
+    }
+    const std::string line = absl::StrJoin(parts, "; ");
+    if (!quiet && line != last) std::cout << line << "\n";
+    last = line;
+    if (done) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  std::cerr << "agora service: not deployed within " << absl::FormatDuration(timeout) << "\n";
+  return 1;
+}
+
+}  // namespace
+
+void AddServiceCommands(CLI::App& app, ServiceArgs* a) {
+  CLI::App* svc = app.add_subcommand("service", "deploy and steer long-running services (agora-services)");
+  svc->require_subcommand(1);
+  svc->add_option("--services", a->endpoint, "agora-services' API URL (default: ask the master)")
+      ->envname("AGORA_SERVICES");
+  for (auto [verb, help] :
+       {std::pair{"deploy", "deploy a service file (YAML: one service or `services: [...]`)\n"
+                            "Example: agora service deploy web.yaml --wait"},
+        {"update", "deploy a changed file: changed services roll to a new version\n"
+                   "Example: agora service update web.yaml --wait"}}) {
+    CLI::App* cmd = svc->add_subcommand(verb, help);
+    cmd->add_option("file", a->file, "the YAML file ('-' for stdin)")->required();
+    cmd->add_flag("--wait", a->wait, "follow until every instance is healthy; exit 1 with the reason if it fails");
+    AddDurationFlag(*cmd, "--wait_timeout", &a->wait_timeout, "give up waiting after this");
+  }
+  svc->add_subcommand("list", "list services: version, desired, running, healthy, state\nExample: agora service list");
+  svc->add_subcommand("show", "a service's spec, state and instances\nExample: agora service show web --json")
+      ->add_option("name", a->name, "the service")
+      ->required();
+  CLI::App* endpoints = svc->add_subcommand(
+      "endpoints", "the healthy endpoints (host, port, weight) of a service\nExample: agora service endpoints web");
+  endpoints->add_option("name", a->name, "the service")->required();
+  endpoints->add_option("--port", a->port, "which named port (default: the first)");
+  CLI::App* scale = svc->add_subcommand("scale", "set a service's instance count\nExample: agora service scale web 5");
+  scale->add_option("name", a->name, "the service")->required();
+  scale->add_option("instances", a->instances, "how many")->required()->check(CLI::Range(0, 10000));
+  svc->add_subcommand("delete", "stop and remove services (dependants first)\nExample: agora service delete web db")
+      ->add_option("names", a->names, "the services")
+      ->required();
+  svc->add_subcommand("history", "a service's versions\nExample: agora service history web")
+      ->add_option("name", a->name, "the service")
+      ->required();
+}
+
+int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
+  CLI::App* svc = app.get_subcommand("service");
+  if (!svc->parsed()) return -1;
+  const std::string verb = svc->get_subcommands().front()->get_name();
+  sdk::MasterClient master(a.master, a.timeout);
+  FrameworkClient api(master, "agora-services", a.endpoint, a.timeout);
+  auto show = [&](const absl::StatusOr<json>& r, auto print) {
+    if (!r.ok()) return Fail(verb, r.status());
+    if (a.json) {
+      std::cout << r->dump(2) << "\n";
+    } else {
+      print(*r);
+    }
+    return 0;
+  };
+  if (verb == "deploy" || verb == "update") {
+    std::stringstream text;
+    if (a.file == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(a.file);
+      if (!in) {
+        std::cerr << "agora service " << verb << ": cannot read " << a.file << "\n";
+        return 2;
+      }
+      text << in.rdbuf();
+    }
+    auto r = api.Call("POST", "/v1/services", text.str(), "application/yaml");
+    if (!r.ok()) return Fail(verb, r.status());
+    if (a.json) {
+      std::cout << r->dump() << "\n";
+    } else {
+      for (const auto& [name, version] : (*r)["services"].items()) {
+        std::cout << name << ": v" << version.get<int>() << "\n";
+      }
+    }
+    return a.wait ? WaitForDeployment(api, (*r)["services"], a.wait_timeout, a.json) : 0;
+  }
+  if (verb == "list") {
+    return show(api.Call("GET", "/v1/services"), [](const json& rows) {
+      Table t({"NAME", "VERSION", "INSTANCES", "RUNNING", "HEALTHY", "STATE", "MESSAGE"});
+      for (const json& s : rows) {
+        t.AddRow({s["name"], absl::StrCat("v", s["version"].get<int>()), absl::StrCat(s["instances"].get<int>()),
+                  absl::StrCat(s["running"].get<int>()), absl::StrCat(s["healthy"].get<int>()), s["state"],
+                  s["message"]});
+      }
+      t.Print(std::cout);
+    });
+  }
+  if (verb == "show") {
+    return show(api.Call("GET", "/v1/services/" + a.name), [](const json& s) {
+      std::cout << s["name"].get<std::string>() << " v" << s["version"].get<int>() << ": "
+                << s["state"].get<std::string>() << ", " << s["healthy"].get<int>() << " of "
+                << s["desired"].get<int>() << " healthy"
+                << (s["message"].get<std::string>().empty() ? "" : " (" + s["message"].get<std::string>() + ")")
+                << "\n";
+      Table t({"TASK", "HOST", "PORTS", "STATE", "HEALTHY", "VERSION", "STARTED"});
+      for (const json& i : s["instances"]) {
+        std::vector<std::string> ports;
+        for (const auto& [n, p] : i["ports"].items()) ports.push_back(absl::StrCat(n, ":", p.get<int>()));
+        t.AddRow({i["task_id"], i["host"], absl::StrJoin(ports, ","), i["state"], i["healthy"] ? "yes" : "no",
+                  absl::StrCat("v", i["version"].get<int>()), i["started_at"].is_null() ? "-" : i["started_at"]});
+      }
+      t.Print(std::cout);
+      std::cout << "\n" << s["spec"].get<std::string>() << "\n";
+    });
+  }
+  if (verb == "endpoints") {
+    std::string path = "/v1/services/" + a.name + "/endpoints";
+    if (!a.port.empty()) path += "?port=" + a.port;
+    return show(api.Call("GET", path), [](const json& rows) {
+      Table t({"HOST", "PORT", "WEIGHT", "TASK"});
+      for (const json& e : rows) {
+        t.AddRow({e["host"], absl::StrCat(e["port"].get<int>()), absl::StrFormat("%g", e["weight"].get<double>()),
+                  e["task_id"]});
+      }
+      t.Print(std::cout);
+    });
+  }
+  if (verb == "scale") {
+    return show(api.Call("PUT", "/v1/services/" + a.name + "/scale", json{{"instances", a.instances}}.dump()),
+                [&](const json&) { std::cout << a.name << " scaled to " << a.instances << "\n"; });
+  }
+  if (verb == "delete") {
+    return show(api.Call("POST", "/v1/services/delete", json{{"names", a.names}}.dump()),
+                [&](const json&) { std::cout << "deleting " << absl::StrJoin(a.names, ", ") << "\n"; });
+  }
+  return show(api.Call("GET", "/v1/services/" + a.name + "/history"), [](const json& rows) {
+    for (const json& v : rows) {
+      std::cout << "v" << v["version"].get<int>() << "  " << v["created_at"].get<std::string>() << "\n"
+                << v["spec"].get<std::string>() << "\n\n";
+    }
+  });
+}
+
+}  // namespace agora::tools

@@ -1,0 +1,32 @@
+// `agora service deploy|update|list|show|endpoints|scale|delete|history`:
+// agora-services' API, found through the master.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/time/time.h"
+
+namespace agora::tools {
+
+struct ServiceArgs {
+  std::string master;
+  std::string endpoint;  // --services: the API, skipping the lookup
+  bool json = false;
+  absl::Duration timeout = absl::Seconds(5);
+  absl::Duration wait_timeout = absl::Minutes(10);
+  // Filled in by the parser.
+  std::string file, name, port;
+  std::vector<std::string> names;
+  int instances = 0;
+  bool wait = false;
+};
+
+void AddServiceCommands(CLI::App& app, ServiceArgs* args);
+
+// The exit code of the `service` command that was parsed, or -1 if none.
+int RunServiceCommand(CLI::App& app, ServiceArgs& args);
+
+}  // namespace agora::tools
