@@ -97,6 +97,16 @@ void AddServiceCommands(CLI::App& app, ServiceArgs* a) {
   svc->add_subcommand("delete", "stop and remove services (dependants first)\nExample: agora service delete web db")
       ->add_option("names", a->names, "the services")
       ->required();
+  svc->add_subcommand("restart", "replace every instance, rolling (a new version, same spec)\n"
+                                 "Example: agora service restart web")
+      ->add_option("name", a->name, "the service")
+      ->required();
+  CLI::App* rollback = svc->add_subcommand(
+      "rollback", "make an earlier version current again and roll back to it (history is kept)\n"
+                  "Example: agora service rollback web --to 3");
+  rollback->add_option("name", a->name, "the service")->required();
+  rollback->add_option("--to", a->instances, "the version (default: the one before the current)")
+      ->check(CLI::PositiveNumber);
   svc->add_subcommand("history", "a service's versions\nExample: agora service history web")
       ->add_option("name", a->name, "the service")
       ->required();
@@ -184,6 +194,14 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
   if (verb == "scale") {
     return show(api.Call("PUT", "/v1/services/" + a.name + "/scale", json{{"instances", a.instances}}.dump()),
                 [&](const json&) { std::cout << a.name << " scaled to " << a.instances << "\n"; });
+  }
+  if (verb == "restart" || verb == "rollback") {
+    std::string path = "/v1/services/" + a.name + "/" + verb;
+    if (verb == "rollback" && a.instances > 0) path += "?to=" + std::to_string(a.instances);
+    auto r = api.Call("POST", path);
+    if (!r.ok()) return Fail(verb, r.status());
+    if (!a.json) std::cout << a.name << ": " << verb << " started; see `agora service show " << a.name << "`\n";
+    return 0;
   }
   if (verb == "delete") {
     return show(api.Call("POST", "/v1/services/delete", json{{"names", a.names}}.dump()),

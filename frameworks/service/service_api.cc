@@ -1,5 +1,6 @@
 #include "frameworks/service/service_api.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/http_json.h"
 
@@ -36,6 +37,14 @@ HttpReply ServeServiceApi(ServiceFramework& fw, const std::function<std::vector<
     if (get && verb.empty()) return ValueReply(fw.ShowJson(name));
     if (get && verb == "endpoints") return ValueReply(fw.EndpointsJson(name, Param(r, "port")));
     if (get && verb == "history") return ValueReply(fw.HistoryJson(name));
+    if (post && verb == "restart") return DoneReply(fw.Restart(name));
+    if (post && verb == "rollback") {
+      int version = 0;
+      if (!Param(r, "to").empty() && !absl::SimpleAtoi(Param(r, "to"), &version)) {
+        return ErrorReply(absl::InvalidArgumentError("to must be a version number"));
+      }
+      return DoneReply(fw.Rollback(name, version));
+    }
     if (r.method == "PUT" && verb == "scale") {
       json body = json::parse(r.body, nullptr, false);
       if (!body.is_object() || !body["instances"].is_number_integer()) {

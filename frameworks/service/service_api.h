@@ -4,6 +4,7 @@
 //   GET  /v1/services                 GET /v1/services/NAME
 //   GET  /v1/services/NAME/endpoints[?port=NAME]   GET /v1/services/NAME/history
 //   PUT  /v1/services/NAME/scale      {"instances": N}
+//   POST /v1/services/NAME/restart    POST /v1/services/NAME/rollback[?to=VERSION]
 //   POST /v1/services/delete          {"names": [...]}  (dependants first)
 // Errors are {"error": "..."} with 400, 404 or 409. Runs on the loop thread.
 #pragma once

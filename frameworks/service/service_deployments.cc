@@ -36,25 +36,59 @@ absl::StatusOr<std::map<std::string, int>> ServiceFramework::Deploy(const std::s
       result[spec.name] = s.version;
       continue;
     }
-    const int version = history.empty() ? 1 : history.back().version + 1;
-    history.push_back(VersionRecord{version, spec.source, Now()});
-    store_.Put("version", absl::StrCat(spec.name, "@", version), StoreJson(history.back()).dump());
     s.name = spec.name;
-    s.version = version;
-    s.spec = spec;
     s.instances = spec.instances;
-    s.deploy_started = Now();
-    s.deploy_failed = false;
-    s.failures = 0;
-    s.backoff_until = absl::InfinitePast();
-    s.message = "";
-    SaveService(s);
-    result[spec.name] = version;
-    AGORA_LOG(INFO, "services") << (fresh ? "deploying " : "rolling ") << spec.name << " v" << version;
+    StartVersion(s, spec);
+    result[spec.name] = s.version;
   }
   Flush();
   Converge();
   return result;
+}
+
+void ServiceFramework::StartVersion(ServiceRecord& s, const ServiceSpec& spec) {
+  std::vector<VersionRecord>& history = versions_[s.name];
+  const int version = history.empty() ? 1 : history.back().version + 1;
+  history.push_back(VersionRecord{version, spec.source, Now()});
+  store_.Put("version", absl::StrCat(s.name, "@", version), StoreJson(history.back()).dump());
+  s.version = version;
+  s.spec = spec;
+  s.deploy_started = Now();
+  s.deploy_failed = false;
+  s.failures = 0;
+  s.backoff_until = absl::InfinitePast();
+  s.message = "";
+  SaveService(s);
+  AGORA_LOG(INFO, "services") << "rolling " << s.name << " to v" << version;
+}
+
+absl::Status ServiceFramework::Rollback(const std::string& name, int version) {
+  auto it = services_.find(name);
+  if (it == services_.end() || it->second.deleting) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  ServiceRecord& s = it->second;
+  const int target = version > 0 ? version : s.version - 1;
+  if (target < 1 || target == s.version) {
+    return absl::FailedPreconditionError(absl::StrCat(name, " has no earlier version than v", s.version));
+  }
+  // The old version itself becomes current again: its instances that still
+  // run are kept, the others roll back to it.
+  AGORA_RETURN_IF_ERROR(AdoptVersion(s, target));
+  s.deploy_started = Now();
+  s.deploy_failed = false;
+  s.message = "";
+  SaveService(s);
+  Flush();
+  Converge();
+  return absl::OkStatus();
+}
+
+absl::Status ServiceFramework::Restart(const std::string& name) {
+  auto it = services_.find(name);
+  if (it == services_.end() || it->second.deleting) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  StartVersion(it->second, it->second.spec);
+  Flush();
+  Converge();
+  return absl::OkStatus();
 }
 
 absl::Status ServiceFramework::AdoptVersion(ServiceRecord& s, int version) {

@@ -56,6 +56,11 @@ class ServiceFramework final : public sdk::Scheduler {
   absl::StatusOr<std::map<std::string, int>> Deploy(const std::string& yaml,
                                                     const std::vector<Resources>& agents);
   absl::Status Scale(const std::string& name, int instances);
+  // Makes `version` (0: the one before the current) current again and rolls
+  // the other instances back to it; instances of it that still run stay.
+  absl::Status Rollback(const std::string& name, int version);
+  // Rolls every instance of `name` (a new version with the same spec).
+  absl::Status Restart(const std::string& name);
   absl::Status Delete(const std::vector<std::string>& names);
 
   nlohmann::json ListJson() const;
@@ -95,6 +100,8 @@ class ServiceFramework final : public sdk::Scheduler {
   void Flush();
   absl::Time Now() const { return driver_->loop().Now(); }
   absl::Status AdoptVersion(ServiceRecord& s, int version);  // spec from history
+  // Makes `spec` the next version of `s` and starts rolling to it.
+  void StartVersion(ServiceRecord& s, const ServiceSpec& spec);
 
   SqliteKv& store_;
   sdk::SchedulerDriver* driver_ = nullptr;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,28 @@ namespace agora::testing {
 namespace fs = std::filesystem;
 
 std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }
+
+// A range of `count` ports, all free now, starting at a random multiple of
+// 100 in 10000..31999: below the kernel's ephemeral ports (32768+), so no
+// outgoing connection takes one; randomness keeps parallel tests apart.
+int FreePortRange(int count) {
+  std::mt19937 rng(std::random_device{}() ^ ::getpid());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int base = 10000 + 100 * static_cast<int>(rng() % (220 - count / 100));
+    bool free = true;
+    for (int p = base; p < base + count && free; ++p) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(p);
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      ::close(fd);
+    }
+    if (free) return base;
+  }
+  return 10000;
+}
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -88,6 +111,7 @@ LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)
   std::string tmpl = (fs::temp_directory_path() / "agora-it-XXXXXX").string();
   dir_ = ::mkdtemp(tmpl.data());
   master_endpoint_ = absl::StrCat("tcp://127.0.0.1:", FreePort());
+  if (options_.agent_ports) port_base_ = FreePortRange(100 * options_.agents);
   StartMaster();
   agents_.resize(options_.agents);
   for (int i = 0; i < options_.agents; ++i) StartAgent(i);
@@ -113,8 +137,8 @@ void LocalCluster::StartAgent(int i) {
                                    "--work_dir", absl::StrCat(dir_, "/agent", i),
                                    "--hostname", agent_hostname(i),
                                    "--resources", options_.agent_ports
-                                       ? absl::StrCat(options_.agent_resources, ";ports:[", 31000 + 100 * i, "-",
-                                                      31099 + 100 * i, "]")
+                                       ? absl::StrCat(options_.agent_resources, ";ports:[", agent_port_base(i),
+                                                      "-", agent_port_base(i) + 99, "]")
                                        : options_.agent_resources,
                                    "--attributes", absl::StrCat("zone:z", i % 2),
                                    "--kill_tasks_on_exit",

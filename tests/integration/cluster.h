@@ -46,8 +46,9 @@ struct ClusterOptions {
   std::vector<std::string> master_flags = {"--heartbeat_interval", "250ms",
                                            "--heartbeat_timeout", "2s", "--http_port", "0"};
   std::vector<std::string> agent_flags;
-  // Agent i also offers ports 31000+100i..31099+100i: all agents share this
-  // machine, so their ranges must not overlap.
+  // Agent i also offers 100 ports from agent_port_base(i). All agents (and
+  // the tests ctest runs side by side) share this machine, so the cluster
+  // picks ranges that are free now and no other cluster of this run uses.
   bool agent_ports = false;
 };
 
@@ -59,6 +60,8 @@ class LocalCluster {
   const std::string& master() const { return master_endpoint_; }
   const std::string& dir() const { return dir_; }
   std::string agent_hostname(int i) const { return "agent" + std::to_string(i); }
+  // The first port agent i offers (with `agent_ports`).
+  int agent_port_base(int i) const { return port_base_ + 100 * i; }
 
   void StartMaster();
   void StartAgent(int i);
@@ -77,11 +80,13 @@ class LocalCluster {
   ClusterOptions options_;
   std::string dir_;
   std::string master_endpoint_;
+  int port_base_ = 0;
   std::unique_ptr<Process> master_;
   std::vector<std::unique_ptr<Process>> agents_;
 };
 
 std::string BinPath(const std::string& name);
 int FreePort();
+int FreePortRange(int count);
 
 }  // namespace agora::testing

@@ -2,6 +2,7 @@
 // framework as RUNNING updates with `healthy` set, and only when they change.
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/test_framework.h"
 
@@ -11,7 +12,7 @@ namespace {
 ClusterOptions WithPorts() {
   ClusterOptions o;
   o.agents = 1;
-  o.agent_resources = "cpus:4;mem:2048;disk:1000;ports:[31000-31100]";
+  o.agent_ports = true;
   return o;
 }
 
@@ -58,21 +59,22 @@ TEST(HealthCheckTest, HttpAndTcpChecksProbeTheTasksPort) {
   LocalCluster cluster(WithPorts());
   ASSERT_TRUE(cluster.WaitForAgents(1));
   TestFramework fw(cluster.master());
+  const uint32_t base = cluster.agent_port_base(0);
   TaskSpec web = Command("web", "exec python3 -m http.server $PORT0 --bind 127.0.0.1", 0.1, 64);
-  web.resources.set_ports(PortSet({{31010, 31010}}));
+  web.resources.set_ports(PortSet({{base + 10, base + 10}}));
   web.health_check = Check(HealthCheck::Kind::kHttp);
-  web.health_check.port = 31010;
+  web.health_check.port = base + 10;
   web.health_check.path = "/";
   fw.Launch(web);
   TaskSpec deaf = Command("deaf", "exec sleep 60");  // holds a port, listens on none
-  deaf.resources.set_ports(PortSet({{31011, 31011}}));
+  deaf.resources.set_ports(PortSet({{base + 11, base + 11}}));
   deaf.health_check = Check(HealthCheck::Kind::kTcp);
-  deaf.health_check.port = 31011;
+  deaf.health_check.port = base + 11;
   fw.Launch(deaf);
   EXPECT_TRUE(WaitFor([&] { return Verdicts(fw, "web") == std::vector<bool>{true}; }, absl::Seconds(15)));
   EXPECT_TRUE(WaitFor([&] { return Verdicts(fw, "deaf") == std::vector<bool>{false}; }, absl::Seconds(15)));
   for (const TaskStatus& s : fw.Updates("deaf")) {
-    if (s.healthy) EXPECT_NE(s.message.find("tcp 31011"), std::string::npos) << s.message;
+    if (s.healthy) EXPECT_NE(s.message.find(absl::StrCat("tcp ", base + 11)), std::string::npos) << s.message;
   }
 }
 
@@ -82,11 +84,11 @@ TEST(HealthCheckTest, ChecksOnPortsTheTaskDoesNotHoldAreRejected) {
   TestFramework fw(cluster.master());
   TaskSpec t = Command("stray", "exec sleep 60");
   t.health_check = Check(HealthCheck::Kind::kTcp);
-  t.health_check.port = 31050;
+  t.health_check.port = 1;  // not among the agent's ports
   fw.Launch(t);
   auto error = fw.WaitForState("stray", TaskState::kError, absl::Seconds(10));
   ASSERT_TRUE(error);
-  EXPECT_NE(error->message.find("health check port 31050 is not one of the task's ports"),
+  EXPECT_NE(error->message.find("health check port 1 is not one of the task's ports"),
             std::string::npos)
       << error->message;
 }

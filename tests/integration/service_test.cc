@@ -233,6 +233,28 @@ TEST_F(ServiceTest, AFailingDeploymentRollsBack) {
   for (const json& i : show["instances"]) EXPECT_EQ(i["version"], 1);
 }
 
+TEST_F(ServiceTest, RestartRollsEveryInstanceAndRollbackReturns) {
+  Start(WithPorts());
+  ASSERT_EQ(Deploy(Web("web", 2, "env: {COLOUR: blue}\n")).exit_code, 0);
+  std::set<std::string> v1 = TaskIds("web");
+  ASSERT_EQ(Cli({"service", "restart", "web"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Service("web")["version"] == 2 && Service("web")["state"] == "running"; },
+                      absl::Seconds(40)));
+  for (const std::string& id : TaskIds("web")) EXPECT_FALSE(v1.contains(id)) << id << " was not replaced";
+  ASSERT_EQ(Cli({"service", "update", Write("green.yaml", Web("web", 2, "env: {COLOUR: green}\n")), "--wait"}).exit_code, 0);
+  ASSERT_EQ(Service("web")["version"], 3);
+  CliResult back = Cli({"service", "rollback", "web", "--to", "1"});
+  ASSERT_EQ(back.exit_code, 0) << back.out;
+  ASSERT_TRUE(WaitFor([&] { return Service("web")["version"] == 1 && Service("web")["state"] == "running"; },
+                      absl::Seconds(40)));
+  const json show = CliJson({"service", "show", "web"});
+  EXPECT_NE(show["spec"].get<std::string>().find("blue"), std::string::npos);
+  EXPECT_EQ(CliJson({"service", "history", "web"}).size(), 3u);
+  CliResult bad = Cli({"service", "rollback", "web", "--to", "9"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("web has no version 9"), std::string::npos) << bad.out;
+}
+
 TEST_F(ServiceTest, RestartMidDeployLosesAndDuplicatesNothing) {
   Start(WithPorts());
   // Slow to become healthy, so the restart lands mid-deployment.
