@@ -237,7 +237,9 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
       Forget(inst.task_id);
       if (!wanted && service != services_.end()) {
         ServiceRecord& s = service->second;
-        ++s.failures;
+        // Crashes inside one backoff window count once: ten instances dying
+        // together on a bad agent are one failure, not 2^10 seconds of wait.
+        if (Now() >= s.backoff_until) ++s.failures;
         const absl::Duration delay =
             std::min(kMaxBackoff, absl::Seconds(1) * std::pow(2.0, std::min(s.failures - 1, 20)));
         s.backoff_until = Now() + delay;
