@@ -21,13 +21,15 @@ namespace fs = std::filesystem;
 
 std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }
 
-// A range of `count` ports, all free now, starting at a random multiple of
-// 100 in 10000..31999: below the kernel's ephemeral ports (32768+), so no
-// outgoing connection takes one; randomness keeps parallel tests apart.
-int FreePortRange(int count) {
+namespace {
+
+// `count` ports free now, from a random multiple of `step` in [lo, hi). Below
+// the kernel's ephemeral ports (32768+), so no outgoing connection and no
+// bind(0) takes one; randomness keeps parallel tests apart.
+int FreePortsIn(int count, int lo, int hi, int step) {
   std::mt19937 rng(std::random_device{}() ^ ::getpid());
   for (int attempt = 0; attempt < 200; ++attempt) {
-    const int base = 10000 + 100 * static_cast<int>(rng() % (220 - count / 100));
+    const int base = lo + step * static_cast<int>(rng() % ((hi - lo - count) / step));
     bool free = true;
     for (int p = base; p < base + count && free; ++p) {
       int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -40,8 +42,17 @@ int FreePortRange(int count) {
     }
     if (free) return base;
   }
-  return 10000;
+  return lo;
 }
+
+}  // namespace
+
+// Agents' port ranges: 10000..31999.
+int FreePortRange(int count) { return FreePortsIn(count, 10000, 32000, 100); }
+
+// Masters: 5000..9999, apart from agents' ranges and from bind(0)'s ports, so
+// a master restarting on its port never meets another cluster's agents.
+int FreeMasterPort() { return FreePortsIn(2, 5000, 10000, 2); }
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -110,7 +121,7 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
   std::string tmpl = (fs::temp_directory_path() / "agora-it-XXXXXX").string();
   dir_ = ::mkdtemp(tmpl.data());
-  master_endpoint_ = absl::StrCat("tcp://127.0.0.1:", FreePort());
+  master_endpoint_ = absl::StrCat("tcp://127.0.0.1:", FreeMasterPort());
   if (options_.agent_ports) port_base_ = FreePortRange(100 * options_.agents);
   StartMaster();
   agents_.resize(options_.agents);

@@ -88,5 +88,6 @@ class LocalCluster {
 std::string BinPath(const std::string& name);
 int FreePort();
 int FreePortRange(int count);
+int FreeMasterPort();  // and the one after it, for an HTTP port
 
 }  // namespace agora::testing

@@ -41,9 +41,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
       std::filesystem::remove_all(dir);
     }
   } cleanup{flags, dir};
-  // A port below the ephemeral range: another test's master, restarting on
-  // a kernel-assigned port, can never have its agents find this one.
-  CliResult up = Agora(absl::StrCat("dev up ", flags, " --agents 2 --port ", FreePortRange(2), " --json"));
+  CliResult up = Agora(absl::StrCat("dev up ", flags, " --agents 2 --port ", FreeMasterPort(), " --json"));
   ASSERT_EQ(up.exit_code, 0) << up.out;
   json where = json::parse(up.out, nullptr, false);
   ASSERT_TRUE(where.is_object()) << up.out;
