@@ -255,9 +255,9 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
   Converge();
 }
 
-void ServiceFramework::Forget(const std::string& task_id) {
+void ServiceFramework::Forget(std::string task_id) {  // a copy: the record holding it goes
   instances_.erase(task_id);
-  dirty_.insert(task_id);  // Flush erases it from the store
+  dirty_.insert(std::move(task_id));  // Flush erases it from the store
 }
 
 void ServiceFramework::ArmBackoffTimer(const ServiceRecord& s) {

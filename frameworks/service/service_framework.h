@@ -94,7 +94,7 @@ class ServiceFramework final : public sdk::Scheduler {
   void Converge();
   void Kill(InstanceRecord& instance, const std::string& reason);
   void ArmBackoffTimer(const ServiceRecord& s);
-  void Forget(const std::string& task_id);
+  void Forget(std::string task_id);
   void SaveService(const ServiceRecord& s);
   void Save(const InstanceRecord& i) { dirty_.insert(i.task_id); }
   void Flush();
