@@ -43,11 +43,6 @@ void PrintJobs(const json& jobs) {
   t.Print(std::cout);
 }
 
-int Fail(const std::string& what, const absl::Status& s) {
-  std::cerr << "agora " << what << ": " << s.message() << "\n";
-  return 1;
-}
-
 // Polls a run until every job is final. Shows a progress bar on a terminal,
 // a line per change elsewhere (unless quiet). Returns 0 iff all succeeded.
 int Watch(FrameworkClient& batch, const std::string& run_id, bool quiet) {
@@ -55,7 +50,7 @@ int Watch(FrameworkClient& batch, const std::string& run_id, bool quiet) {
   std::string last;
   for (;;) {
     auto run = batch.Call("GET", "/v1/runs/" + run_id + "?jobs=0");
-    if (!run.ok()) return Fail("job watch", run.status());
+    if (!run.ok()) return CommandFailed("job watch", run.status());
     const json& counts = (*run)["counts"];
     int total = 0, done = 0;
     std::string parts;
@@ -178,14 +173,8 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
   const std::string what = absl::StrCat(noun->get_name(), " ", verb);
   sdk::MasterClient master(a.master, a.timeout);
   FrameworkClient batch(master, "agora-batch", a.endpoint, a.timeout);
-  auto show = [&](const absl::StatusOr<json>& r, auto print) {
-    if (!r.ok()) return Fail(what, r.status());
-    if (a.json) {
-      std::cout << r->dump(2) << "\n";
-    } else {
-      print(*r);
-    }
-    return 0;
+  auto show = [&](const absl::StatusOr<json>& r, const std::function<void(const json&)>& print) {
+    return PrintResult(what, r, a.json, print);
   };
   auto done = [&](const absl::StatusOr<json>& r, const std::string& message) {
     return show(r, [&](const json&) { std::cout << message << "\n"; });
@@ -193,19 +182,10 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
 
   if (noun->get_name() == "job") {
     if (verb == "submit") {
-      std::stringstream text;
-      if (a.file == "-") {
-        text << std::cin.rdbuf();
-      } else {
-        std::ifstream in(a.file);
-        if (!in) {
-          std::cerr << "agora job submit: cannot read " << a.file << "\n";
-          return 2;
-        }
-        text << in.rdbuf();
-      }
-      auto r = batch.Call("POST", "/v1/runs", text.str(), "application/yaml");
-      if (!r.ok()) return Fail(what, r.status());
+      std::optional<std::string> text = ReadSpecFile(what, a.file);
+      if (!text) return 2;
+      auto r = batch.Call("POST", "/v1/runs", *text, "application/yaml");
+      if (!r.ok()) return CommandFailed(what, r.status());
       if (a.json) {
         std::cout << r->dump() << "\n";
       } else if (r->contains("cron")) {
@@ -246,7 +226,7 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
     }
     if (verb == "logs") {
       auto job = batch.Call("GET", "/v1/jobs/" + a.id);
-      if (!job.ok()) return Fail(what, job.status());
+      if (!job.ok()) return CommandFailed(what, job.status());
       if ((*job)["task_id"].is_null()) {
         std::cerr << "agora job logs: " << a.id << " has not run yet (" << (*job)["state"].get<std::string>()
                   << ")\n";

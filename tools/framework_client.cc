@@ -2,6 +2,10 @@
 
 #include <httplib.h>
 
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 
 namespace agora::tools {
@@ -56,6 +60,37 @@ absl::StatusOr<json> FrameworkClient::Call(const std::string& method, const std:
     case 409: return absl::FailedPreconditionError(message);
     default: return absl::InternalError(message);
   }
+}
+
+int CommandFailed(const std::string& what, const absl::Status& s) {
+  std::cerr << "agora " << what << ": " << s.message() << "\n";
+  return 1;
+}
+
+int PrintResult(const std::string& what, const absl::StatusOr<json>& r, bool as_json,
+                const std::function<void(const json&)>& print) {
+  if (!r.ok()) return CommandFailed(what, r.status());
+  if (as_json) {
+    std::cout << r->dump(2) << "\n";
+  } else {
+    print(*r);
+  }
+  return 0;
+}
+
+std::optional<std::string> ReadSpecFile(const std::string& what, const std::string& path) {
+  std::stringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    return text.str();
+  }
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "agora " << what << ": cannot read " << path << "\n";
+    return std::nullopt;
+  }
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace agora::tools

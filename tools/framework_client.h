@@ -4,6 +4,8 @@
 // a user gives. An explicit endpoint (a flag or environment variable) wins.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -36,5 +38,15 @@ class FrameworkClient {
   std::string endpoint_;
   absl::Duration timeout_;
 };
+
+// Shared by the framework commands. `what` names the command ("job submit").
+// Prints "agora WHAT: MESSAGE" to stderr; returns exit code 1.
+int CommandFailed(const std::string& what, const absl::Status& s);
+// Exit code 0 after printing `r` (as JSON with `json`, else with `print`),
+// or CommandFailed.
+int PrintResult(const std::string& what, const absl::StatusOr<nlohmann::json>& r, bool json,
+                const std::function<void(const nlohmann::json&)>& print);
+// A spec file's text, or stdin's for "-"; nullopt after saying it cannot be read.
+std::optional<std::string> ReadSpecFile(const std::string& what, const std::string& path);
 
 }  // namespace agora::tools

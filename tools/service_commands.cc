@@ -20,11 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-int Fail(const std::string& what, const absl::Status& s) {
-  std::cerr << "agora service " << what << ": " << s.message() << "\n";
-  return 1;
-}
-
 // Follows `versions` (name -> version) until each runs its version with every
 // instance healthy (0), or one fails (1), printing changes.
 int WaitForDeployment(FrameworkClient& api, const json& versions, absl::Duration timeout, bool quiet) {
@@ -32,7 +27,7 @@ int WaitForDeployment(FrameworkClient& api, const json& versions, absl::Duration
   std::string last;
   while (absl::Now() < deadline) {
     auto list = api.Call("GET", "/v1/services");
-    if (!list.ok()) return Fail("deploy --wait", list.status());
+    if (!list.ok()) return CommandFailed("service deploy --wait", list.status());
     bool done = true;
     std::vector<std::string> parts;
     for (const json& s : *list) {
@@ -116,31 +111,17 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
   CLI::App* svc = app.get_subcommand("service");
   if (!svc->parsed()) return -1;
   const std::string verb = svc->get_subcommands().front()->get_name();
+  const std::string what = "service " + verb;
   sdk::MasterClient master(a.master, a.timeout);
   FrameworkClient api(master, "agora-services", a.endpoint, a.timeout);
-  auto show = [&](const absl::StatusOr<json>& r, auto print) {
-    if (!r.ok()) return Fail(verb, r.status());
-    if (a.json) {
-      std::cout << r->dump(2) << "\n";
-    } else {
-      print(*r);
-    }
-    return 0;
+  auto show = [&](const absl::StatusOr<json>& r, const std::function<void(const json&)>& print) {
+    return PrintResult(what, r, a.json, print);
   };
   if (verb == "deploy" || verb == "update") {
-    std::stringstream text;
-    if (a.file == "-") {
-      text << std::cin.rdbuf();
-    } else {
-      std::ifstream in(a.file);
-      if (!in) {
-        std::cerr << "agora service " << verb << ": cannot read " << a.file << "\n";
-        return 2;
-      }
-      text << in.rdbuf();
-    }
-    auto r = api.Call("POST", "/v1/services", text.str(), "application/yaml");
-    if (!r.ok()) return Fail(verb, r.status());
+    std::optional<std::string> text = ReadSpecFile(what, a.file);
+    if (!text) return 2;
+    auto r = api.Call("POST", "/v1/services", *text, "application/yaml");
+    if (!r.ok()) return CommandFailed(what, r.status());
     if (a.json) {
       std::cout << r->dump() << "\n";
     } else {
@@ -199,7 +180,7 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
     std::string path = "/v1/services/" + a.name + "/" + verb;
     if (verb == "rollback" && a.instances > 0) path += "?to=" + std::to_string(a.instances);
     auto r = api.Call("POST", path);
-    if (!r.ok()) return Fail(verb, r.status());
+    if (!r.ok()) return CommandFailed(what, r.status());
     if (!a.json) std::cout << a.name << ": " << verb << " started; see `agora service show " << a.name << "`\n";
     return 0;
   }

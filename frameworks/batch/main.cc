@@ -1,7 +1,6 @@
 // agora-batch: the batch job framework daemon, and its policy simulator.
 #include <signal.h>
 
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -10,14 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/cli.h"
-#include "common/http_endpoint.h"
-#include "common/log.h"
 #include "common/signals.h"
-#include "common/sqlite_kv.h"
 #include "frameworks/batch/batch_api.h"
 #include "frameworks/batch/batch_framework.h"
 #include "frameworks/batch/simulator.h"
 #include "frameworks/sdk/agent_totals.h"
+#include "frameworks/sdk/framework_daemon.h"
 
 namespace agora::batch {
 namespace {
@@ -73,23 +70,14 @@ int main(int argc, char** argv) {
 
   CLI::App app{"agora-batch: the batch job framework (queues, DAG workflows, retries, cron).\n"
                "Example: agora-batch --master tcp://127.0.0.1:5050 --work_dir /var/lib/agora/batch"};
-  std::string master = "tcp://127.0.0.1:5050";
-  std::string work_dir = "/var/lib/agora/batch";
-  std::string role = "batch", name = "agora-batch", http_host = "127.0.0.1", placement = "binpack";
-  int http_port = 5060;
+  sdk::DaemonFlags flags{.work_dir = "/var/lib/agora/batch", .role = "batch", .name = "agora-batch",
+                         .http_port = 5060};
+  std::string placement = "binpack";
   BatchOptions options;
-  app.add_option("--master", master, "the master's endpoint")->capture_default_str();
-  app.add_option("--work_dir", work_dir, "directory for the framework's store")->capture_default_str();
-  app.add_option("--role", role, "the role to subscribe under")->capture_default_str();
-  app.add_option("--name", name, "the framework's name (the CLI finds it by this)")->capture_default_str();
-  app.add_option("--http_host", http_host, "host for the API and /metrics")->capture_default_str();
-  app.add_option("--http_port", http_port, "port for the API; 0: any free port")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
+  sdk::AddDaemonFlags(app, &flags);
   app.add_option("--placement", placement, "binpack (fill an agent first) or spread")
       ->check(CLI::IsMember({"binpack", "spread"}))
       ->capture_default_str();
-  AddLogLevelFlag(app);
 
   SimulateOptions sim;
   CLI::App* simulate = app.add_subcommand(
@@ -107,50 +95,26 @@ int main(int argc, char** argv) {
   if (simulate->parsed()) return RunSimulation(sim);
   options.placement = *ParsePlacement(placement);
 
-  std::error_code ec;
-  std::filesystem::create_directories(work_dir, ec);
-  if (ec) {
-    std::cerr << "cannot create --work_dir " << work_dir << ": " << ec.message() << "\n";
-    return 1;
-  }
-  auto store = SqliteKv::Open((std::filesystem::path(work_dir) / "batch.db").string(), /*fsync=*/false);
-  if (!store.ok()) {
-    std::cerr << "agora-batch: " << store.status().message() << "\n";
-    return 1;
-  }
-  BatchFramework framework(**store, options);
+  std::unique_ptr<SqliteKv> store = sdk::OpenStore(flags, "batch.db");
+  if (store == nullptr) return 1;
+  BatchFramework framework(*store, options);
   if (absl::Status s = framework.Recover(); !s.ok()) {
-    std::cerr << "agora-batch: cannot recover from " << work_dir << ": " << s.message() << "\n";
+    std::cerr << "agora-batch: cannot recover from " << flags.work_dir << ": " << s.message() << "\n";
     return 1;
   }
   sdk::FrameworkInfo info;
-  info.name = name;
-  info.role = role;
+  info.name = flags.name;
+  info.role = flags.role;
   info.framework_id = framework.StoredFrameworkId();
-  sdk::SchedulerDriver driver(framework, info, master);
+  sdk::SchedulerDriver driver(framework, info, flags.master);
   framework.Attach(driver);
-
-  sdk::AgentTotals agents(master);
-  auto http = HttpEndpoint::Start(
-      http_host, http_port, driver.loop(),
+  sdk::AgentTotals agents(flags.master);
+  return sdk::ServeAndRun(
+      driver, flags,
       [&](const std::string& path) {
         return path == "/state" ? framework.StateJson().dump() : framework.MetricsText();
       },
       [&](const HttpRequest& request) {
         return ServeBatchApi(framework, [&] { return agents.Get(); }, request);
       });
-  if (!http.ok()) {
-    std::cerr << "agora-batch: " << http.status().message() << "\n";
-    return 1;
-  }
-  const std::string endpoint = AdvertisedUrl(http_host, (*http)->port());
-  driver.SetEndpoint(endpoint);
-  std::ofstream(std::filesystem::path(work_dir) / "endpoint") << endpoint << "\n";
-  AGORA_LOG(INFO, "batch") << "API on " << endpoint << ", master " << master;
-
-  SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {
-    AGORA_LOG(INFO, "batch") << "signal " << sig << ": stopping (tasks keep running for failover)";
-    driver.Stop(/*failover=*/true);
-  });
-  return driver.Run();
 }

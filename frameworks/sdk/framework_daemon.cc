@@ -1,0 +1,60 @@
+#include "frameworks/sdk/framework_daemon.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/signals.h"
+
+namespace agora::sdk {
+
+void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
+  app.add_option("--master", f->master, "the master's endpoint")->capture_default_str();
+  app.add_option("--work_dir", f->work_dir, "directory for the framework's store")->capture_default_str();
+  app.add_option("--role", f->role, "the role to subscribe under")->capture_default_str();
+  app.add_option("--name", f->name, "the framework's name (the CLI finds it by this)")->capture_default_str();
+  app.add_option("--http_host", f->http_host, "host for the API and /metrics")->capture_default_str();
+  app.add_option("--http_port", f->http_port, "port for the API; 0: any free port")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  AddLogLevelFlag(app);
+}
+
+std::unique_ptr<SqliteKv> OpenStore(const DaemonFlags& f, const std::string& file) {
+  std::error_code ec;
+  std::filesystem::create_directories(f.work_dir, ec);
+  if (ec) {
+    std::cerr << "cannot create --work_dir " << f.work_dir << ": " << ec.message() << "\n";
+    return nullptr;
+  }
+  auto store = SqliteKv::Open((std::filesystem::path(f.work_dir) / file).string(), /*fsync=*/false);
+  if (!store.ok()) {
+    std::cerr << f.name << ": " << store.status().message() << "\n";
+    return nullptr;
+  }
+  return *std::move(store);
+}
+
+int ServeAndRun(SchedulerDriver& driver, const DaemonFlags& f, HttpEndpoint::Render render,
+                HttpEndpoint::Api api) {
+  auto http = HttpEndpoint::Start(f.http_host, f.http_port, driver.loop(), std::move(render), std::move(api));
+  if (!http.ok()) {
+    std::cerr << f.name << ": " << http.status().message() << "\n";
+    return 1;
+  }
+  const std::string endpoint = AdvertisedUrl(f.http_host, (*http)->port());
+  driver.SetEndpoint(endpoint);
+  std::ofstream(std::filesystem::path(f.work_dir) / "endpoint") << endpoint << "\n";
+  AGORA_LOG(INFO, f.name) << "API on " << endpoint << ", master " << f.master;
+  SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {
+    AGORA_LOG(INFO, f.name) << "signal " << sig << ": stopping (tasks keep running for failover)";
+    driver.Stop(/*failover=*/true);
+  });
+  return driver.Run();
+}
+
+}  // namespace agora::sdk
