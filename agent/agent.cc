@@ -155,6 +155,7 @@ void Agent::Register() {
   reg.setLimitsEnforced(options_.cgroup_version != 0);
   reg.setCgroupVersion(static_cast<uint8_t>(options_.cgroup_version));
   reg.setHttpEndpoint(options_.http_endpoint);
+  reg.setAddress(options_.advertise_ip);
   auto tasks = reg.initTasks(tasks_.size());
   size_t i = 0;
   for (const auto& [key, task] : tasks_) {
@@ -261,7 +262,7 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   const std::string framework_id = msg.getFrameworkId();
   TaskSpec spec = FromWire(msg.getTask());
   for (const absl::Status& s : {ValidatePathSafeId("framework id", framework_id),
-                                ValidatePathSafeId("task id", spec.task_id)}) {
+                                ValidatePathSafeId("task id", spec.task_id), ValidateTaskFiles(spec)}) {
     if (!s.ok()) return SendErrorToMaster(absl::StrCat("run task: ", s.message()));
   }
   TaskKey key{framework_id, spec.task_id};
@@ -278,12 +279,8 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   task.spec = std::move(spec);
   ++stats_.tasks_launched;
 
-  std::error_code ec;
-  fs::create_directories(task.sandbox, ec);
-  if (ec) {
-    return Report(key, TaskState::kFailed,
-                  absl::StrCat("cannot create sandbox ", task.sandbox, ": ", ec.message()),
-                  "sandbox_failed");
+  if (absl::Status s = PrepareSandbox(task); !s.ok()) {
+    return Report(key, TaskState::kFailed, std::string(s.message()), "sandbox_failed");
   }
   Executor* executor = ExecutorFor(framework_id);
   if (executor == nullptr) {
@@ -300,6 +297,22 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   } else {
     executor->queued.push_back(task.spec.task_id);
   }
+}
+
+absl::Status Agent::PrepareSandbox(const Task& task) {
+  std::error_code ec;
+  fs::create_directories(task.sandbox, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create sandbox ", task.sandbox, ": ", ec.message()));
+  for (const auto& [path, content] : task.spec.files) {  // validated: stays inside
+    const fs::path file = fs::path(task.sandbox) / path;
+    fs::create_directories(file.parent_path(), ec);
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (ec || !out.flush()) {
+      return absl::InternalError(absl::StrCat("cannot write ", file.string(), " into the sandbox"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 Env Agent::TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
@@ -475,7 +488,8 @@ absl::Status Agent::StartExecutor(Executor& executor) {
       "--framework_id", executor.framework_id,
       "--executor_id", executor.id,
       "--executor_dir", dir.string(),
-      "--recovery_timeout", absl::FormatDuration(options_.recovery_timeout)};
+      "--recovery_timeout", absl::FormatDuration(options_.recovery_timeout),
+      "--usage_interval", absl::FormatDuration(options_.usage_interval)};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -508,6 +522,8 @@ void Agent::HandleExecutor(const PeerId& peer, wire::Envelope::Reader env) {
       return OnRegisterExecutor(peer, env.getRequestId(), env.getRegisterExecutor());
     case wire::Envelope::EXECUTOR_STATUS:
       return OnExecutorStatus(peer, env.getExecutorStatus());
+    case wire::Envelope::USAGE_REPORT:
+      return OnExecutorUsage(peer, env.getUsageReport());
     default:
       ++stats_.bad_messages;
       AGORA_LOG(WARNING, "agent") << "unexpected message kind " << static_cast<int>(env.which())
@@ -573,6 +589,31 @@ void Agent::SendLaunch(Executor& executor, Task& task) {
                              : options_.kill_grace_period;
   launch.setGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(grace)));
   executors_socket_->Send(executor.peer, msg);
+}
+
+void Agent::OnExecutorUsage(const PeerId& peer, wire::UsageReport::Reader msg) {
+  auto by_peer = executor_by_peer_.find(peer);
+  if (by_peer == executor_by_peer_.end()) {
+    ++stats_.bad_messages;
+    return;
+  }
+  if (!registered_) return;  // usage is a sample: the next one will do
+  const std::string& framework_id = executors_.at(by_peer->second).framework_id;
+  std::vector<wire::TaskUsage::Reader> known;
+  for (auto u : msg.getUsages()) {
+    if (tasks_.contains(TaskKey{framework_id, u.getTaskId()})) known.push_back(u);
+  }
+  if (known.empty()) return;
+  capnp::MallocMessageBuilder out;
+  auto report = NewEnvelope(out).initUsageReport();
+  report.setAgentId(agent_id_);
+  auto list = report.initUsages(known.size());
+  for (size_t i = 0; i < known.size(); ++i) {
+    list.setWithCaveats(i, known[i]);
+    list[i].setFrameworkId(framework_id);
+  }
+  ++stats_.usage_reports;
+  master_->Send(out);
 }
 
 void Agent::OnExecutorStatus(const PeerId& peer, wire::ExecutorStatus::Reader msg) {

@@ -51,13 +51,18 @@ struct AgentOptions {
   // Executors kill their tasks and exit when the agent process is gone this
   // long (an agent restarted within it finds them alive).
   absl::Duration recovery_timeout = absl::Minutes(15);
+  // How often executors report their tasks' cpu and memory use.
+  absl::Duration usage_interval = absl::Seconds(5);
   // Announced to the master so the CLI can read sandboxes through it.
   std::string http_endpoint;
+  // The IP address its tasks' ports are reached at, announced with offers.
+  std::string advertise_ip;
 };
 
 struct AgentStats {
   uint64_t tasks_launched = 0;
   uint64_t updates_sent = 0;
+  uint64_t usage_reports = 0;  // relayed to the master
   uint64_t updates_resent = 0;
   uint64_t executors_started = 0;
   uint64_t executors_lost = 0;
@@ -140,6 +145,10 @@ class Agent {
               int exit_code = 0, std::optional<bool> healthy = std::nullopt);
   void SendHead(const TaskKey& key);
   void SendErrorToMaster(absl::string_view message);
+  // Relays an executor's usage of its known tasks to the master.
+  void OnExecutorUsage(const PeerId& peer, wire::UsageReport::Reader msg);
+  // Creates the task's sandbox and writes its files there.
+  absl::Status PrepareSandbox(const Task& task);
   Env TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
                       const TaskSpec& spec, const std::string& sandbox) const;
   std::string ExecutorEndpoint() const;

@@ -1,8 +1,13 @@
 #include "agent/agent_config.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
+
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -14,7 +19,46 @@ namespace {
 double AfterReserve(double total, double reserve, double threshold) {
   return total < threshold ? total / 2 : total - reserve;
 }
+// The first IPv4 address `host` resolves to, with `port` (0 if none).
+std::optional<sockaddr_in> Resolve(const std::string& host, const std::string& port) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), port.empty() ? nullptr : port.c_str(), &hints, &found) != 0) return std::nullopt;
+  sockaddr_in out = *reinterpret_cast<sockaddr_in*>(found->ai_addr);
+  ::freeaddrinfo(found);
+  return out;
+}
+
+std::string Ip(const sockaddr_in& a) {
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text));
+  return text;
+}
+
 }  // namespace
+
+std::string DetectAdvertiseAddress(const std::string& master_endpoint, const std::string& hostname) {
+  absl::string_view rest = master_endpoint;
+  if (absl::ConsumePrefix(&rest, "tcp://")) {
+    const size_t colon = rest.rfind(':');
+    const std::string host(rest.substr(0, colon));
+    const std::string port(colon == absl::string_view::npos ? "5050" : rest.substr(colon + 1));
+    // A connected UDP socket sends nothing but has the route's source address.
+    if (auto master = Resolve(host == "*" || host == "0.0.0.0" ? "127.0.0.1" : host, port)) {
+      int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_in local{};
+      socklen_t len = sizeof(local);
+      const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&*master), sizeof(*master)) == 0 &&
+                      ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0;
+      if (fd >= 0) ::close(fd);
+      if (ok && local.sin_addr.s_addr != INADDR_ANY) return Ip(local);
+    }
+  }
+  if (auto self = Resolve(hostname, "")) return Ip(*self);
+  return "127.0.0.1";
+}
 
 Resources DetectResources(const std::string& work_dir) {
   double cpus = static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN));

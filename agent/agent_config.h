@@ -23,4 +23,9 @@ absl::StatusOr<Resources> ApplyResourceOverrides(const Resources& detected,
 // and non-empty.
 absl::StatusOr<Env> ParseAttributes(const std::string& text);
 
+// The IP address others reach this machine's tasks at: the local address of
+// the route to the master (`tcp://HOST:PORT`); else what `hostname` resolves
+// to; else 127.0.0.1. Never a wildcard.
+std::string DetectAdvertiseAddress(const std::string& master_endpoint, const std::string& hostname);
+
 }  // namespace agora::agent

@@ -120,6 +120,29 @@ uint64_t TaskCgroup::OomKills() const {
   return ReadCounter(dirs_[0] + "/memory.oom_control", "oom_kill");
 }
 
+std::optional<double> TaskCgroup::CpuSeconds() const {
+  if (dirs_.empty()) return std::nullopt;
+  if (version_ == 2) {
+    const std::string stat = dirs_[0] + "/cpu.stat";
+    if (::access(stat.c_str(), R_OK) != 0) return std::nullopt;
+    return static_cast<double>(ReadCounter(stat, "usage_usec")) / 1e6;
+  }
+  for (const std::string& dir : dirs_) {  // v1: the cpu hierarchy, when cpuacct is mounted with it
+    std::ifstream in(dir + "/cpuacct.usage");
+    uint64_t ns = 0;
+    if (in >> ns) return static_cast<double>(ns) / 1e9;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> TaskCgroup::MemoryBytes() const {
+  if (dirs_.empty()) return std::nullopt;
+  std::ifstream in(dirs_[0] + (version_ == 2 ? "/memory.current" : "/memory.usage_in_bytes"));
+  uint64_t bytes = 0;
+  if (in >> bytes) return bytes;
+  return std::nullopt;
+}
+
 void TaskCgroup::Destroy() {
   for (const std::string& dir : dirs_) {
     // Leftover processes (a task's daemonized children) die with their task.

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,11 @@ class TaskCgroup {
   bool JoinInChild() const;
   // The kernel's count of OOM kills in this cgroup.
   uint64_t OomKills() const;
+  // Accounting: cpu-seconds used so far (v2 cpu.stat, v1 cpuacct.usage) and
+  // memory in use now (v2 memory.current, v1 memory.usage_in_bytes); each
+  // nullopt when this cgroup does not account it.
+  std::optional<double> CpuSeconds() const;
+  std::optional<uint64_t> MemoryBytes() const;
   // Kills whatever is left in the cgroup and removes it. Idempotent.
   void Destroy();
   uint64_t mem_limit_bytes() const { return mem_limit_bytes_; }

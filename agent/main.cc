@@ -1,4 +1,5 @@
 // agora-agent: runs on every machine; see agent/agent.h.
+#include <arpa/inet.h>
 #include <limits.h>
 #include <signal.h>
 #include <unistd.h>
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
   app.add_option("--attributes", attributes, "placement attributes: 'zone:a;rack:r1'");
   app.add_option("--hostname", options.hostname, "the name offers and endpoints carry")
       ->capture_default_str();
+  app.add_option("--advertise_ip", options.advertise_ip,
+                 "the IP address its tasks' ports are reached at (default: this machine's address on "
+                 "the route to the master)");
   app.add_option("--cgroups", cgroups, "auto: enforce limits when root and cgroups exist; none")
       ->check(CLI::IsMember({"auto", "none"}))
       ->capture_default_str();
@@ -57,9 +61,13 @@ int main(int argc, char** argv) {
                   "an executor with no tasks exits after this");
   AddDurationFlag(app, "--recovery_timeout", &options.recovery_timeout,
                   "executors kill their tasks when the agent is gone this long");
+  AddDurationFlag(app, "--usage_interval", &options.usage_interval,
+                  "how often tasks' cpu and memory use is measured and reported (0: never)");
   app.add_flag("--kill_tasks_on_exit", kill_tasks_on_exit,
                "on SIGTERM, kill every task before exiting (default: tasks keep running)");
-  AddLogLevelFlag(app);
+  LogFlags log;
+  AddLogFlags(app, &log);
+  AddConfigFileFlag(app);
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
   // Validate every flag before touching the disk.
@@ -73,12 +81,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.attributes = *attrs;
+  if (options.advertise_ip.empty()) {
+    options.advertise_ip = agent::DetectAdvertiseAddress(options.master, options.hostname);
+  } else if (in_addr a{}; ::inet_pton(AF_INET, options.advertise_ip.c_str(), &a) != 1) {
+    std::cerr << "--advertise_ip: '" << options.advertise_ip << "' is not an IPv4 address\n";
+    return 2;
+  }
   std::error_code ec;
   std::filesystem::create_directories(options.work_dir, ec);
   if (ec) {
     std::cerr << "cannot create --work_dir " << options.work_dir << ": " << ec.message() << "\n";
     return 1;
   }
+  if (!StartLogging(log, (std::filesystem::path(options.work_dir) / "agora-agent.log").string())) return 1;
   options.resources =
       *agent::ApplyResourceOverrides(agent::DetectResources(options.work_dir), resources);
   if (options.executor_path.empty()) {
@@ -110,9 +125,9 @@ int main(int argc, char** argv) {
     std::cerr << http.status().message() << "\n";
     return 1;
   }
-  // A wildcard address is not reachable as such: announce the hostname.
+  // A wildcard address is not reachable as such: announce the advertised IP.
   options.http_endpoint = absl::StrCat(
-      "http://", http_host == "0.0.0.0" || http_host == "::" ? options.hostname : http_host, ":",
+      "http://", http_host == "0.0.0.0" || http_host == "::" ? options.advertise_ip : http_host, ":",
       (*http)->port());
   std::ofstream(std::filesystem::path(options.work_dir) / "http_endpoint")
       << options.http_endpoint << "\n";

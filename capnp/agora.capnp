@@ -52,6 +52,7 @@ struct TaskSpec {
   portNames @5 :List(Text);    # PORT_<NAME> for the i-th assigned port
   killGracePeriodMs @6 :UInt32;  # 0 = the agent's default
   healthCheck @7 :HealthCheck;   # kind none: no check
+  files @8 :List(KeyValue);      # written into the sandbox before the task starts: relative path -> content
 }
 
 # Run by the task's executor; results ride on status updates as `healthy`.
@@ -110,6 +111,7 @@ struct RegisterAgent {
   limitsEnforced @5 :Bool;  # memory/cpu limits through cgroups
   cgroupVersion @6 :UInt8;  # 0 none, 1 or 2
   httpEndpoint @7 :Text;    # "http://HOST:PORT": /state, /metrics, sandbox files
+  address @8 :Text;         # the IP address its tasks' ports are reached at
 }
 struct AgentRegistered {
   agentId @0 :Text;
@@ -155,6 +157,7 @@ struct Offer {
   hostname @2 :Text;
   attributes @3 :List(KeyValue);
   resources @4 :Resources;
+  address @5 :Text;       # the agent's IP address, for its tasks' ports
 }
 struct Offers { offers @0 :List(Offer); }
 struct RescindOffer { offerId @0 :Text; }
@@ -188,6 +191,25 @@ struct OperatorReply { json @0 :Text; }
 struct OperatorKill {
   taskId @0 :Text;
   frameworkId @1 :Text;
+}
+# An operator steers an agent's maintenance (by id or hostname).
+struct OperatorAgent {
+  agent @0 :Text;
+  action @1 :Action;
+  enum Action {
+    drain @0;     # no new offers; frameworks told; what is left is killed at the deadline
+    undrain @1;   # back to active
+    gone @2;      # an unreachable or drained agent will not come back: its tasks are GONE
+  }
+  deadlineMs @2 :UInt64;  # drain: 0 = no deadline
+}
+# An operator removes a framework: its tasks are killed, its offers rescinded.
+struct OperatorTeardown { frameworkId @0 :Text; }
+# master -> frameworks with tasks on a draining agent: move them before the
+# deadline (then the master kills what is left).
+struct AgentDraining {
+  agentId @0 :Text;
+  deadlineUnixMs @1 :Int64;  # 0 = no deadline
 }
 
 # ---- answers ---------------------------------------------------------------
@@ -234,6 +256,20 @@ struct ExecutorStatus {
 }
 struct ShutdownExecutor {}
 
+# Resource use of running tasks, every usage interval: executor -> agent
+# (frameworkId empty), agent -> master (agentId and frameworkId set), master ->
+# each framework (its own tasks only).
+struct TaskUsage {
+  frameworkId @0 :Text;
+  taskId @1 :Text;
+  cpusUsed @2 :Float64;   # cpu-seconds per second over the last interval
+  memBytes @3 :UInt64;    # in use now
+}
+struct UsageReport {
+  agentId @0 :Text;
+  usages @1 :List(TaskUsage);
+}
+
 struct Envelope {
   version @0 :UInt16;
   requestId @1 :UInt64;
@@ -269,6 +305,10 @@ struct Envelope {
     shutdownExecutor @30 :ShutdownExecutor;
     operatorKill @31 :OperatorKill;
     executorRegistered @32 :ExecutorRegistered;
+    usageReport @33 :UsageReport;
+    operatorAgent @34 :OperatorAgent;
+    operatorTeardown @35 :OperatorTeardown;
+    agentDraining @36 :AgentDraining;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "common/cli.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -50,6 +51,30 @@ CLI::Option* AddLogLevelFlag(CLI::App& app) {
           },
           "debug, info, warning or error")
       ->default_str("info");
+}
+
+void AddLogFlags(CLI::App& app, LogFlags* flags) {
+  AddLogLevelFlag(app);
+  app.add_option("--log_file", flags->file, "where log lines go besides stderr (default: in the work dir; none: nowhere)");
+  app.add_flag("--log_json", flags->json, "log JSON lines ({time, level, component, message}) instead of text");
+}
+
+bool StartLogging(const LogFlags& flags, const std::string& default_file) {
+  SetLogJson(flags.json);
+  const std::string path = flags.file.empty() ? default_file : flags.file;
+  if (path == "none") return true;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (!OpenLogFile(path)) {
+    std::cerr << "cannot open the log file " << path << "\n";
+    return false;
+  }
+  return true;
+}
+
+void AddConfigFileFlag(CLI::App& app) {
+  app.set_config("--config", "", "read flags from this file: `name = value` lines, names as the flags' (TOML)");
+  app.allow_config_extras(false);
 }
 
 int ParseCommandLine(CLI::App& app, int argc, char** argv) {

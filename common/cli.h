@@ -24,6 +24,22 @@ CLI::Option* AddDurationFlag(CLI::App& app, const std::string& name, absl::Durat
 // Adds `--log_level debug|info|warning|error`, applied as it is parsed.
 CLI::Option* AddLogLevelFlag(CLI::App& app);
 
+// A daemon's logging: --log_level, --log_file (empty: the daemon's default
+// file in its work dir; "none": stderr only) and --log_json.
+struct LogFlags {
+  std::string file;
+  bool json = false;
+};
+void AddLogFlags(CLI::App& app, LogFlags* flags);
+// After parsing: applies --log_json and opens the log file (`default_file`
+// unless --log_file says otherwise). False after printing why it cannot.
+bool StartLogging(const LogFlags& flags, const std::string& default_file);
+
+// Adds `--config FILE`: flags read from a file, one `name = value` per line
+// (TOML; the keys are the flag names, e.g. `work_dir = "/var/lib/agora"`);
+// flags on the command line win. Unknown keys are usage errors.
+void AddConfigFileFlag(CLI::App& app);
+
 // Parses argv. Returns -1 to go on, or the exit code to return from main():
 // 0 after --help, 2 after a usage error (printed to stderr).
 int ParseCommandLine(CLI::App& app, int argc, char** argv);

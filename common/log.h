@@ -1,11 +1,14 @@
-// Minimal leveled logging to stderr: one line per statement, with time, level
-// and component. Thread-safe (each line is written with a single write()).
+// Leveled logging: one line per statement, with time, level and component,
+// to stderr and, once OpenLogFile() succeeded, to that file as well; as text
+// ("I 2026-11-23T09:00:00.000 master: ...") or JSON lines ({"time", "level",
+// "component", "message"}). Thread-safe (each line is one write() per sink).
 //
 // Example:
 //   AGORA_LOG(INFO, "master") << "agent " << id << " registered";
 #pragma once
 
 #include <sstream>
+#include <string>
 #include "absl/strings/string_view.h"
 
 namespace agora {
@@ -16,6 +19,10 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 void SetLogLevel(LogLevel level);
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
 LogLevel GetLogLevel();
+// Appends every line to `path` too (created if missing). False if it cannot
+// be opened; stderr goes on either way.
+bool OpenLogFile(const std::string& path);
+void SetLogJson(bool json);
 
 class LogLine {
  public:
@@ -28,6 +35,8 @@ class LogLine {
   }
 
  private:
+  LogLevel level_;
+  std::string component_;
   std::ostringstream stream_;
 };
 

@@ -1,5 +1,9 @@
 #include "common/task.h"
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
 namespace agora {
 
 bool IsTerminal(TaskState state) {
@@ -22,6 +26,29 @@ absl::string_view TaskStateName(TaskState state) {
       "staging", "starting", "running", "finished", "failed",  "killed",
       "error",   "lost",     "unreachable", "gone", "dropped", "killing"};
   return kNames[static_cast<int>(state)];
+}
+
+absl::Status ValidateTaskFiles(const TaskSpec& spec) {
+  size_t total = 0;
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& [path, content] : spec.files) {
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat("task ", spec.task_id, ": file '", path, "' ", why));
+    };
+    if (path.empty() || path.front() == '/' || path.back() == '/') return bad("must be a relative file path");
+    if (path.find('\0') != std::string::npos) return bad("contains a NUL byte");
+    for (absl::string_view part : absl::StrSplit(path, '/')) {
+      if (part.empty() || part == "." || part == "..") return bad("must not contain empty, '.' or '..' parts");
+    }
+    if (path == "stdout" || path == "stderr") return bad("would overwrite the task's output");
+    if (!seen.insert(path).second) return bad("is given twice");
+    total += content.size();
+  }
+  if (total > kMaxTaskFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("task ", spec.task_id, ": files hold ", total, " bytes, more than ", kMaxTaskFileBytes));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace agora

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/resources.h"
 
@@ -66,6 +67,23 @@ struct TaskSpec {
   std::vector<std::string> port_names;
   absl::Duration kill_grace_period = absl::ZeroDuration();  // zero: agent default
   HealthCheck health_check;
+  // Written into the sandbox before the command starts: relative path (no
+  // `..`, no leading `/`) -> content. At most kMaxTaskFileBytes in all.
+  Env files;
+};
+
+inline constexpr size_t kMaxTaskFileBytes = 1 << 20;
+
+// InvalidArgument naming the first file of `spec.files` that could escape
+// the sandbox, clash (duplicates, `stdout`, `stderr`) or overflow the limit.
+absl::Status ValidateTaskFiles(const TaskSpec& spec);
+
+// What a running task uses; see wire::TaskUsage.
+struct TaskUsage {
+  std::string framework_id;
+  std::string task_id;
+  double cpus = 0;         // cpu-seconds per second, over the last interval
+  uint64_t mem_bytes = 0;  // in use now
 };
 
 struct TaskStatus {

@@ -74,6 +74,7 @@ TaskSpec FromWire(wire::TaskSpec::Reader t) {
   out.env = FromWire(t.getEnv());
   out.port_names = StringsFromWire(t.getPortNames());
   out.kill_grace_period = absl::Milliseconds(t.getKillGracePeriodMs());
+  out.files = FromWire(t.getFiles());
   if (t.hasHealthCheck()) {
     auto h = t.getHealthCheck();
     HealthCheck& c = out.health_check;
@@ -100,6 +101,7 @@ void ToWire(const TaskSpec& t, wire::TaskSpec::Builder out) {
     for (size_t i = 0; i < t.port_names.size(); ++i) names.set(i, t.port_names[i]);
   }
   out.setKillGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(t.kill_grace_period)));
+  if (!t.files.empty()) ToWire(t.files, out.initFiles(t.files.size()));
   if (t.health_check.kind != HealthCheck::Kind::kNone) {
     const HealthCheck& c = t.health_check;
     auto h = out.initHealthCheck();

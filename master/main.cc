@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
                  "mass-expiry guard: share of agents that may turn unreachable per timeout window")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  AddLogLevelFlag(app);
+  LogFlags log;
+  AddLogFlags(app, &log);
+  AddConfigFileFlag(app);
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
   if (options.heartbeat_timeout <= options.heartbeat_interval) {
     std::cerr << "--heartbeat_timeout must be longer than --heartbeat_interval\n";
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     std::cerr << "cannot create --work_dir " << work_dir << ": " << ec.message() << "\n";
     return 1;
   }
+  if (!StartLogging(log, (std::filesystem::path(work_dir) / "agora-master.log").string())) return 1;
 
   SystemClock clock;
   EventLoop loop(clock);

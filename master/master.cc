@@ -71,6 +71,8 @@ void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
       return OnAgentHeartbeat(peer, env.getAgentHeartbeat());
     case wire::Envelope::STATUS_UPDATE:
       return OnStatusUpdate(peer, env.getStatusUpdate());
+    case wire::Envelope::USAGE_REPORT:
+      return OnUsageReport(peer, env.getUsageReport());
     case wire::Envelope::SUBSCRIBE:
       return OnSubscribe(peer, rid, env.getSubscribe());
     case wire::Envelope::FRAMEWORK_HEARTBEAT:
@@ -93,6 +95,10 @@ void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
       return OnReconcile(peer, rid, env.getReconcile());
     case wire::Envelope::OPERATOR_KILL:
       return OnOperatorKill(peer, rid, env.getOperatorKill());
+    case wire::Envelope::OPERATOR_AGENT:
+      return OnOperatorAgent(peer, rid, env.getOperatorAgent());
+    case wire::Envelope::OPERATOR_TEARDOWN:
+      return OnOperatorTeardown(peer, rid, env.getOperatorTeardown().getFrameworkId());
     case wire::Envelope::ERROR:
       return OnAgentError(peer, env.getError());
     case wire::Envelope::OPERATOR_QUERY: {
@@ -182,13 +188,21 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   agent.limits_enforced = msg.getLimitsEnforced();
   agent.cgroup_version = msg.getCgroupVersion();
   agent.http_endpoint = msg.getHttpEndpoint();
-  if (agent.state != AgentState::kDraining && agent.state != AgentState::kDrained) {
-    agent.state = AgentState::kActive;
-  }
+  agent.address = msg.getAddress();
+  agent.state = AgentState::kActive;
   allocator_->AddAgent(id, total);
-  recovering_agents_.erase(id);
+  if (auto r = recovering_agents_.find(id); r != recovering_agents_.end()) {
+    // Drained or draining before the master restarted: still so.
+    if (r->second.state == RegistryAgent::State::kDrained) agent.drain_deadline = absl::InfiniteFuture();
+    if (r->second.state == RegistryAgent::State::kDraining) {
+      agent.drain_deadline =
+          r->second.since > loop_.Now() + absl::Hours(24 * 365 * 100) ? absl::InfiniteFuture() : r->second.since;
+    }
+    recovering_agents_.erase(r);
+  }
   PersistAgent(agent);
   ReconcileAgentTasks(agent, msg.getTasks());
+  if (agent.drain_deadline != absl::InfinitePast()) StartDrain(agent, agent.drain_deadline);
   agent_heartbeats_.Beat(id, loop_.Now());
 
   capnp::MallocMessageBuilder reply;

@@ -62,6 +62,8 @@ struct MasterStats {
   uint64_t offers_rescinded = 0;
   uint64_t tasks_launched = 0;
   uint64_t status_updates = 0;
+  uint64_t usage_reports = 0;
+  uint64_t usage_unknown_tasks = 0;  // reported by an agent that does not run them (as we know it)
   uint64_t allocation_passes = 0;
   uint64_t registry_commits = 0;
   absl::Duration last_allocation_time;
@@ -138,10 +140,20 @@ class Master {
 
   // master_tasks.cc: tasks.
   void OnStatusUpdate(const PeerId& peer, wire::StatusUpdate::Reader msg);
+  // Keeps each task's latest usage and passes it on to its framework.
+  void OnUsageReport(const PeerId& peer, wire::UsageReport::Reader msg);
   void OnAcknowledge(const PeerId& peer, uint64_t request_id, wire::Acknowledge::Reader msg);
   void OnKill(const PeerId& peer, uint64_t request_id, wire::KillTask::Reader msg);
   void OnReconcile(const PeerId& peer, uint64_t request_id, wire::Reconcile::Reader msg);
   void OnOperatorKill(const PeerId& peer, uint64_t request_id, wire::OperatorKill::Reader msg);
+  // Maintenance (master_maintenance.cc).
+  AgentRecord* FindAgent(const std::string& id_or_hostname);  // null if none or ambiguous
+  void OnOperatorAgent(const PeerId& peer, uint64_t request_id, wire::OperatorAgent::Reader msg);
+  void OnOperatorTeardown(const PeerId& peer, uint64_t request_id, const FrameworkId& id);
+  void StartDrain(AgentRecord& agent, absl::Time deadline);
+  void OnDrainDeadline(const AgentId& id);
+  // A draining agent with no task left becomes drained.
+  void MaybeDrained(AgentRecord& agent);
   // Applies a state change to the master's task record and frees the task's
   // resources when it became terminal.
   void UpdateTask(TaskRecord& task, const TaskStatus& status);

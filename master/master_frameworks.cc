@@ -305,6 +305,8 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
           spec.resources.ports().size()));
     } else if (absl::Status h = CheckHealthCheck(spec); !h.ok()) {
       problem = h;
+    } else if (absl::Status f = ValidateTaskFiles(spec); !f.ok()) {
+      problem = f;
     } else if (tasks_.contains(TaskKey{fw.id, spec.task_id}) || !ids.insert(spec.task_id).second) {
       problem = absl::InvalidArgumentError(
           absl::StrCat("task id ", spec.task_id, " is already in use by this framework"));
@@ -423,6 +425,7 @@ void Master::SendOffers(const std::vector<Allocation>& allocations) {
       offers[i].setOfferId(o.id);
       offers[i].setAgentId(o.agent_id);
       offers[i].setHostname(agent.hostname);
+      offers[i].setAddress(agent.address);
       ToWire(agent.attributes, offers[i].initAttributes(agent.attributes.size()));
       ToWire(o.resources, offers[i].initResources());
     }

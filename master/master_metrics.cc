@@ -61,6 +61,9 @@ std::string Master::MetricsText(const SocketStats* transport) const {
       {"agora_offers_rescinded_total", "Offers rescinded.", s.offers_rescinded},
       {"agora_tasks_launched_total", "Tasks launched.", s.tasks_launched},
       {"agora_status_updates_total", "Status updates from agents.", s.status_updates},
+      {"agora_usage_reports_total", "Task usage reports from agents.", s.usage_reports},
+      {"agora_usage_unknown_tasks_total", "Usage samples for tasks the reporting agent does not run.",
+       s.usage_unknown_tasks},
       {"agora_allocation_passes_total", "Allocation passes.", s.allocation_passes},
       {"agora_registry_commits_total", "Registry group commits.", s.registry_commits},
   });

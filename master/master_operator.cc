@@ -46,12 +46,19 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
               {"launched_at", Rfc3339(t.launched_at)},
               {"updated_at", Rfc3339(t.updated_at)}};
     if (t.healthy) j["healthy"] = *t.healthy;
+    if (t.usage && !IsTerminal(t.state)) {
+      j["usage"] = {{"cpus", t.usage->cpus}, {"mem_mb", static_cast<double>(t.usage->mem_bytes) / (1 << 20)}};
+    }
     return j;
   };
   if (query == "agents") {
     for (const auto& [id, a] : agents_) {
       out.push_back({{"id", id},
                      {"hostname", a.hostname},
+                     {"address", a.address},
+                     {"drain_deadline", a.drain_deadline == absl::InfinitePast() || a.drain_deadline == absl::InfiniteFuture()
+                                            ? json(nullptr)
+                                            : json(Rfc3339(a.drain_deadline))},
                      {"state", std::string(AgentStateName(a.state))},
                      {"resources", ResourcesJson(a.total)},
                      {"used", ResourcesJson(a.used)},

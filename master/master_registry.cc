@@ -13,8 +13,11 @@ void Master::PersistAgent(const AgentRecord& agent) {
   entry.hostname = agent.hostname;
   entry.state = agent.state == AgentState::kGone          ? RegistryAgent::State::kGone
                 : agent.state == AgentState::kUnreachable ? RegistryAgent::State::kUnreachable
+                : agent.state == AgentState::kDrained     ? RegistryAgent::State::kDrained
+                : agent.drain_deadline != absl::InfinitePast() ? RegistryAgent::State::kDraining
                                                           : RegistryAgent::State::kAdmitted;
   entry.since = agent.state == AgentState::kUnreachable ? agent.unreachable_since : loop_.Now();
+  if (entry.state == RegistryAgent::State::kDraining) entry.since = agent.drain_deadline;
   registry_->PutAgent(entry);
   transport_.Hold();
 }

@@ -10,6 +10,41 @@
 
 namespace agora::master {
 
+void Master::OnUsageReport(const PeerId& peer, wire::UsageReport::Reader msg) {
+  AgentRecord* agent = AgentFromPeer(peer, msg.getAgentId());
+  if (agent == nullptr || agent->state == AgentState::kUnreachable) return;  // a sample: drop it
+  ++stats_.usage_reports;
+  absl::flat_hash_map<FrameworkId, std::vector<const TaskUsage*>> by_framework;
+  std::vector<TaskUsage> usages;
+  usages.reserve(msg.getUsages().size());
+  for (auto u : msg.getUsages()) {
+    auto task = tasks_.find(TaskKey{u.getFrameworkId(), u.getTaskId()});
+    if (task == tasks_.end() || task->second.agent_id != agent->id || IsTerminal(task->second.state)) {
+      ++stats_.usage_unknown_tasks;
+      continue;
+    }
+    task->second.usage = TaskUsage{task->second.framework_id, task->second.spec.task_id, u.getCpusUsed(),
+                                   u.getMemBytes()};
+    usages.push_back(*task->second.usage);
+  }
+  for (const TaskUsage& u : usages) by_framework[u.framework_id].push_back(&u);
+  for (const auto& [fw_id, list] : by_framework) {
+    auto fw = frameworks_.find(fw_id);
+    if (fw == frameworks_.end() || fw->second.state != FrameworkState::kActive) continue;
+    capnp::MallocMessageBuilder out;
+    auto report = NewEnvelope(out).initUsageReport();
+    report.setAgentId(agent->id);
+    auto wire_list = report.initUsages(list.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+      wire_list[i].setFrameworkId(fw_id);
+      wire_list[i].setTaskId(list[i]->task_id);
+      wire_list[i].setCpusUsed(list[i]->cpus);
+      wire_list[i].setMemBytes(list[i]->mem_bytes);
+    }
+    transport_.Send(fw->second.peer, out);
+  }
+}
+
 void Master::OnStatusUpdate(const PeerId& peer, wire::StatusUpdate::Reader msg) {
   ++stats_.status_updates;
   TaskStatus status = FromWire(msg.getStatus());
@@ -56,7 +91,10 @@ void Master::UpdateTask(TaskRecord& task, const TaskStatus& status) {
   task.exit_code = status.exit_code;
   task.healthy = status.healthy;
   task.updated_at = loop_.Now();
-  if (IsTerminal(status.state)) FreeTaskResources(task);
+  if (IsTerminal(status.state)) {
+    FreeTaskResources(task);
+    if (auto agent = agents_.find(task.agent_id); agent != agents_.end()) MaybeDrained(agent->second);
+  }
 }
 
 void Master::FreeTaskResources(const TaskRecord& task) {

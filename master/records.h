@@ -45,8 +45,13 @@ struct AgentRecord {
   bool limits_enforced = false;
   int cgroup_version = 0;
   std::string http_endpoint;  // for sandbox files; empty if it serves none
+  std::string address;        // IP address its tasks are reached at
   absl::Time registered_at;
   absl::Time unreachable_since;
+  // Draining (an operator asked; kept across unreachability and restarts):
+  // its deadline, InfiniteFuture for none; InfinitePast when not draining.
+  absl::Time drain_deadline = absl::InfinitePast();
+  EventLoop::TimerId drain_timer = 0;
   EventLoop::TimerId gone_timer = 0;
   absl::flat_hash_set<TaskKey> tasks;
   absl::flat_hash_set<OfferId> offers;
@@ -89,6 +94,7 @@ struct TaskRecord {
   std::string reason;
   int32_t exit_code = 0;
   std::optional<bool> healthy;
+  std::optional<TaskUsage> usage;  // the latest an agent reported, while it runs
   bool kill_requested = false;
   std::string latest_uuid;  // of the last update forwarded to the framework
   absl::Time launched_at;

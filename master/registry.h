@@ -19,11 +19,11 @@
 namespace agora::master {
 
 struct RegistryAgent {
-  enum class State { kAdmitted, kUnreachable, kGone };
+  enum class State { kAdmitted, kUnreachable, kGone, kDraining, kDrained };
   std::string id;
   std::string hostname;
   State state = State::kAdmitted;
-  absl::Time since;  // of the current state
+  absl::Time since;  // of the current state; for kDraining, the drain deadline
 };
 
 struct RegistryFramework {

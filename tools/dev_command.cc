@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "frameworks/sdk/master_client.h"
@@ -161,6 +162,19 @@ void StopCluster(const json& processes, absl::Duration grace) {
   for (const char* prefix : {"agora-", "agent-", "master"}) Stop(processes, prefix, grace);
 }
 
+// agora-services stops its HAProxy when it stops; one it left behind by
+// dying first (HAProxy keeps serving then) is ended here.
+void StopLeftoverHaproxy(const std::string& dir) {
+  const fs::path haproxy = fs::path(dir) / "agora-services" / "haproxy";
+  pid_t pid = 0;
+  if (!absl::SimpleAtoi(ReadLine(haproxy / "haproxy.pid"), &pid) || !Alive(pid)) return;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (cmdline.find((haproxy / "haproxy.cfg").string()) == std::string::npos) return;  // not ours
+  ::kill(pid, SIGTERM);
+  WaitUntil([&] { return !Alive(pid); }, absl::Seconds(5));
+}
+
 int Fail(const std::string& message) {
   std::cerr << "agora dev: " << message << "\n";
   return 1;
@@ -222,18 +236,21 @@ int DevUp(const DevArgs& a) {
   // Each agent gets a share of the machine and its own port range.
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   for (int i = 0; i < a.agents; ++i) {
-    const int ports = 31000 + i * 1000;
+    // 100 ports each from 28000: below the kernel's ephemeral ports (32768+),
+    // which outgoing connections would otherwise take from under the tasks.
+    const int ports = 28000 + i * 100;
     start(absl::StrCat("agent-", i),
           {bin + "/agora-agent", "--master", master, "--work_dir", absl::StrCat(dir, "/agent-", i),
            "--hostname", absl::StrCat("dev-agent-", i), "--attributes", absl::StrCat("zone:z", i % 3),
            "--resources",
-           absl::StrCat("cpus:", cpus, ";mem:", 4096, ";disk:", 8192, ";ports:[", ports, "-", ports + 999, "]"),
+           absl::StrCat("cpus:", cpus, ";mem:", 4096, ";disk:", 8192, ";ports:[", ports, "-", ports + 99, "]"),
            "--kill_tasks_on_exit", "--http_host", "127.0.0.1", "--http_port", "0"});
   }
-  for (const char* framework : {"agora-batch", "agora-services"}) {
-    start(framework, {absl::StrCat(bin, "/", framework), "--master", master, "--work_dir",
-                      absl::StrCat(dir, "/", framework), "--http_port", "0"});
-  }
+  start("agora-batch", {bin + "/agora-batch", "--master", master, "--work_dir", dir + "/agora-batch",
+                        "--http_port", "0"});
+  // Load balancers of a dev cluster stay on this machine.
+  start("agora-services", {bin + "/agora-services", "--master", master, "--work_dir", dir + "/agora-services",
+                           "--http_port", "0", "--lb_bind", "127.0.0.1"});
   bool ready = WaitUntil(
       [&] {
         int active = 0;
@@ -295,6 +312,7 @@ int DevDown(const DevArgs& a) {
   auto cluster = LoadCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   StopCluster((*cluster)["processes"], absl::Seconds(10));
+  StopLeftoverHaproxy(dir);
   fs::remove(fs::path(dir) / "cluster.json");
   if (!a.json) std::cout << "agora dev: stopped; state and logs stay in " << dir << "\n";
   return 0;

@@ -18,19 +18,10 @@ FrameworkClient::FrameworkClient(sdk::MasterClient& master, std::string name, st
 
 absl::Status FrameworkClient::Resolve() {
   if (!endpoint_.empty()) return absl::OkStatus();
-  auto text = master_.Query("frameworks");
-  if (!text.ok()) return text.status();
-  json frameworks = json::parse(*text, nullptr, false);
-  for (const json& f : frameworks) {
-    if (f.value("name", "") == name_ && f.value("state", "") == "active" &&
-        !f.value("endpoint", "").empty()) {
-      endpoint_ = f["endpoint"];
-      return absl::OkStatus();
-    }
-  }
-  return absl::UnavailableError(absl::StrCat(
-      "no active framework named '", name_, "' with an API is registered with the master; is ",
-      name_, " running?"));
+  auto endpoint = master_.FrameworkEndpoint(name_);
+  if (!endpoint.ok()) return endpoint.status();
+  endpoint_ = *endpoint;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<json> FrameworkClient::Call(const std::string& method, const std::string& path,

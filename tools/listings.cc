@@ -1,5 +1,8 @@
 #include "tools/listings.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <optional>
 
@@ -8,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "tools/table.h"
 
 namespace agora::tools {
@@ -51,11 +55,15 @@ Table FrameworksTable(const json& rows) {
 }
 
 Table TasksTable(const json& rows) {
+  // CPUS and MEM: what it asked for, "used/asked" once its agent measured it.
   Table t({"ID", "NAME", "FRAMEWORK", "HOST", "STATE", "CPUS", "MEM", "MESSAGE"});
   for (const json& k : rows) {
-    t.AddRow({k["id"], k["name"], k["framework_id"], k.value("hostname", ""), k["state"],
-              Num(k["resources"].value("cpus", 0.0)), Num(k["resources"].value("mem", 0.0)),
-              Short(k.value("message", ""), 60)});
+    auto used_of = [&](const char* used, const char* asked) {
+      const std::string a = Num(k["resources"].value(asked, 0.0));
+      return k.contains("usage") ? absl::StrFormat("%.3g/%s", k["usage"].value(used, 0.0), a) : a;
+    };
+    t.AddRow({k["id"], k["name"], k["framework_id"], k.value("hostname", ""), k["state"], used_of("cpus", "cpus"),
+              used_of("mem_mb", "mem"), Short(k.value("message", ""), 60)});
   }
   return t;
 }
@@ -161,6 +169,29 @@ int PrintStatus(MasterClient& client, bool as_json) {
   table.AddRow({"tasks", by_state(status["tasks"])});
   table.Print(std::cout);
   return 0;
+}
+
+int Watch(const WatchFlags& flags, const std::string& title, const std::function<int()>& print) {
+  const bool tty = ::isatty(STDOUT_FILENO);
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);  // blocked since main() started: waited for here
+  int rc = 0;
+  for (int n = 0; flags.count == 0 || n < flags.count; ++n) {
+    if (tty) std::cout << "\033[H\033[2J";
+    if (tty || n > 0) {
+      std::cout << "every " << absl::FormatDuration(flags.interval) << ": " << title << "   "
+                << absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()) << "\n\n";
+    }
+    rc = print();
+    std::cout << std::flush;
+    if (flags.count != 0 && n + 1 == flags.count) break;
+    const timespec wait = absl::ToTimespec(flags.interval);
+    if (::sigtimedwait(&stop, nullptr, &wait) > 0) break;  // Ctrl-C: done
+    if (!tty) std::cout << "\n";
+  }
+  return rc;
 }
 
 }  // namespace agora::tools

@@ -2,7 +2,10 @@
 // Each asks the master and prints a table, or the master's JSON as is.
 #pragma once
 
+#include <functional>
 #include <string>
+
+#include "absl/time/time.h"
 
 #include "frameworks/sdk/master_client.h"
 
@@ -23,5 +26,15 @@ int PrintListing(MasterClient& client, const std::string& noun, bool json,
 // `agora status`: agents by state, resources used of total, frameworks, and
 // tasks by state.
 int PrintStatus(MasterClient& client, bool json);
+
+// --watch: runs `print` every `interval` (`count` times; 0: until SIGINT or
+// SIGTERM, which it waits for, blocked), clearing the screen first on a
+// terminal. Returns the last exit code.
+struct WatchFlags {
+  bool watch = false;
+  absl::Duration interval = absl::Seconds(2);
+  int count = 0;
+};
+int Watch(const WatchFlags& flags, const std::string& title, const std::function<int()>& print);
 
 }  // namespace agora::tools

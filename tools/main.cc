@@ -8,9 +8,12 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "tools/batch_commands.h"
+#include "tools/completion.h"
+#include "tools/config_commands.h"
 #include "tools/dev_command.h"
 #include "tools/listings.h"
 #include "tools/logs_command.h"
+#include "tools/maintenance_commands.h"
 #include "frameworks/sdk/master_client.h"
 #include "tools/run_command.h"
 #include "tools/service_commands.h"
@@ -38,10 +41,18 @@ int main(int argc, char** argv) {
   AddDurationFlag(app, "--request_timeout", &timeout, "how long to wait for the master");
 
   ListingFilter filter;
+  WatchFlags watch;
+  auto add_watch = [&](CLI::App* cmd) {
+    cmd->add_flag("--watch,-w", watch.watch, "print it again every --interval until Ctrl-C");
+    AddDurationFlag(*cmd, "--interval", &watch.interval, "with --watch: how often");
+    cmd->add_option("--count", watch.count, "with --watch: stop after this many (0: never)")
+        ->check(CLI::NonNegativeNumber);
+  };
   for (const char* noun : {"agents", "frameworks", "tasks", "offers"}) {
     CLI::App* listing = app.add_subcommand(
         noun, std::string("list the cluster's ") + noun + "\nExample: agora " + noun +
-                  (std::string(noun) == "tasks" ? " --state running --agent agent1" : " --json"));
+                  (std::string(noun) == "tasks" ? " --state running --agent agent1 --watch" : " --json"));
+    add_watch(listing);
     if (std::string(noun) != "offers") {
       listing->add_option("--state", filter.state, "only rows in this state (e.g. running)");
     }
@@ -50,8 +61,8 @@ int main(int argc, char** argv) {
       listing->add_option("--agent", filter.agent_id, "only this agent's rows (id or hostname)");
     }
   }
-  app.add_subcommand("status", "summarize the cluster: agents, resources, frameworks, tasks\n"
-                               "Example: agora status --json");
+  add_watch(app.add_subcommand("status", "summarize the cluster: agents, resources, frameworks, tasks\n"
+                                         "Example: agora status --watch"));
   CLI::App* task_cmd = app.add_subcommand("task", "act on one task");
   task_cmd->require_subcommand(1);
   std::string kill_task_id, kill_framework_id;
@@ -105,12 +116,31 @@ int main(int argc, char** argv) {
   logs_cmd->add_flag("--follow,-f", logs.follow, "keep printing until the task ends");
   logs_cmd->add_option("--tail", logs.tail, "only the last N lines")->check(CLI::NonNegativeNumber);
 
+  MaintenanceArgs maintenance;
+  AddMaintenanceCommands(app, &maintenance);
+
   BatchArgs batch;
   AddBatchCommands(app, &batch);
   ServiceArgs services;
   AddServiceCommands(app, &services);
+  AddConfigCommands(app, &services);
+
+  CLI::App* completion = app.add_subcommand(
+      "completion", "print the shell completion script\nExample: source <(agora completion bash)");
+  completion->add_option("shell", "the shell (bash)")->check(CLI::IsMember({"bash"}))->required();
+  CLI::App* complete = app.add_subcommand("__complete", "")->prefix_command();  // for the script; hidden
+  complete->group("");
+  for (int i = 1; i < argc; ++i) {  // after any global flags
+    if (std::string(argv[i]) != "__complete") continue;
+    PrintCompletions(app, std::vector<std::string>(argv + i + 1, argv + argc));
+    return 0;
+  }
 
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  if (completion->parsed()) {
+    std::cout << BashCompletionScript();
+    return 0;
+  }
   batch.master = master;
   batch.json = json;
   batch.timeout = timeout;
@@ -119,6 +149,7 @@ int main(int argc, char** argv) {
   services.json = json;
   services.timeout = timeout;
   if (int rc = RunServiceCommand(app, services); rc >= 0) return rc;
+  if (int rc = RunConfigCommand(app, services); rc >= 0) return rc;
   if (dev_cmd->parsed()) {
     dev.json = json;
     if (dev_cmd->get_subcommand("up")->parsed()) return DevUp(dev);
@@ -138,6 +169,8 @@ int main(int argc, char** argv) {
     return RunCommand(run);
   }
   MasterClient client(master, timeout);
+  maintenance.json = json;
+  if (int rc = RunMaintenanceCommand(app, client, maintenance); rc >= 0) return rc;
   if (logs_cmd->parsed()) return PrintLogs(client, logs);
   if (kill_cmd->parsed()) {
     if (absl::Status s = client.KillTask(kill_task_id, kill_framework_id); !s.ok()) {
@@ -148,6 +181,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string noun = app.get_subcommands().front()->get_name();
-  if (noun == "status") return PrintStatus(client, json);
-  return PrintListing(client, noun, json, filter);
+  auto print = [&] { return noun == "status" ? PrintStatus(client, json) : PrintListing(client, noun, json, filter); };
+  return watch.watch ? Watch(watch, "agora " + noun, print) : print();
 }

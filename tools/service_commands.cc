@@ -16,12 +16,9 @@
 #include "tools/table.h"
 
 namespace agora::tools {
-namespace {
 
 using nlohmann::json;
 
-// Follows `versions` (name -> version) until each runs its version with every
-// instance healthy (0), or one fails (1), printing changes.
 int WaitForDeployment(FrameworkClient& api, const json& versions, absl::Duration timeout, bool quiet) {
   const absl::Time deadline = absl::Now() + timeout;
   std::string last;
@@ -60,8 +57,6 @@ int WaitForDeployment(FrameworkClient& api, const json& versions, absl::Duration
   std::cerr << "agora service: not deployed within " << absl::FormatDuration(timeout) << "\n";
   return 1;
 }
-
-}  // namespace
 
 void AddServiceCommands(CLI::App& app, ServiceArgs* a) {
   CLI::App* svc = app.add_subcommand("service", "deploy and steer long-running services (agora-services)");

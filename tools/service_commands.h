@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "absl/time/time.h"
 
@@ -19,10 +20,16 @@ struct ServiceArgs {
   absl::Duration wait_timeout = absl::Minutes(10);
   // Filled in by the parser.
   std::string file, name, port;
-  std::vector<std::string> names;
+  std::vector<std::string> names;  // service delete; config set/unset: KEY=VALUE or KEY
   int instances = 0;
   bool wait = false;
 };
+
+class FrameworkClient;
+
+// Follows `versions` (name -> version) until each runs its version with every
+// instance healthy (0), or one fails (1), printing changes unless `quiet`.
+int WaitForDeployment(FrameworkClient& api, const nlohmann::json& versions, absl::Duration timeout, bool quiet);
 
 void AddServiceCommands(CLI::App& app, ServiceArgs* args);
 

@@ -1,10 +1,49 @@
 #include "tools/table.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <numeric>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace agora::tools {
+namespace {
 
-void Table::Print(std::ostream& out) const {
+constexpr size_t kNarrowest = 8;  // a cut column keeps this much
+
+// The ANSI colour of a cell that is one state word, or null.
+const char* ColourOf(const std::string& cell) {
+  static const auto* colours = new absl::flat_hash_map<std::string, const char*>{
+      {"running", "32"},   {"active", "32"},    {"healthy", "32"},   {"succeeded", "32"}, {"finished", "32"},
+      {"staging", "33"},   {"starting", "33"},  {"pending", "33"},   {"waiting", "33"},   {"retrying", "33"},
+      {"deploying", "33"}, {"scaling", "33"},   {"backoff", "33"},   {"killing", "33"},   {"preempted", "33"},
+      {"draining", "33"},  {"drained", "33"},   {"disconnected", "33"},
+      {"failed", "31"},    {"error", "31"},     {"lost", "31"},      {"gone", "31"},      {"unreachable", "31"},
+      {"killed", "31"},    {"timed_out", "31"}, {"dropped", "31"},   {"deleting", "33"}};
+  auto it = colours->find(cell);
+  return it == colours->end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+TableStyle TerminalStyle() {
+  TableStyle style;
+  if (!::isatty(STDOUT_FILENO)) return style;
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+    style.width = size.ws_col;
+  } else if (const char* columns = std::getenv("COLUMNS")) {
+    style.width = static_cast<size_t>(std::max(0, std::atoi(columns)));
+  }
+  const char* term = std::getenv("TERM");
+  style.colour = std::getenv("NO_COLOR") == nullptr && !(term != nullptr && std::string(term) == "dumb");
+  return style;
+}
+
+void Table::Print(std::ostream& out, const TableStyle& style) const {
   std::vector<size_t> widths(header_.size());
   for (size_t i = 0; i < header_.size(); ++i) widths[i] = header_[i].size();
   for (const auto& row : rows_) {
@@ -12,21 +51,31 @@ void Table::Print(std::ostream& out) const {
       widths[i] = std::max(widths[i], row[i].size());
     }
   }
-  auto print_row = [&](const std::vector<std::string>& row) {
+  // Too wide for the terminal: cut the widest column, again, down to kNarrowest.
+  auto total = [&] { return std::accumulate(widths.begin(), widths.end(), size_t{0}) + 2 * (widths.size() - 1); };
+  while (style.width > 0 && !widths.empty() && total() > style.width) {
+    auto widest = std::max_element(widths.begin(), widths.end());
+    if (*widest <= kNarrowest) break;
+    *widest = std::max(kNarrowest, *widest - std::min(*widest - kNarrowest, total() - style.width));
+  }
+  auto print_row = [&](const std::vector<std::string>& row, bool header) {
     std::string line;
     for (size_t i = 0; i < widths.size(); ++i) {
-      const std::string cell = i < row.size() ? row[i] : "";
-      line += cell;
-      if (i + 1 < widths.size()) line += std::string(widths[i] - cell.size() + 2, ' ');
+      std::string cell = i < row.size() ? row[i] : "";
+      if (cell.size() > widths[i]) cell = cell.substr(0, widths[i] - 1) + "~";
+      const size_t pad = widths[i] - cell.size();
+      const char* colour = style.colour && !header ? ColourOf(cell) : nullptr;
+      line += colour != nullptr ? "\033[" + std::string(colour) + "m" + cell + "\033[0m" : cell;
+      if (i + 1 < widths.size()) line += std::string(pad + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << "\n";
   };
   // A table without column names (a key/value summary) prints no header.
   if (std::any_of(header_.begin(), header_.end(), [](const auto& h) { return !h.empty(); })) {
-    print_row(header_);
+    print_row(header_, /*header=*/true);
   }
-  for (const auto& row : rows_) print_row(row);
+  for (const auto& row : rows_) print_row(row, /*header=*/false);
 }
 
 }  // namespace agora::tools

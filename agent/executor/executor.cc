@@ -50,6 +50,7 @@ Executor::Executor(ExecutorOptions options, EventLoop& loop, zmq::context_t& con
 
 Executor::~Executor() {
   loop_.Cancel(heartbeat_timer_);
+  loop_.Cancel(usage_timer_);
   reaper_.reset();  // every task's cgroup is gone before their parent goes
   if (cgroup_version_ != 0) TaskCgroup::RemoveGroup(cgroup_version_, options_.executor_id);
 }
@@ -58,6 +59,39 @@ void Executor::Start() {
   last_contact_ = loop_.Now();
   Heartbeat();
   heartbeat_timer_ = loop_.Every(absl::Seconds(1), [this] { Heartbeat(); });
+  if (options_.usage_interval > absl::ZeroDuration()) {
+    usage_timer_ = loop_.Every(options_.usage_interval, [this] { ReportUsage(); });
+  }
+}
+
+void Executor::ReportUsage() {
+  std::optional<absl::flat_hash_map<pid_t, ProcessUsage>> proc;  // read once, if needed
+  auto from_proc = [&](pid_t pid) {
+    if (!proc) proc = UsageByProcessGroup();
+    auto it = proc->find(pid);
+    return it == proc->end() ? ProcessUsage{} : it->second;
+  };
+  const double now = absl::ToDoubleSeconds(loop_.Now() - absl::UnixEpoch());
+  std::vector<TaskUsage> usages;
+  for (auto& [id, task] : tasks_) {
+    if (task.pid <= 0 || task.kill_requested) continue;
+    const std::optional<double> cgroup_cpu = task.cgroup.CpuSeconds();
+    const std::optional<uint64_t> cgroup_mem = task.cgroup.MemoryBytes();
+    const double cpu = cgroup_cpu ? *cgroup_cpu : from_proc(task.pid).cpu_seconds;
+    const uint64_t mem = cgroup_mem ? *cgroup_mem : from_proc(task.pid).rss_bytes;
+    const bool first = task.cpu_rate.first();
+    const double rate = task.cpu_rate.Update(cpu, now);
+    if (!first) usages.push_back({"", id, rate, mem});
+  }
+  if (usages.empty()) return;
+  capnp::MallocMessageBuilder msg;
+  auto list = NewEnvelope(msg).initUsageReport().initUsages(usages.size());
+  for (size_t i = 0; i < usages.size(); ++i) {
+    list[i].setTaskId(usages[i].task_id);
+    list[i].setCpusUsed(usages[i].cpus);
+    list[i].setMemBytes(usages[i].mem_bytes);
+  }
+  agent_->Send(msg);
 }
 
 void Executor::Heartbeat() {

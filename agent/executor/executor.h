@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "agent/cgroups.h"
 #include "agent/executor/prober.h"
+#include "agent/executor/usage.h"
 #include "common/event_loop.h"
 #include "common/sockets.h"
 #include "common/task.h"
@@ -36,6 +37,8 @@ struct ExecutorOptions {
   std::string executor_id;
   std::string executor_dir;  // where it records its tasks' exits
   absl::Duration recovery_timeout = absl::Minutes(15);
+  // How often it reports its tasks' resource use to the agent; 0: never.
+  absl::Duration usage_interval = absl::Seconds(5);
 };
 
 class Executor {
@@ -73,6 +76,7 @@ class Executor {
     absl::Duration grace;
     EventLoop::TimerId kill_timer = 0;
     std::unique_ptr<Health> health;  // null: no check
+    CpuRate cpu_rate;
   };
 
   // The latest status of a task, until an agent has provably received it.
@@ -101,6 +105,9 @@ class Executor {
   void StopHealthCheck(Task& task);
   void TaskExited(Task& task, int wait_status);
   void MaybeFinishShutdown();
+  // Measures every running task (cgroup accounting, else /proc) and reports
+  // the ones measured before, so each carries a rate.
+  void ReportUsage();
 
   ExecutorOptions options_;
   EventLoop& loop_;
@@ -117,6 +124,7 @@ class Executor {
   std::string agent_instance_;
   absl::Time last_contact_;
   EventLoop::TimerId heartbeat_timer_ = 0;
+  EventLoop::TimerId usage_timer_ = 0;
 };
 
 }  // namespace agora::agent

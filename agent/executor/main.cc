@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
       ->required();
   AddDurationFlag(app, "--recovery_timeout", &options.recovery_timeout,
                   "kill the tasks and exit when the agent is gone this long");
+  AddDurationFlag(app, "--usage_interval", &options.usage_interval,
+                  "how often to report the tasks' cpu and memory use (0: never)");
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
   SystemClock clock;

@@ -74,6 +74,7 @@ void BatchFramework::Offers(sdk::SchedulerDriver& driver, const std::vector<sdk:
   for (const sdk::Offer& o : offers) {
     auto it = std::find_if(slots.begin(), slots.end(),
                            [&](const AgentSlot& s) { return s.agent_id == o.agent_id; });
+    draining_agents_.erase(o.agent_id);  // offered again: back in service
     if (it == slots.end()) it = slots.insert(slots.end(), AgentSlot{o.agent_id, {}, {}});
     it->offer_ids.push_back(o.id);
     it->available += o.resources;
@@ -131,6 +132,18 @@ void BatchFramework::TryPreempt(const QueuedJob& head) {
   Save(job);
   KillTask(job);
   AGORA_LOG(INFO, "batch") << "preempting " << job.id << " for " << head.id;
+}
+
+void BatchFramework::AgentDraining(sdk::SchedulerDriver& driver, const std::string& agent_id, absl::Time deadline) {
+  draining_agents_[agent_id] = deadline;
+  for (const auto& [task_id, job_id] : job_of_task_) {
+    JobRecord& job = jobs_.at(job_id);
+    if (job.agent_id != agent_id || job.kill_requested || job.preempting) continue;
+    if (Now() + queues_.Remaining(job.id, Now()) <= deadline) continue;  // it finishes in time
+    AGORA_LOG(INFO, "batch") << job.id << " would not finish before agent " << agent_id
+                             << " is drained: moving it";
+    KillTask(job);
+  }
 }
 
 void BatchFramework::KillTask(JobRecord& job) {
@@ -194,6 +207,11 @@ void BatchFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& stat
         job.preemptions++;
         ++preemptions_;
         preempting_.erase(Spec(job).queue);
+        Enqueue(job, JobState::kPreempted);
+        break;
+      }
+      if (!job.kill_requested && !job.timed_out && draining_agents_.contains(job.agent_id)) {
+        job.message = absl::StrCat("moved off agent ", job.agent_id, ", which is being drained");
         Enqueue(job, JobState::kPreempted);
         break;
       }

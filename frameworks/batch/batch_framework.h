@@ -94,6 +94,11 @@ class BatchFramework final : public sdk::Scheduler {
   void Subscribed(sdk::SchedulerDriver& driver, const std::string& framework_id) override;
   void Offers(sdk::SchedulerDriver& driver, const std::vector<sdk::Offer>& offers) override;
   void Update(sdk::SchedulerDriver& driver, const TaskStatus& status) override;
+  // Jobs there that would not finish by the deadline (by their estimate) are
+  // killed now and queued again, to run elsewhere; the others finish. Any job
+  // killed on a draining agent (the master kills what is left at the
+  // deadline) is queued again without spending a retry.
+  void AgentDraining(sdk::SchedulerDriver& driver, const std::string& agent_id, absl::Time deadline) override;
   void AgentLost(sdk::SchedulerDriver& driver, const std::string& agent_id) override;
   bool WantsOffers() const override { return queues_.waiting() > 0; }
   void Checkpoint(sdk::SchedulerDriver& driver) override { Flush(); }
@@ -152,6 +157,8 @@ class BatchFramework final : public sdk::Scheduler {
   absl::flat_hash_map<std::string, EventLoop::TimerId> cron_timers_;
   // SRTF: a preemption under way, per queue (the victim's job id).
   absl::flat_hash_map<std::string, std::string> preempting_;
+  // Agents being drained (until they offer again), with their deadlines.
+  absl::flat_hash_map<std::string, absl::Time> draining_agents_;
   // Job name -> (sum of seconds, count) of successful runs: SJF's fallback.
   absl::flat_hash_map<std::string, std::pair<double, int>> durations_;
   uint64_t launched_ = 0;

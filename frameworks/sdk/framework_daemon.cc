@@ -21,7 +21,8 @@ void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
   app.add_option("--http_port", f->http_port, "port for the API; 0: any free port")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  AddLogLevelFlag(app);
+  AddLogFlags(app, &f->log);
+  AddConfigFileFlag(app);
 }
 
 std::unique_ptr<SqliteKv> OpenStore(const DaemonFlags& f, const std::string& file) {
@@ -31,6 +32,7 @@ std::unique_ptr<SqliteKv> OpenStore(const DaemonFlags& f, const std::string& fil
     std::cerr << "cannot create --work_dir " << f.work_dir << ": " << ec.message() << "\n";
     return nullptr;
   }
+  if (!StartLogging(f.log, (std::filesystem::path(f.work_dir) / (f.name + ".log")).string())) return nullptr;
   auto store = SqliteKv::Open((std::filesystem::path(f.work_dir) / file).string(), /*fsync=*/false);
   if (!store.ok()) {
     std::cerr << f.name << ": " << store.status().message() << "\n";

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli.h"
 #include "common/http_endpoint.h"
 #include "common/sqlite_kv.h"
 #include "frameworks/sdk/scheduler_driver.h"
@@ -22,12 +23,15 @@ struct DaemonFlags {
   std::string name;
   std::string http_host = "127.0.0.1";
   int http_port = 0;
+  LogFlags log;
 };
 
-// --master --work_dir --role --name --http_host --http_port --log_level.
+// --master --work_dir --role --name --http_host --http_port, the log flags
+// and --config.
 void AddDaemonFlags(CLI::App& app, DaemonFlags* flags);
 
-// Creates the work dir and opens WORK_DIR/`file`; null after printing why.
+// Creates the work dir, starts logging to WORK_DIR/<name>.log (unless
+// --log_file says otherwise) and opens WORK_DIR/`file`; null after printing why.
 std::unique_ptr<SqliteKv> OpenStore(const DaemonFlags& flags, const std::string& file);
 
 // Serves /state and /metrics (`render`) and /v1/ (`api`) on the driver's

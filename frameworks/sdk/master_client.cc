@@ -2,6 +2,8 @@
 
 #include <capnp/message.h>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "common/framing.h"
 
@@ -19,12 +21,54 @@ absl::StatusOr<std::string> MasterClient::Query(const std::string& query) {
   return Call(msg, rid);
 }
 
+absl::StatusOr<std::string> MasterClient::FrameworkEndpoint(const std::string& name) {
+  auto text = Query("frameworks");
+  if (!text.ok()) return text.status();
+  nlohmann::json frameworks = nlohmann::json::parse(*text, nullptr, false);
+  if (frameworks.is_array()) {
+    for (const nlohmann::json& f : frameworks) {
+      if (f.value("name", "") == name && f.value("state", "") == "active" && !f.value("endpoint", "").empty()) {
+        return f["endpoint"].get<std::string>();
+      }
+    }
+  }
+  return absl::UnavailableError(absl::StrCat("no active framework named '", name,
+                                             "' with an API is registered with the master; is ", name,
+                                             " running?"));
+}
+
 absl::Status MasterClient::KillTask(const std::string& task_id, const std::string& framework_id) {
   capnp::MallocMessageBuilder msg;
   const uint64_t rid = next_request_id_++;
   auto kill = NewEnvelope(msg, rid).initOperatorKill();
   kill.setTaskId(task_id);
   kill.setFrameworkId(framework_id);
+  return Call(msg, rid).status();
+}
+
+absl::Status MasterClient::AgentAction(const std::string& agent, const std::string& action,
+                                       absl::Duration deadline) {
+  capnp::MallocMessageBuilder msg;
+  const uint64_t rid = next_request_id_++;
+  auto op = NewEnvelope(msg, rid).initOperatorAgent();
+  op.setAgent(agent);
+  if (action == "drain") {
+    op.setAction(wire::OperatorAgent::Action::DRAIN);
+  } else if (action == "undrain") {
+    op.setAction(wire::OperatorAgent::Action::UNDRAIN);
+  } else if (action == "gone") {
+    op.setAction(wire::OperatorAgent::Action::GONE);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown agent action '", action, "'"));
+  }
+  op.setDeadlineMs(static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline))));
+  return Call(msg, rid).status();
+}
+
+absl::Status MasterClient::Teardown(const std::string& framework_id) {
+  capnp::MallocMessageBuilder msg;
+  const uint64_t rid = next_request_id_++;
+  NewEnvelope(msg, rid).initOperatorTeardown().setFrameworkId(framework_id);
   return Call(msg, rid).status();
 }
 

@@ -20,8 +20,16 @@ class MasterClient {
   // The JSON text the master returns for `query` (agents, frameworks, tasks,
   // offers, stats). Unavailable when the master does not answer in time.
   absl::StatusOr<std::string> Query(const std::string& query);
+  // The API endpoint ("http://HOST:PORT") the active framework `name`
+  // announced; Unavailable naming the framework when there is none.
+  absl::StatusOr<std::string> FrameworkEndpoint(const std::string& name);
   // Asks the master to kill a task of any framework (operator kill).
   absl::Status KillTask(const std::string& task_id, const std::string& framework_id);
+  // Agent maintenance: "drain" (with `deadline`, zero for none), "undrain",
+  // "gone"; `agent` is an id or a hostname.
+  absl::Status AgentAction(const std::string& agent, const std::string& action, absl::Duration deadline);
+  // Removes a framework: its tasks are killed.
+  absl::Status Teardown(const std::string& framework_id);
 
  private:
   // Sends `msg` (its envelope carries `request_id`) and waits for the answer:

@@ -38,6 +38,7 @@ struct Offer {
   std::string hostname;
   Env attributes;
   Resources resources;
+  std::string address;  // the agent's IP address: where its tasks' ports are reached
 };
 
 class SchedulerDriver;
@@ -56,6 +57,13 @@ class Scheduler {
   // delivered again.
   virtual void Update(SchedulerDriver& driver, const TaskStatus& status) = 0;
   virtual void AgentLost(SchedulerDriver& driver, const std::string& agent_id) {}
+  // An operator drains the agent: move the tasks off it before `deadline`
+  // (InfiniteFuture: none), when the master kills what is left. It makes no
+  // more offers from that agent.
+  virtual void AgentDraining(SchedulerDriver& driver, const std::string& agent_id, absl::Time deadline) {}
+  // Measured cpu and memory use of some of its running tasks (every agent's
+  // --usage_interval); samples, not acknowledged, and may be skipped.
+  virtual void Usage(SchedulerDriver& driver, const std::vector<TaskUsage>& usages) {}
   // The master rejected a request, or subscription failed for good.
   virtual void Error(SchedulerDriver& driver, const std::string& message) {}
   // While false, the driver suppresses offers; it revives when true again.

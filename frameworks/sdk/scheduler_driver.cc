@@ -76,6 +76,18 @@ void SchedulerDriver::Handle(wire::Envelope::Reader env) {
       return;
     case wire::Envelope::OFFERS:
       return OnOffers(env.getOffers());
+    case wire::Envelope::AGENT_DRAINING: {
+      const int64_t ms = env.getAgentDraining().getDeadlineUnixMs();
+      return scheduler_.AgentDraining(*this, env.getAgentDraining().getAgentId(),
+                                      ms == 0 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms));
+    }
+    case wire::Envelope::USAGE_REPORT: {
+      std::vector<TaskUsage> usages;
+      for (auto u : env.getUsageReport().getUsages()) {
+        usages.push_back({u.getFrameworkId(), u.getTaskId(), u.getCpusUsed(), u.getMemBytes()});
+      }
+      return scheduler_.Usage(*this, usages);
+    }
     case wire::Envelope::RESCIND_OFFER:
       scheduler_.OfferRescinded(*this, env.getRescindOffer().getOfferId());
       return AfterCallback();
@@ -127,7 +139,7 @@ void SchedulerDriver::OnOffers(wire::Offers::Reader msg) {
   std::vector<Offer> offers;
   for (auto o : msg.getOffers()) {
     offers.push_back({o.getOfferId(), o.getAgentId(), o.getHostname(), FromWire(o.getAttributes()),
-                      FromWire(o.getResources())});
+                      FromWire(o.getResources()), o.getAddress()});
     unanswered_offers_.insert(offers.back().id);
   }
   scheduler_.Offers(*this, offers);

@@ -17,6 +17,7 @@ struct AgentView {
   std::string agent_id;
   std::string hostname;
   Env attributes;
+  std::string address;  // IP address its tasks' ports are reached at
 };
 
 // The agent's value for `field`, if it has one.

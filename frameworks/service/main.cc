@@ -2,12 +2,14 @@
 #include <signal.h>
 
 #include <iostream>
+#include <optional>
 
 #include "common/cli.h"
 #include "common/signals.h"
 #include "common/sqlite_kv.h"
 #include "frameworks/sdk/agent_totals.h"
 #include "frameworks/sdk/framework_daemon.h"
+#include "frameworks/service/load_balancer_sync.h"
 #include "frameworks/service/service_api.h"
 #include "frameworks/service/service_framework.h"
 
@@ -22,6 +24,12 @@ int main(int argc, char** argv) {
   sdk::DaemonFlags flags{.work_dir = "/var/lib/agora/services", .role = "services",
                          .name = "agora-services", .http_port = 5070};
   sdk::AddDaemonFlags(app, &flags);
+  std::string haproxy_binary = "haproxy";
+  HaproxyOptions lb;
+  app.add_option("--haproxy", haproxy_binary,
+                 "the HAProxy program serving services' load_balancer ports; 'none': no load balancing")
+      ->capture_default_str();
+  app.add_option("--lb_bind", lb.bind_address, "the address load balancer ports listen on")->capture_default_str();
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
   std::unique_ptr<SqliteKv> store = sdk::OpenStore(flags, "services.db");
@@ -38,12 +46,32 @@ int main(int argc, char** argv) {
   sdk::SchedulerDriver driver(framework, info, flags.master);
   framework.Attach(driver);
   sdk::AgentTotals agents(flags.master);
-  return sdk::ServeAndRun(
+
+  // HAProxy lives in WORK_DIR/haproxy; one left by a killed agora-services is adopted.
+  std::optional<HaproxyProcess> haproxy;
+  std::optional<LoadBalancerSync> lb_sync;
+  if (haproxy_binary != "none") {
+    haproxy.emplace(haproxy_binary, flags.work_dir + "/haproxy");
+    if (absl::Status s = haproxy->CheckBinary(); !s.ok()) {
+      std::cerr << "agora-services: --haproxy " << haproxy_binary << " does not run (" << s.message()
+                << "); load balancers are off\n";
+      haproxy.reset();
+    } else {
+      lb_sync.emplace(framework, *haproxy, lb, driver.loop());
+    }
+  }
+  framework.set_load_balancer_available(haproxy.has_value());
+  const int rc = sdk::ServeAndRun(
       driver, flags,
       [&](const std::string& path) {
-        return path == "/state" ? framework.StateJson().dump() : framework.MetricsText();
+        if (path != "/state") return framework.MetricsText() + (haproxy ? LoadBalancerMetrics(*haproxy) : "");
+        nlohmann::json state = framework.StateJson();
+        state["load_balancer"] = haproxy ? haproxy->StatusJson() : nlohmann::json(nullptr);
+        return state.dump();
       },
       [&](const HttpRequest& request) {
         return ServeServiceApi(framework, [&] { return agents.Get(); }, request);
       });
+  if (haproxy) haproxy->Stop(/*wait=*/true);  // a clean stop leaves nothing running; a crash leaves HAProxy serving
+  return rc;
 }

@@ -52,6 +52,36 @@ HttpReply ServeServiceApi(ServiceFramework& fw, const std::function<std::vector<
       }
       return DoneReply(fw.Scale(name, body["instances"].get<int>()));
     }
+  } else if (noun == "config" && !name.empty()) {
+    if (get && verb == "history") return ValueReply(fw.ConfigHistoryJson(name));
+    if (get && verb.empty()) {
+      int version = 0;
+      if (!Param(r, "version").empty() && !absl::SimpleAtoi(Param(r, "version"), &version)) {
+        return ErrorReply(absl::InvalidArgumentError("version must be a number"));
+      }
+      return ValueReply(fw.ConfigJson(name, version));
+    }
+    if (post && verb.empty()) {
+      json body = json::parse(r.body, nullptr, false);
+      if (!body.is_object() || (body.contains("set") && !body["set"].is_object()) ||
+          (body.contains("unset") && !body["unset"].is_array())) {
+        return ErrorReply(absl::InvalidArgumentError("expected {\"set\": {KEY: VALUE}, \"unset\": [KEY]}"));
+      }
+      std::map<std::string, std::string> set;
+      std::vector<std::string> unset;
+      const json given = body.value("set", json::object());
+      for (const auto& [key, value] : given.items()) {
+        if (!value.is_string()) return ErrorReply(absl::InvalidArgumentError("config values must be strings"));
+        set[key] = value;
+      }
+      for (const json& key : body.value("unset", json::array())) {
+        if (!key.is_string()) return ErrorReply(absl::InvalidArgumentError("unset takes key names"));
+        unset.push_back(key);
+      }
+      auto version = fw.SetConfig(name, set, unset);
+      if (!version.ok()) return ErrorReply(version.status());
+      return JsonReply(200, {{"service", name}, {"version", *version}});
+    }
   } else if (noun == "state" && get) {
     return JsonReply(200, fw.StateJson());
   }

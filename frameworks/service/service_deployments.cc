@@ -1,6 +1,7 @@
 // ServiceFramework, part two: deployments, scaling and deletion asked for
 // through the API, the JSON views, and recovery from the store.
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -27,6 +28,7 @@ absl::StatusOr<std::map<std::string, int>> ServiceFramework::Deploy(const std::s
       return absl::FailedPreconditionError(absl::StrCat(spec.name, " is being deleted; deploy it again once it is gone"));
     }
   }
+  AGORA_RETURN_IF_ERROR(CheckLoadBalancerPorts(group));
   std::map<std::string, int> result;
   for (const ServiceSpec& spec : group.services) {
     auto [it, fresh] = services_.try_emplace(spec.name);
@@ -44,6 +46,31 @@ absl::StatusOr<std::map<std::string, int>> ServiceFramework::Deploy(const std::s
   Flush();
   Converge();
   return result;
+}
+
+absl::Status ServiceFramework::CheckLoadBalancerPorts(const ServiceGroup& group) const {
+  std::map<int, std::string> taken;  // port -> service, after this deploy
+  for (const auto& [name, s] : services_) {
+    if (s.spec.load_balancer && !s.deleting) taken[s.spec.load_balancer->port] = name;
+  }
+  for (const ServiceSpec& spec : group.services) {
+    std::erase_if(taken, [&](const auto& kv) { return kv.second == spec.name; });
+  }
+  for (size_t i = 0; i < group.services.size(); ++i) {
+    const ServiceSpec& spec = group.services[i];
+    if (!spec.load_balancer) continue;
+    const std::string field = absl::StrCat("services[", i, "].load_balancer");
+    if (!load_balancer_available_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(field, ": this agora-services runs without HAProxy (--haproxy none, or it is missing)"));
+    }
+    auto [it, fresh] = taken.emplace(spec.load_balancer->port, spec.name);
+    if (!fresh) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".port: ", spec.load_balancer->port, " is already the load balancer of ", it->second));
+    }
+  }
+  return absl::OkStatus();
 }
 
 void ServiceFramework::StartVersion(ServiceRecord& s, const ServiceSpec& spec) {
@@ -91,17 +118,51 @@ absl::Status ServiceFramework::Restart(const std::string& name) {
   return absl::OkStatus();
 }
 
-absl::Status ServiceFramework::AdoptVersion(ServiceRecord& s, int version) {
-  for (const VersionRecord& v : versions_[s.name]) {
-    if (v.version != version) continue;
-    std::vector<std::string> deployed;
-    for (const auto& [name, other] : services_) deployed.push_back(name);
-    AGORA_ASSIGN_OR_RETURN(ServiceGroup g, ParseServices(v.yaml, deployed));
-    s.spec = g.services.front();
-    s.version = version;
-    return absl::OkStatus();
+std::vector<std::string> ServiceFramework::ServiceNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, s] : services_) names.push_back(name);
+  return names;
+}
+
+absl::StatusOr<ServiceSpec> ServiceFramework::SpecOf(const std::string& name, int version) const {
+  auto it = versions_.find(name);
+  if (it != versions_.end()) {
+    for (const VersionRecord& v : it->second) {
+      if (v.version != version) continue;
+      AGORA_ASSIGN_OR_RETURN(ServiceGroup g, ParseServices(v.yaml, ServiceNames()));
+      return g.services.front();
+    }
   }
-  return absl::NotFoundError(absl::StrCat(s.name, " has no version ", version));
+  return absl::NotFoundError(absl::StrCat(name, " has no version ", version));
+}
+
+absl::Status ServiceFramework::AdoptVersion(ServiceRecord& s, int version) {
+  AGORA_ASSIGN_OR_RETURN(s.spec, SpecOf(s.name, version));
+  s.version = version;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ServiceFramework::SetConfig(const std::string& name,
+                                                const std::map<std::string, std::string>& set,
+                                                const std::vector<std::string>& unset) {
+  auto it = services_.find(name);
+  if (it == services_.end() || it->second.deleting) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  ServiceRecord& s = it->second;
+  std::map<std::string, std::string> config = s.spec.config;
+  for (const auto& [key, value] : set) {
+    AGORA_RETURN_IF_ERROR(CheckConfigKey(key));
+    config[key] = value;
+  }
+  for (const std::string& key : unset) {
+    if (config.erase(key) == 0) return absl::NotFoundError(absl::StrCat(name, " has no config key '", key, "'"));
+  }
+  if (config == s.spec.config) return s.version;
+  AGORA_ASSIGN_OR_RETURN(std::string yaml, WithConfig(s.spec.source, config));
+  AGORA_ASSIGN_OR_RETURN(ServiceGroup g, ParseServices(yaml, ServiceNames()));
+  StartVersion(s, g.services.front());
+  Flush();
+  Converge();
+  return s.version;
 }
 
 absl::Status ServiceFramework::Scale(const std::string& name, int instances) {
@@ -174,9 +235,22 @@ absl::StatusOr<json> ServiceFramework::ShowJson(const std::string& name) const {
     if (i.service == name) rows.push_back(&i);
   }
   std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->task_id < b->task_id; });
-  for (const InstanceRecord* i : rows) instances.push_back(ApiJson(*i));
+  for (const InstanceRecord* i : rows) {
+    instances.push_back(ApiJson(*i));
+    if (auto used = cpus_used_.find(i->task_id); used != cpus_used_.end()) instances.back()["cpus_used"] = used->second;
+  }
   const Counts c = Count(s);
+  json autoscale = nullptr;
+  if (const auto& a = s.spec.autoscale) {
+    auto last = last_autoscale_.find(name);
+    autoscale = {{"min", a->min},
+                 {"max", a->max},
+                 {"target_cpu", a->target_cpu},
+                 {"window", absl::FormatDuration(a->window)},
+                 {"last_change", last == last_autoscale_.end() ? json(nullptr) : json(last->second)}};
+  }
   return json{{"name", name},
+              {"autoscale", autoscale},
               {"version", s.version},
               {"desired", s.instances},
               {"running", c.live},
@@ -201,7 +275,11 @@ absl::StatusOr<json> ServiceFramework::EndpointsJson(const std::string& name, co
   const bool checked = s.spec.health_check.has_value();
   for (const auto& [id, i] : instances_) {
     if (i.service != name || i.kill_requested || !i.Ready(checked)) continue;
-    out.push_back({{"host", i.host}, {"port", i.ports.at(which)}, {"weight", s.spec.weight}, {"task_id", id}});
+    out.push_back({{"host", i.host},
+                   {"address", i.address.empty() ? i.host : i.address},
+                   {"port", i.ports.at(which)},
+                   {"weight", s.spec.weight},
+                   {"task_id", id}});
   }
   std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["task_id"] < b["task_id"]; });
   return out;
@@ -213,9 +291,63 @@ absl::StatusOr<json> ServiceFramework::HistoryJson(const std::string& name) cons
   json out = json::array();
   for (const VersionRecord& v : it->second) {
     out.push_back({{"version", v.version},
-                   {"created_at", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", v.created_at, absl::UTCTimeZone())},
+                   {"created_at", Rfc3339(v.created_at)},
                    {"spec", v.yaml}});
   }
+  return out;
+}
+
+absl::StatusOr<json> ServiceFramework::ConfigJson(const std::string& name, int version) const {
+  auto it = services_.find(name);
+  if (it == services_.end()) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  if (version == 0) version = it->second.version;
+  AGORA_ASSIGN_OR_RETURN(ServiceSpec spec, SpecOf(name, version));
+  return json{{"service", name}, {"version", version}, {"config", spec.config}};
+}
+
+absl::StatusOr<json> ServiceFramework::ConfigHistoryJson(const std::string& name) const {
+  auto it = versions_.find(name);
+  if (it == versions_.end()) return absl::NotFoundError(absl::StrCat("no service '", name, "'"));
+  json out = json::array();
+  std::optional<std::map<std::string, std::string>> previous;
+  for (const VersionRecord& v : it->second) {
+    AGORA_ASSIGN_OR_RETURN(ServiceSpec spec, SpecOf(name, v.version));
+    if (previous == spec.config) continue;
+    std::set<std::string> changed;  // keys added, removed or given a new value
+    for (const auto& [key, value] : spec.config) {
+      if (!previous || !previous->contains(key) || previous->at(key) != value) changed.insert(key);
+    }
+    if (previous) {
+      for (const auto& [key, value] : *previous) {
+        if (!spec.config.contains(key)) changed.insert(key);
+      }
+    }
+    out.push_back({{"version", v.version},
+                   {"created_at", Rfc3339(v.created_at)},
+                   {"config", spec.config},
+                   {"changed", changed}});
+    previous = spec.config;
+  }
+  return out;
+}
+
+std::vector<LbFrontend> ServiceFramework::LoadBalancers() const {
+  absl::flat_hash_map<std::string, LbFrontend> by_service;
+  for (const auto& [name, s] : services_) {
+    if (!s.spec.load_balancer) continue;
+    by_service[name] = LbFrontend{name, s.spec.load_balancer->port, s.spec.load_balancer->policy, {}};
+  }
+  for (const auto& [id, i] : instances_) {
+    auto f = by_service.find(i.service);
+    if (f == by_service.end() || i.kill_requested) continue;
+    const ServiceRecord& s = services_.at(i.service);
+    if (!i.Ready(s.spec.health_check.has_value())) continue;
+    auto port = i.ports.find(s.spec.ports.front());
+    if (port == i.ports.end()) continue;
+    f->second.servers.push_back({id, i.address.empty() ? i.host : i.address, port->second, s.spec.weight});
+  }
+  std::vector<LbFrontend> out;
+  for (auto& [name, f] : by_service) out.push_back(std::move(f));
   return out;
 }
 
@@ -234,7 +366,8 @@ std::string ServiceFramework::MetricsText() const {
     }
   }
   w.Counters({{"agora_service_tasks_launched_total", "Instances launched.", launched_},
-              {"agora_service_health_kills_total", "Instances killed for failing health checks.", health_kills_}});
+              {"agora_service_health_kills_total", "Instances killed for failing health checks.", health_kills_},
+              {"agora_service_autoscale_changes_total", "Instance counts changed by autoscaling.", autoscale_changes_}});
   return w.Take();
 }
 
@@ -281,7 +414,11 @@ void ServiceFramework::Attach(sdk::SchedulerDriver& driver) {
   }
   // Deadlines, and explicit reconciliation now and then (a master that
   // restarted answers for unknown tasks only once its agents are back).
-  driver.loop().Every(absl::Seconds(1), [this] { Converge(); });
+  driver.loop().Every(absl::Seconds(1), [this] {
+    for (auto& [name, s] : services_) Autoscale(s);
+    Flush();
+    Converge();
+  });
   driver.loop().Every(absl::Seconds(30), [this] {
     std::vector<std::string> ids;
     for (const auto& [id, i] : instances_) ids.push_back(id);

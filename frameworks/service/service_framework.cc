@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/ids.h"
@@ -16,6 +17,9 @@ namespace agora::service {
 
 namespace {
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
+// A serving instance leaves the endpoints and the load balancer this long
+// before it is killed, so no request is sent to a dying process.
+constexpr absl::Duration kEndpointDrain = absl::Seconds(2);
 }  // namespace
 
 ServiceFramework::ServiceFramework(SqliteKv& store) : store_(store) {}
@@ -47,7 +51,7 @@ ServiceFramework::Counts ServiceFramework::Count(const ServiceRecord& s) const {
     ++c.live;
     const bool ready = i.Ready(checked);
     c.ready += ready;
-    if (i.version == s.version) {
+    if (Current(s, i)) {
       ++c.current;
       c.current_ready += ready;
     }
@@ -106,7 +110,8 @@ void ServiceFramework::Offers(sdk::SchedulerDriver& driver, const std::vector<sd
   };
   std::vector<Slot> slots;
   for (const sdk::Offer& o : offers) {
-    agents_[o.agent_id] = AgentView{o.agent_id, o.hostname, o.attributes};
+    agents_[o.agent_id] = AgentView{o.agent_id, o.hostname, o.attributes, o.address};
+    draining_agents_.erase(o.agent_id);  // offered again: back in service
     auto it = std::find_if(slots.begin(), slots.end(), [&](const Slot& s) { return s.agent.agent_id == o.agent_id; });
     if (it == slots.end()) it = slots.insert(slots.end(), Slot{agents_[o.agent_id], {}, {}, {}});
     it->offer_ids.push_back(o.id);
@@ -156,25 +161,10 @@ void ServiceFramework::Offers(sdk::SchedulerDriver& driver, const std::vector<sd
       inst.version = s.version;
       inst.agent_id = slot.agent.agent_id;
       inst.host = slot.agent.hostname;
+      inst.address = slot.agent.address;
       inst.launched_at = Now();
-      TaskSpec task;
-      task.task_id = inst.task_id;
-      task.name = name;
-      task.command = s.spec.command;
-      task.resources = ask;
       PortSet ports = slot.available.ports().Take(s.spec.ports.size());
-      task.resources.set_ports(ports);
-      std::vector<uint32_t> numbers = ports.Expand();
-      for (size_t p = 0; p < s.spec.ports.size(); ++p) inst.ports[s.spec.ports[p]] = numbers[p];
-      task.port_names = s.spec.ports;
-      task.env = s.spec.env;
-      for (const auto& [key, value] : s.spec.config) task.env.emplace_back(key, value);
-      task.env.emplace_back("AGORA_SERVICE", name);
-      task.env.emplace_back("AGORA_SERVICE_VERSION", absl::StrCat(s.version));
-      if (const auto& h = s.spec.health_check) {
-        task.health_check = HealthCheck{h->kind, h->command, h->port.empty() ? 0 : inst.ports[h->port],
-                                        h->path, h->interval, h->timeout, h->grace_period, h->max_failures};
-      }
+      TaskSpec task = TaskFor(s, inst, ports);
       Resources used = ask;
       used.set_ports(ports);
       slot.available -= used;
@@ -194,6 +184,28 @@ void ServiceFramework::Offers(sdk::SchedulerDriver& driver, const std::vector<sd
   }
 }
 
+TaskSpec ServiceFramework::TaskFor(const ServiceRecord& s, InstanceRecord& inst, const PortSet& ports) const {
+  TaskSpec task;
+  task.task_id = inst.task_id;
+  task.name = s.name;
+  task.command = s.spec.command;
+  task.resources = s.spec.resources;
+  task.resources.set_ports(ports);
+  std::vector<uint32_t> numbers = ports.Expand();
+  for (size_t p = 0; p < s.spec.ports.size(); ++p) inst.ports[s.spec.ports[p]] = numbers[p];
+  task.port_names = s.spec.ports;
+  task.env = s.spec.env;
+  for (const auto& [key, value] : s.spec.config) task.env.emplace_back(key, value);
+  task.env.emplace_back("AGORA_SERVICE", s.name);
+  task.env.emplace_back("AGORA_SERVICE_VERSION", absl::StrCat(s.version));
+  task.files.emplace_back("config.json", nlohmann::json(s.spec.config).dump(2) + "\n");
+  if (const auto& h = s.spec.health_check) {
+    task.health_check = HealthCheck{h->kind, h->command, h->port.empty() ? 0 : inst.ports[h->port],
+                                    h->path, h->interval, h->timeout, h->grace_period, h->max_failures};
+  }
+  return task;
+}
+
 void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& status) {
   auto it = instances_.find(status.task_id);
   if (it == instances_.end()) {
@@ -206,6 +218,10 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
     return;
   }
   InstanceRecord& inst = it->second;
+  if (inst.kill_requested && !draining_.contains(inst.task_id) &&
+      (status.state == TaskState::kRunning || status.state == TaskState::kStarting)) {
+    driver.Kill(inst.task_id);  // the kill was lost (a restart of ours or the master's): again
+  }
   inst.message = status.message;
   if (!status.agent_id.empty()) inst.agent_id = status.agent_id;
   if (status.healthy) inst.healthy = status.healthy;
@@ -232,7 +248,8 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
       Forget(inst.task_id);
       break;
     default: {  // finished, failed, killed, error
-      const bool wanted = inst.kill_requested;
+      // Killed by us, or by the master at a drain's deadline: not a crash.
+      const bool wanted = inst.kill_requested || draining_agents_.contains(inst.agent_id);
       const std::string name = inst.service;
       Forget(inst.task_id);
       if (!wanted && service != services_.end()) {
@@ -255,7 +272,52 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
   Converge();
 }
 
+void ServiceFramework::AgentDraining(sdk::SchedulerDriver& driver, const std::string& agent_id, absl::Time deadline) {
+  AGORA_LOG(INFO, "services") << "agent " << agent_id << " is draining: moving its instances";
+  draining_agents_.insert(agent_id);
+  driver.WantsOffersChanged();
+  Converge();
+}
+
+void ServiceFramework::Usage(sdk::SchedulerDriver& driver, const std::vector<TaskUsage>& usages) {
+  for (const TaskUsage& u : usages) {
+    if (instances_.contains(u.task_id)) cpus_used_[u.task_id] = u.cpus;
+  }
+}
+
+void ServiceFramework::Autoscale(ServiceRecord& s) {
+  if (!s.spec.autoscale || s.deleting || s.deploy_started != absl::InfinitePast()) return;
+  const bool checked = s.spec.health_check.has_value();
+  const double asked = std::max(1e-3, s.spec.resources.cpus());
+  std::vector<std::optional<double>> utilisation;
+  for (const auto& [id, i] : instances_) {
+    if (i.service != s.name || i.kill_requested || IsTerminal(i.state)) continue;
+    auto used = cpus_used_.find(id);
+    if (i.Ready(checked) && used != cpus_used_.end()) {
+      utilisation.push_back(used->second / asked);
+    } else {
+      utilisation.push_back(std::nullopt);
+    }
+  }
+  const AutoscaleSpec& spec = *s.spec.autoscale;
+  const int desired = stabilizers_[s.name].Add(Now(), Recommend(spec, s.instances, utilisation), spec.window);
+  if (desired == s.instances) return;
+  double sum = 0;
+  int n = 0;
+  for (const auto& u : utilisation) {
+    if (u) sum += *u, ++n;
+  }
+  s.message = absl::StrFormat("autoscaled from %d to %d: cpu at %.0f%% of what it asks, target %.0f%%", s.instances,
+                              desired, n ? 100 * sum / n : 0.0, 100 * spec.target_cpu);
+  AGORA_LOG(INFO, "services") << s.name << ": " << s.message;
+  last_autoscale_[s.name] = absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ ", Now(), absl::UTCTimeZone()), s.message);
+  s.instances = desired;
+  ++autoscale_changes_;
+  SaveService(s);
+}
+
 void ServiceFramework::Forget(std::string task_id) {  // a copy: the record holding it goes
+  cpus_used_.erase(task_id);
   instances_.erase(task_id);
   dirty_.insert(std::move(task_id));  // Flush erases it from the store
 }
@@ -267,10 +329,18 @@ void ServiceFramework::ArmBackoffTimer(const ServiceRecord& s) {
 
 void ServiceFramework::Kill(InstanceRecord& instance, const std::string& reason) {
   if (instance.kill_requested) return;
-  instance.kill_requested = true;
+  auto s = services_.find(instance.service);
+  const bool serving = s != services_.end() && !s->second.spec.ports.empty() &&
+                       instance.Ready(s->second.spec.health_check.has_value());
+  instance.kill_requested = true;  // out of the endpoints and the load balancer from now on
   instance.kill_reason = reason;
   Save(instance);
-  driver_->Kill(instance.task_id);
+  if (!serving) return driver_->Kill(instance.task_id);
+  draining_.insert(instance.task_id);
+  driver_->loop().After(kEndpointDrain, [this, id = instance.task_id] {
+    draining_.erase(id);
+    if (instances_.contains(id)) driver_->Kill(id);
+  });
 }
 
 void ServiceFramework::Converge() {
@@ -323,10 +393,10 @@ void ServiceFramework::Converge() {
     // Old versions go while enough stay ready.
     const int min_ready = static_cast<int>(std::ceil(s.spec.upgrade.min_health_capacity * s.instances));
     for (InstanceRecord* i : live) {
-      if (i->kill_requested || i->version == s.version) continue;
+      if (i->kill_requested || Current(s, *i)) continue;
       const bool ready = i->Ready(checked);
       if (ready && c.ready - 1 < min_ready) continue;
-      Kill(*i, absl::StrCat("replaced by v", s.version));
+      Kill(*i, i->version == s.version ? "moved off a draining agent" : absl::StrCat("replaced by v", s.version));
       c.ready -= ready;
       --c.live;
     }
@@ -334,7 +404,7 @@ void ServiceFramework::Converge() {
     int extra = c.current - s.instances;
     for (InstanceRecord* i : live) {
       if (extra <= 0) break;
-      if (i->kill_requested || i->version != s.version) continue;
+      if (i->kill_requested || !Current(s, *i)) continue;
       Kill(*i, "scaled down");
       --extra;
     }

@@ -37,7 +37,9 @@
 #include "absl/status/statusor.h"
 #include "common/sqlite_kv.h"
 #include "frameworks/sdk/scheduler_driver.h"
+#include "frameworks/service/autoscaler.h"
 #include "frameworks/service/constraints.h"
+#include "frameworks/service/haproxy_config.h"
 #include "frameworks/service/service_records.h"
 
 namespace agora::service {
@@ -62,18 +64,36 @@ class ServiceFramework final : public sdk::Scheduler {
   // Rolls every instance of `name` (a new version with the same spec).
   absl::Status Restart(const std::string& name);
   absl::Status Delete(const std::vector<std::string>& names);
+  // The config centre: a new version whose config is the current one with
+  // `set` applied and `unset` removed, rolled like any update. Returns the
+  // version (the current one when nothing changes).
+  absl::StatusOr<int> SetConfig(const std::string& name, const std::map<std::string, std::string>& set,
+                                const std::vector<std::string>& unset);
 
   nlohmann::json ListJson() const;
   absl::StatusOr<nlohmann::json> ShowJson(const std::string& name) const;
   absl::StatusOr<nlohmann::json> EndpointsJson(const std::string& name, const std::string& port) const;
   absl::StatusOr<nlohmann::json> HistoryJson(const std::string& name) const;
+  // {service, version, config} of `version` (0: the current one).
+  absl::StatusOr<nlohmann::json> ConfigJson(const std::string& name, int version) const;
+  // The versions that changed the config: {version, created_at, config, changed}.
+  absl::StatusOr<nlohmann::json> ConfigHistoryJson(const std::string& name) const;
   nlohmann::json StateJson() const;
+  // The services with a `load_balancer`, each with its ready instances.
+  std::vector<LbFrontend> LoadBalancers() const;
+  // Without HAProxy, deploying a service with a `load_balancer` is refused.
+  void set_load_balancer_available(bool available) { load_balancer_available_ = available; }
   std::string MetricsText() const;
 
   // --- sdk::Scheduler.
   void Subscribed(sdk::SchedulerDriver& driver, const std::string& framework_id) override;
   void Offers(sdk::SchedulerDriver& driver, const std::vector<sdk::Offer>& offers) override;
   void Update(sdk::SchedulerDriver& driver, const TaskStatus& status) override;
+  void Usage(sdk::SchedulerDriver& driver, const std::vector<TaskUsage>& usages) override;
+  // Its instances there are replaced like an old version's: replacements
+  // start elsewhere first, and each old one stops once that keeps
+  // `min_health_capacity`; one the master kills at the deadline is not a crash.
+  void AgentDraining(sdk::SchedulerDriver& driver, const std::string& agent_id, absl::Time deadline) override;
   bool WantsOffers() const override;
   void Checkpoint(sdk::SchedulerDriver& driver) override { Flush(); }
 
@@ -85,13 +105,21 @@ class ServiceFramework final : public sdk::Scheduler {
     int current_ready = 0;
   };
   Counts Count(const ServiceRecord& s) const;
+  // Of the desired version and not on a draining agent: to be kept.
+  bool Current(const ServiceRecord& s, const InstanceRecord& i) const {
+    return i.version == s.version && !draining_agents_.contains(i.agent_id);
+  }
   std::string StateOf(const ServiceRecord& s) const;
   bool DependenciesReady(const ServiceRecord& s, std::string* waiting_for) const;
   // How many instances the next offers may start for `s`.
   int Missing(const ServiceRecord& s) const;
   std::vector<std::string> DeployOrder() const;
+  // InvalidArgument when two services would balance on one port.
+  absl::Status CheckLoadBalancerPorts(const ServiceGroup& group) const;
 
   void Converge();
+  // Sets the count of a service with `autoscale` from its instances' cpu use.
+  void Autoscale(ServiceRecord& s);
   void Kill(InstanceRecord& instance, const std::string& reason);
   void ArmBackoffTimer(const ServiceRecord& s);
   void Forget(std::string task_id);
@@ -100,6 +128,11 @@ class ServiceFramework final : public sdk::Scheduler {
   void Flush();
   absl::Time Now() const { return driver_->loop().Now(); }
   absl::Status AdoptVersion(ServiceRecord& s, int version);  // spec from history
+  absl::StatusOr<ServiceSpec> SpecOf(const std::string& name, int version) const;
+  // Every service's name, deleting ones included: what a spec may depend on.
+  std::vector<std::string> ServiceNames() const;
+  // The task for instance `inst` of `s`, holding `ports`.
+  TaskSpec TaskFor(const ServiceRecord& s, InstanceRecord& inst, const PortSet& ports) const;
   // Makes `spec` the next version of `s` and starts rolling to it.
   void StartVersion(ServiceRecord& s, const ServiceSpec& spec);
 
@@ -109,9 +142,16 @@ class ServiceFramework final : public sdk::Scheduler {
   absl::btree_map<std::string, std::vector<VersionRecord>> versions_;
   absl::flat_hash_map<std::string, InstanceRecord> instances_;  // by task id
   absl::flat_hash_set<std::string> dirty_;  // instances changed since Flush
+  absl::flat_hash_set<std::string> draining_;  // kill_requested, the kill not sent yet
+  absl::flat_hash_map<std::string, double> cpus_used_;  // by task id: the latest sample
+  absl::flat_hash_set<std::string> draining_agents_;  // until they offer again
+  absl::flat_hash_map<std::string, Stabilizer> stabilizers_;  // by service
+  absl::flat_hash_map<std::string, std::string> last_autoscale_;  // by service: what it did last
   absl::flat_hash_map<std::string, AgentView> agents_;  // every agent offers came from
   uint64_t launched_ = 0;
   uint64_t health_kills_ = 0;
+  uint64_t autoscale_changes_ = 0;
+  bool load_balancer_available_ = true;
 };
 
 }  // namespace agora::service

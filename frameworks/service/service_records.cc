@@ -6,6 +6,11 @@ namespace agora::service {
 
 using nlohmann::json;
 
+json Rfc3339(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return nullptr;
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
 namespace {
 
 json Micros(absl::Time t) {
@@ -14,10 +19,6 @@ json Micros(absl::Time t) {
 }
 absl::Time FromMicros(const json& j) {
   return j.is_number() ? absl::FromUnixMicros(j.get<int64_t>()) : absl::InfinitePast();
-}
-json Rfc3339(absl::Time t) {
-  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return nullptr;
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
 
 template <typename F>
@@ -37,6 +38,7 @@ json StoreJson(const InstanceRecord& i) {
           {"version", i.version},
           {"agent_id", i.agent_id},
           {"host", i.host},
+          {"address", i.address},
           {"ports", i.ports},
           {"state", static_cast<int>(i.state)},
           {"healthy", i.healthy ? json(*i.healthy) : json(nullptr)},
@@ -55,6 +57,7 @@ absl::StatusOr<InstanceRecord> InstanceFromStore(const json& j) {
     i.version = j.at("version");
     i.agent_id = j.at("agent_id");
     i.host = j.at("host");
+    i.address = j.value("address", "");
     i.ports = j.at("ports").get<std::map<std::string, uint32_t>>();
     i.state = static_cast<TaskState>(j.at("state").get<int>());
     if (j.at("healthy").is_boolean()) i.healthy = j["healthy"].get<bool>();
@@ -113,6 +116,7 @@ json ApiJson(const InstanceRecord& i) {
   return {{"task_id", i.task_id},
           {"agent_id", i.agent_id},
           {"host", i.host},
+          {"address", i.address},
           {"ports", i.ports},
           {"healthy", i.healthy.value_or(i.state == TaskState::kRunning)},
           {"state", TaskStateName(i.state)},

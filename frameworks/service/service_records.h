@@ -22,7 +22,8 @@ struct InstanceRecord {
   std::string service;
   int version = 1;
   std::string agent_id;
-  std::string host;
+  std::string host;     // the agent's hostname
+  std::string address;  // the agent's IP address (empty: use `host`)
   std::map<std::string, uint32_t> ports;  // name -> number
   TaskState state = TaskState::kStaging;
   std::optional<bool> healthy;  // set once a check reported (none without a check)
@@ -63,6 +64,9 @@ nlohmann::json StoreJson(const ServiceRecord& s);  // without spec: it is in the
 absl::StatusOr<ServiceRecord> ServiceFromStore(const nlohmann::json& j);
 nlohmann::json StoreJson(const VersionRecord& v);
 absl::StatusOr<VersionRecord> VersionFromStore(const nlohmann::json& j);
+
+// RFC 3339 in UTC with milliseconds; null for an infinite time.
+nlohmann::json Rfc3339(absl::Time t);
 
 // API: `agora service show` instance rows.
 nlohmann::json ApiJson(const InstanceRecord& i);

@@ -237,19 +237,26 @@ absl::Status ParseService(const YAML::Node& n, const std::string& where, Service
   if (const YAML::Node& config = n["config"]) {
     if (!config.IsMap()) return Invalid(Field(where, "config"), "expected {KEY: value, ...}");
     for (const auto& kv : config) {
-      if (!kv.second.IsScalar()) return Invalid(Field(Field(where, "config"), kv.first.Scalar()), "expected a single value");
-      s->config[kv.first.Scalar()] = kv.second.Scalar();
+      const std::string key = kv.first.Scalar();
+      if (absl::Status st = CheckConfigKey(key); !st.ok()) return Invalid(Field(where, "config"), st.message());
+      if (!kv.second.IsScalar()) return Invalid(Field(Field(where, "config"), key), "expected a single value");
+      s->config[key] = kv.second.Scalar();
     }
   }
   if (absl::Status st = Read(n, "weight", where, &s->weight); !st.ok()) return st;
   if (!(s->weight > 0)) return Invalid(Field(where, "weight"), "must be positive");
   if (const YAML::Node& a = n["autoscale"]) {
     const std::string f = Field(where, "autoscale");
-    if (absl::Status st = CheckKeys(a, f, {"min", "max", "target_cpu"}); !st.ok()) return st;
+    if (absl::Status st = CheckKeys(a, f, {"min", "max", "target_cpu", "window"}); !st.ok()) return st;
     AutoscaleSpec as;
     if (absl::Status st = Read(a, "min", f, &as.min); !st.ok()) return st;
     if (absl::Status st = Read(a, "max", f, &as.max); !st.ok()) return st;
     if (absl::Status st = Read(a, "target_cpu", f, &as.target_cpu); !st.ok()) return st;
+    if (a["window"]) {
+      auto window = spec::Duration(a["window"], Field(f, "window"));
+      if (!window.ok()) return window.status();
+      as.window = *window;
+    }
     if (as.min < 1 || as.max < as.min) return Invalid(f, "needs 1 <= min <= max");
     if (!(as.target_cpu > 0 && as.target_cpu <= 1)) return Invalid(Field(f, "target_cpu"), "must be in (0, 1]");
     if (s->instances < as.min || s->instances > as.max) {
@@ -332,6 +339,31 @@ absl::StatusOr<ServiceGroup> ParseServices(absl::string_view yaml, const std::ve
     return ParseNode(*root, deployed);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("malformed service file: ", e.what()));
+  }
+}
+
+absl::Status CheckConfigKey(absl::string_view key) {
+  const bool ok = !key.empty() && !absl::ascii_isdigit(key[0]) &&
+                  std::all_of(key.begin(), key.end(), [](char c) { return absl::ascii_isalnum(c) || c == '_'; });
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("config key '", key, "' must be a name of letters, digits and _ (it becomes an environment variable)"));
+}
+
+absl::StatusOr<std::string> WithConfig(absl::string_view source, const std::map<std::string, std::string>& config) {
+  auto root = spec::LoadYaml(source);
+  if (!root.ok()) return root.status();
+  try {
+    YAML::Node n = *root;
+    n.remove("config");
+    if (!config.empty()) {
+      YAML::Node c(YAML::NodeType::Map);
+      for (const auto& [key, value] : config) c[key] = value;
+      n["config"] = c;
+    }
+    return YAML::Dump(n);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed service spec: ", e.what()));
   }
 }
 

@@ -54,7 +54,8 @@ struct LoadBalancerSpec {
 struct AutoscaleSpec {
   int min = 1;
   int max = 1;
-  double target_cpu = 0.8;
+  double target_cpu = 0.8;                   // mean cpus used / cpus asked to hold
+  absl::Duration window = absl::Minutes(5);  // scale-down stabilisation
 };
 
 struct ServiceSpec {
@@ -87,6 +88,13 @@ absl::StatusOr<ServiceGroup> ParseServices(absl::string_view yaml,
 // Indices of `group.services` in an order where dependencies come first
 // (file order among independent ones). Precondition: validated.
 std::vector<int> DeployOrder(const ServiceGroup& group);
+
+// InvalidArgument unless `key` can be an environment variable's name.
+absl::Status CheckConfigKey(absl::string_view key);
+
+// `source` (one service's YAML) with its `config` replaced by `config`
+// (removed when empty). The result still has to be parsed and validated.
+absl::StatusOr<std::string> WithConfig(absl::string_view source, const std::map<std::string, std::string>& config);
 
 // InvalidArgument naming the first service no agent of `agents` could hold.
 absl::Status CheckFits(const ServiceGroup& group, const std::vector<Resources>& agents);

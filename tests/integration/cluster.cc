@@ -4,11 +4,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -23,13 +26,36 @@ std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR)
 
 namespace {
 
+// Claims the block of ports at `base` for this process: an abstract unix
+// socket named after it, which no other process can bind until this one
+// exits (the kernel releases it; nothing is left on disk).
+bool ClaimBlock(int base) {
+  static std::vector<int> claims;  // held for the life of the process
+  const std::string name = absl::StrCat("agora-test-ports-", base);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  claims.push_back(fd);
+  return true;
+}
+
 // `count` ports free now, from a random multiple of `step` in [lo, hi). Below
 // the kernel's ephemeral ports (32768+), so no outgoing connection and no
-// bind(0) takes one; randomness keeps parallel tests apart.
+// bind(0) takes one. Each block of `step` is claimed (ClaimBlock) so tests
+// that ctest runs side by side never share one, even before they bind it.
 int FreePortsIn(int count, int lo, int hi, int step) {
   std::mt19937 rng(std::random_device{}() ^ ::getpid());
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int base = lo + step * static_cast<int>(rng() % ((hi - lo - count) / step));
+    bool claimed = true;
+    for (int b = base; b < base + count && claimed; b += step) claimed = ClaimBlock(b);
+    if (!claimed) continue;  // (blocks claimed before the clash stay claimed: harmless)
     bool free = true;
     for (int p = base; p < base + count && free; ++p) {
       int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -47,8 +73,9 @@ int FreePortsIn(int count, int lo, int hi, int step) {
 
 }  // namespace
 
-// Agents' port ranges: 10000..31999.
-int FreePortRange(int count) { return FreePortsIn(count, 10000, 32000, 100); }
+// Agents' port ranges: 10000..27999.
+// Below 28000, where `agora dev` clusters (DevTest) take theirs.
+int FreePortRange(int count) { return FreePortsIn(count, 10000, 28000, 100); }
 
 // Masters: 5000..9999, apart from agents' ranges and from bind(0)'s ports, so
 // a master restarting on its port never meets another cluster's agents.

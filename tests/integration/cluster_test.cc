@@ -1,6 +1,7 @@
 // End-to-end tests on the real binaries over loopback: one master, three
 // agents, frameworks through the SDK and the CLI.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -438,6 +439,67 @@ TEST(ClusterTest, AgentRejectsBadResourcesAndAttributesBeforeTouchingTheDisk) {
     EXPECT_EQ(WEXITSTATUS(status), 2) << bad[0];
   }
   EXPECT_FALSE(std::filesystem::exists(work_dir));
+}
+
+TEST(ClusterTest, WatchPrintsAListingAgainUntilItsCount) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  const absl::Time start = absl::Now();
+  CliResult r = cluster.Cli({"agents", "--watch", "--interval", "300ms", "--count", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(600));  // two waits between three prints
+  size_t tables = 0;
+  for (size_t at = r.out.find("HOSTNAME"); at != std::string::npos; at = r.out.find("HOSTNAME", at + 1)) ++tables;
+  EXPECT_EQ(tables, 3u) << r.out;
+  EXPECT_NE(r.out.find("every 300ms: agora agents"), std::string::npos) << r.out;
+  CliResult bad = cluster.Cli({"status", "--watch", "--count", "-1"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+}
+
+TEST(ClusterTest, CompletionFollowsTheCommandTree) {
+  LocalCluster cluster({.agents = 1});
+  CliResult script = cluster.Cli({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0) << script.out;
+  EXPECT_NE(script.out.find("complete -o default -F _agora agora"), std::string::npos) << script.out;
+  EXPECT_EQ(cluster.Cli({"__complete", "se"}).out, "service\n");
+  CliResult service = cluster.Cli({"__complete", "service", ""});
+  for (const char* verb : {"deploy", "endpoints", "rollback"}) EXPECT_NE(service.out.find(verb), std::string::npos);
+  EXPECT_EQ(cluster.Cli({"__complete", "agent", "drain", "--dead"}).out, "--deadline\n");
+  EXPECT_EQ(cluster.Cli({"completion", "zsh"}).exit_code, 2);
+}
+
+TEST(ClusterTest, DaemonsReadAConfigFileAndLogJsonLinesInTheirWorkDir) {
+  LocalCluster cluster({.agents = 0});  // for its directory
+  const std::string dir = cluster.dir() + "/configured";
+  std::filesystem::create_directories(dir);
+  const int port = FreeMasterPort();
+  std::ofstream(dir + "/master.conf") << "# keys are flag names\nlisten = \"tcp://127.0.0.1:" << port
+                                      << "\"\nhttp_port = 0\nwork_dir = \"" << dir << "/master\"\nlog_json = true\n";
+  Process master({BinPath("agora-master"), "--config", dir + "/master.conf"}, dir + "/stderr.log");
+  const std::string log = dir + "/master/agora-master.log";
+  std::vector<nlohmann::json> lines;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        lines.clear();
+        std::ifstream in(log);
+        for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line, nullptr, false));
+        return !lines.empty() && lines.back().value("message", "").find("listening on tcp://127.0.0.1:" +
+                                                                       std::to_string(port)) != std::string::npos;
+      },
+      absl::Seconds(10)))
+      << log;
+  for (const auto& line : lines) {
+    for (const char* key : {"time", "level", "component", "message"}) EXPECT_TRUE(line.contains(key)) << line;
+  }
+  // An unknown key is a usage error naming it.
+  std::ofstream(dir + "/bad.conf") << "work_dri = \"/tmp\"\n";
+  Process bad({BinPath("agora-master"), "--config", dir + "/bad.conf"}, dir + "/bad.log");
+  int status = 0;
+  ASSERT_TRUE(bad.Wait(absl::Seconds(10), &status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream in(dir + "/bad.log");
+  const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(said.find("work_dri"), std::string::npos) << said;
 }
 
 TEST(ClusterTest, AgentsJsonHasThePromisedShape) {

@@ -5,12 +5,14 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "tests/integration/cluster.h"
 
 namespace agora::testing {
@@ -41,7 +43,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
       std::filesystem::remove_all(dir);
     }
   } cleanup{flags, dir};
-  CliResult up = Agora(absl::StrCat("dev up ", flags, " --agents 2 --port ", FreeMasterPort(), " --json"));
+  CliResult up = Agora(absl::StrCat("dev up ", flags, " --agents 3 --port ", FreeMasterPort(), " --json"));
   ASSERT_EQ(up.exit_code, 0) << up.out;
   json where = json::parse(up.out, nullptr, false);
   ASSERT_TRUE(where.is_object()) << up.out;
@@ -52,19 +54,45 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
 
   // Ready means ready: agents active and agora-batch subscribed, right away.
   json agents = json::parse(Agora(absl::StrCat(master, " agents --json")).out, nullptr, false);
-  ASSERT_EQ(agents.size(), 2u);
+  ASSERT_EQ(agents.size(), 3u);
   std::set<std::string> hosts;
   for (const json& a : agents) {
     EXPECT_EQ(a["state"], "active");
     hosts.insert(a["hostname"]);
   }
-  EXPECT_EQ(hosts, (std::set<std::string>{"dev-agent-0", "dev-agent-1"}));
+  EXPECT_EQ(hosts, (std::set<std::string>{"dev-agent-0", "dev-agent-1", "dev-agent-2"}));
   CliResult job = Agora(absl::StrCat(master, " job submit ", AGORA_SOURCE_DIR,
                                      "/examples/batch/etl.yaml --wait"));
   EXPECT_EQ(job.exit_code, 0) << job.out;
   CliResult services = Agora(absl::StrCat(master, " service deploy ", AGORA_SOURCE_DIR,
                                           "/examples/services/web.yaml --wait"));
   EXPECT_EQ(services.exit_code, 0) << services.out;
+
+  // Drain the agent running a long batch job (and maybe a web instance): the
+  // job moves (it could never finish by the deadline), web stays whole on the
+  // other agents, and the agent ends drained.
+  const std::string long_job = dir + "/long.yaml";
+  std::ofstream(long_job) << "name: long\ncommand: exec sleep 300\nestimated_duration: 1h\n";
+  const std::string run = json::parse(Agora(absl::StrCat(master, " job submit ", long_job, " --json")).out,
+                                      nullptr, false).value("run_id", "");
+  auto long_run = [&] { return json::parse(Agora(absl::StrCat(master, " job show ", run, ".long --json")).out, nullptr, false); };
+  ASSERT_TRUE(WaitFor([&] { return long_run().value("state", "") == "running"; }, absl::Seconds(20)));
+  const std::string drained = long_run()["agent_id"];
+  CliResult drain = Agora(absl::StrCat(master, " agent drain ", drained, " --deadline 30s --wait"));
+  ASSERT_EQ(drain.exit_code, 0) << drain.out;
+  EXPECT_TRUE(WaitFor([&] { return long_run().value("state", "") == "running" && long_run()["agent_id"] != drained; },
+                      absl::Seconds(20)))
+      << long_run().dump();
+  EXPECT_EQ(long_run()["attempts"], 2);
+  json web;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        web = json::parse(Agora(absl::StrCat(master, " service show web --json")).out, nullptr, false);
+        return web.value("healthy", 0) == 2 && web.value("state", "") == "running";
+      },
+      absl::Seconds(30)))
+      << web.dump();
+  for (const json& i : web["instances"]) EXPECT_NE(i["agent_id"], drained) << i.dump();
 
   // A second `up` on the same folder refuses.
   CliResult again = Agora(absl::StrCat("dev up ", flags));
@@ -74,7 +102,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   CliResult status = Agora(absl::StrCat("dev status ", flags, " --json"));
   ASSERT_EQ(status.exit_code, 0) << status.out;
   json processes = json::parse(status.out, nullptr, false)["processes"];
-  ASSERT_EQ(processes.size(), 5u);  // master, 2 agents, agora-batch, agora-services
+  ASSERT_EQ(processes.size(), 6u);  // master, 3 agents, agora-batch, agora-services
   for (const json& p : processes) EXPECT_TRUE(p["running"].get<bool>()) << p.dump();
 
   CliResult down = Agora(absl::StrCat("dev down ", flags));
@@ -82,6 +110,20 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   for (const json& p : processes) {
     EXPECT_NE(::kill(p["pid"].get<pid_t>(), 0), 0) << p["name"] << " still running";
   }
+  // Nor anything they started: executors, tasks, the services' HAProxy (every
+  // one of them names the folder on its command line or runs in it).
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::error_code ec;
+    const std::string cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
+    if (cmdline.find(dir) != std::string::npos || (!ec && cwd.rfind(dir, 0) == 0)) {
+      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+      left.push_back(entry.path().filename().string() + ": " + cmdline);
+    }
+  }
+  EXPECT_TRUE(left.empty()) << absl::StrJoin(left, "\n");
   EXPECT_EQ(Agora(absl::StrCat("dev status ", flags)).exit_code, 1);
 }
 

@@ -3,7 +3,11 @@
 // `agora` CLI.
 #pragma once
 
+#include <signal.h>
+
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,12 +32,16 @@ class FrameworkTest : public ::testing::Test {
 
   // (Re)starts the framework on its work dir and waits for it to subscribe.
   void StartFramework() {
+    // The endpoint a killed predecessor left must not pass for the new one's.
+    std::remove((dir() + "/" + binary_ + "/endpoint").c_str());
     framework_ = std::make_unique<Process>(
-        std::vector<std::string>{BinPath(binary_), "--master", cluster_->master(), "--work_dir",
-                                 dir() + "/" + binary_, "--http_port", "0"},
+        Concat({BinPath(binary_), "--master", cluster_->master(), "--work_dir", dir() + "/" + binary_,
+                "--http_port", "0"},
+               framework_flags_),
         dir() + "/" + binary_ + ".log");
     ASSERT_TRUE(WaitFor(
         [&] {
+          if (Endpoint().empty()) return false;
           for (const nlohmann::json& f : cluster_->Query("frameworks")) {
             if (f["name"] == binary_ && f["state"] == "active" && f.value("endpoint", "") == Endpoint()) {
               return true;
@@ -79,7 +87,39 @@ class FrameworkTest : public ::testing::Test {
     return lines;
   }
 
+  static std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  void TearDown() override {
+    framework_.reset();  // SIGTERM: a framework stops what it started
+    if (cluster_ != nullptr) StopLeftoverHaproxy();
+  }
+
+  // agora-services killed with SIGKILL leaves its HAProxy serving (on
+  // purpose); the test ends it by the pid in its pidfile.
+  void StopLeftoverHaproxy() {
+    std::ifstream in(dir() + "/agora-services/haproxy/haproxy.pid");
+    int pid = 0;
+    if (in >> pid && pid > 0 && ::kill(pid, 0) == 0) {
+      std::ifstream cmd(absl::StrCat("/proc/", pid, "/cmdline"));
+      std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+      if (cmdline.find(dir() + "/agora-services/haproxy/") == std::string::npos) return;
+      // Again until it is gone: a signal during a reload's re-exec can go unheeded.
+      WaitFor([&] { return ::kill(pid, SIGTERM) != 0 || Zombie(pid); }, absl::Seconds(5));
+    }
+  }
+
+  static bool Zombie(int pid) {  // exited, not yet reaped by its parent (init)
+    std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t end = text.rfind(')');
+    return end == std::string::npos || text.substr(end + 2, 1) == "Z";
+  }
+
   std::string binary_;
+  std::vector<std::string> framework_flags_;  // beyond --master, --work_dir, --http_port
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<Process> framework_;
   int files_ = 0;

@@ -65,6 +65,9 @@ TEST(HealthCheckTest, HttpAndTcpChecksProbeTheTasksPort) {
   web.health_check = Check(HealthCheck::Kind::kHttp);
   web.health_check.port = base + 10;
   web.health_check.path = "/";
+  // Python may take longer than two intervals to listen on a loaded machine:
+  // failures before its first success must not count.
+  web.health_check.grace_period = absl::Seconds(10);
   fw.Launch(web);
   TaskSpec deaf = Command("deaf", "exec sleep 60");  // holds a port, listens on none
   deaf.resources.set_ports(PortSet({{base + 11, base + 11}}));

@@ -136,6 +136,40 @@ TEST_F(MasterRegistryTest, AGoneAgentStaysGoneAfterARestart) {
   EXPECT_EQ(errors[0]->env().getError().getCode(), wire::ErrorCode::AGENT_GONE);
 }
 
+TEST_F(MasterRegistryTest, ADrainStopsOffersTellsTheFrameworkKillsAtTheDeadlineAndSurvivesARestart) {
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = SubscribeAndLaunch("fw1", "t1");
+  AgentUpdate("agent1", a1, fw, "t1", TaskState::kRunning, "u1");
+  Settle();
+  transport_.Take("fw1", W::OFFERS);
+  capnp::MallocMessageBuilder drain;
+  auto op = NewEnvelope(drain, 9).initOperatorAgent();
+  op.setAgent("host-agent1");  // by hostname
+  op.setAction(wire::OperatorAgent::Action::DRAIN);
+  op.setDeadlineMs(30000);
+  ASSERT_TRUE(Deliver("op", drain).ok());
+  EXPECT_EQ(transport_.Count("op", W::OK), 1u);
+  EXPECT_EQ(master_->agents().at(a1).state, AgentState::kDraining);
+  auto told = transport_.Take("fw1", W::AGENT_DRAINING);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(std::string(told[0]->env().getAgentDraining().getAgentId()), a1);
+  EXPECT_GT(told[0]->env().getAgentDraining().getDeadlineUnixMs(), 0);
+  Settle();
+  EXPECT_TRUE(TakeOffers("fw1").empty());  // no offers from a draining agent
+
+  // The master restarts: the agent comes back still draining, deadline kept.
+  CrashAndRestart();
+  Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
+  live_agents_["agent1"] = a1;
+  Subscribe("fw1", "*", fw);
+  EXPECT_EQ(master_->agents().at(a1).state, AgentState::kDraining);
+  EXPECT_EQ(transport_.Count("agent1", W::KILL_TASK), 0u);
+  Advance(absl::Seconds(31));  // past the deadline: what is left is killed
+  EXPECT_EQ(transport_.Count("agent1", W::KILL_TASK), 1u);
+  AgentUpdate("agent1", a1, fw, "t1", TaskState::kKilled, "u2");
+  EXPECT_EQ(master_->agents().at(a1).state, AgentState::kDrained);
+}
+
 // A registry that checks, when it commits, that the answer to the request
 // being persisted has not left yet.
 class WatchingRegistry final : public Registry {

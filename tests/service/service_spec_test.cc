@@ -61,6 +61,7 @@ TEST(ServiceSpecTest, AcceptsThePromisedGroup) {
   EXPECT_EQ(web.load_balancer->port, 10080);
   EXPECT_EQ(web.config.at("LOG_LEVEL"), "info");
   EXPECT_EQ(web.autoscale->max, 6);
+  EXPECT_EQ(web.autoscale->window, absl::Minutes(5));  // the default scale-down stabilisation
   EXPECT_THAT(DeployOrder(*g), ElementsAre(0, 1));
 }
 
@@ -98,6 +99,11 @@ TEST(ServiceSpecTest, ErrorsNameTheField) {
               HasSubstr("load_balancer: the service names no port"));
   EXPECT_THAT(Error("name: a\ncommand: x\ninstances: 9\nautoscale: {min: 1, max: 4}\n"),
               HasSubstr("instances: 9 is outside autoscale's 1..4"));
+  auto windowed = ParseServices("name: a\ncommand: x\nautoscale: {min: 1, max: 4, window: 30s}\n");
+  ASSERT_TRUE(windowed.ok()) << windowed.status();
+  EXPECT_EQ(windowed->services[0].autoscale->window, absl::Seconds(30));
+  EXPECT_THAT(Error("name: a\ncommand: x\nautoscale: {min: 1, max: 4, window: soon}\n"),
+              HasSubstr("autoscale.window"));
   EXPECT_THAT(Error("name: a\ncommand: x\nports: [p, p]\n"), HasSubstr("ports[1]: 'p' named twice"));
 }
 
@@ -120,6 +126,26 @@ TEST(ServiceSpecTest, ResourcesNoAgentCouldHoldAreRejected) {
   ASSERT_TRUE(g.ok());
   absl::Status s = CheckFits(*g, {Resources::Scalars(4, 4096, 0)});
   EXPECT_THAT(std::string(s.message()), HasSubstr("services[0].resources: no agent could ever hold it"));
+}
+
+TEST(ServiceSpecTest, WithConfigReplacesOnlyTheConfigAndKeysMustBeVariableNames) {
+  auto g = ParseServices("name: web\ncommand: run\ninstances: 2\nconfig: {A: '1', B: two}\n");
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto yaml = WithConfig(g->services[0].source, {{"A", "3"}, {"C", "x y"}});
+  ASSERT_TRUE(yaml.ok()) << yaml.status();
+  auto changed = ParseServices(*yaml);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  const ServiceSpec& web = changed->services[0];
+  EXPECT_EQ(web.config, (std::map<std::string, std::string>{{"A", "3"}, {"C", "x y"}}));
+  EXPECT_EQ(web.instances, 2);
+  EXPECT_EQ(web.command, "run");
+  auto cleared = ParseServices(*WithConfig(web.source, {}));
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_TRUE(cleared->services[0].config.empty());
+  EXPECT_TRUE(CheckConfigKey("LOG_LEVEL_2").ok());
+  for (const char* bad : {"", "2X", "A-B", "A B", "A.B"}) EXPECT_FALSE(CheckConfigKey(bad).ok()) << bad;
+  EXPECT_THAT(Error("name: web\ncommand: x\nconfig: {log-level: info}\n"),
+              HasSubstr("config: config key 'log-level' must be a name"));
 }
 
 }  // namespace

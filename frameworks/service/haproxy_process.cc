@@ -1,0 +1,149 @@
+#include "frameworks/service/haproxy_process.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/metrics_writer.h"
+#include "common/signals.h"
+#include "common/subprocess.h"
+
+namespace agora::service {
+namespace {
+
+constexpr absl::Duration kCommandTimeout = absl::Seconds(10);
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// "haproxy -c" output without its noise: the first line that says something.
+std::string Reason(const CommandResult& r) {
+  std::string text(absl::StripAsciiWhitespace(r.output));
+  return text.empty() ? DescribeWaitStatus(r.wait_status) : text.substr(0, 500);
+}
+
+}  // namespace
+
+HaproxyProcess::HaproxyProcess(std::string binary, std::string dir)
+    : binary_(std::move(binary)), dir_(std::move(dir)) {
+  config_path_ = dir_ + "/haproxy.cfg";
+  pid_path_ = dir_ + "/haproxy.pid";
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (MasterPid() != 0) {
+    applied_ = ReadFile(config_path_);
+    AGORA_LOG(INFO, "haproxy") << "adopted the running HAProxy (pid " << MasterPid() << ")";
+  }
+}
+
+absl::Status HaproxyProcess::CheckBinary() {
+  auto r = RunCommand({binary_, "-v"}, dir_ + "/haproxy.out", kCommandTimeout);
+  if (!r.ok()) return r.status();
+  if (!r->ok()) return absl::FailedPreconditionError(absl::StrCat(binary_, " -v: ", Reason(*r)));
+  return absl::OkStatus();
+}
+
+pid_t HaproxyProcess::MasterPid() const {
+  int pid = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(pid_path_)), &pid) || pid <= 0) return 0;
+  // The pid must still be a HAProxy running our configuration (pids are reused).
+  std::string cmdline = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+  return cmdline.find(config_path_) != std::string::npos ? pid : 0;
+}
+
+bool HaproxyProcess::Running() const { return MasterPid() != 0; }
+
+absl::Status HaproxyProcess::Fail(absl::Status s) {
+  retry_after_ = absl::Now() + absl::Seconds(5);
+  ++errors_;
+  last_error_ = std::string(s.message());
+  AGORA_LOG(WARNING, "haproxy") << last_error_;
+  return s;
+}
+
+absl::Status HaproxyProcess::Apply(const std::string& config) {
+  const pid_t pid = MasterPid();
+  if (pid != 0 && config == applied_) return absl::OkStatus();
+  if (config == failed_ && absl::Now() < retry_after_) return absl::UnavailableError(last_error_);
+  failed_ = config;  // until it succeeds
+  const std::string candidate = config_path_ + ".new";
+  {
+    std::ofstream out(candidate, std::ios::binary | std::ios::trunc);
+    out << config;
+    if (!out.flush()) return Fail(absl::InternalError(absl::StrCat("cannot write ", candidate)));
+  }
+  auto check = RunCommand({binary_, "-c", "-f", candidate}, dir_ + "/haproxy.out", kCommandTimeout);
+  if (!check.ok()) return Fail(check.status());
+  if (!check->ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("HAProxy rejects the configuration: ", Reason(*check))));
+  std::error_code ec;
+  std::filesystem::rename(candidate, config_path_, ec);
+  if (ec) return Fail(absl::InternalError(absl::StrCat("cannot install ", config_path_, ": ", ec.message())));
+  if (pid != 0) {
+    ::kill(pid, SIGUSR2);  // reload: new workers take the listeners over
+    ++reloads_;
+  } else {
+    // -W: master-worker; -D: the master daemonizes once the listeners are
+    // bound, and writes its pid a moment later: until then it is not known to
+    // be running, and a second one must not be started.
+    std::filesystem::remove(pid_path_, ec);
+    auto start = RunCommand({binary_, "-W", "-D", "-f", config_path_, "-p", pid_path_}, dir_ + "/haproxy.out",
+                            kCommandTimeout);
+    if (!start.ok()) return Fail(start.status());
+    if (!start->ok()) return Fail(absl::UnavailableError(absl::StrCat("HAProxy did not start: ", Reason(*start))));
+    const absl::Time deadline = absl::Now() + kCommandTimeout;
+    while (MasterPid() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    if (MasterPid() == 0) return Fail(absl::UnavailableError(absl::StrCat("HAProxy wrote no pid to ", pid_path_)));
+    ++starts_;
+    AGORA_LOG(INFO, "haproxy") << "started HAProxy (pid " << MasterPid() << ") with " << config_path_;
+  }
+  applied_ = config;
+  failed_.clear();
+  last_error_.clear();
+  return absl::OkStatus();
+}
+
+void HaproxyProcess::Stop(bool wait) {
+  applied_.clear();
+  pid_t pid = MasterPid();
+  if (pid == 0) return;
+  ::kill(pid, SIGUSR1);  // soft stop: workers finish their connections, then the master exits
+  AGORA_LOG(INFO, "haproxy") << "stopping HAProxy (pid " << pid << ")";
+  if (!wait) return;
+  // A signal that lands while the master re-executes itself for a reload can
+  // go unheeded: ask again, then insist.
+  const absl::Time soft_until = absl::Now() + absl::Seconds(5);
+  const absl::Time hard_until = soft_until + absl::Seconds(2);
+  while ((pid = MasterPid()) != 0 && absl::Now() < hard_until) {
+    ::kill(pid, absl::Now() < soft_until ? SIGUSR1 : SIGTERM);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+nlohmann::json HaproxyProcess::StatusJson() const {
+  return {{"running", Running()}, {"pid", MasterPid()},     {"config", config_path_}, {"starts", starts_},
+          {"reloads", reloads_},  {"errors", errors_},      {"last_error", last_error_}};
+}
+
+std::string LoadBalancerMetrics(const HaproxyProcess& h) {
+  MetricsWriter w;
+  w.Family("agora_service_lb_up", "gauge", "Whether the services' HAProxy is running.");
+  w.Sample("agora_service_lb_up", h.Running() ? 1 : 0);
+  w.Counters({{"agora_service_lb_starts_total", "HAProxy starts.", h.starts_},
+              {"agora_service_lb_reloads_total", "HAProxy reloads (seamless).", h.reloads_},
+              {"agora_service_lb_errors_total", "Configurations HAProxy refused, and failed starts.", h.errors_}});
+  return w.Take();
+}
+
+}  // namespace agora::service

@@ -1,0 +1,90 @@
+#include "tools/maintenance_commands.h"
+
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/time/clock.h"
+#include "common/cli.h"
+#include "tools/framework_client.h"
+
+namespace agora::tools {
+namespace {
+
+using nlohmann::json;
+
+// The agent's row in `agents`, by id or hostname; empty when not there.
+json AgentRow(sdk::MasterClient& master, const std::string& agent) {
+  auto text = master.Query("agents");
+  if (!text.ok()) return json::object();
+  json rows = json::parse(*text, nullptr, false);
+  if (!rows.is_array()) return json::object();
+  for (const json& a : rows) {
+    if (a.value("id", "") == agent || (a.value("hostname", "") == agent && a.value("state", "") != "gone")) return a;
+  }
+  return json::object();
+}
+
+}  // namespace
+
+void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* a) {
+  CLI::App* agent = app.add_subcommand("agent", "steer an agent's maintenance");
+  agent->require_subcommand(1);
+  CLI::App* drain = agent->add_subcommand(
+      "drain", "stop offering the agent; its frameworks move their tasks; what is left is killed at the deadline\n"
+               "Example: agora agent drain agent3 --deadline 10m --wait");
+  drain->add_option("agent", a->agent, "the agent's id or hostname")->required();
+  AddDurationFlag(*drain, "--deadline", &a->deadline, "kill what is left after this (default: never)");
+  drain->add_flag("--wait", a->wait, "return once the agent is drained (no task left)");
+  AddDurationFlag(*drain, "--wait_timeout", &a->wait_timeout, "give up waiting after this");
+  agent->add_subcommand("undrain", "put a draining or drained agent back in service\nExample: agora agent undrain agent3")
+      ->add_option("agent", a->agent, "the agent's id or hostname")
+      ->required();
+  agent->add_subcommand("gone", "declare an unreachable or drained agent gone for good: its tasks are GONE, and it "
+                                "may not come back with its id\nExample: agora agent gone a-3f09c1d2e4b5")
+      ->add_option("agent", a->agent, "the agent's id or hostname")
+      ->required();
+  CLI::App* framework = app.add_subcommand("framework", "act on one framework");
+  framework->require_subcommand(1);
+  framework->add_subcommand("teardown", "remove a framework: its tasks are killed and it may not re-subscribe\n"
+                                        "Example: agora framework teardown f-3f09c1d2e4b5")
+      ->add_option("id", a->framework_id, "the framework id")
+      ->required();
+}
+
+int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceArgs& a) {
+  if (CLI::App* framework = app.get_subcommand("framework"); framework->parsed()) {
+    if (absl::Status s = master.Teardown(a.framework_id); !s.ok()) return CommandFailed("framework teardown", s);
+    if (a.json) {
+      std::cout << json{{"framework_id", a.framework_id}, {"torn_down", true}}.dump() << "\n";
+    } else {
+      std::cout << "framework " << a.framework_id << " torn down; its tasks are being killed\n";
+    }
+    return 0;
+  }
+  CLI::App* agent = app.get_subcommand("agent");
+  if (!agent->parsed()) return -1;
+  const std::string verb = agent->get_subcommands().front()->get_name();
+  if (absl::Status s = master.AgentAction(a.agent, verb, a.deadline); !s.ok()) return CommandFailed("agent " + verb, s);
+  if (verb == "drain" && a.wait) {
+    const absl::Time give_up = absl::Now() + a.wait_timeout;
+    while (AgentRow(master, a.agent).value("state", "") != "drained") {
+      if (absl::Now() > give_up) {
+        std::cerr << "agora agent drain: " << a.agent << " is not drained after "
+                  << absl::FormatDuration(a.wait_timeout) << "\n";
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  const json row = AgentRow(master, a.agent);
+  if (a.json) {
+    std::cout << row.dump() << "\n";
+  } else {
+    std::cout << "agent " << a.agent << ": " << row.value("state", "gone") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace agora::tools

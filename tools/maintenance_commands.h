@@ -1,0 +1,28 @@
+// `agora agent drain|undrain|gone` and `agora framework teardown`: an
+// operator's maintenance of agents and removal of frameworks.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/time/time.h"
+#include "frameworks/sdk/master_client.h"
+
+namespace agora::tools {
+
+struct MaintenanceArgs {
+  bool json = false;
+  std::string agent;         // id or hostname
+  std::string framework_id;
+  absl::Duration deadline = absl::ZeroDuration();  // drain: zero for none
+  bool wait = false;                               // drain: until drained
+  absl::Duration wait_timeout = absl::Minutes(10);
+};
+
+void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* args);
+
+// The exit code of the command that was parsed, or -1 if none.
+int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceArgs& args);
+
+}  // namespace agora::tools
