@@ -146,7 +146,7 @@ void Agent::EraseTask(const TaskKey& key) {
 
 void Agent::Register() {
   registered_ = false;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto reg = NewEnvelope(msg).initRegisterAgent();
   reg.setAgentId(agent_id_);
   reg.setHostname(options_.hostname);
@@ -179,7 +179,9 @@ void Agent::HandleMaster(wire::Envelope::Reader env) {
     case wire::Envelope::AGENT_REGISTERED:
       return OnRegistered(env.getAgentRegistered());
     case wire::Envelope::REREGISTER_AGENT:
-      if (registered_) {
+      // Asked once per message the master could not place: one registration
+      // in flight (its retry timer armed) answers them all.
+      if (registered_ && register_timer_ == 0) {
         AGORA_LOG(INFO, "agent") << "the master asks us to re-register";
         register_backoff_ = absl::Seconds(1);
         Register();
@@ -230,7 +232,7 @@ void Agent::OnRegistered(wire::AgentRegistered::Reader msg) {
 
 void Agent::SendHeartbeat() {
   if (!registered_) return;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg).initAgentHeartbeat().setAgentId(agent_id_);
   master_->Send(msg);
 }
@@ -251,7 +253,7 @@ void Agent::OnAgentGone(absl::string_view message) {
 void Agent::SendErrorToMaster(absl::string_view message) {
   ++stats_.bad_messages;
   AGORA_LOG(WARNING, "agent") << message;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto error = NewEnvelope(msg).initError();
   error.setCode(wire::ErrorCode::INVALID_ARGUMENT);
   error.setMessage(std::string(message));
@@ -376,7 +378,7 @@ void Agent::OnKillTask(wire::KillTask::Reader msg) {
 }
 
 void Agent::SendKill(Executor& executor, const Task& task) {
-  capnp::MallocMessageBuilder out;
+  WireMessage out;
   auto kill = NewEnvelope(out).initExecutorKill();
   kill.setTaskId(task.spec.task_id);
   absl::Duration grace = task.spec.kill_grace_period > absl::ZeroDuration()
@@ -431,7 +433,7 @@ void Agent::SendHead(const TaskKey& key) {
   if (task.pending.empty()) return;
   TaskStatus& head = task.pending.front();
   head.agent_id = agent_id_;  // the id may have been assigned since
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   ToWire(head, NewEnvelope(msg).initStatusUpdate().initStatus());
   master_->Send(msg);
   ++stats_.updates_sent;
@@ -538,14 +540,14 @@ void Agent::OnRegisterExecutor(const PeerId& peer, uint64_t request_id,
       peer != it->second.peer) {
     AGORA_LOG(WARNING, "agent") << "unknown executor " << msg.getExecutorId().cStr()
                                 << " registered; telling it to shut down";
-    capnp::MallocMessageBuilder out;
+    WireMessage out;
     NewEnvelope(out).initShutdownExecutor();
     executors_socket_->Send(peer, out);
     return;
   }
   // Registration and heartbeat in one: always answer, with our instance id
   // so that an executor notices an agent restart.
-  capnp::MallocMessageBuilder reply;
+  WireMessage reply;
   NewEnvelope(reply, request_id).initExecutorRegistered().setAgentInstance(instance_);
   Executor& executor = it->second;
   if (executor.registered) {
@@ -573,7 +575,7 @@ void Agent::OnRegisterExecutor(const PeerId& peer, uint64_t request_id,
 }
 
 void Agent::SendLaunch(Executor& executor, Task& task) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto launch = NewEnvelope(msg).initLaunchTask();
   launch.setFrameworkId(task.framework_id);
   ToWire(task.spec, launch.initTask());
@@ -604,7 +606,7 @@ void Agent::OnExecutorUsage(const PeerId& peer, wire::UsageReport::Reader msg) {
     if (tasks_.contains(TaskKey{framework_id, u.getTaskId()})) known.push_back(u);
   }
   if (known.empty()) return;
-  capnp::MallocMessageBuilder out;
+  WireMessage out;
   auto report = NewEnvelope(out).initUsageReport();
   report.setAgentId(agent_id_);
   auto list = report.initUsages(known.size());
@@ -646,7 +648,7 @@ void Agent::MaybeArmIdleTimer(Executor& executor) {
     it->second.idle_timer = 0;
     if (!it->second.active.empty()) return;
     it->second.shutting_down = true;
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     NewEnvelope(msg).initShutdownExecutor();
     executors_socket_->Send(it->second.peer, msg);
   });
@@ -656,7 +658,7 @@ void Agent::ShutdownExecutors() {
   for (auto& [id, executor] : executors_) {
     executor.shutting_down = true;
     if (executor.registered || executor.adopted) {
-      capnp::MallocMessageBuilder msg;
+      WireMessage msg;
       NewEnvelope(msg).initShutdownExecutor();
       executors_socket_->Send(executor.peer, msg);
     } else if (executor.pid > 0) {

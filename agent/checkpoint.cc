@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "capnp/agora.capnp.h"
+#include "common/framing.h"
 #include "common/log.h"
 #include "common/wire_convert.h"
 
@@ -163,7 +164,7 @@ void Checkpointer::Compact() {
 }
 
 void Checkpointer::SaveExecutor(const ExecutorCheckpoint& e) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto root = msg.initRoot<wire::CheckpointRecord>().initExecutor();
   root.setFrameworkId(e.framework_id);
   root.setExecutorId(e.executor_id);
@@ -172,13 +173,13 @@ void Checkpointer::SaveExecutor(const ExecutorCheckpoint& e) {
 }
 
 void Checkpointer::RemoveExecutor(const std::string& executor_id) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   msg.initRoot<wire::CheckpointRecord>().setRemoveExecutor(executor_id);
   Append(absl::StrCat("e/", executor_id), capnp::messageToFlatArray(msg), true);
 }
 
 void Checkpointer::SaveTask(const TaskCheckpoint& t) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto root = msg.initRoot<wire::CheckpointRecord>().initTask();
   root.setFrameworkId(t.framework_id);
   ToWire(t.spec, root.initSpec());
@@ -192,7 +193,7 @@ void Checkpointer::SaveTask(const TaskCheckpoint& t) {
 }
 
 void Checkpointer::RemoveTask(const std::string& framework_id, const std::string& task_id) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto remove = msg.initRoot<wire::CheckpointRecord>().initRemoveTask();
   remove.setKey(framework_id);
   remove.setValue(task_id);

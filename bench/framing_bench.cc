@@ -15,7 +15,7 @@ namespace {
 void BM_HeartbeatEncodeDecode(benchmark::State& state) {
   FrameStats stats;
   for (auto _ : state) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     NewEnvelope(msg).initAgentHeartbeat().setAgentId("a-3f09c1d2e4b5a697");
     zmq::message_t frame = Encode(msg);
     absl::Status s = Decode(frame, stats, [](wire::Envelope::Reader env) {
@@ -27,6 +27,7 @@ void BM_HeartbeatEncodeDecode(benchmark::State& state) {
 }
 BENCHMARK(BM_HeartbeatEncodeDecode);
 
+
 void BM_OffersEncodeDecode(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
   Resources resources = *Resources::Parse("cpus:24;mem:4096;disk:4096;ports:[31000-32000]");
@@ -34,7 +35,7 @@ void BM_OffersEncodeDecode(benchmark::State& state) {
   FrameStats stats;
   size_t bytes = 0;
   for (auto _ : state) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto offers = NewEnvelope(msg).initOffers().initOffers(count);
     for (int i = 0; i < count; ++i) {
       offers[i].setOfferId(absl::StrCat("o-", 1000000 + i));

@@ -8,7 +8,7 @@
 // it never crashes the process. Not thread-safe: one FrameStats per loop.
 //
 // Example:
-//   capnp::MallocMessageBuilder msg;
+//   WireMessage msg;
 //   auto env = NewEnvelope(msg);
 //   env.initAgentHeartbeat().setAgentId(id);
 //   socket.send(Encode(msg), zmq::send_flags::dontwait);
@@ -41,6 +41,16 @@ struct DecodeLimits {
   uint64_t max_frame_bytes = 64u << 20;
   uint64_t traversal_limit_words = 16u << 20;
   int nesting_limit = 32;
+};
+
+// The builder every message is made in: Cap'n Proto's default first segment
+// is 8 KiB, which calloc zeroes for every message; most of ours fit in 256
+// bytes, and larger ones grow into further segments. Measured: a heartbeat's
+// encode and decode 291 -> 246 ns (bench/framing_bench).
+class WireMessage : public capnp::MallocMessageBuilder {
+ public:
+  static constexpr unsigned kFirstSegmentWords = 32;
+  WireMessage() : capnp::MallocMessageBuilder(kFirstSegmentWords) {}
 };
 
 // Starts an Envelope with our protocol version and the given request id.

@@ -16,11 +16,20 @@ int64_t HeartbeatMonitor::TickOf(absl::Time t) const {
          absl::ToInt64Milliseconds(granularity_);
 }
 
+void HeartbeatMonitor::Arm(const std::string& key, Deadline& d, int64_t tick) {
+  d.armed_tick = tick;
+  ring_[static_cast<size_t>(tick) % ring_.size()].push_back({key, tick});
+}
+
 void HeartbeatMonitor::Beat(const std::string& key, absl::Time now) {
   // Round the deadline up to the next tick: we never expire early.
-  int64_t tick = TickOf(now + timeout_) + 1;
-  deadlines_[key] = tick;
-  ring_[static_cast<size_t>(tick) % ring_.size()].push_back({key, tick});
+  const int64_t tick = TickOf(now + timeout_) + 1;
+  auto [it, inserted] = deadlines_.try_emplace(key, Deadline{tick, tick});
+  if (inserted) {
+    Arm(key, it->second, tick);
+  } else {
+    it->second.deadline_tick = tick;  // its entry moves when its bucket comes due
+  }
 }
 
 std::vector<std::string> HeartbeatMonitor::Expire(absl::Time now) {
@@ -30,19 +39,21 @@ std::vector<std::string> HeartbeatMonitor::Expire(absl::Time now) {
   const int64_t n = static_cast<int64_t>(ring_.size());
   const int64_t first = std::max(last_expired_tick_ + 1, now_tick - n + 1);
   for (int64_t tick = first; tick <= now_tick; ++tick) {
-    std::vector<Entry>& bucket = ring_[static_cast<size_t>(tick) % ring_.size()];
-    std::vector<Entry> keep;
+    std::vector<Entry> bucket;
+    bucket.swap(ring_[static_cast<size_t>(tick) % ring_.size()]);
     for (Entry& e : bucket) {
       auto it = deadlines_.find(e.key);
-      if (it == deadlines_.end() || it->second != e.deadline_tick) continue;  // stale
-      if (e.deadline_tick <= now_tick) {
+      if (it == deadlines_.end() || it->second.armed_tick != e.tick) continue;  // stale
+      Deadline& d = it->second;
+      if (e.tick > now_tick) {
+        Arm(e.key, d, e.tick);  // a later lap (only after a stall)
+      } else if (d.deadline_tick <= now_tick) {
         deadlines_.erase(it);
         expired.push_back(std::move(e.key));
       } else {
-        keep.push_back(std::move(e));  // a later lap (only after a stall)
+        Arm(e.key, d, d.deadline_tick);  // beat since: wait for the new deadline
       }
     }
-    bucket.swap(keep);
   }
   last_expired_tick_ = std::max(last_expired_tick_, now_tick);
   return expired;

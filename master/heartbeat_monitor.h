@@ -1,7 +1,10 @@
 // HeartbeatMonitor finds peers (agents, frameworks) whose heartbeats stopped.
-// Deadline buckets on a ring: Beat() is O(1) (an append and a map update),
-// Expire() visits only the buckets whose time has come, never every peer.
-// Pure logic with time passed in; not thread-safe; master loop only.
+// Deadline buckets on a ring, each key in one bucket at a time: Beat() is one
+// map update (the key's deadline moves, its bucket entry stays), and Expire()
+// visits only the buckets whose time has come, moving a key that beat since
+// to the bucket of its new deadline (once per timeout, not once per beat).
+// It never visits every peer. Pure logic with time passed in; not
+// thread-safe; master loop only.
 //
 // Example:
 //   HeartbeatMonitor monitor(absl::Seconds(5), absl::Milliseconds(50));
@@ -36,14 +39,19 @@ class HeartbeatMonitor {
  private:
   struct Entry {
     std::string key;
+    int64_t tick;  // the tick of the bucket it is in
+  };
+  struct Deadline {
     int64_t deadline_tick;
+    int64_t armed_tick;  // where its one ring entry is; others are stale
   };
   int64_t TickOf(absl::Time t) const;
+  void Arm(const std::string& key, Deadline& d, int64_t tick);
 
   absl::Duration timeout_;
   absl::Duration granularity_;
   std::vector<std::vector<Entry>> ring_;
-  absl::flat_hash_map<std::string, int64_t> deadlines_;  // key -> deadline tick
+  absl::flat_hash_map<std::string, Deadline> deadlines_;
   int64_t last_expired_tick_ = INT64_MIN;
 };
 

@@ -12,6 +12,7 @@
 #include <capnp/serialize.h>
 
 #include "capnp/agora.capnp.h"
+#include "common/framing.h"
 #include "common/transport.h"
 
 namespace agora::master {
@@ -32,7 +33,7 @@ class HeldTransport final : public Transport {
     holding_ = false;
     for (auto& [peer, words] : held_) {
       capnp::FlatArrayMessageReader reader(words.asPtr());
-      capnp::MallocMessageBuilder copy;
+      WireMessage copy;
       copy.setRoot(reader.getRoot<wire::Envelope>());
       inner_.Send(peer, copy);
     }

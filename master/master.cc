@@ -24,8 +24,10 @@ absl::string_view FrameworkStateName(FrameworkState state) {
 }
 
 namespace {
+// How often expiry is checked, and the deadline buckets' width: a silent
+// agent is declared unreachable at most about twice this after its timeout.
 absl::Duration ExpiryGranularity(absl::Duration timeout) {
-  return std::clamp(timeout / 50, absl::Milliseconds(10), absl::Milliseconds(100));
+  return std::clamp(timeout / 100, absl::Milliseconds(5), absl::Milliseconds(25));
 }
 }  // namespace
 
@@ -44,6 +46,7 @@ Master::Master(MasterOptions options, EventLoop& loop, Transport& transport,
 Master::~Master() {
   loop_.SetTurnEndHook(nullptr);
   for (EventLoop::TimerId id : periodic_timers_) loop_.Cancel(id);
+  loop_.Cancel(offer_expiry_timer_);
 }
 
 absl::Status Master::Start() {
@@ -106,7 +109,7 @@ void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
       if (!json.ok()) {
         return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT, json.status().message());
       }
-      capnp::MallocMessageBuilder msg;
+      WireMessage msg;
       NewEnvelope(msg, rid).initOperatorReply().setJson(*json);
       transport_.Send(peer, msg);
       return;
@@ -120,7 +123,7 @@ void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
 
 void Master::SendOk(const PeerId& peer, uint64_t request_id) {
   if (request_id == 0) return;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg, request_id).initOk();
   transport_.Send(peer, msg);
 }
@@ -129,7 +132,7 @@ void Master::SendError(const PeerId& peer, uint64_t request_id, wire::ErrorCode 
                        absl::string_view message) {
   ++stats_.invalid_messages;
   AGORA_LOG(WARNING, "master") << "rejected: " << message;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto error = NewEnvelope(msg, request_id).initError();
   error.setCode(code);
   error.setMessage(std::string(message));
@@ -205,7 +208,7 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   if (agent.drain_deadline != absl::InfinitePast()) StartDrain(agent, agent.drain_deadline);
   agent_heartbeats_.Beat(id, loop_.Now());
 
-  capnp::MallocMessageBuilder reply;
+  WireMessage reply;
   auto registered = NewEnvelope(reply, rid).initAgentRegistered();
   registered.setAgentId(id);
   registered.setHeartbeatIntervalMs(
@@ -291,7 +294,7 @@ void Master::OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader m
   if (it == agents_.end() || it->second.state == AgentState::kUnreachable) {
     // Unknown (the master restarted) or back from a partition: ask for a
     // full re-registration with its tasks.
-    capnp::MallocMessageBuilder msg_out;
+    WireMessage msg_out;
     NewEnvelope(msg_out).initReregisterAgent().setAgentId(id);
     transport_.Send(peer, msg_out);
     return;
@@ -311,8 +314,7 @@ void Master::CheckHeartbeats() {
     expiry_window_start_ = now;
     expiries_in_window_ = 0;
   }
-  size_t registered = 0;
-  for (const auto& [id, a] : agents_) registered += a.state != AgentState::kGone;
+  const size_t registered = agents_.size() - gone_agents_;
   const int limit = std::max(
       1, static_cast<int>(std::floor(options_.max_unreachable_share * double(registered))));
 
@@ -369,7 +371,7 @@ void Master::MarkAgentUnreachable(AgentRecord& agent) {
   }
   for (auto& [id, fw] : frameworks_) {
     if (fw.state != FrameworkState::kActive) continue;
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     NewEnvelope(msg).initAgentLost().setAgentId(agent.id);
     transport_.Send(fw.peer, msg);
   }
@@ -382,6 +384,7 @@ void Master::MarkAgentGone(const AgentId& id) {
   if (it == agents_.end() || it->second.state != AgentState::kUnreachable) return;
   AgentRecord& agent = it->second;
   agent.state = AgentState::kGone;
+  ++gone_agents_;
   agent.gone_timer = 0;
   PersistAgent(agent);
   agent_heartbeats_.Forget(id);

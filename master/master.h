@@ -136,6 +136,9 @@ class Master {
   // Removes the offer and returns its resources to the allocator; tells the
   // framework when `notify` is set.
   void RemoveOffer(const OfferId& id, bool notify, absl::Time refuse_until = absl::InfinitePast());
+  // Keeps one timer armed for the oldest offer's timeout (offers expire in
+  // the order they were made: one timeout for all).
+  void ScheduleOfferExpiry();
   void RequestAllocation();
 
   // master_tasks.cc: tasks.
@@ -191,8 +194,11 @@ class Master {
   HeartbeatMonitor agent_heartbeats_;
   HeartbeatMonitor framework_heartbeats_;
   absl::flat_hash_map<AgentId, AgentRecord> agents_;
+  size_t gone_agents_ = 0;  // agents_ in state kGone (they stay, to refuse them)
   absl::flat_hash_map<FrameworkId, FrameworkRecord> frameworks_;
   absl::flat_hash_map<OfferId, OfferRecord> offers_;
+  std::deque<std::pair<absl::Time, OfferId>> offer_expiries_;  // oldest first
+  EventLoop::TimerId offer_expiry_timer_ = 0;
   absl::flat_hash_map<TaskKey, TaskRecord> tasks_;
   std::deque<TaskRecord> completed_tasks_;  // the latest kMaxCompletedTasks
   // Frameworks torn down or failed over for good: the master acknowledges

@@ -81,9 +81,12 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   } else {
     fw.id = id;
     fw.role = role;
-    // Tasks re-reported by agents before this framework came back.
-    for (const auto& [key, task] : tasks_) {
-      if (key.framework_id == id) fw.tasks.insert(key.task_id);
+    // An id we do not know (its registry entry was lost): agents may have
+    // re-reported its tasks already. A new id has none: no scan.
+    if (msg.getFrameworkId().size() > 0) {
+      for (const auto& [key, task] : tasks_) {
+        if (key.framework_id == id) fw.tasks.insert(key.task_id);
+      }
     }
   }
   fw.name = name;
@@ -100,7 +103,7 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   framework_heartbeats_.Beat(id, loop_.Now());
   ++stats_.frameworks_subscribed;
 
-  capnp::MallocMessageBuilder reply;
+  WireMessage reply;
   auto subscribed = NewEnvelope(reply, rid).initSubscribed();
   subscribed.setFrameworkId(id);
   subscribed.setHeartbeatIntervalMs(
@@ -366,7 +369,7 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
     agent->used += task.spec.resources;
     ++stats_.tasks_launched;
 
-    capnp::MallocMessageBuilder run;
+    WireMessage run;
     auto r = NewEnvelope(run).initRunTask();
     r.setFrameworkId(fw.id);
     r.setFrameworkName(fw.name);
@@ -403,21 +406,16 @@ void Master::SendOffers(const std::vector<Allocation>& allocations) {
       allocator_->Recover(a.framework_id, a.agent_id, a.resources);
       continue;
     }
-    OfferRecord offer{NewId("o"), a.framework_id, a.agent_id, a.resources, loop_.Now(), 0};
+    OfferRecord offer{NewId("o"), a.framework_id, a.agent_id, a.resources, loop_.Now()};
     const OfferId id = offer.id;
-    offer.timeout_timer = loop_.After(options_.offer_timeout, [this, id] {
-      auto it = offers_.find(id);
-      if (it == offers_.end()) return;
-      it->second.timeout_timer = 0;
-      RemoveOffer(id, /*notify=*/true);
-    });
+    offer_expiries_.emplace_back(loop_.Now() + options_.offer_timeout, id);
     fw->second.offers.insert(id);
     agent->second.offers.insert(id);
     offers_.emplace(id, std::move(offer));
     by_framework[a.framework_id].push_back(id);
   }
   for (const auto& [fw_id, list] : by_framework) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto offers = NewEnvelope(msg).initOffers().initOffers(list.size());
     for (size_t i = 0; i < list.size(); ++i) {
       const OfferRecord& o = offers_.at(list[i]);
@@ -432,6 +430,24 @@ void Master::SendOffers(const std::vector<Allocation>& allocations) {
     stats_.offers_sent += list.size();
     transport_.Send(frameworks_.at(fw_id).peer, msg);
   }
+  ScheduleOfferExpiry();
+}
+
+void Master::ScheduleOfferExpiry() {
+  // Offers answered early leave stale entries: drop them once they dominate.
+  if (offer_expiries_.size() > 2 * offers_.size() + 1024) {
+    std::erase_if(offer_expiries_, [&](const auto& e) { return !offers_.contains(e.second); });
+  }
+  if (offer_expiry_timer_ != 0 || offer_expiries_.empty()) return;
+  offer_expiry_timer_ = loop_.After(offer_expiries_.front().first - loop_.Now(), [this] {
+    offer_expiry_timer_ = 0;
+    while (!offer_expiries_.empty() && offer_expiries_.front().first <= loop_.Now()) {
+      const OfferId id = std::move(offer_expiries_.front().second);
+      offer_expiries_.pop_front();
+      RemoveOffer(id, /*notify=*/true);  // a no-op for an offer answered already
+    }
+    ScheduleOfferExpiry();
+  });
 }
 
 void Master::RemoveOffer(const OfferId& id, bool notify, absl::Time refuse_until) {
@@ -439,13 +455,12 @@ void Master::RemoveOffer(const OfferId& id, bool notify, absl::Time refuse_until
   if (it == offers_.end()) return;
   OfferRecord offer = std::move(it->second);
   offers_.erase(it);
-  if (offer.timeout_timer != 0) loop_.Cancel(offer.timeout_timer);
   auto fw = frameworks_.find(offer.framework_id);
   if (fw != frameworks_.end()) {
     fw->second.offers.erase(id);
     if (notify && fw->second.state == FrameworkState::kActive) {
       ++stats_.offers_rescinded;
-      capnp::MallocMessageBuilder msg;
+      WireMessage msg;
       NewEnvelope(msg).initRescindOffer().setOfferId(id);
       transport_.Send(fw->second.peer, msg);
     }

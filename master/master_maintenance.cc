@@ -93,7 +93,7 @@ void Master::StartDrain(AgentRecord& agent, absl::Time deadline) {
     if (t == tasks_.end() || IsTerminal(t->second.state) || !told.insert(key.framework_id).second) continue;
     auto fw = frameworks_.find(key.framework_id);
     if (fw == frameworks_.end() || fw->second.state != FrameworkState::kActive) continue;
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto draining = NewEnvelope(msg).initAgentDraining();
     draining.setAgentId(agent.id);
     draining.setDeadlineUnixMs(deadline == absl::InfiniteFuture() ? 0 : absl::ToUnixMillis(deadline));

@@ -62,6 +62,7 @@ void Master::Recover(const RegistryState& state) {
       agent.id = a.id;
       agent.hostname = a.hostname;
       agent.state = AgentState::kGone;
+      ++gone_agents_;
       continue;
     }
     recovering_agents_[a.id] = a;

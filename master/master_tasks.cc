@@ -31,7 +31,7 @@ void Master::OnUsageReport(const PeerId& peer, wire::UsageReport::Reader msg) {
   for (const auto& [fw_id, list] : by_framework) {
     auto fw = frameworks_.find(fw_id);
     if (fw == frameworks_.end() || fw->second.state != FrameworkState::kActive) continue;
-    capnp::MallocMessageBuilder out;
+    WireMessage out;
     auto report = NewEnvelope(out).initUsageReport();
     report.setAgentId(agent->id);
     auto wire_list = report.initUsages(list.size());
@@ -52,7 +52,7 @@ void Master::OnStatusUpdate(const PeerId& peer, wire::StatusUpdate::Reader msg) 
   if (agent == nullptr || agent->state == AgentState::kUnreachable) {
     // Unknown to us (master restart) or back from a partition: the update
     // will be resent after the agent re-registers.
-    capnp::MallocMessageBuilder out;
+    WireMessage out;
     NewEnvelope(out).initReregisterAgent().setAgentId(status.agent_id);
     transport_.Send(peer, out);
     return;
@@ -72,7 +72,7 @@ void Master::OnStatusUpdate(const PeerId& peer, wire::StatusUpdate::Reader msg) 
   }
   if (removed_frameworks_.contains(status.framework_id) && !status.uuid.empty()) {
     // Nobody will acknowledge: do it for the removed framework.
-    capnp::MallocMessageBuilder ack;
+    WireMessage ack;
     auto a = NewEnvelope(ack).initAcknowledge();
     a.setFrameworkId(status.framework_id);
     a.setAgentId(agent->id);
@@ -108,7 +108,7 @@ void Master::FreeTaskResources(const TaskRecord& task) {
 
 void Master::ForwardUpdate(const FrameworkRecord& fw, const TaskStatus& status) {
   if (fw.state != FrameworkState::kActive) return;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   ToWire(status, NewEnvelope(msg).initStatusUpdate().initStatus());
   transport_.Send(fw.peer, msg);
 }
@@ -144,7 +144,7 @@ void Master::OnAcknowledge(const PeerId& peer, uint64_t rid, wire::Acknowledge::
     return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
                      "acknowledge: the update has no uuid (master-generated updates need none)");
   }
-  capnp::MallocMessageBuilder out;
+  WireMessage out;
   auto ack = NewEnvelope(out).initAcknowledge();
   ack.setFrameworkId(fw->id);
   ack.setAgentId(agent_id);
@@ -215,7 +215,7 @@ void Master::SendKillToAgent(const TaskRecord& task) {
       agent->second.state == AgentState::kGone) {
     return;
   }
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto kill = NewEnvelope(msg).initKillTask();
   kill.setFrameworkId(task.framework_id);
   kill.setTaskId(task.spec.task_id);

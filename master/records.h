@@ -81,8 +81,7 @@ struct OfferRecord {
   FrameworkId framework_id;
   AgentId agent_id;
   Resources resources;
-  absl::Time created;
-  EventLoop::TimerId timeout_timer = 0;
+  absl::Time created;  // it is rescinded at created + --offer_timeout
 };
 
 struct TaskRecord {

@@ -84,7 +84,7 @@ void Executor::ReportUsage() {
     if (!first) usages.push_back({"", id, rate, mem});
   }
   if (usages.empty()) return;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto list = NewEnvelope(msg).initUsageReport().initUsages(usages.size());
   for (size_t i = 0; i < usages.size(); ++i) {
     list[i].setTaskId(usages[i].task_id);
@@ -98,7 +98,7 @@ void Executor::Heartbeat() {
   if (loop_.Now() - last_contact_ >= options_.recovery_timeout) {
     Shutdown("no agent has answered for the recovery timeout");
   }
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto reg = NewEnvelope(msg, ++seq_).initRegisterExecutor();
   reg.setFrameworkId(options_.framework_id);
   reg.setExecutorId(options_.executor_id);
@@ -322,7 +322,7 @@ void Executor::Report(const std::string& task_id, TaskState state, const std::st
 void Executor::SendStatus(const std::string& task_id, Reported& reported) {
   reported.seq = seq_;
   reported.instance = agent_instance_;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto status = NewEnvelope(msg).initExecutorStatus();
   status.setTaskId(task_id);
   status.setState(ToWire(reported.state));

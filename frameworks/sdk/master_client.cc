@@ -15,7 +15,7 @@ MasterClient::MasterClient(std::string endpoint, absl::Duration timeout)
 }
 
 absl::StatusOr<std::string> MasterClient::Query(const std::string& query) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   const uint64_t rid = next_request_id_++;
   NewEnvelope(msg, rid).initOperatorQuery().setQuery(query);
   return Call(msg, rid);
@@ -38,7 +38,7 @@ absl::StatusOr<std::string> MasterClient::FrameworkEndpoint(const std::string& n
 }
 
 absl::Status MasterClient::KillTask(const std::string& task_id, const std::string& framework_id) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   const uint64_t rid = next_request_id_++;
   auto kill = NewEnvelope(msg, rid).initOperatorKill();
   kill.setTaskId(task_id);
@@ -48,7 +48,7 @@ absl::Status MasterClient::KillTask(const std::string& task_id, const std::strin
 
 absl::Status MasterClient::AgentAction(const std::string& agent, const std::string& action,
                                        absl::Duration deadline) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   const uint64_t rid = next_request_id_++;
   auto op = NewEnvelope(msg, rid).initOperatorAgent();
   op.setAgent(agent);
@@ -66,7 +66,7 @@ absl::Status MasterClient::AgentAction(const std::string& agent, const std::stri
 }
 
 absl::Status MasterClient::Teardown(const std::string& framework_id) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   const uint64_t rid = next_request_id_++;
   NewEnvelope(msg, rid).initOperatorTeardown().setFrameworkId(framework_id);
   return Call(msg, rid).status();

@@ -30,7 +30,7 @@ int SchedulerDriver::Run() {
 void SchedulerDriver::Stop(bool failover) {
   loop_.Post([this, failover] {
     if (failover || !subscribed_) return loop_.Stop();
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     teardown_request_ = NextRequestId();
     NewEnvelope(msg, teardown_request_).initTeardown().setFrameworkId(info_.framework_id);
     master_->Send(msg);
@@ -39,7 +39,7 @@ void SchedulerDriver::Stop(bool failover) {
 }
 
 void SchedulerDriver::Subscribe() {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   subscribe_request_ = NextRequestId();
   auto sub = NewEnvelope(msg, subscribe_request_).initSubscribe();
   sub.setFrameworkId(info_.framework_id);
@@ -130,7 +130,7 @@ void SchedulerDriver::Heartbeat() {
     master_->Reconnect();
     return Resubscribe("the master stopped answering");
   }
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg, NextRequestId()).initFrameworkHeartbeat().setFrameworkId(info_.framework_id);
   master_->Send(msg);
 }
@@ -166,7 +166,7 @@ void SchedulerDriver::EndTurn() {
     return;
   }
   for (const PendingAck& a : pending_acks_) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto ack = NewEnvelope(msg, NextRequestId()).initAcknowledge();
     ack.setFrameworkId(info_.framework_id);
     ack.setAgentId(a.agent_id);
@@ -221,7 +221,7 @@ void SchedulerDriver::AfterCallback() {
 
 void SchedulerDriver::Launch(const std::vector<std::string>& offer_ids,
                              const std::vector<TaskSpec>& tasks) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   const uint64_t rid = NextRequestId();
   auto accept = NewEnvelope(msg, rid).initAccept();
   accept.setFrameworkId(info_.framework_id);
@@ -239,7 +239,7 @@ void SchedulerDriver::Launch(const std::vector<std::string>& offer_ids,
 
 void SchedulerDriver::Decline(const std::vector<std::string>& offer_ids, absl::Duration refuse) {
   if (offer_ids.empty() || !subscribed_) return;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto decline = NewEnvelope(msg, NextRequestId()).initDecline();
   decline.setFrameworkId(info_.framework_id);
   auto ids = decline.initOfferIds(offer_ids.size());
@@ -256,7 +256,7 @@ void SchedulerDriver::Kill(const std::string& task_id) {
     AGORA_LOG(WARNING, "sdk") << "kill " << task_id << " dropped: not subscribed yet";
     return;
   }
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto kill = NewEnvelope(msg, NextRequestId()).initKillTask();
   kill.setFrameworkId(info_.framework_id);
   kill.setTaskId(task_id);
@@ -265,7 +265,7 @@ void SchedulerDriver::Kill(const std::string& task_id) {
 
 void SchedulerDriver::Reconcile(const std::vector<std::string>& task_ids) {
   if (!subscribed_) return;
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto rec = NewEnvelope(msg, NextRequestId()).initReconcile();
   rec.setFrameworkId(info_.framework_id);
   auto ids = rec.initTaskIds(task_ids.size());
@@ -276,7 +276,7 @@ void SchedulerDriver::Reconcile(const std::vector<std::string>& task_ids) {
 void SchedulerDriver::Suppress() {
   suppressed_ = true;
   if (!subscribed_) return;  // applied after subscription
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg, NextRequestId()).initSuppress().setFrameworkId(info_.framework_id);
   master_->Send(msg);
 }
@@ -284,7 +284,7 @@ void SchedulerDriver::Suppress() {
 void SchedulerDriver::Revive() {
   suppressed_ = false;
   if (!subscribed_) return;  // applied after subscription
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg, NextRequestId()).initRevive().setFrameworkId(info_.framework_id);
   master_->Send(msg);
 }

@@ -21,6 +21,10 @@ namespace agora::master {
 using AgentId = std::string;
 using FrameworkId = std::string;
 
+// The least an offer holds: this many cpus, or this much memory (MiB).
+inline constexpr double kMinAllocatableCpus = 0.01;
+inline constexpr double kMinAllocatableMem = 32;
+
 struct Allocation {
   FrameworkId framework_id;
   AgentId agent_id;
@@ -66,9 +70,16 @@ class Allocator {
   // Caps the scalars a role may hold; an empty Resources removes the cap.
   virtual void SetRoleQuota(const std::string& role, const Resources& limit) = 0;
 
-  // One allocation pass over every agent with free resources: each agent's
-  // free resources go whole to the framework with the lowest dominant share
-  // (roles first, then frameworks inside the role) that has not filtered it.
+  // One allocation pass: each candidate agent's free resources go whole to
+  // the framework with the lowest dominant share (roles first, then
+  // frameworks inside the role) that has not filtered it. Passes are driven by
+  // events, as Mesos' allocate(agents): the candidates are the agents whose
+  // offerable resources may have changed since the last pass (resources
+  // returned, agent added or made allocatable, a filter expired by `now`), or
+  // every agent after a framework event (added, activated, revived) or a role
+  // change. A pass therefore costs what changed, not the cluster's size.
+  // Free resources below the minimum (kMinAllocatableCpus or
+  // kMinAllocatableMem, Mesos' --min_allocatable_resources) are not offered.
   virtual std::vector<Allocation> Allocate(absl::Time now) = 0;
 };
 

@@ -3,6 +3,13 @@
 #include <algorithm>
 
 namespace agora::master {
+namespace {
+
+bool AboveMinimum(const Resources& r) {
+  return r.cpus() >= kMinAllocatableCpus || r.mem() >= kMinAllocatableMem;
+}
+
+}  // namespace
 
 std::unique_ptr<Allocator> NewDrfAllocator(uint64_t seed) {
   return std::make_unique<DrfAllocator>(seed);
@@ -47,6 +54,32 @@ void DrfAllocator::UpdateOfferable(Index fi, bool was_offerable) {
   role.frameworks.SetActive(fi, now_offerable);
   role.offerable_frameworks += now_offerable ? 1 : -1;
   role_sorter_.SetActive(f.role, role.offerable_frameworks > 0);
+  if (now_offerable) all_changed_ = true;  // it may take what others filtered
+}
+
+void DrfAllocator::MarkChanged(Index ai) {
+  Agent& agent = agents_[ai];
+  if (agent.changed) return;
+  agent.changed = true;
+  changed_.push_back(ai);
+}
+
+void DrfAllocator::SetFilter(Index fi, Index ai, const Resources& refused, absl::Time until) {
+  frameworks_[fi].filters[ai] = {until, refused};
+  filter_expiries_.push({until, fi, ai});
+}
+
+void DrfAllocator::ExpireFilters(absl::Time now) {
+  while (!filter_expiries_.empty() && filter_expiries_.top().until <= now) {
+    const FilterExpiry e = filter_expiries_.top();
+    filter_expiries_.pop();
+    auto& filters = frameworks_[e.framework].filters;
+    auto it = filters.find(e.agent);
+    // A filter replaced later has its own entry; a cleared one has none.
+    if (it == filters.end() || it->second.until != e.until) continue;
+    filters.erase(it);
+    if (agents_[e.agent].present) MarkChanged(e.agent);
+  }
 }
 
 void DrfAllocator::AddFramework(const FrameworkId& id, const std::string& role_name) {
@@ -116,6 +149,7 @@ void DrfAllocator::Revive(const FrameworkId& id) {
   frameworks_[fi].suppressed = false;
   frameworks_[fi].filters.clear();
   UpdateOfferable(fi, was);
+  all_changed_ = true;  // what its filters hid is offerable again
 }
 
 void DrfAllocator::UpdateTotal() {
@@ -133,7 +167,7 @@ void DrfAllocator::AddAgent(const AgentId& id, const Resources& total) {
   agent.present = true;
   agent.total = total;
   agent.available = total;
-  agent_order_.push_back(it->second);
+  MarkChanged(it->second);
   total_ += total;
   UpdateTotal();
 }
@@ -150,15 +184,16 @@ void DrfAllocator::RemoveAgent(const AgentId& id) {
   }
   for (Framework& f : frameworks_) f.filters.erase(ai);
   total_ -= agent.total;
-  agent = Agent();
-  agent.id = id;  // the slot stays with this id for a re-registration
-  agent_order_dirty_ = true;
+  agent = Agent();  // a stale entry in changed_ is skipped: `changed` is false
+  agent.id = id;   // the slot stays with this id for a re-registration
   UpdateTotal();
 }
 
 void DrfAllocator::SetAgentAllocatable(const AgentId& id, bool allocatable) {
   const Index ai = FindAgent(id);
-  if (ai != kNone) agents_[ai].allocatable = allocatable;
+  if (ai == kNone) return;
+  agents_[ai].allocatable = allocatable;
+  if (allocatable) MarkChanged(ai);
 }
 
 void DrfAllocator::Take(Index fi, Agent& agent, const Resources& resources) {
@@ -188,6 +223,7 @@ void DrfAllocator::Recover(const FrameworkId& fw, const AgentId& agent_id,
   if (ai == kNone) return;
   Agent& agent = agents_[ai];
   agent.available += resources;
+  MarkChanged(ai);
   if (fi == kNone) return;
   auto held = agent.by_framework.find(fi);
   if (held != agent.by_framework.end()) {
@@ -196,10 +232,13 @@ void DrfAllocator::Recover(const FrameworkId& fw, const AgentId& agent_id,
   }
   Framework& f = frameworks_[fi];
   if (f.role == kNone) return;
-  roles_[f.role].frameworks.Unallocated(fi, resources);
+  Role& role = roles_[f.role];
+  role.frameworks.Unallocated(fi, resources);
   role_sorter_.Unallocated(f.role, resources);
+  // Headroom under a quota opened: agents capped before may offer more.
+  if (!role.quota.empty()) all_changed_ = true;
   if (refuse_until > absl::InfinitePast() && !resources.empty()) {
-    f.filters[ai] = {refuse_until, resources};
+    SetFilter(fi, ai, resources, refuse_until);
   }
 }
 
@@ -208,7 +247,7 @@ void DrfAllocator::Filter(const FrameworkId& fw, const AgentId& agent_id,
   const Index ai = FindAgent(agent_id);
   const Index fi = FindFramework(fw);
   if (ai == kNone || fi == kNone || refused.empty()) return;
-  frameworks_[fi].filters[ai] = {until, refused};
+  SetFilter(fi, ai, refused, until);
 }
 
 void DrfAllocator::SetRoleWeight(const std::string& role, double weight) {
@@ -219,6 +258,7 @@ void DrfAllocator::SetRoleWeight(const std::string& role, double weight) {
 
 void DrfAllocator::SetRoleQuota(const std::string& role, const Resources& limit) {
   roles_[RoleSlot(role)].quota = limit;
+  all_changed_ = true;
 }
 
 bool DrfAllocator::Filtered(Framework& f, Index agent, const Resources& offer, absl::Time now) {
@@ -247,16 +287,28 @@ Resources CapByQuota(const Resources& available, const Resources& quota,
 
 std::vector<Allocation> DrfAllocator::Allocate(absl::Time now) {
   std::vector<Allocation> out;
+  ExpireFilters(now);
+  // With no framework to offer to, the candidates wait for one.
   if (role_sorter_.order().empty()) return out;
-  if (agent_order_dirty_) {
-    std::erase_if(agent_order_, [&](Index ai) { return !agents_[ai].present; });
-    agent_order_dirty_ = false;
+  candidates_.clear();
+  if (all_changed_) {
+    for (Index ai = 0; ai < agents_.size(); ++ai) {
+      if (agents_[ai].present) candidates_.push_back(ai);
+    }
+  } else {
+    for (Index ai : changed_) {
+      if (agents_[ai].changed) candidates_.push_back(ai);
+    }
   }
-  std::shuffle(agent_order_.begin(), agent_order_.end(), rng_);
+  for (Index ai : changed_) agents_[ai].changed = false;
+  changed_.clear();
+  all_changed_ = false;
+  std::shuffle(candidates_.begin(), candidates_.end(), rng_);
+
   Resources capped;
-  for (const Index ai : agent_order_) {
+  for (const Index ai : candidates_) {
     Agent& agent = agents_[ai];
-    if (!agent.allocatable || !agent.available.HasScalars()) continue;
+    if (!agent.allocatable || !AboveMinimum(agent.available)) continue;
 
     Index chosen = kNone;
     const Resources* offer = &agent.available;
@@ -265,7 +317,7 @@ std::vector<Allocation> DrfAllocator::Allocate(absl::Time now) {
       offer = &agent.available;
       if (!role.quota.empty()) {
         capped = CapByQuota(agent.available, role.quota, role_sorter_.allocation(ri));
-        if (!capped.HasScalars()) continue;
+        if (!AboveMinimum(capped)) continue;
         offer = &capped;
       }
       for (const auto& [fw_share, fi] : role.frameworks.order()) {

@@ -4,10 +4,13 @@
 // Owned by Master and called only from the master's event loop.
 //
 // Internally every agent, framework and role is a dense index (ids are hashed
-// once per call, never inside the allocation loop), and each agent's free
-// resources are kept up to date rather than recomputed per pass.
+// once per call, never inside the allocation loop), each agent's free
+// resources are kept up to date rather than recomputed per pass, and a pass
+// visits only the agents marked as changed (see Allocator::Allocate); filter
+// expiries are kept in a heap so that an expiring filter marks its agent.
 #pragma once
 
+#include <queue>
 #include <random>
 #include <string>
 #include <vector>
@@ -40,6 +43,8 @@ class DrfAllocator final : public Allocator {
   void SetRoleWeight(const std::string& role, double weight) override;
   void SetRoleQuota(const std::string& role, const Resources& limit) override;
   std::vector<Allocation> Allocate(absl::Time now) override;
+  // How many agents the last pass looked at (its candidates).
+  size_t last_pass_candidates() const { return candidates_.size(); }
 
  private:
   using Index = uint32_t;
@@ -68,6 +73,7 @@ class DrfAllocator final : public Allocator {
     AgentId id;
     bool present = false;
     bool allocatable = true;
+    bool changed = false;  // listed in changed_
     Resources total;
     Resources available;
     absl::flat_hash_map<Index, Resources> by_framework;
@@ -83,6 +89,12 @@ class DrfAllocator final : public Allocator {
   bool Filtered(Framework& f, Index agent, const Resources& offer, absl::Time now);
   void Take(Index fi, Agent& agent, const Resources& resources);
   void UpdateTotal();
+  // Makes the agent a candidate of the next pass.
+  void MarkChanged(Index ai);
+  // Sets `fi`'s filter on `ai` and schedules its expiry.
+  void SetFilter(Index fi, Index ai, const Resources& refused, absl::Time until);
+  // Marks the agents whose filters expired by `now`.
+  void ExpireFilters(absl::Time now);
 
   std::vector<Framework> frameworks_;
   absl::flat_hash_map<FrameworkId, Index> framework_index_;
@@ -92,8 +104,16 @@ class DrfAllocator final : public Allocator {
   DrfSorter role_sorter_;
   std::vector<Agent> agents_;
   absl::flat_hash_map<AgentId, Index> agent_index_;
-  std::vector<Index> agent_order_;  // present agents, shuffled each pass
-  bool agent_order_dirty_ = false;
+  std::vector<Index> changed_;  // candidates of the next pass
+  bool all_changed_ = false;    // every agent is a candidate
+  struct FilterExpiry {
+    absl::Time until;
+    Index framework;
+    Index agent;
+    bool operator>(const FilterExpiry& o) const { return until > o.until; }
+  };
+  std::priority_queue<FilterExpiry, std::vector<FilterExpiry>, std::greater<>> filter_expiries_;
+  std::vector<Index> candidates_;  // scratch for Allocate()
   Resources total_;
   std::mt19937_64 rng_;
 };

@@ -9,7 +9,7 @@ namespace agora {
 namespace {
 
 zmq::message_t Heartbeat(const std::string& agent_id) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg, 7).initAgentHeartbeat().setAgentId(agent_id);
   return Encode(msg);
 }
@@ -91,7 +91,7 @@ TEST(FramingTest, RejectsEmptyAndOversizedFrames) {
 }
 
 TEST(FramingTest, RejectsAnotherProtocolVersion) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto env = NewEnvelope(msg);
   env.setVersion(99);
   env.initAgentHeartbeat().setAgentId("a");

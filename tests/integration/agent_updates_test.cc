@@ -46,7 +46,7 @@ class ScriptedMaster {
     if (env.isRegisterAgent()) {
       agent_peer_ = peer;
       registered = true;
-      capnp::MallocMessageBuilder reply;
+      WireMessage reply;
       auto r = NewEnvelope(reply, env.getRequestId()).initAgentRegistered();
       r.setAgentId(agent_id);
       r.setHeartbeatIntervalMs(200);
@@ -79,7 +79,7 @@ TEST(AgentUpdatesTest, UpdatesAreResentUntilAcknowledgedAndInOrder) {
                 dir + "/agent.log");
   ASSERT_TRUE(master.RunUntil([&] { return master.registered; }, absl::Seconds(10)));
 
-  capnp::MallocMessageBuilder run;
+  WireMessage run;
   auto r = NewEnvelope(run).initRunTask();
   r.setFrameworkId("f-test");
   r.setFrameworkName("test");
@@ -99,7 +99,7 @@ TEST(AgentUpdatesTest, UpdatesAreResentUntilAcknowledgedAndInOrder) {
   EXPECT_EQ(master.updates[1].state, TaskState::kRunning);
 
   auto ack = [&](const TaskStatus& s) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto a = NewEnvelope(msg).initAcknowledge();
     a.setFrameworkId("f-test");
     a.setAgentId(master.agent_id);

@@ -1,5 +1,7 @@
 #include "master/allocator/drf_allocator.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "absl/container/flat_hash_map.h"
@@ -183,6 +185,58 @@ TEST_F(DrfAllocatorTest, RemovedFrameworkResourcesStayUsedUntilRecovered) {
   EXPECT_TRUE(allocator_.Allocate(kNow).empty());
   allocator_.Recover("f1", "a0", a[0].resources);
   EXPECT_EQ(allocator_.Allocate(kNow).size(), 1u);
+}
+
+TEST_F(DrfAllocatorTest, APassLooksOnlyAtAgentsThatChanged) {
+  AddAgents(1000, Cpus(1, 10));
+  allocator_.AddFramework("f1", "r");
+  auto all = allocator_.Allocate(kNow);
+  EXPECT_EQ(all.size(), 1000u);
+  EXPECT_EQ(allocator_.last_pass_candidates(), 1000u);
+  // Nothing changed: nothing to look at.
+  EXPECT_TRUE(allocator_.Allocate(kNow).empty());
+  EXPECT_EQ(allocator_.last_pass_candidates(), 0u);
+  // Two agents get resources back: the pass looks at those two only.
+  allocator_.Recover("f1", "a7", Cpus(1, 0));
+  allocator_.Recover("f1", "a9", Cpus(0.5, 0));
+  EXPECT_EQ(allocator_.Allocate(kNow).size(), 2u);
+  EXPECT_EQ(allocator_.last_pass_candidates(), 2u);
+}
+
+TEST_F(DrfAllocatorTest, AFrameworkEventMakesEveryAgentACandidate) {
+  AddAgents(10, Cpus(1, 10));
+  allocator_.AddFramework("f1", "r");
+  for (const Allocation& a : allocator_.Allocate(kNow)) {
+    allocator_.Recover(a.framework_id, a.agent_id, a.resources, kNow + absl::Hours(1));
+  }
+  EXPECT_TRUE(allocator_.Allocate(kNow).empty());  // all filtered
+  EXPECT_TRUE(allocator_.Allocate(kNow).empty());
+  EXPECT_EQ(allocator_.last_pass_candidates(), 0u);
+  // A new framework may take what f1 refused.
+  allocator_.AddFramework("f2", "r");
+  EXPECT_EQ(Pass()["f2"], 10);
+}
+
+TEST_F(DrfAllocatorTest, ResourcesBelowTheMinimumAreNotOffered) {
+  allocator_.AddAgent("tiny", Resources::Scalars(0.005, 16, 0));
+  allocator_.AddAgent("disk-only", Resources::Scalars(0, 0, 10000));
+  allocator_.AddAgent("mem-only", Resources::Scalars(0, 32, 0));
+  allocator_.AddAgent("cpu-only", Resources::Scalars(0.01, 0, 0));
+  allocator_.AddFramework("f1", "r");
+  std::vector<std::string> offered;
+  for (const Allocation& a : allocator_.Allocate(kNow)) offered.push_back(a.agent_id);
+  std::sort(offered.begin(), offered.end());
+  EXPECT_EQ(offered, (std::vector<std::string>{"cpu-only", "mem-only"}));
+}
+
+TEST_F(DrfAllocatorTest, AReplacedFilterExpiresAtItsNewTime) {
+  AddAgents(1, Cpus(1, 10));
+  allocator_.AddFramework("f1", "r");
+  auto a = allocator_.Allocate(kNow);
+  allocator_.Recover("f1", "a0", a[0].resources, kNow + absl::Seconds(1));
+  allocator_.Filter("f1", "a0", a[0].resources, kNow + absl::Seconds(10));
+  EXPECT_TRUE(allocator_.Allocate(kNow + absl::Seconds(2)).empty());
+  EXPECT_EQ(allocator_.Allocate(kNow + absl::Seconds(10)).size(), 1u);
 }
 
 }  // namespace

@@ -74,5 +74,34 @@ TEST(HeartbeatMonitorTest, ManyBeatsKeepMemoryBounded) {
   EXPECT_EQ(monitor.size(), 100u);
 }
 
+TEST(HeartbeatMonitorTest, AKeyForgottenAndBeatAgainExpiresOnce) {
+  FakeClock clock;
+  HeartbeatMonitor monitor(absl::Seconds(1), absl::Milliseconds(10));
+  monitor.Beat("a", clock.Now());
+  monitor.Forget("a");
+  monitor.Beat("a", clock.Now());
+  std::vector<std::string> expired;
+  for (int i = 0; i < 300; ++i) {
+    clock.Advance(absl::Milliseconds(10));
+    for (std::string& k : monitor.Expire(clock.Now())) expired.push_back(std::move(k));
+  }
+  EXPECT_EQ(expired, std::vector<std::string>{"a"});
+}
+
+TEST(HeartbeatMonitorTest, BeatsForManyTimeoutsThenSilenceExpireOnTime) {
+  FakeClock clock;
+  HeartbeatMonitor monitor(absl::Seconds(1), absl::Milliseconds(10));
+  for (int i = 0; i < 50; ++i) {
+    monitor.Beat("a", clock.Now());
+    clock.Advance(absl::Milliseconds(300));
+    EXPECT_TRUE(monitor.Expire(clock.Now()).empty()) << i;
+  }
+  monitor.Beat("a", clock.Now());
+  const absl::Time last = clock.Now();
+  while (monitor.Expire(clock.Now()).empty()) clock.Advance(absl::Milliseconds(1));
+  EXPECT_GE(clock.Now() - last, absl::Seconds(1));
+  EXPECT_LE(clock.Now() - last, absl::Milliseconds(1020));
+}
+
 }  // namespace
 }  // namespace agora::master

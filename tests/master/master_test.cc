@@ -18,7 +18,7 @@ TEST_F(MasterTest, RegistersAnAgentAndOffersItToAFramework) {
 }
 
 TEST_F(MasterTest, RejectsAnAgentWithoutHostnameOrResources) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto reg = NewEnvelope(msg, 1).initRegisterAgent();
   reg.setHostname("");
   ASSERT_TRUE(Deliver("bad", msg).ok());
@@ -129,7 +129,7 @@ TEST_F(MasterTest, RejectsTasksWithBadIdsDuplicatesOrNoCommand) {
 }
 
 TEST_F(MasterTest, MessagesFromUnknownFrameworksAreRejected) {
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg, 5).initSuppress().setFrameworkId("f-nobody");
   ASSERT_TRUE(Deliver("x", msg).ok());
   auto errors = transport_.Take("x", wire::Envelope::ERROR);
@@ -139,7 +139,7 @@ TEST_F(MasterTest, MessagesFromUnknownFrameworksAreRejected) {
 
 TEST_F(MasterTest, AnotherConnectionCannotActForAFramework) {
   const std::string fw = Subscribe("fw1");
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg, 5).initTeardown().setFrameworkId(fw);
   ASSERT_TRUE(Deliver("intruder", msg).ok());
   EXPECT_EQ(TakeErrors("intruder").size(), 1u);
@@ -151,7 +151,7 @@ TEST_F(MasterTest, DeclineFiltersTheAgentForThatFramework) {
   const std::string fw = Subscribe("fw1");
   Settle();
   auto offers = TakeOffers("fw1");
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto decline = NewEnvelope(msg).initDecline();
   decline.setFrameworkId(fw);
   decline.initOfferIds(1).set(0, offers[0].id);
@@ -166,12 +166,12 @@ TEST_F(MasterTest, DeclineFiltersTheAgentForThatFramework) {
 TEST_F(MasterTest, SuppressStopsOffersAndReviveResumesThem) {
   RegisterAgent("agent1");
   const std::string fw = Subscribe("fw1");
-  capnp::MallocMessageBuilder suppress;
+  WireMessage suppress;
   NewEnvelope(suppress).initSuppress().setFrameworkId(fw);
   ASSERT_TRUE(Deliver("fw1", suppress).ok());
   Advance(absl::Seconds(1));
   EXPECT_TRUE(TakeOffers("fw1").empty());
-  capnp::MallocMessageBuilder revive;
+  WireMessage revive;
   NewEnvelope(revive).initRevive().setFrameworkId(fw);
   ASSERT_TRUE(Deliver("fw1", revive).ok());
   Settle();
@@ -264,7 +264,7 @@ TEST_F(MasterTest, StatusUpdatesAreForwardedAndAcknowledgementsRelayed) {
   EXPECT_EQ(updates[0].uuid, "u-finished");
   EXPECT_EQ(master_->agents().at(a1).used, Resources());
 
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto ack = NewEnvelope(msg).initAcknowledge();
   ack.setFrameworkId(fw);
   ack.setAgentId(a1);
@@ -287,7 +287,7 @@ TEST_F(MasterTest, ImplicitReconciliationReportsEveryKnownTask) {
   Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 1), Task("t2", 1, 1)});
   AgentUpdate("agent1", a1, fw, "t1", TaskState::kRunning, "u1");
   TakeUpdates("fw1");
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   NewEnvelope(msg).initReconcile().setFrameworkId(fw);
   ASSERT_TRUE(Deliver("fw1", msg).ok());
   auto updates = TakeUpdates("fw1");
@@ -303,7 +303,7 @@ TEST_F(MasterTest, ExplicitReconciliationCallsUnknownTasksLostOnceAgentsSettled)
   Restart();
   const std::string fw = Subscribe("fw1");
   auto reconcile = [&] {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto r = NewEnvelope(msg).initReconcile();
     r.setFrameworkId(fw);
     r.initTaskIds(1).set(0, "ghost");
@@ -322,7 +322,7 @@ TEST_F(MasterTest, KillGoesToTheAgentAndUnknownTasksAreAnError) {
   RegisterAgent("agent1");
   const std::string fw = SubscribeAndLaunch("fw1", "t1");
   for (const char* id : {"t1", "nope"}) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto kill = NewEnvelope(msg, 3).initKillTask();
     kill.setFrameworkId(fw);
     kill.setTaskId(id);
@@ -391,7 +391,7 @@ TEST_F(MasterTest, OperatorKillFindsTheTaskOrSaysWhyNot) {
   }
   transport_.Clear();
   auto kill = [&](const std::string& task, const std::string& fw) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto k = NewEnvelope(msg, 4).initOperatorKill();
     k.setTaskId(task);
     k.setFrameworkId(fw);

@@ -67,7 +67,7 @@ class MasterTest : public ::testing::Test {
   }
 
   void FrameworkHeartbeat(const PeerId& peer, const std::string& id) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     NewEnvelope(msg, 77).initFrameworkHeartbeat().setFrameworkId(id);
     ASSERT_TRUE(Deliver(peer, msg).ok());
   }
@@ -75,7 +75,7 @@ class MasterTest : public ::testing::Test {
 
   std::string RegisterAgent(const PeerId& peer, const std::string& resources = "cpus:4;mem:4096",
                             const std::string& id = "") {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto reg = NewEnvelope(msg, 1).initRegisterAgent();
     reg.setAgentId(id);
     reg.setHostname("host-" + peer);
@@ -92,7 +92,7 @@ class MasterTest : public ::testing::Test {
   // An agent re-registers with its id and one task in `state`.
   void Reregister(const PeerId& peer, const std::string& agent_id, const std::string& fw,
                   const TaskSpec& task, wire::TaskState state) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto reg = NewEnvelope(msg, 1).initRegisterAgent();
     reg.setAgentId(agent_id);
     reg.setHostname("host-" + peer);
@@ -105,7 +105,7 @@ class MasterTest : public ::testing::Test {
   }
 
   void Heartbeat(const PeerId& peer, const std::string& agent_id) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     NewEnvelope(msg).initAgentHeartbeat().setAgentId(agent_id);
     ASSERT_TRUE(Deliver(peer, msg).ok());
   }
@@ -113,7 +113,7 @@ class MasterTest : public ::testing::Test {
   std::string Subscribe(const PeerId& peer, const std::string& role = "*",
                         const std::string& id = "",
                         absl::Duration failover = absl::Hours(1)) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto sub = NewEnvelope(msg, 2).initSubscribe();
     sub.setFrameworkId(id);
     sub.setName("fw-" + peer);
@@ -157,7 +157,7 @@ class MasterTest : public ::testing::Test {
   // Accepts `offer_ids` launching one task per spec "id:cpus:mem".
   void Accept(const PeerId& peer, const std::string& fw, const std::vector<std::string>& offer_ids,
               const std::vector<TaskSpec>& tasks, uint64_t rid = 9) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     auto accept = NewEnvelope(msg, rid).initAccept();
     accept.setFrameworkId(fw);
     auto ids = accept.initOfferIds(offer_ids.size());
@@ -178,7 +178,7 @@ class MasterTest : public ::testing::Test {
 
   void AgentUpdate(const PeerId& agent_peer, const std::string& agent_id, const std::string& fw,
                    const std::string& task, TaskState state, const std::string& uuid) {
-    capnp::MallocMessageBuilder msg;
+    WireMessage msg;
     TaskStatus s;
     s.task_id = task;
     s.framework_id = fw;

@@ -83,7 +83,7 @@ TEST_F(MasterRegistryTest, FrameworkFailoverTimeoutSurvivesARestart) {
   EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 1u);
   // Removed for good: it cannot come back after another restart either.
   CrashAndRestart();
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto sub = NewEnvelope(msg, 2).initSubscribe();
   sub.setFrameworkId(fw);
   sub.setName("fw");
@@ -125,7 +125,7 @@ TEST_F(MasterRegistryTest, AGoneAgentStaysGoneAfterARestart) {
   Advance(absl::Seconds(16));
   ASSERT_EQ(master_->agents().at(a1).state, AgentState::kGone);
   CrashAndRestart();
-  capnp::MallocMessageBuilder msg;
+  WireMessage msg;
   auto reg = NewEnvelope(msg, 1).initRegisterAgent();
   reg.setAgentId(a1);
   reg.setHostname("host-agent1");
@@ -142,7 +142,7 @@ TEST_F(MasterRegistryTest, ADrainStopsOffersTellsTheFrameworkKillsAtTheDeadlineA
   AgentUpdate("agent1", a1, fw, "t1", TaskState::kRunning, "u1");
   Settle();
   transport_.Take("fw1", W::OFFERS);
-  capnp::MallocMessageBuilder drain;
+  WireMessage drain;
   auto op = NewEnvelope(drain, 9).initOperatorAgent();
   op.setAgent("host-agent1");  // by hostname
   op.setAction(wire::OperatorAgent::Action::DRAIN);
