@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/orphans.h"
 #include "common/framing.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -703,15 +704,20 @@ void Agent::ExecutorExited(const std::string& executor_id, const std::string& ho
   const auto exits = ReadExitRecords(ExecutorDir(executor.framework_id, executor_id));
   for (const std::string& task_id : executor.active) {
     TaskKey key{executor.framework_id, task_id};
-    if (!tasks_.contains(key)) continue;
+    auto task = tasks_.find(key);
+    if (task == tasks_.end()) continue;
     if (auto record = exits.find(task_id); record != exits.end()) {
       const ExitRecord& r = record->second;
       Report(key, r.state, r.message, r.reason, r.exit_code);
-    } else {
-      Report(key, TaskState::kFailed,
-             absl::StrCat("the executor ", how, " before the task ended"),
-             "executor_terminated");
+      continue;
     }
+    // Nobody is left to reap or kill it: find its processes and end them.
+    const int killed = KillSandboxProcesses(task->second.sandbox);
+    stats_.orphans_killed += killed;
+    Report(key, TaskState::kFailed,
+           absl::StrCat("the executor ", how, " before the task ended",
+                        killed > 0 ? absl::StrCat("; its ", killed, " processes were killed") : ""),
+           "executor_terminated");
   }
 }
 

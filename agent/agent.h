@@ -66,6 +66,7 @@ struct AgentStats {
   uint64_t updates_resent = 0;
   uint64_t executors_started = 0;
   uint64_t executors_lost = 0;
+  uint64_t orphans_killed = 0;  // task processes found after their executor died
   uint64_t bad_messages = 0;
 };
 

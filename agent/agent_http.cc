@@ -68,6 +68,9 @@ std::string Agent::MetricsText() const {
       {"agora_agent_executors_started_total", "Executors started.", stats_.executors_started},
       {"agora_agent_executors_lost_total", "Executors that died with tasks.",
        stats_.executors_lost},
+      {"agora_agent_orphans_killed_total",
+       "Task processes killed after their executor died (found by their sandbox).",
+       stats_.orphans_killed},
       {"agora_agent_bad_messages_total", "Unexpected or invalid messages.", stats_.bad_messages},
   });
   if (master_) w.Socket("agora_agent_master", master_->stats());

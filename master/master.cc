@@ -247,7 +247,22 @@ void Master::ReconcileAgentTasks(AgentRecord& agent,
     task.updated_at = loop_.Now();
     seen.insert(key);
     auto fw = frameworks_.find(key.framework_id);
-    if (fw != frameworks_.end()) fw->second.tasks.insert(key.task_id);
+    if (fw != frameworks_.end()) {
+      fw->second.tasks.insert(key.task_id);
+    } else if (!IsTerminal(state) &&
+               (registry_ != nullptr || removed_frameworks_.contains(key.framework_id))) {
+      // An orphan: its framework was removed (torn down, failed over for
+      // good) while this agent was away, or is unknown to the registry,
+      // which holds every framework that ever subscribed (without one, an
+      // unknown framework may still subscribe again). Nobody will claim it:
+      // kill it, and acknowledge its updates for the missing framework.
+      removed_frameworks_.insert(key.framework_id);
+      task.kill_requested = true;
+      ++stats_.orphan_tasks_killed;
+      AGORA_LOG(WARNING, "master") << "agent " << agent.id << " runs task " << key.task_id
+                                   << " of framework " << key.framework_id
+                                   << ", which is gone: killing it";
+    }
     if (IsTerminal(state)) continue;  // the agent still resends its final update
     agent.used += task.spec.resources;
     allocator_->AddAllocation(key.framework_id, agent.id, task.spec.resources);

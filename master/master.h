@@ -63,7 +63,8 @@ struct MasterStats {
   uint64_t tasks_launched = 0;
   uint64_t status_updates = 0;
   uint64_t usage_reports = 0;
-  uint64_t usage_unknown_tasks = 0;  // reported by an agent that does not run them (as we know it)
+  uint64_t usage_unknown_tasks = 0;
+  uint64_t orphan_tasks_killed = 0;  // reported by agents for frameworks that are gone  // reported by an agent that does not run them (as we know it)
   uint64_t allocation_passes = 0;
   uint64_t registry_commits = 0;
   absl::Duration last_allocation_time;

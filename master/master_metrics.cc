@@ -64,6 +64,9 @@ std::string Master::MetricsText(const SocketStats* transport) const {
       {"agora_usage_reports_total", "Task usage reports from agents.", s.usage_reports},
       {"agora_usage_unknown_tasks_total", "Usage samples for tasks the reporting agent does not run.",
        s.usage_unknown_tasks},
+      {"agora_orphan_tasks_killed_total",
+       "Tasks agents reported for frameworks that are gone, killed by the master.",
+       s.orphan_tasks_killed},
       {"agora_allocation_passes_total", "Allocation passes.", s.allocation_passes},
       {"agora_registry_commits_total", "Registry group commits.", s.registry_commits},
   });

@@ -66,19 +66,18 @@ void DrfAllocator::MarkChanged(Index ai) {
 
 void DrfAllocator::SetFilter(Index fi, Index ai, const Resources& refused, absl::Time until) {
   frameworks_[fi].filters[ai] = {until, refused};
-  filter_expiries_.push({until, fi, ai});
+  filter_expiries_[absl::ToInt64Milliseconds(absl::Ceil(until - absl::UnixEpoch(), kFilterBucket))]
+      .push_back(ai);
 }
 
 void DrfAllocator::ExpireFilters(absl::Time now) {
-  while (!filter_expiries_.empty() && filter_expiries_.top().until <= now) {
-    const FilterExpiry e = filter_expiries_.top();
-    filter_expiries_.pop();
-    auto& filters = frameworks_[e.framework].filters;
-    auto it = filters.find(e.agent);
-    // A filter replaced later has its own entry; a cleared one has none.
-    if (it == filters.end() || it->second.until != e.until) continue;
-    filters.erase(it);
-    if (agents_[e.agent].present) MarkChanged(e.agent);
+  const int64_t now_ms = absl::ToInt64Milliseconds(now - absl::UnixEpoch());
+  while (!filter_expiries_.empty() && filter_expiries_.begin()->first <= now_ms) {
+    // A filter replaced or cleared since only makes a spare candidate.
+    for (Index ai : filter_expiries_.begin()->second) {
+      if (agents_[ai].present) MarkChanged(ai);
+    }
+    filter_expiries_.erase(filter_expiries_.begin());
   }
 }
 

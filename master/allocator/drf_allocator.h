@@ -7,14 +7,15 @@
 // once per call, never inside the allocation loop), each agent's free
 // resources are kept up to date rather than recomputed per pass, and a pass
 // visits only the agents marked as changed (see Allocator::Allocate); filter
-// expiries are kept in a heap so that an expiring filter marks its agent.
+// expiries are kept in time buckets so that an expiring filter marks its
+// agent (and is itself erased lazily, when next looked at).
 #pragma once
 
-#include <queue>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "master/allocator/allocator.h"
 #include "master/allocator/drf_sorter.h"
@@ -106,13 +107,10 @@ class DrfAllocator final : public Allocator {
   absl::flat_hash_map<AgentId, Index> agent_index_;
   std::vector<Index> changed_;  // candidates of the next pass
   bool all_changed_ = false;    // every agent is a candidate
-  struct FilterExpiry {
-    absl::Time until;
-    Index framework;
-    Index agent;
-    bool operator>(const FilterExpiry& o) const { return until > o.until; }
-  };
-  std::priority_queue<FilterExpiry, std::vector<FilterExpiry>, std::greater<>> filter_expiries_;
+  // Agents by the 10 ms bucket in which a filter on them ends (rounded up,
+  // so that an agent is never marked before its filter is over).
+  static constexpr absl::Duration kFilterBucket = absl::Milliseconds(10);
+  absl::btree_map<int64_t, std::vector<Index>> filter_expiries_;
   std::vector<Index> candidates_;  // scratch for Allocate()
   Resources total_;
   std::mt19937_64 rng_;
