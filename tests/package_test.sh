@@ -13,7 +13,7 @@ echo "built $(basename "$deb")"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$out/contents"
 missing=0
 for f in /usr/bin/agora-master /usr/bin/agora-agent /usr/bin/agora-executor /usr/bin/agora-batch \
-         /usr/bin/agora-services /usr/bin/agora \
+         /usr/bin/agora-services /usr/bin/agora /usr/bin/agora-loadgen \
          /usr/lib/systemd/system/agora-master.service /usr/lib/systemd/system/agora-agent.service \
          /usr/lib/systemd/system/agora-batch.service /usr/lib/systemd/system/agora-services.service \
          /etc/agora/master.conf /etc/agora/agent.conf /etc/agora/batch.conf /etc/agora/services.conf; do
