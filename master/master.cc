@@ -370,7 +370,7 @@ void Master::MarkAgentUnreachable(AgentRecord& agent) {
                                << options_.heartbeat_timeout;
   agent.state = AgentState::kUnreachable;
   agent.unreachable_since = loop_.Now();
-  PersistAgent(agent);
+  PersistAgent(agent, Durability::kLazy);
   std::vector<OfferId> offers(agent.offers.begin(), agent.offers.end());
   for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/true);
   allocator_->RemoveAgent(agent.id);

@@ -172,7 +172,15 @@ class Master {
   // master_registry.cc: persistence.
   void Recover(const RegistryState& state);
   void ExpireUnregisteredAgents();
-  void PersistAgent(const AgentRecord& agent);
+  // kBeforeReplies holds this turn's outgoing messages until the write is
+  // durable (a registration, a removal, `gone`: what peers must never see
+  // undone by a crash). kLazy commits at the turn's end without holding
+  // anything: an agent marked unreachable that a crash forgets is only
+  // unreachable again after the restart, or re-registers, as after a
+  // partition, so frameworks hear of it without waiting for the disk.
+  enum class Durability { kBeforeReplies, kLazy };
+  void PersistAgent(const AgentRecord& agent,
+                    Durability durability = Durability::kBeforeReplies);
   void PersistFramework(const FrameworkRecord& fw, bool removed);
 
   // Replies and lookups shared by the handlers.

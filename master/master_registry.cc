@@ -6,7 +6,7 @@
 
 namespace agora::master {
 
-void Master::PersistAgent(const AgentRecord& agent) {
+void Master::PersistAgent(const AgentRecord& agent, Durability durability) {
   if (registry_ == nullptr) return;
   RegistryAgent entry;
   entry.id = agent.id;
@@ -19,7 +19,7 @@ void Master::PersistAgent(const AgentRecord& agent) {
   entry.since = agent.state == AgentState::kUnreachable ? agent.unreachable_since : loop_.Now();
   if (entry.state == RegistryAgent::State::kDraining) entry.since = agent.drain_deadline;
   registry_->PutAgent(entry);
-  transport_.Hold();
+  if (durability == Durability::kBeforeReplies) transport_.Hold();
 }
 
 void Master::PersistFramework(const FrameworkRecord& fw, bool removed) {
@@ -85,7 +85,7 @@ void Master::ExpireUnregisteredAgents() {
     agent.state = AgentState::kUnreachable;
     agent.unreachable_since =
         entry.state == RegistryAgent::State::kUnreachable ? entry.since : loop_.Now();
-    PersistAgent(agent);
+    PersistAgent(agent, Durability::kLazy);
     const absl::Duration left =
         std::max(absl::ZeroDuration(),
                  options_.agent_gone_timeout - (loop_.Now() - agent.unreachable_since));
