@@ -73,7 +73,8 @@ absl::Status Agent::Start() {
                          }));
   agent_id_ = ReadFileOrEmpty(fs::path(options_.work_dir) / "agent_id");
   master_ = std::make_unique<DealerSocket>(
-      context_, options_.master, loop_, [this](wire::Envelope::Reader env) { HandleMaster(env); });
+      context_, options_.master, loop_, [this](wire::Envelope::Reader env) { HandleMaster(env); },
+      /*routing_id=*/"", options_.curve);
   checkpointer_ = std::make_unique<Checkpointer>((fs::path(options_.work_dir) / "meta").string());
   Recover();
   Register();
@@ -278,11 +279,16 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   task.sandbox = (fs::path(options_.work_dir) / "frameworks" / framework_id / "tasks" /
                   spec.task_id / "runs" / NewId("r"))
                      .string();
-  task.env = TaskEnvironment(framework_id, msg.getFrameworkName(), spec, task.sandbox);
+  auto user = UserForTask(options_.task_users, spec.user);
+  task.env = TaskEnvironment(framework_id, msg.getFrameworkName(), spec, task.sandbox,
+                             user.ok() ? &*user : nullptr);
   task.spec = std::move(spec);
   ++stats_.tasks_launched;
 
-  if (absl::Status s = PrepareSandbox(task); !s.ok()) {
+  if (!user.ok()) {
+    return Report(key, TaskState::kError, std::string(user.status().message()), "user_not_allowed");
+  }
+  if (absl::Status s = PrepareSandbox(task, *user); !s.ok()) {
     return Report(key, TaskState::kFailed, std::string(s.message()), "sandbox_failed");
   }
   Executor* executor = ExecutorFor(framework_id);
@@ -302,24 +308,40 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   }
 }
 
-absl::Status Agent::PrepareSandbox(const Task& task) {
+absl::Status Agent::PrepareSandbox(const Task& task, const TaskUser& user) {
   std::error_code ec;
   fs::create_directories(task.sandbox, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create sandbox ", task.sandbox, ": ", ec.message()));
+  std::vector<fs::path> created = {task.sandbox};
   for (const auto& [path, content] : task.spec.files) {  // validated: stays inside
     const fs::path file = fs::path(task.sandbox) / path;
+    for (fs::path dir = file.parent_path(); dir != task.sandbox && !fs::exists(dir);
+         dir = dir.parent_path()) {
+      created.push_back(dir);
+    }
     fs::create_directories(file.parent_path(), ec);
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << content;
     if (ec || !out.flush()) {
       return absl::InternalError(absl::StrCat("cannot write ", file.string(), " into the sandbox"));
     }
+    created.push_back(file);
+  }
+  // The sandbox is the task's: it runs as `user` and writes there.
+  if (options_.task_users.can_switch) {
+    for (const fs::path& p : created) {
+      if (::chown(p.c_str(), user.uid, user.gid) != 0) {
+        return absl::InternalError(absl::StrCat("cannot give ", p.string(), " to user ", user.name,
+                                                ": ", strerror(errno)));
+      }
+    }
   }
   return absl::OkStatus();
 }
 
 Env Agent::TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
-                           const TaskSpec& spec, const std::string& sandbox) const {
+                           const TaskSpec& spec, const std::string& sandbox,
+                           const TaskUser* user) const {
   Env env = {{"AGORA_TASK_ID", spec.task_id},
              {"AGORA_TASK_NAME", spec.name},
              {"AGORA_FRAMEWORK_ID", framework_id},
@@ -340,6 +362,11 @@ Env Agent::TaskEnvironment(const std::string& framework_id, const std::string& f
   if (!ports.empty()) {
     env.emplace_back("PORT", absl::StrCat(ports[0]));
     env.emplace_back("PORTS", absl::StrJoin(ports, ","));
+  }
+  if (user != nullptr) {
+    env.emplace_back("USER", user->name);
+    env.emplace_back("LOGNAME", user->name);
+    env.emplace_back("HOME", user->home.empty() ? sandbox : user->home);
   }
   for (const auto& kv : spec.env) env.push_back(kv);
   return env;
@@ -591,6 +618,21 @@ void Agent::SendLaunch(Executor& executor, Task& task) {
                              ? task.spec.kill_grace_period
                              : options_.kill_grace_period;
   launch.setGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(grace)));
+  // Resolved again at each launch (after an agent restart too).
+  auto user = UserForTask(options_.task_users, task.spec.user);
+  if (!user.ok()) {  // the agent restarted with another policy
+    executor.active.erase(task.spec.task_id);
+    MaybeArmIdleTimer(executor);
+    return Report(TaskKey{task.framework_id, task.spec.task_id}, TaskState::kError,
+                  std::string(user.status().message()), "user_not_allowed");
+  }
+  if (options_.task_users.can_switch) {
+    launch.setSwitchUser(true);
+    launch.setUid(user->uid);
+    launch.setGid(user->gid);
+    auto groups = launch.initGroups(user->groups.size());
+    for (size_t i = 0; i < user->groups.size(); ++i) groups.set(i, user->groups[i]);
+  }
   executors_socket_->Send(executor.peer, msg);
 }
 

@@ -29,10 +29,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "common/curve.h"
 #include "common/event_loop.h"
 #include "common/resources.h"
 #include "common/sockets.h"
 #include "agent/checkpoint.h"
+#include "agent/task_user.h"
 #include "common/task.h"
 
 namespace agora::agent {
@@ -57,6 +59,10 @@ struct AgentOptions {
   std::string http_endpoint;
   // The IP address its tasks' ports are reached at, announced with offers.
   std::string advertise_ip;
+  // CurveZMQ keys for a secured master (none: plain).
+  std::optional<CurveClient> curve;
+  // Who tasks run as (--task_user, --allow_root_tasks).
+  TaskUserPolicy task_users;
 };
 
 struct AgentStats {
@@ -149,9 +155,12 @@ class Agent {
   // Relays an executor's usage of its known tasks to the master.
   void OnExecutorUsage(const PeerId& peer, wire::UsageReport::Reader msg);
   // Creates the task's sandbox and writes its files there.
-  absl::Status PrepareSandbox(const Task& task);
+  // Creates the sandbox with the task's files, owned by `user`.
+  absl::Status PrepareSandbox(const Task& task, const TaskUser& user);
+  // AGORA_*, ports, USER/LOGNAME/HOME (of `user`, when known) and the spec's own.
   Env TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
-                      const TaskSpec& spec, const std::string& sandbox) const;
+                      const TaskSpec& spec, const std::string& sandbox,
+                      const TaskUser* user) const;
   std::string ExecutorEndpoint() const;
   std::string ExecutorDir(const std::string& framework_id, const std::string& executor_id) const;
 

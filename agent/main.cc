@@ -63,14 +63,35 @@ int main(int argc, char** argv) {
                   "executors kill their tasks when the agent is gone this long");
   AddDurationFlag(app, "--usage_interval", &options.usage_interval,
                   "how often tasks' cpu and memory use is measured and reported (0: never)");
+  std::string task_user;
+  bool allow_root_tasks = false;
+  app.add_option("--task_user", task_user,
+                 "the user tasks run as (default: nobody when the agent is root, else the agent's "
+                 "own user)");
+  app.add_flag("--allow_root_tasks", allow_root_tasks,
+               "tasks may ask to run as root (TaskSpec.user = root); refused otherwise");
   app.add_flag("--kill_tasks_on_exit", kill_tasks_on_exit,
                "on SIGTERM, kill every task before exiting (default: tasks keep running)");
+  CurveClientFlags curve;
+  AddCurveClientFlags(app, &curve);
   LogFlags log;
   AddLogFlags(app, &log);
   AddConfigFileFlag(app);
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
   // Validate every flag before touching the disk.
+  auto curve_client = LoadCurveClient(curve.secret_key, curve.master_public_key);
+  if (!curve_client.ok()) {
+    std::cerr << curve_client.status().message() << "\n";
+    return 2;
+  }
+  options.curve = *curve_client;
+  auto task_users = agent::MakeTaskUserPolicy(task_user, allow_root_tasks);
+  if (!task_users.ok()) {
+    std::cerr << task_users.status().message() << "\n";
+    return 2;
+  }
+  options.task_users = *std::move(task_users);
   if (absl::Status s = Resources::Parse(resources).status(); !s.ok()) {
     std::cerr << "--resources: " << s.message() << "\n";
     return 2;
@@ -108,7 +129,9 @@ int main(int argc, char** argv) {
   AGORA_LOG(INFO, "agent") << "offering " << options.resources.ToString() << " as "
                            << options.hostname << "; limits "
                            << (options.cgroup_version ? "enforced with cgroup v" : "not enforced")
-                           << (options.cgroup_version ? std::to_string(options.cgroup_version) : "");
+                           << (options.cgroup_version ? std::to_string(options.cgroup_version) : "")
+                           << "; tasks run as " << options.task_users.default_user.name
+                           << (options.task_users.allow_root ? " (or root when they ask)" : "");
 
   SystemClock clock;
   EventLoop loop(clock);

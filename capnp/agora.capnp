@@ -53,6 +53,7 @@ struct TaskSpec {
   killGracePeriodMs @6 :UInt32;  # 0 = the agent's default
   healthCheck @7 :HealthCheck;   # kind none: no check
   files @8 :List(KeyValue);      # written into the sandbox before the task starts: relative path -> content
+  user @9 :Text;                 # run as this user; empty: the agent's --task_user
 }
 
 # Run by the task's executor; results ride on status updates as `healthy`.
@@ -99,6 +100,7 @@ enum ErrorCode {
   failedPrecondition @6;
   internal @7;
   agentGone @8;
+  permissionDenied @9;  # a secured master: this key may not do that
 }
 
 # ---- agent <-> master ----------------------------------------------------
@@ -240,6 +242,10 @@ struct LaunchTask {
   cpuShares @5 :UInt32;         # 0 = no shares
   cgroupVersion @6 :UInt8;      # 0 = no cgroups
   gracePeriodMs @7 :UInt32;
+  switchUser @8 :Bool;          # become uid/gid/groups before exec (the executor is root)
+  uid @9 :UInt32;
+  gid @10 :UInt32;
+  groups @11 :List(UInt32);
 }
 struct ExecutorKill {
   taskId @0 :Text;

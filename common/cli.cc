@@ -91,4 +91,15 @@ int ParseCommandLine(CLI::App& app, int argc, char** argv) {
   return -1;
 }
 
+void AddCurveClientFlags(CLI::App& app, CurveClientFlags* flags) {
+  app.add_option("--curve_secret_key", flags->secret_key,
+                 "CurveZMQ: this process's secret key file (agora keys generate), for a secured master")
+      ->envname("AGORA_CURVE_SECRET_KEY")
+      ->check(CLI::ExistingFile);
+  app.add_option("--master_public_key", flags->master_public_key,
+                 "CurveZMQ: the master's public key file (.pub)")
+      ->envname("AGORA_MASTER_PUBLIC_KEY")
+      ->check(CLI::ExistingFile);
+}
+
 }  // namespace agora

@@ -40,6 +40,16 @@ bool StartLogging(const LogFlags& flags, const std::string& default_file);
 // flags on the command line win. Unknown keys are usage errors.
 void AddConfigFileFlag(CLI::App& app);
 
+// A client's CurveZMQ flags: --curve_secret_key FILE and --master_public_key
+// FILE, both or neither (LoadCurveClient in common/curve.h reads them). The
+// environment variables AGORA_CURVE_SECRET_KEY and AGORA_MASTER_PUBLIC_KEY
+// are the defaults.
+struct CurveClientFlags {
+  std::string secret_key;
+  std::string master_public_key;
+};
+void AddCurveClientFlags(CLI::App& app, CurveClientFlags* flags);
+
 // Parses argv. Returns -1 to go on, or the exit code to return from main():
 // 0 after --help, 2 after a usage error (printed to stderr).
 int ParseCommandLine(CLI::App& app, int argc, char** argv);

@@ -65,6 +65,10 @@ class MetricsWriter {
     One(absl::StrCat(prefix, "_frames_sent_total"), "counter", "Frames sent.", double(s.sent));
     One(absl::StrCat(prefix, "_frames_send_dropped_total"), "counter",
         "Frames not sent (peer gone or queue full).", double(s.send_dropped));
+    const std::string handshakes = absl::StrCat(prefix, "_handshakes_failed_total");
+    Family(handshakes, "counter", "CURVE handshakes that failed, by reason.");
+    Sample(handshakes, double(s.handshakes_refused), "reason=\"key_refused\"");
+    Sample(handshakes, double(s.handshakes_failed), "reason=\"protocol\"");
   }
   std::string Take() { return std::move(out_); }
 

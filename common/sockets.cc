@@ -24,13 +24,35 @@ void SetCommonOptions(zmq::socket_t& socket) {
 RouterSocket::RouterSocket(zmq::context_t& context, EventLoop& loop, Handler handler)
     : loop_(loop), socket_(context, zmq::socket_type::router), handler_(std::move(handler)) {}
 
-absl::StatusOr<std::unique_ptr<RouterSocket>> RouterSocket::Bind(zmq::context_t& context,
-                                                                 const std::string& endpoint,
-                                                                 EventLoop& loop,
-                                                                 Handler handler) {
+absl::StatusOr<std::unique_ptr<RouterSocket>> RouterSocket::Bind(
+    zmq::context_t& context, const std::string& endpoint, EventLoop& loop, Handler handler,
+    std::optional<std::string> curve_secret_key) {
   std::unique_ptr<RouterSocket> router(new RouterSocket(context, loop, std::move(handler)));
   try {
     SetCommonOptions(router->socket_);
+    if (curve_secret_key) {
+      ApplyCurveServer(router->socket_, *curve_secret_key);
+      router->secured_ = true;
+      RouterSocket* self = router.get();
+      router->monitor_ = std::make_unique<SocketMonitor>(
+          context, router->socket_, &loop, [self](const HandshakeFailure& f) {
+            // Refusals are logged by the authenticator, with the peer's address.
+            if (f.refused) {
+              ++self->stats_.handshakes_refused;
+              return;
+            }
+            // A plain client retries every few hundred ms: log once a minute.
+            if (self->stats_.handshakes_failed++ % 1000 != 0 &&
+                self->loop_.Now() - self->last_failure_logged_ < absl::Minutes(1)) {
+              return;
+            }
+            self->last_failure_logged_ = self->loop_.Now();
+            AGORA_LOG(WARNING, "router")
+                << "a peer failed the CURVE handshake on " << f.endpoint << " (" 
+                << self->stats_.handshakes_failed
+                << " so far): a client without keys, or with the wrong server key";
+          });
+    }
     router->socket_.set(zmq::sockopt::router_mandatory, 1);
     // A peer that reconnects keeps its routing id (DealerSocket sets one) and
     // takes it over from its dead connection.
@@ -46,7 +68,10 @@ absl::StatusOr<std::unique_ptr<RouterSocket>> RouterSocket::Bind(zmq::context_t&
   return router;
 }
 
-RouterSocket::~RouterSocket() { loop_.Unwatch(socket_); }
+RouterSocket::~RouterSocket() {
+  monitor_.reset();
+  loop_.Unwatch(socket_);
+}
 
 bool RouterSocket::Send(const PeerId& peer, capnp::MessageBuilder& message) {
   try {
@@ -96,6 +121,10 @@ void RouterSocket::OnReadable() {
       continue;
     }
     PeerId peer(static_cast<const char*>(id.data()), id.size());
+    if (secured_) {
+      const char* user = zmq_msg_gets(frame.handle(), "User-Id");
+      current_principal_ = user != nullptr ? user : "";
+    }
     absl::Status status = Decode(frame, stats_.frames, [&](wire::Envelope::Reader env) {
       handler_(peer, env);
     });
@@ -106,22 +135,47 @@ void RouterSocket::OnReadable() {
 }
 
 DealerSocket::DealerSocket(zmq::context_t& context, std::string endpoint, EventLoop& loop,
-                           Handler handler, std::string routing_id)
+                           Handler handler, std::string routing_id, std::optional<CurveClient> curve)
     : context_(context),
       endpoint_(std::move(endpoint)),
       loop_(loop),
       handler_(std::move(handler)),
-      routing_id_(std::move(routing_id)) {
+      routing_id_(std::move(routing_id)),
+      curve_(std::move(curve)) {
   Open();
 }
 
 DealerSocket::~DealerSocket() {
+  monitor_.reset();
   if (socket_) loop_.Unwatch(*socket_);
 }
 
+void DealerSocket::OnHandshakeFailure(const HandshakeFailure& f) {
+  ++(f.refused ? stats_.handshakes_refused : stats_.handshakes_failed);
+  if (on_handshake_failed_) on_handshake_failed_(f);
+  const absl::Time now = loop_.Now();
+  if (now - last_failure_logged_ < absl::Minutes(1)) return;  // it retries every few seconds
+  last_failure_logged_ = now;
+  if (f.refused) {
+    AGORA_LOG(ERROR, "dealer") << endpoint_ << " refused this process's key (ZAP status "
+                               << f.status << "): is its .pub file in the master's trusted keys?";
+  } else {
+    AGORA_LOG(ERROR, "dealer") << "the CURVE handshake with " << endpoint_
+                               << " failed (protocol error " << f.status
+                               << "): is --master_public_key the master's key, and is the master "
+                                  "secured?";
+  }
+}
+
 void DealerSocket::Open() {
+  monitor_.reset();
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   SetCommonOptions(*socket_);
+  if (curve_) {
+    ApplyCurveClient(*socket_, *curve_);
+    monitor_ = std::make_unique<SocketMonitor>(
+        context_, *socket_, &loop_, [this](const HandshakeFailure& f) { OnHandshakeFailure(f); });
+  }
   // One routing id for the life of this object, across reconnections, so
   // the server sees the same peer; random, so no two processes share one.
   if (routing_id_.empty()) routing_id_ = NewId("p");
@@ -137,6 +191,7 @@ void DealerSocket::Open() {
 }
 
 void DealerSocket::Reconnect() {
+  monitor_.reset();
   loop_.Unwatch(*socket_);
   socket_.reset();
   Open();

@@ -1,5 +1,7 @@
 #include "common/task.h"
 
+#include <cctype>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -26,6 +28,19 @@ absl::string_view TaskStateName(TaskState state) {
       "staging", "starting", "running", "finished", "failed",  "killed",
       "error",   "lost",     "unreachable", "gone", "dropped", "killing"};
   return kNames[static_cast<int>(state)];
+}
+
+absl::Status ValidateTaskUser(const TaskSpec& spec) {
+  const std::string& u = spec.user;
+  if (u.empty()) return absl::OkStatus();
+  bool ok = u.size() <= 32 && (std::islower(static_cast<unsigned char>(u[0])) || u[0] == '_');
+  for (char c : u) {
+    ok = ok && (std::islower(static_cast<unsigned char>(c)) ||
+                std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("task ", spec.task_id, ": user '", u,
+                                                 "' is not a user name ([a-z_][a-z0-9_.-]*)"));
 }
 
 absl::Status ValidateTaskFiles(const TaskSpec& spec) {

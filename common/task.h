@@ -70,6 +70,8 @@ struct TaskSpec {
   // Written into the sandbox before the command starts: relative path (no
   // `..`, no leading `/`) -> content. At most kMaxTaskFileBytes in all.
   Env files;
+  // The user to run as; empty: the agent's --task_user (see agent/task_user.h).
+  std::string user;
 };
 
 inline constexpr size_t kMaxTaskFileBytes = 1 << 20;
@@ -77,6 +79,9 @@ inline constexpr size_t kMaxTaskFileBytes = 1 << 20;
 // InvalidArgument naming the first file of `spec.files` that could escape
 // the sandbox, clash (duplicates, `stdout`, `stderr`) or overflow the limit.
 absl::Status ValidateTaskFiles(const TaskSpec& spec);
+// InvalidArgument unless `spec.user` is empty or a plausible user name
+// ([a-z_][a-z0-9_.-]*, at most 32 characters).
+absl::Status ValidateTaskUser(const TaskSpec& spec);
 
 // What a running task uses; see wire::TaskUsage.
 struct TaskUsage {

@@ -75,6 +75,7 @@ TaskSpec FromWire(wire::TaskSpec::Reader t) {
   out.port_names = StringsFromWire(t.getPortNames());
   out.kill_grace_period = absl::Milliseconds(t.getKillGracePeriodMs());
   out.files = FromWire(t.getFiles());
+  out.user = t.getUser();
   if (t.hasHealthCheck()) {
     auto h = t.getHealthCheck();
     HealthCheck& c = out.health_check;
@@ -102,6 +103,7 @@ void ToWire(const TaskSpec& t, wire::TaskSpec::Builder out) {
   }
   out.setKillGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(t.kill_grace_period)));
   if (!t.files.empty()) ToWire(t.files, out.initFiles(t.files.size()));
+  if (!t.user.empty()) out.setUser(t.user);
   if (t.health_check.kind != HealthCheck::Kind::kNone) {
     const HealthCheck& c = t.health_check;
     auto h = out.initHealthCheck();

@@ -9,7 +9,9 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/sockets.h"
+#include "common/zap_authenticator.h"
 #include "master/master.h"
+#include "master/master_keys.h"
 
 int main(int argc, char** argv) {
   using namespace agora;
@@ -44,6 +46,17 @@ int main(int argc, char** argv) {
                  "mass-expiry guard: share of agents that may turn unreachable per timeout window")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  std::string curve_secret_key, trusted_keys, operator_keys;
+  app.add_option("--curve_secret_key", curve_secret_key,
+                 "CurveZMQ: this master's secret key (agora keys generate); every connection is "
+                 "then encrypted and authenticated")
+      ->check(CLI::ExistingFile);
+  app.add_option("--trusted_keys", trusted_keys,
+                 "CurveZMQ: directory whose .pub files are the agents' and frameworks' keys it admits")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--operator_keys", operator_keys,
+                 "CurveZMQ: directory whose .pub files are operators' keys (kill, drain, teardown)")
+      ->check(CLI::ExistingDirectory);
   LogFlags log;
   AddLogFlags(app, &log);
   AddConfigFileFlag(app);
@@ -51,6 +64,25 @@ int main(int argc, char** argv) {
   if (options.heartbeat_timeout <= options.heartbeat_interval) {
     std::cerr << "--heartbeat_timeout must be longer than --heartbeat_interval\n";
     return 2;
+  }
+  if (curve_secret_key.empty() != trusted_keys.empty()) {
+    std::cerr << "--curve_secret_key and --trusted_keys go together (--operator_keys is optional)\n";
+    return 2;
+  }
+  if (curve_secret_key.empty() && !operator_keys.empty()) {
+    std::cerr << "--operator_keys needs --curve_secret_key and --trusted_keys\n";
+    return 2;
+  }
+  std::optional<CurveKeyPair> server_keys;
+  if (!curve_secret_key.empty()) {
+    auto keys = master::LoadMasterKeys(curve_secret_key, trusted_keys, operator_keys);
+    if (!keys.ok()) {
+      std::cerr << keys.status().message() << "\n";
+      return 2;
+    }
+    server_keys = keys->own;
+    options.secured = true;
+    options.principals = std::move(keys->principals);
   }
 
   std::error_code ec;
@@ -64,11 +96,24 @@ int main(int argc, char** argv) {
   SystemClock clock;
   EventLoop loop(clock);
   zmq::context_t context;
+  // The authenticator must answer before the secured socket takes its first peer.
+  std::unique_ptr<ZapAuthenticator> zap;
+  if (options.secured) {
+    auto started = ZapAuthenticator::Start(context, loop, options.principals);
+    if (!started.ok()) {
+      std::cerr << started.status().message() << "\n";
+      return 2;
+    }
+    zap = std::move(*started);
+  }
   master::Master* master_ptr = nullptr;
-  auto router = RouterSocket::Bind(context, listen, loop,
-                                   [&](const PeerId& peer, wire::Envelope::Reader env) {
-                                     master_ptr->Handle(peer, env);
-                                   });
+  RouterSocket* router_ptr = nullptr;
+  auto router = RouterSocket::Bind(
+      context, listen, loop,
+      [&](const PeerId& peer, wire::Envelope::Reader env) {
+        master_ptr->Handle(peer, env, router_ptr->current_principal());
+      },
+      server_keys ? std::optional<std::string>(server_keys->secret_key) : std::nullopt);
   if (!router.ok()) {
     std::cerr << router.status().message() << "\n";
     return 1;
@@ -79,9 +124,11 @@ int main(int argc, char** argv) {
     std::cerr << registry.status().message() << "\n";
     return 1;
   }
+  router_ptr = router->get();
   master::Master master(options, loop, **router, master::NewDrfAllocator(options.allocator_seed),
                         registry->get());
   master_ptr = &master;
+  master.set_transport_stats(&(*router)->stats());
   if (absl::Status s = master.Start(); !s.ok()) {
     std::cerr << "cannot recover the registry: " << s.message() << "\n";
     return 1;
@@ -108,6 +155,15 @@ int main(int argc, char** argv) {
   });
   AGORA_LOG(INFO, "master") << "listening on " << (*router)->endpoint() << ", HTTP on port "
                             << (*http)->port();
+  if (options.secured) {
+    AGORA_LOG(INFO, "master") << "secured with CurveZMQ: " << options.principals.size()
+                              << " trusted keys (public key " << server_keys->public_key << ")";
+  } else {
+    AGORA_LOG(WARNING, "master")
+        << "running OPEN: no --curve_secret_key, so connections are neither encrypted nor "
+           "authenticated and anyone who reaches this port may launch, kill and drain. For "
+           "development only; see `agora keys generate`.";
+  }
   loop.Run();
   return 0;
 }

@@ -41,7 +41,9 @@ Master::Master(MasterOptions options, EventLoop& loop, Transport& transport,
       agent_heartbeats_(options.heartbeat_timeout, ExpiryGranularity(options.heartbeat_timeout)),
       framework_heartbeats_(options.heartbeat_timeout,
                             ExpiryGranularity(options.heartbeat_timeout)),
-      started_at_(loop.Now()) {}
+      started_at_(loop.Now()) {
+  for (const CurvePrincipal& p : options_.principals) principals_[p.name] = &p;
+}
 
 Master::~Master() {
   loop_.SetTurnEndHook(nullptr);
@@ -64,8 +66,13 @@ absl::Status Master::Start() {
   return absl::OkStatus();
 }
 
-void Master::Handle(const PeerId& peer, wire::Envelope::Reader env) {
+void Master::Handle(const PeerId& peer, wire::Envelope::Reader env, const std::string& principal) {
   ++stats_.messages;
+  if (options_.secured) {
+    auto p = principals_.find(principal);
+    sender_ = p == principals_.end() ? nullptr : p->second;
+    if (!Permitted(peer, env)) return;
+  }
   const uint64_t rid = env.getRequestId();
   switch (env.which()) {
     case wire::Envelope::REGISTER_AGENT:
@@ -192,6 +199,7 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   agent.cgroup_version = msg.getCgroupVersion();
   agent.http_endpoint = msg.getHttpEndpoint();
   agent.address = msg.getAddress();
+  if (sender_ != nullptr) agent.principal = sender_->name;
   agent.state = AgentState::kActive;
   allocator_->AddAgent(id, total);
   if (auto r = recovering_agents_.find(id); r != recovering_agents_.end()) {

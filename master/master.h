@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "capnp/agora.capnp.h"
+#include "common/curve.h"
 #include "common/event_loop.h"
 #include "common/sockets.h"
 #include "common/transport.h"
@@ -47,6 +48,11 @@ struct MasterOptions {
   // one) may be declared unreachable within one heartbeat_timeout window.
   double max_unreachable_share = 0.5;
   uint64_t allocator_seed = 0;
+  // Secured (CurveZMQ): every message comes from an authenticated principal,
+  // one of these, and may only do what its kind and roles allow. Not
+  // secured: anyone who can connect may do anything (development).
+  bool secured = false;
+  std::vector<CurvePrincipal> principals;  // the trusted and operator keys
 };
 
 struct MasterStats {
@@ -64,7 +70,8 @@ struct MasterStats {
   uint64_t status_updates = 0;
   uint64_t usage_reports = 0;
   uint64_t usage_unknown_tasks = 0;
-  uint64_t orphan_tasks_killed = 0;  // reported by agents for frameworks that are gone  // reported by an agent that does not run them (as we know it)
+  uint64_t orphan_tasks_killed = 0;  // reported by agents for frameworks that are gone
+  uint64_t permission_denied = 0;    // secured: a principal asked for what it may not do  // reported by an agent that does not run them (as we know it)
   uint64_t allocation_passes = 0;
   uint64_t registry_commits = 0;
   absl::Duration last_allocation_time;
@@ -85,9 +92,14 @@ class Master {
   // messages held behind them. A failed commit ends the process (as Mesos
   // does): a restart recovers from the last durable state.
   void EndTurn();
-  // Handles one decoded message from `peer`. kj::Exceptions from lazy capnp
-  // validation propagate to Decode(), which counts and drops the frame.
-  void Handle(const PeerId& peer, wire::Envelope::Reader env);
+  // Handles one decoded message from `peer`, sent by `principal` (its
+  // authenticated key's name; empty on an unsecured master). kj::Exceptions
+  // from lazy capnp validation propagate to Decode(), which counts and drops
+  // the frame.
+  void Handle(const PeerId& peer, wire::Envelope::Reader env, const std::string& principal = "");
+  // The transport's counters (handshakes refused, frames dropped), for the
+  // operator queries; may stay unset.
+  void set_transport_stats(const SocketStats* stats) { transport_stats_ = stats; }
 
   const MasterStats& stats() const { return stats_; }
   const absl::flat_hash_map<AgentId, AgentRecord>& agents() const { return agents_; }
@@ -183,6 +195,12 @@ class Master {
                     Durability durability = Durability::kBeforeReplies);
   void PersistFramework(const FrameworkRecord& fw, bool removed);
 
+  // master_security.cc: on a secured master, whether the sender may send
+  // `env`; answers permissionDenied (and counts it) when not.
+  bool Permitted(const PeerId& peer, wire::Envelope::Reader env);
+  absl::Status CheckAgentOwner(const std::string& agent_id) const;
+  std::string SecurityJson() const;
+
   // Replies and lookups shared by the handlers.
   void SendOk(const PeerId& peer, uint64_t request_id);
   void SendError(const PeerId& peer, uint64_t request_id, wire::ErrorCode code,
@@ -194,6 +212,10 @@ class Master {
   AgentRecord* AgentFromPeer(const PeerId& peer, const AgentId& id);
 
   MasterOptions options_;
+  absl::flat_hash_map<std::string, const CurvePrincipal*> principals_;  // by name
+  // The principal of the message being handled (empty: unsecured).
+  const CurvePrincipal* sender_ = nullptr;
+  const SocketStats* transport_stats_ = nullptr;
   EventLoop& loop_;
   HeldTransport transport_;
   Registry* registry_;

@@ -92,6 +92,7 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   fw.name = name;
   fw.endpoint = msg.getEndpoint();
   fw.peer = peer;
+  if (sender_ != nullptr) fw.principal = sender_->name;
   fw.state = FrameworkState::kActive;
   fw.failover_timeout = absl::Milliseconds(msg.getFailoverTimeoutMs());
   fw.subscribed_at = loop_.Now();
@@ -310,6 +311,8 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
       problem = h;
     } else if (absl::Status f = ValidateTaskFiles(spec); !f.ok()) {
       problem = f;
+    } else if (absl::Status u = ValidateTaskUser(spec); !u.ok()) {
+      problem = u;
     } else if (tasks_.contains(TaskKey{fw.id, spec.task_id}) || !ids.insert(spec.task_id).second) {
       problem = absl::InvalidArgumentError(
           absl::StrCat("task id ", spec.task_id, " is already in use by this framework"));

@@ -101,6 +101,8 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
                      {"resources", ResourcesJson(o.resources)},
                      {"created_at", Rfc3339(o.created)}});
     }
+  } else if (query == "security") {
+    return SecurityJson();
   } else if (query == "stats") {
     return json{{"messages", stats_.messages},
                 {"invalid_messages", stats_.invalid_messages},
@@ -121,7 +123,7 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
         .dump();
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
-        "unknown query '", query, "' (known: agents, frameworks, tasks, offers, stats)"));
+        "unknown query '", query, "' (known: agents, frameworks, tasks, offers, stats, security)"));
   }
   return out.dump();
 }

@@ -46,6 +46,7 @@ struct AgentRecord {
   int cgroup_version = 0;
   std::string http_endpoint;  // for sandbox files; empty if it serves none
   std::string address;        // IP address its tasks are reached at
+  std::string principal;      // secured: the key it registered with (only it may act for it)
   absl::Time registered_at;
   absl::Time unreachable_since;
   // Draining (an operator asked; kept across unreachability and restarts):
@@ -66,6 +67,7 @@ struct FrameworkRecord {
   std::string role;
   std::string endpoint;
   PeerId peer;
+  std::string principal;  // secured: the key it subscribed with (only it may resume it)
   FrameworkState state = FrameworkState::kActive;
   absl::Duration failover_timeout;
   absl::Time subscribed_at;

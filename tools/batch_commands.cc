@@ -171,7 +171,7 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
   if (noun == nullptr) return -1;
   const std::string verb = noun->get_subcommands().front()->get_name();
   const std::string what = absl::StrCat(noun->get_name(), " ", verb);
-  sdk::MasterClient master(a.master, a.timeout);
+  sdk::MasterClient master(a.master, a.timeout, a.curve);
   FrameworkClient batch(master, "agora-batch", a.endpoint, a.timeout);
   auto show = [&](const absl::StatusOr<json>& r, const std::function<void(const json&)>& print) {
     return PrintResult(what, r, a.json, print);

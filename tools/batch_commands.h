@@ -3,16 +3,19 @@
 // They speak agora-batch's HTTP API, found through the master.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "absl/time/time.h"
+#include "common/curve.h"
 
 namespace agora::tools {
 
 struct BatchArgs {
   std::string master;
+  std::optional<CurveClient> curve;  // keys for a secured master
   std::string endpoint;  // --batch: agora-batch's API, skipping the lookup
   bool json = false;
   absl::Duration timeout = absl::Seconds(5);

@@ -45,7 +45,7 @@ int RunConfigCommand(CLI::App& app, ServiceArgs& a) {
   if (!config->parsed()) return -1;
   const std::string verb = config->get_subcommands().front()->get_name();
   const std::string what = "config " + verb;
-  sdk::MasterClient master(a.master, a.timeout);
+  sdk::MasterClient master(a.master, a.timeout, a.curve);
   FrameworkClient api(master, "agora-services", a.endpoint, a.timeout);
   if (verb == "set" || verb == "unset") {
     json body = {{"set", json::object()}, {"unset", json::array()}};

@@ -86,7 +86,7 @@ std::optional<json> Fetch(MasterClient& client, const std::string& noun) {
     return std::nullopt;
   }
   json rows = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (rows.is_discarded() || !rows.is_array()) {
+  if (rows.is_discarded() || !(rows.is_array() || (noun == "security" && rows.is_object()))) {
     std::cerr << "agora " << noun << ": the master sent malformed JSON\n";
     return std::nullopt;
   }
@@ -129,7 +129,8 @@ int PrintStatus(MasterClient& client, bool as_json) {
   std::optional<json> agents = Fetch(client, "agents");
   std::optional<json> frameworks = agents ? Fetch(client, "frameworks") : std::nullopt;
   std::optional<json> tasks = frameworks ? Fetch(client, "tasks") : std::nullopt;
-  if (!tasks) return 1;
+  std::optional<json> security = tasks ? Fetch(client, "security") : std::nullopt;
+  if (!security) return 1;
   auto count_states = [](const json& rows) {
     json counts = json::object();
     for (const json& r : rows) {
@@ -150,7 +151,8 @@ int PrintStatus(MasterClient& client, bool as_json) {
   json status = {{"agents", count_states(*agents)},
                  {"resources", {{"total", total}, {"used", used}}},
                  {"frameworks", count_states(*frameworks)},
-                 {"tasks", count_states(*tasks)}};
+                 {"tasks", count_states(*tasks)},
+                 {"security", *security}};
   if (as_json) {
     std::cout << status.dump() << "\n";
     return 0;
@@ -167,6 +169,15 @@ int PrintStatus(MasterClient& client, bool as_json) {
   }
   table.AddRow({"frameworks", by_state(status["frameworks"])});
   table.AddRow({"tasks", by_state(status["tasks"])});
+  const json& s = *security;
+  table.AddRow(
+      {"security",
+       s.value("mode", "") == "curve"
+           ? absl::StrCat("CurveZMQ: ", s["trusted_keys"].size(), " trusted keys, ",
+                          s["operator_keys"].size(), " operator keys; ",
+                          s.value("handshakes_refused", 0), " handshakes refused, ",
+                          s.value("permission_denied", 0), " requests denied")
+           : "OPEN: connections are neither encrypted nor authenticated (development only)"});
   table.Print(std::cout);
   return 0;
 }

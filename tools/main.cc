@@ -11,6 +11,7 @@
 #include "tools/completion.h"
 #include "tools/config_commands.h"
 #include "tools/dev_command.h"
+#include "tools/keys_command.h"
 #include "tools/listings.h"
 #include "tools/logs_command.h"
 #include "tools/maintenance_commands.h"
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of a table");
   AddDurationFlag(app, "--request_timeout", &timeout, "how long to wait for the master");
+  CurveClientFlags curve_flags;
+  AddCurveClientFlags(app, &curve_flags);
 
   ListingFilter filter;
   WatchFlags watch;
@@ -118,6 +121,8 @@ int main(int argc, char** argv) {
 
   MaintenanceArgs maintenance;
   AddMaintenanceCommands(app, &maintenance);
+  KeysArgs keys;
+  CLI::App* keys_cmd = AddKeysCommands(app, &keys);
 
   BatchArgs batch;
   AddBatchCommands(app, &batch);
@@ -141,11 +146,19 @@ int main(int argc, char** argv) {
     std::cout << BashCompletionScript();
     return 0;
   }
+  if (keys_cmd->parsed()) return GenerateKeys(keys);
+  auto curve = LoadCurveClient(curve_flags.secret_key, curve_flags.master_public_key);
+  if (!curve.ok()) {
+    std::cerr << "agora: " << curve.status().message() << "\n";
+    return 2;
+  }
   batch.master = master;
+  batch.curve = *curve;
   batch.json = json;
   batch.timeout = timeout;
   if (int rc = RunBatchCommand(app, batch); rc >= 0) return rc;
   services.master = master;
+  services.curve = *curve;
   services.json = json;
   services.timeout = timeout;
   if (int rc = RunServiceCommand(app, services); rc >= 0) return rc;
@@ -163,12 +176,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     run.master = master;
+    run.curve = *curve;
     run.json = json;
     run.command = ShellJoin(command);
     run.resources = Resources::Scalars(cpus, mem, disk);
     return RunCommand(run);
   }
-  MasterClient client(master, timeout);
+  MasterClient client(master, timeout, *curve);
   maintenance.json = json;
   if (int rc = RunMaintenanceCommand(app, client, maintenance); rc >= 0) return rc;
   if (logs_cmd->parsed()) return PrintLogs(client, logs);

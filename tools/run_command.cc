@@ -139,6 +139,7 @@ int RunCommand(const RunOptions& options) {
   info.name = absl::StrCat("agora-run:", options.name);
   info.role = options.role;
   info.failover_timeout = absl::ZeroDuration();  // our tasks die with us
+  info.curve = options.curve;
   sdk::SchedulerDriver driver(scheduler, info, options.master);
   int exit_code = -1;
   SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {

@@ -3,16 +3,19 @@
 // of them, and tears itself down.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/curve.h"
 #include "common/resources.h"
 
 namespace agora::tools {
 
 struct RunOptions {
   std::string master;
+  std::optional<CurveClient> curve;  // keys for a secured master
   std::string name = "run";
   std::string role = "*";
   std::string command;  // run by /bin/sh -c

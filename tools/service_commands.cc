@@ -107,7 +107,7 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
   if (!svc->parsed()) return -1;
   const std::string verb = svc->get_subcommands().front()->get_name();
   const std::string what = "service " + verb;
-  sdk::MasterClient master(a.master, a.timeout);
+  sdk::MasterClient master(a.master, a.timeout, a.curve);
   FrameworkClient api(master, "agora-services", a.endpoint, a.timeout);
   auto show = [&](const absl::StatusOr<json>& r, const std::function<void(const json&)>& print) {
     return PrintResult(what, r, a.json, print);

@@ -2,6 +2,7 @@
 // agora-services' API, found through the master.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,11 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/time/time.h"
+#include "common/curve.h"
 
 namespace agora::tools {
 
 struct ServiceArgs {
   std::string master;
+  std::optional<CurveClient> curve;  // keys for a secured master
   std::string endpoint;  // --services: the API, skipping the lookup
   bool json = false;
   absl::Duration timeout = absl::Seconds(5);

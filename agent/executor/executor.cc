@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "agent/checkpoint.h"
+#include "agent/task_user.h"
 #include "common/framing.h"
 #include "common/log.h"
 #include "common/signals.h"
@@ -27,10 +28,17 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 // own, then the agent's AGORA_* and port variables, then the task's.
 std::vector<std::string> BuildEnvironment(const Env& env) {
   std::vector<std::string> out;
+  auto set_by_task = [&](absl::string_view name) {
+    for (const auto& [k, v] : env) {
+      if (k == name) return true;
+    }
+    return false;
+  };
   const char* path = std::getenv("PATH");
-  out.push_back(absl::StrCat("PATH=", path != nullptr ? path : kDefaultPath));
+  if (!set_by_task("PATH")) out.push_back(absl::StrCat("PATH=", path != nullptr ? path : kDefaultPath));
   for (const char* name : {"LANG", "LC_ALL", "TZ", "HOME", "USER"}) {
-    if (const char* v = std::getenv(name)) out.push_back(absl::StrCat(name, "=", v));
+    const char* v = std::getenv(name);
+    if (v != nullptr && !set_by_task(name)) out.push_back(absl::StrCat(name, "=", v));
   }
   for (const auto& [k, v] : env) {
     if (k.empty() || k.find('=') != std::string::npos) continue;
@@ -159,6 +167,12 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   task.id = spec.task_id;
   task.sandbox = msg.getSandbox();
   task.grace = absl::Milliseconds(msg.getGracePeriodMs());
+  if (msg.getSwitchUser()) {
+    task.user.emplace();
+    task.user->uid = msg.getUid();
+    task.user->gid = msg.getGid();
+    for (uint32_t g : msg.getGroups()) task.user->groups.push_back(g);
+  }
   const std::string sandbox = msg.getSandbox();
   if (msg.getCgroupVersion() != 0) {
     auto cg = TaskCgroup::Create(msg.getCgroupVersion(), options_.executor_id, spec.task_id,
@@ -183,6 +197,7 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   const std::string out_path = sandbox + "/stdout";
   const std::string err_path = sandbox + "/stderr";
   const TaskCgroup* cgroup = task.cgroup.valid() ? &task.cgroup : nullptr;
+  const RunAs* user = task.user ? &*task.user : nullptr;
 
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -209,6 +224,16 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
       static const char kMsg[] = "agora-executor: cannot join the task's cgroup\n";
       [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
       _exit(126);
+    }
+    // Last, as root could do the above: become the task's user for good.
+    if (user != nullptr) {
+      [[maybe_unused]] int a = ::fchown(out, user->uid, user->gid);
+      [[maybe_unused]] int b = ::fchown(err, user->uid, user->gid);
+      if (!BecomeUserInChild(user->uid, user->gid, user->groups)) {
+        static const char kMsg[] = "agora-executor: cannot switch to the task's user\n";
+        [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
+        _exit(126);
+      }
     }
     ::execve(argv[0], argv, envp.data());
     _exit(127);

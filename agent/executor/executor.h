@@ -67,9 +67,17 @@ class Executor {
     uint64_t seq = 0;              // a probe's answer for an older check is dropped
   };
 
+  // The user a task (and its command health checks) runs as.
+  struct RunAs {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;
+  };
+
   struct Task {
     std::string id;
     std::string sandbox;
+    std::optional<RunAs> user;  // none: the executor's own
     pid_t pid = -1;
     TaskCgroup cgroup;
     bool kill_requested = false;

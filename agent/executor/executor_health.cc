@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/executor/executor.h"
+#include "agent/task_user.h"
 #include "common/log.h"
 
 namespace agora::agent {
@@ -33,6 +34,7 @@ void Executor::RunHealthCheck(const std::string& task_id) {
     std::string shell = "/bin/sh", dash_c = "-c", command = c.command;
     char* argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
     const std::string sandbox = task.sandbox;
+    const RunAs* user = task.user ? &*task.user : nullptr;
     pid_t pid = ::fork();
     if (pid < 0) return OnHealthResult(task_id, seq, false, "cannot fork the health command");
     if (pid == 0) {  // only async-signal-safe calls from here
@@ -41,6 +43,7 @@ void Executor::RunHealthCheck(const std::string& task_id) {
       sigprocmask(SIG_UNBLOCK, &all, nullptr);
       ::setpgid(0, 0);
       if (::chdir(sandbox.c_str()) != 0) _exit(126);
+      if (user != nullptr && !BecomeUserInChild(user->uid, user->gid, user->groups)) _exit(126);
       ::execve(argv[0], argv, envp.data());
       _exit(127);
     }

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   if (simulate->parsed()) return RunSimulation(sim);
   options.placement = *ParsePlacement(placement);
 
-  std::unique_ptr<SqliteKv> store = sdk::OpenStore(flags, "batch.db");
+  std::unique_ptr<SqliteKv> store = sdk::OpenStore(&flags, "batch.db");
   if (store == nullptr) return 1;
   BatchFramework framework(*store, options);
   if (absl::Status s = framework.Recover(); !s.ok()) {
@@ -106,9 +106,10 @@ int main(int argc, char** argv) {
   info.name = flags.name;
   info.role = flags.role;
   info.framework_id = framework.StoredFrameworkId();
+  info.curve = flags.curve;
   sdk::SchedulerDriver driver(framework, info, flags.master);
   framework.Attach(driver);
-  sdk::AgentTotals agents(flags.master);
+  sdk::AgentTotals agents(flags.master, flags.curve);
   return sdk::ServeAndRun(
       driver, flags,
       [&](const std::string& path) {

@@ -6,8 +6,9 @@
 
 namespace agora::sdk {
 
-AgentTotals::AgentTotals(std::string master, absl::Duration refresh)
-    : client_(std::move(master), absl::Milliseconds(500)), refresh_(refresh) {}
+AgentTotals::AgentTotals(std::string master, std::optional<CurveClient> curve,
+                         absl::Duration refresh)
+    : client_(std::move(master), absl::Milliseconds(500), std::move(curve)), refresh_(refresh) {}
 
 std::vector<Resources> AgentTotals::Get() {
   if (absl::Now() - fetched_ < refresh_) return totals_;

@@ -16,7 +16,8 @@ namespace agora::sdk {
 
 class AgentTotals {
  public:
-  explicit AgentTotals(std::string master, absl::Duration refresh = absl::Seconds(5));
+  explicit AgentTotals(std::string master, std::optional<CurveClient> curve = std::nullopt,
+                       absl::Duration refresh = absl::Seconds(5));
   std::vector<Resources> Get();
 
  private:

@@ -21,11 +21,19 @@ void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
   app.add_option("--http_port", f->http_port, "port for the API; 0: any free port")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
+  AddCurveClientFlags(app, &f->curve_flags);
   AddLogFlags(app, &f->log);
   AddConfigFileFlag(app);
 }
 
-std::unique_ptr<SqliteKv> OpenStore(const DaemonFlags& f, const std::string& file) {
+std::unique_ptr<SqliteKv> OpenStore(DaemonFlags* flags, const std::string& file) {
+  DaemonFlags& f = *flags;
+  auto curve = LoadCurveClient(f.curve_flags.secret_key, f.curve_flags.master_public_key);
+  if (!curve.ok()) {
+    std::cerr << f.name << ": " << curve.status().message() << "\n";
+    return nullptr;
+  }
+  f.curve = *curve;
   std::error_code ec;
   std::filesystem::create_directories(f.work_dir, ec);
   if (ec) {

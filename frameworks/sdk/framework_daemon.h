@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -24,15 +25,18 @@ struct DaemonFlags {
   std::string http_host = "127.0.0.1";
   int http_port = 0;
   LogFlags log;
+  CurveClientFlags curve_flags;
+  std::optional<CurveClient> curve;  // read from curve_flags by OpenStore
 };
 
-// --master --work_dir --role --name --http_host --http_port, the log flags
-// and --config.
+// --master --work_dir --role --name --http_host --http_port, the CurveZMQ
+// key flags, the log flags and --config.
 void AddDaemonFlags(CLI::App& app, DaemonFlags* flags);
 
-// Creates the work dir, starts logging to WORK_DIR/<name>.log (unless
-// --log_file says otherwise) and opens WORK_DIR/`file`; null after printing why.
-std::unique_ptr<SqliteKv> OpenStore(const DaemonFlags& flags, const std::string& file);
+// Reads the CurveZMQ keys (into flags->curve), creates the work dir, starts
+// logging to WORK_DIR/<name>.log (unless --log_file says otherwise) and opens
+// WORK_DIR/`file`; null after printing why.
+std::unique_ptr<SqliteKv> OpenStore(DaemonFlags* flags, const std::string& file);
 
 // Serves /state and /metrics (`render`) and /v1/ (`api`) on the driver's
 // loop, announces the endpoint to the master (and in WORK_DIR/endpoint), and

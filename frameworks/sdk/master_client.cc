@@ -9,10 +9,18 @@
 
 namespace agora::sdk {
 
-MasterClient::MasterClient(std::string endpoint, absl::Duration timeout)
+MasterClient::MasterClient(std::string endpoint, absl::Duration timeout,
+                           std::optional<CurveClient> curve)
     : endpoint_(std::move(endpoint)), timeout_(timeout), socket_(context_, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::linger, 0);
+  if (curve) ApplyCurveClient(socket_, *curve);
+  secured_ = curve.has_value();
+  // Also without keys: a secured master fails a plain client's handshake.
+  monitor_ = std::make_unique<SocketMonitor>(
+      context_, socket_, nullptr, [this](const HandshakeFailure& f) { handshake_failure_ = f; });
 }
+
+MasterClient::~MasterClient() { monitor_.reset(); }
 
 absl::StatusOr<std::string> MasterClient::Query(const std::string& query) {
   WireMessage msg;
@@ -88,10 +96,24 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
   const absl::Time deadline = absl::Now() + timeout_;
   FrameStats stats;
   while (absl::Now() < deadline) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                               {monitor_->pair().handle(), 0, ZMQ_POLLIN, 0}};
     auto left = std::chrono::milliseconds(absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
-    zmq::poll(&item, 1, left);
-    if (!(item.revents & ZMQ_POLLIN)) continue;
+    zmq::poll(items, 2, left);
+    if (items[1].revents & ZMQ_POLLIN) monitor_->Drain();
+    if (handshake_failure_) {
+      return absl::PermissionDeniedError(
+          handshake_failure_->refused
+              ? absl::StrCat("the master at ", endpoint_,
+                             " refused this key: is its .pub file in the master's trusted keys?")
+          : secured_
+              ? absl::StrCat("the secure handshake with ", endpoint_, " failed: is ",
+                             "--master_public_key the master's key, and is the master secured?")
+              : absl::StrCat("the master at ", endpoint_, " is secured with CurveZMQ: give "
+                             "--curve_secret_key and --master_public_key (or AGORA_CURVE_SECRET_KEY "
+                             "and AGORA_MASTER_PUBLIC_KEY)"));
+    }
+    if (!(items[0].revents & ZMQ_POLLIN)) continue;
     zmq::message_t reply;
     if (!socket_.recv(reply, zmq::recv_flags::dontwait)) continue;
     absl::StatusOr<std::string> result = absl::InternalError("no answer");
@@ -104,7 +126,10 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
       } else if (env.isOk()) {
         result = std::string();
       } else if (env.isError()) {
-        result = absl::InvalidArgumentError(env.getError().getMessage().cStr());
+        const std::string message = env.getError().getMessage().cStr();
+        result = env.getError().getCode() == wire::ErrorCode::PERMISSION_DENIED
+                     ? absl::PermissionDeniedError(message)
+                     : absl::InvalidArgumentError(message);
       } else {
         result = absl::InternalError("the master answered with an unexpected message");
       }

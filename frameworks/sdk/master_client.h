@@ -4,6 +4,8 @@
 // Not thread-safe; one per thread.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <capnp/message.h>
@@ -11,12 +13,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/curve.h"
+#include "common/socket_monitor.h"
 
 namespace agora::sdk {
 
 class MasterClient {
  public:
-  MasterClient(std::string endpoint, absl::Duration timeout);
+  // With `curve`, the connection is encrypted and authenticated; a master
+  // that refuses the key is reported as PermissionDenied.
+  MasterClient(std::string endpoint, absl::Duration timeout,
+               std::optional<CurveClient> curve = std::nullopt);
+  ~MasterClient();
   // The JSON text the master returns for `query` (agents, frameworks, tasks,
   // offers, stats). Unavailable when the master does not answer in time.
   absl::StatusOr<std::string> Query(const std::string& query);
@@ -40,6 +48,9 @@ class MasterClient {
   absl::Duration timeout_;
   zmq::context_t context_;
   zmq::socket_t socket_;
+  bool secured_ = false;
+  std::unique_ptr<SocketMonitor> monitor_;  // handshake failures
+  std::optional<HandshakeFailure> handshake_failure_;
   uint64_t next_request_id_ = 1;
   bool connected_ = false;
 };

@@ -11,8 +11,18 @@ namespace agora::sdk {
 
 SchedulerDriver::SchedulerDriver(Scheduler& scheduler, FrameworkInfo info, std::string master)
     : scheduler_(scheduler), info_(std::move(info)), loop_(clock_) {
-  master_ = std::make_unique<DealerSocket>(context_, std::move(master), loop_,
-                                           [this](wire::Envelope::Reader env) { Handle(env); });
+  master_ = std::make_unique<DealerSocket>(
+      context_, std::move(master), loop_, [this](wire::Envelope::Reader env) { Handle(env); },
+      /*routing_id=*/"", info_.curve);
+  master_->OnHandshakeFailed([this](const HandshakeFailure& f) {
+    if (!f.refused || subscribed_) return;  // a master restarting: it retries
+    // The master does not trust this framework's key: retrying cannot help.
+    fatal_ = true;
+    scheduler_.Error(*this, absl::StrCat("the master at ", master_->endpoint(),
+                                         " refused this framework's key: is its .pub file in the "
+                                         "master's trusted keys?"));
+    loop_.Stop();
+  });
   loop_.SetTurnEndHook([this] { EndTurn(); });
 }
 

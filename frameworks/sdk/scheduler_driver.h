@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/event_loop.h"
 #include "common/sockets.h"
 #include "frameworks/sdk/scheduler.h"
@@ -33,6 +35,7 @@ struct FrameworkInfo {
   absl::Duration failover_timeout = absl::Hours(24 * 7);
   std::string framework_id;  // set to resume an earlier subscription
   std::string endpoint;      // the framework's own API, announced to the master
+  std::optional<CurveClient> curve;  // keys for a secured master
 };
 
 class SchedulerDriver {

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--lb_bind", lb.bind_address, "the address load balancer ports listen on")->capture_default_str();
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
-  std::unique_ptr<SqliteKv> store = sdk::OpenStore(flags, "services.db");
+  std::unique_ptr<SqliteKv> store = sdk::OpenStore(&flags, "services.db");
   if (store == nullptr) return 1;
   ServiceFramework framework(*store);
   if (absl::Status s = framework.Recover(); !s.ok()) {
@@ -43,9 +43,10 @@ int main(int argc, char** argv) {
   info.name = flags.name;
   info.role = flags.role;
   info.framework_id = framework.StoredFrameworkId();
+  info.curve = flags.curve;
   sdk::SchedulerDriver driver(framework, info, flags.master);
   framework.Attach(driver);
-  sdk::AgentTotals agents(flags.master);
+  sdk::AgentTotals agents(flags.master, flags.curve);
 
   // HAProxy lives in WORK_DIR/haproxy; one left by a killed agora-services is adopted.
   std::optional<HaproxyProcess> haproxy;

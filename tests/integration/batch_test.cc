@@ -107,6 +107,7 @@ TEST_F(BatchTest, FailingJobIsRetriedWithBackoffThenDependantsFollowTheirConditi
 TEST_F(BatchTest, ArrayOfTwoHundredTasksFinishes) {
   Start();
   std::filesystem::create_directories(dir() + "/array");
+  std::filesystem::permissions(dir() + "/array", std::filesystem::perms::all);  // tasks run as nobody
   std::string yaml = absl::StrCat("name: shards\ncommand: touch ", dir(),
                                   "/array/$AGORA_ARRAY_INDEX\narray: 200\nresources: {cpus: 0.1, mem: 16}\n");
   CliResult r = Cli({"job", "submit", Write("array.yaml", yaml), "--wait"});

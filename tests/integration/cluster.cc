@@ -148,6 +148,9 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
   std::string tmpl = (fs::temp_directory_path() / "agora-it-XXXXXX").string();
   dir_ = ::mkdtemp(tmpl.data());
+  // Tasks run as `nobody`: they reach their sandboxes through it, and tests
+  // let them leave traces in it (as /tmp: everyone writes, sticky).
+  fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);
   master_endpoint_ = absl::StrCat("tcp://127.0.0.1:", FreeMasterPort());
   if (options_.agent_ports) port_base_ = FreePortRange(100 * options_.agents);
   StartMaster();

@@ -483,8 +483,13 @@ TEST(ClusterTest, DaemonsReadAConfigFileAndLogJsonLinesInTheirWorkDir) {
         lines.clear();
         std::ifstream in(log);
         for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line, nullptr, false));
-        return !lines.empty() && lines.back().value("message", "").find("listening on tcp://127.0.0.1:" +
-                                                                       std::to_string(port)) != std::string::npos;
+        for (const auto& line : lines) {
+          if (line.value("message", "").find("listening on tcp://127.0.0.1:" + std::to_string(port)) !=
+              std::string::npos) {
+            return true;
+          }
+        }
+        return false;
       },
       absl::Seconds(10)))
       << log;

@@ -1,0 +1,93 @@
+#include "agent/task_user.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace agora::agent {
+
+absl::StatusOr<TaskUser> ResolveTaskUser(const std::string& name) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no user '", name, "' on this machine"));
+  }
+  TaskUser user;
+  user.name = name;
+  user.uid = pw.pw_uid;
+  user.gid = pw.pw_gid;
+  if (pw.pw_dir != nullptr && ::access(pw.pw_dir, F_OK) == 0) user.home = pw.pw_dir;
+  int count = 64;
+  std::vector<gid_t> groups(count);
+  if (::getgrouplist(name.c_str(), pw.pw_gid, groups.data(), &count) < 0) {
+    groups.resize(count);
+    ::getgrouplist(name.c_str(), pw.pw_gid, groups.data(), &count);
+  }
+  groups.resize(count);
+  user.groups = std::move(groups);
+  return user;
+}
+
+namespace {
+
+absl::StatusOr<TaskUser> ResolveTaskUserByUid(uid_t uid) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no user with uid ", uid, " on this machine"));
+  }
+  return ResolveTaskUser(pw.pw_name);
+}
+
+}  // namespace
+
+absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, bool allow_root) {
+  TaskUserPolicy policy;
+  policy.allow_root = allow_root;
+  policy.can_switch = ::geteuid() == 0;
+  std::string name = flag_user;
+  if (name.empty()) {
+    if (policy.can_switch) {
+      name = "nobody";
+    } else {
+      auto self = ResolveTaskUserByUid(::geteuid());
+      if (!self.ok()) return self.status();
+      name = self->name;
+    }
+  }
+  auto user = ResolveTaskUser(name);
+  if (!user.ok()) return absl::InvalidArgumentError(absl::StrCat("--task_user: ", user.status().message()));
+  if (!policy.can_switch && user->uid != ::geteuid()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--task_user ", name, ": the agent is not root, so its tasks can only run as its own user"));
+  }
+  policy.default_user = *std::move(user);
+  return policy;
+}
+
+absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::string& requested) {
+  if (requested.empty() || requested == policy.default_user.name) return policy.default_user;
+  if (requested == "root") {
+    if (!policy.allow_root || !policy.can_switch) {
+      return absl::PermissionDeniedError(
+          "the task asks to run as root; this agent runs tasks as root only with "
+          "--allow_root_tasks (and when the agent itself is root)");
+    }
+    return ResolveTaskUser("root");
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "the task asks to run as '", requested, "'; this agent runs tasks as '",
+      policy.default_user.name, "' (--task_user)", policy.allow_root ? " or root" : ""));
+}
+
+bool BecomeUserInChild(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
+  if (::getuid() == uid && ::geteuid() == uid) return true;  // already
+  return ::setgroups(groups.size(), groups.data()) == 0 && ::setgid(gid) == 0 &&
+         ::setuid(uid) == 0;
+}
+
+}  // namespace agora::agent
