@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -26,6 +27,22 @@ absl::Status ValidatePathSafeId(absl::string_view what, absl::string_view id) {
     if (!ok) {
       return absl::InvalidArgumentError(absl::StrCat(
           what, " '", id, "' may hold only letters, digits, '.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateName(absl::string_view what, absl::string_view name) {
+  if (name.empty() || name.size() > 128) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " must be 1 to 128 characters"));
+  }
+  if (name == "." || name == "..") {
+    return absl::InvalidArgumentError(absl::StrCat(what, " '", name, "' is not allowed"));
+  }
+  for (char c : name) {
+    if (c == '/' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", absl::CHexEscape(name), "' may not hold '/' or control characters"));
     }
   }
   return absl::OkStatus();

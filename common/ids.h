@@ -15,5 +15,8 @@ std::string NewId(absl::string_view prefix);
 // OK when `id` may name a directory inside a sandbox: 1..128 characters of
 // [A-Za-z0-9._-], and not "." or "..". `what` names the field in the error.
 absl::Status ValidatePathSafeId(absl::string_view what, absl::string_view id);
+// A display name (a framework's): 1 to 128 printable characters, no `/`, and
+// not `.` or `..`, so that it can never name a path outside a directory.
+absl::Status ValidateName(absl::string_view what, absl::string_view name);
 
 }  // namespace agora

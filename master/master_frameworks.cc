@@ -47,9 +47,8 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   const std::string name = msg.getName();
   std::string role = msg.getRole();
   if (role.empty()) role = "*";
-  if (name.empty()) {
-    return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
-                     "subscribe: framework name must not be empty");
+  if (absl::Status s = ValidateName("framework name", name); !s.ok()) {
+    return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT, absl::StrCat("subscribe: ", s.message()));
   }
   FrameworkId id = msg.getFrameworkId();
   if (!id.empty()) {

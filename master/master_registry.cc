@@ -17,6 +17,7 @@ void Master::PersistAgent(const AgentRecord& agent, Durability durability) {
                 : agent.drain_deadline != absl::InfinitePast() ? RegistryAgent::State::kDraining
                                                           : RegistryAgent::State::kAdmitted;
   entry.since = agent.state == AgentState::kUnreachable ? agent.unreachable_since : loop_.Now();
+  entry.principal = agent.principal;
   if (entry.state == RegistryAgent::State::kDraining) entry.since = agent.drain_deadline;
   registry_->PutAgent(entry);
   if (durability == Durability::kBeforeReplies) transport_.Hold();
@@ -24,7 +25,7 @@ void Master::PersistAgent(const AgentRecord& agent, Durability durability) {
 
 void Master::PersistFramework(const FrameworkRecord& fw, bool removed) {
   if (registry_ == nullptr) return;
-  registry_->PutFramework({fw.id, fw.name, fw.role, fw.failover_timeout, removed});
+  registry_->PutFramework({fw.id, fw.name, fw.role, fw.failover_timeout, removed, fw.principal});
   transport_.Hold();
 }
 
@@ -52,6 +53,7 @@ void Master::Recover(const RegistryState& state) {
     fw.name = f.name;
     fw.role = f.role;
     fw.failover_timeout = f.failover_timeout;
+    fw.principal = f.principal;
     fw.subscribed_at = loop_.Now();
     allocator_->AddFramework(f.id, f.role);
     MarkFrameworkDisconnected(fw);
@@ -85,6 +87,7 @@ void Master::ExpireUnregisteredAgents() {
     agent.state = AgentState::kUnreachable;
     agent.unreachable_since =
         entry.state == RegistryAgent::State::kUnreachable ? entry.since : loop_.Now();
+    agent.principal = entry.principal;
     PersistAgent(agent, Durability::kLazy);
     const absl::Duration left =
         std::max(absl::ZeroDuration(),

@@ -16,14 +16,16 @@
 namespace agora::master {
 
 absl::Status Master::CheckAgentOwner(const std::string& agent_id) const {
-  auto it = agents_.find(agent_id);
-  if (it == agents_.end() || it->second.principal.empty() ||
-      it->second.principal == sender_->name) {
-    return absl::OkStatus();
+  // Known now, or known before a restart (from the registry).
+  std::string owner;
+  if (auto it = agents_.find(agent_id); it != agents_.end()) {
+    owner = it->second.principal;
+  } else if (auto r = recovering_agents_.find(agent_id); r != recovering_agents_.end()) {
+    owner = r->second.principal;
   }
+  if (owner.empty() || owner == sender_->name) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat("agent ", agent_id, " was registered by key '",
-                                                  it->second.principal, "', not '",
-                                                  sender_->name, "'"));
+                                                  owner, "', not '", sender_->name, "'"));
 }
 
 bool Master::Permitted(const PeerId& peer, wire::Envelope::Reader env) {

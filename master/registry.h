@@ -24,6 +24,7 @@ struct RegistryAgent {
   std::string hostname;
   State state = State::kAdmitted;
   absl::Time since;  // of the current state; for kDraining, the drain deadline
+  std::string principal;  // secured masters: the key that registered it
 };
 
 struct RegistryFramework {
@@ -32,6 +33,7 @@ struct RegistryFramework {
   std::string role;
   absl::Duration failover_timeout;
   bool removed = false;
+  std::string principal;  // secured masters: the key that subscribed it
 };
 
 struct RegistryState {

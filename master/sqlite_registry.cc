@@ -41,6 +41,14 @@ class SqliteRegistry final : public Registry {
     for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", kSchema}) {
       AGORA_RETURN_IF_ERROR_SQL(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), "init");
     }
+    // Registries written before keys existed lack the owners' column.
+    for (const char* table : {"agents", "frameworks"}) {
+      if (HasColumn(table, "principal")) continue;
+      const std::string alter =
+          absl::StrCat("ALTER TABLE ", table, " ADD COLUMN principal TEXT NOT NULL DEFAULT ''");
+      AGORA_RETURN_IF_ERROR_SQL(sqlite3_exec(db_, alter.c_str(), nullptr, nullptr, nullptr),
+                                "add the principal column");
+    }
     return absl::OkStatus();
   }
 
@@ -48,7 +56,8 @@ class SqliteRegistry final : public Registry {
     RegistryState state;
     sqlite3_stmt* stmt = nullptr;
     AGORA_RETURN_IF_ERROR_SQL(
-        sqlite3_prepare_v2(db_, "SELECT id, hostname, state, since_us FROM agents", -1, &stmt, nullptr),
+        sqlite3_prepare_v2(db_, "SELECT id, hostname, state, since_us, principal FROM agents", -1,
+                           &stmt, nullptr),
         "read agents");
     while (sqlite3_step(stmt) == SQLITE_ROW) {
       RegistryAgent a;
@@ -56,12 +65,14 @@ class SqliteRegistry final : public Registry {
       a.hostname = Text(stmt, 1);
       a.state = static_cast<RegistryAgent::State>(sqlite3_column_int(stmt, 2));
       a.since = absl::FromUnixMicros(sqlite3_column_int64(stmt, 3));
+      a.principal = Text(stmt, 4);
       state.agents.push_back(std::move(a));
     }
     sqlite3_finalize(stmt);
     AGORA_RETURN_IF_ERROR_SQL(
         sqlite3_prepare_v2(db_,
-                           "SELECT id, name, role, failover_timeout_ms, removed FROM frameworks",
+                           "SELECT id, name, role, failover_timeout_ms, removed, principal "
+                           "FROM frameworks",
                            -1, &stmt, nullptr),
         "read frameworks");
     while (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -71,6 +82,7 @@ class SqliteRegistry final : public Registry {
       f.role = Text(stmt, 2);
       f.failover_timeout = absl::Milliseconds(sqlite3_column_int64(stmt, 3));
       f.removed = sqlite3_column_int(stmt, 4) != 0;
+      f.principal = Text(stmt, 5);
       state.frameworks.push_back(std::move(f));
     }
     sqlite3_finalize(stmt);
@@ -96,6 +108,16 @@ class SqliteRegistry final : public Registry {
   }
 
  private:
+  bool HasColumn(const char* table, const char* column) {
+    sqlite3_stmt* stmt = nullptr;
+    const std::string sql = absl::StrCat("PRAGMA table_info(", table, ")");
+    bool found = false;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(stmt) == SQLITE_ROW) found = found || Text(stmt, 1) == column;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+  }
   static std::string Text(sqlite3_stmt* stmt, int col) {
     const unsigned char* t = sqlite3_column_text(stmt, col);
     return t == nullptr ? "" : reinterpret_cast<const char*>(t);
@@ -108,8 +130,8 @@ class SqliteRegistry final : public Registry {
     sqlite3_stmt* stmt = nullptr;
     AGORA_RETURN_IF_ERROR_SQL(
         sqlite3_prepare_v2(db_,
-                           "INSERT OR REPLACE INTO agents (id, hostname, state, since_us) "
-                           "VALUES (?, ?, ?, ?)",
+                           "INSERT OR REPLACE INTO agents (id, hostname, state, since_us, principal) "
+                           "VALUES (?, ?, ?, ?, ?)",
                            -1, &stmt, nullptr),
         "prepare agents");
     for (const auto& [id, a] : agents_) {
@@ -117,6 +139,7 @@ class SqliteRegistry final : public Registry {
       sqlite3_bind_text(stmt, 2, a.hostname.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int(stmt, 3, static_cast<int>(a.state));
       sqlite3_bind_int64(stmt, 4, absl::ToUnixMicros(a.since));
+      sqlite3_bind_text(stmt, 5, a.principal.c_str(), -1, SQLITE_TRANSIENT);
       int rc = sqlite3_step(stmt);
       sqlite3_reset(stmt);
       if (rc != SQLITE_DONE) {
@@ -128,7 +151,8 @@ class SqliteRegistry final : public Registry {
     AGORA_RETURN_IF_ERROR_SQL(
         sqlite3_prepare_v2(db_,
                            "INSERT OR REPLACE INTO frameworks "
-                           "(id, name, role, failover_timeout_ms, removed) VALUES (?, ?, ?, ?, ?)",
+                           "(id, name, role, failover_timeout_ms, removed, principal) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
                            -1, &stmt, nullptr),
         "prepare frameworks");
     for (const auto& [id, f] : frameworks_) {
@@ -137,6 +161,7 @@ class SqliteRegistry final : public Registry {
       sqlite3_bind_text(stmt, 3, f.role.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int64(stmt, 4, absl::ToInt64Milliseconds(f.failover_timeout));
       sqlite3_bind_int(stmt, 5, f.removed ? 1 : 0);
+      sqlite3_bind_text(stmt, 6, f.principal.c_str(), -1, SQLITE_TRANSIENT);
       int rc = sqlite3_step(stmt);
       sqlite3_reset(stmt);
       if (rc != SQLITE_DONE) {

@@ -44,6 +44,7 @@ class RunScheduler final : public sdk::Scheduler {
       t.name = t.task_id;
       t.command = options.command;
       t.resources = options.resources;
+      t.user = options.user;
       pending_.push_back(t.task_id);
       specs_[t.task_id] = std::move(t);
     }

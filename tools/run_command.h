@@ -18,6 +18,7 @@ struct RunOptions {
   std::optional<CurveClient> curve;  // keys for a secured master
   std::string name = "run";
   std::string role = "*";
+  std::string user;     // empty: the agent's --task_user
   std::string command;  // run by /bin/sh -c
   Resources resources = Resources::Scalars(0.1, 32, 0);
   int instances = 1;

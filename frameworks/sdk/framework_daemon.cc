@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "common/cli.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/signals.h"
 
@@ -16,7 +17,12 @@ void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
   app.add_option("--master", f->master, "the master's endpoint")->capture_default_str();
   app.add_option("--work_dir", f->work_dir, "directory for the framework's store")->capture_default_str();
   app.add_option("--role", f->role, "the role to subscribe under")->capture_default_str();
-  app.add_option("--name", f->name, "the framework's name (the CLI finds it by this)")->capture_default_str();
+  app.add_option("--name", f->name, "the framework's name (the CLI finds it by this)")
+      ->check([](const std::string& name) {
+        absl::Status s = ValidateName("--name", name);
+        return s.ok() ? std::string() : std::string(s.message());
+      })
+      ->capture_default_str();
   app.add_option("--http_host", f->http_host, "host for the API and /metrics")->capture_default_str();
   app.add_option("--http_port", f->http_port, "port for the API; 0: any free port")
       ->check(CLI::Range(0, 65535))

@@ -422,3 +422,118 @@ TEST_F(MasterTest, OperatorQueriesAnswerJson) {
 
 }  // namespace
 }  // namespace agora::master
+
+namespace agora::master {
+namespace {
+
+TEST_F(MasterTest, FrameworkNamesThatCouldNameAPathAreRejected) {
+  for (const std::string name : {"../../etc", "a/b", ".."}) {
+    WireMessage msg;
+    auto sub = NewEnvelope(msg, 9).initSubscribe();
+    sub.setName(name);
+    ASSERT_TRUE(Deliver("fw", msg).ok());
+    auto errors = transport_.Take("fw", W::ERROR);
+    ASSERT_EQ(errors.size(), 1u) << name;
+    EXPECT_NE(std::string(errors[0]->env().getError().getMessage()).find("framework name"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(master_->frameworks().empty());
+}
+
+// A secured master: what each kind of key may do. The handshake itself is
+// covered by CurveTest and the integration tests; here the principals come
+// as the transport would report them.
+class SecuredMasterTest : public MasterTest {
+ protected:
+  void SetUp() override {
+    auto principal = [](std::string name, CurvePrincipal::Kind kind, std::vector<std::string> roles) {
+      CurvePrincipal p;
+      p.name = std::move(name);
+      p.kind = kind;
+      p.roles = std::move(roles);
+      return p;
+    };
+    options_.secured = true;
+    options_.principals = {principal("agent-key", CurvePrincipal::Kind::kAgent, {"*"}),
+                           principal("other-agent-key", CurvePrincipal::Kind::kAgent, {"*"}),
+                           principal("batch-key", CurvePrincipal::Kind::kFramework, {"batch"}),
+                           principal("other-batch-key", CurvePrincipal::Kind::kFramework, {"batch"}),
+                           principal("ops-key", CurvePrincipal::Kind::kOperator, {"*"})};
+    principal_of_ = {{"agent1", "agent-key"}, {"agent2", "other-agent-key"},
+                     {"fw1", "batch-key"},    {"fw2", "other-batch-key"},
+                     {"ops", "ops-key"}};
+    Restart();
+  }
+  std::string LastError(const PeerId& peer) {
+    auto errors = transport_.Take(peer, W::ERROR);
+    if (errors.empty()) return "";
+    EXPECT_EQ(errors.back()->env().getError().getCode(), wire::ErrorCode::PERMISSION_DENIED);
+    return errors.back()->env().getError().getMessage();
+  }
+};
+
+TEST_F(SecuredMasterTest, EachKeyActsOnlyAsWhatItIs) {
+  const std::string agent_id = RegisterAgent("agent1");
+  ASSERT_FALSE(agent_id.empty());
+  // A framework key cannot register an agent; an agent key cannot subscribe.
+  principal_of_["fw-as-agent"] = "batch-key";
+  WireMessage reg;
+  auto r = NewEnvelope(reg, 1).initRegisterAgent();
+  r.setHostname("sneaky");
+  ToWire(*Resources::Parse("cpus:1;mem:1"), r.initResources());
+  ASSERT_TRUE(Deliver("fw-as-agent", reg).ok());
+  EXPECT_NE(LastError("fw-as-agent").find("may not act as an agent"), std::string::npos);
+  EXPECT_EQ(master_->agents().size(), 1u);
+
+  WireMessage sub;
+  NewEnvelope(sub, 2).initSubscribe().setName("x");
+  ASSERT_TRUE(Deliver("agent1", sub).ok());
+  EXPECT_NE(LastError("agent1").find("may not act as a framework"), std::string::npos);
+
+  // A framework key subscribes with its roles only.
+  WireMessage wrong_role;
+  auto w = NewEnvelope(wrong_role, 3).initSubscribe();
+  w.setName("fw");
+  w.setRole("services");
+  ASSERT_TRUE(Deliver("fw1", wrong_role).ok());
+  EXPECT_NE(LastError("fw1").find("roles batch only, not 'services'"), std::string::npos);
+  const std::string fw = Subscribe("fw1", "batch");
+  ASSERT_FALSE(fw.empty());
+
+  // Another key cannot take over the framework's id, nor another agent's.
+  WireMessage hijack;
+  auto h = NewEnvelope(hijack, 4).initSubscribe();
+  h.setName("fw");
+  h.setRole("batch");
+  h.setFrameworkId(fw);
+  ASSERT_TRUE(Deliver("fw2", hijack).ok());
+  EXPECT_NE(LastError("fw2").find("belongs to key 'batch-key'"), std::string::npos);
+  WireMessage beat;
+  NewEnvelope(beat).initAgentHeartbeat().setAgentId(agent_id);
+  ASSERT_TRUE(Deliver("agent2", beat).ok());
+  EXPECT_NE(LastError("agent2").find("was registered by key 'agent-key'"), std::string::npos);
+
+  // Only an operator key changes state; any admitted key may look.
+  WireMessage kill;
+  NewEnvelope(kill, 5).initOperatorKill().setTaskId("t1");
+  ASSERT_TRUE(Deliver("fw1", kill).ok());
+  EXPECT_NE(LastError("fw1").find("takes an operator key"), std::string::npos);
+  ASSERT_TRUE(Deliver("ops", kill).ok());
+  auto not_found = transport_.Take("ops", W::ERROR);  // past the check: no such task
+  ASSERT_EQ(not_found.size(), 1u);
+  EXPECT_EQ(not_found[0]->env().getError().getCode(), wire::ErrorCode::NOT_FOUND);
+  WireMessage query;
+  NewEnvelope(query, 6).initOperatorQuery().setQuery("agents");
+  ASSERT_TRUE(Deliver("fw1", query).ok());
+  EXPECT_EQ(transport_.Take("fw1", W::OPERATOR_REPLY).size(), 1u);
+
+  // A connection no key vouches for may do nothing.
+  WireMessage anon;
+  NewEnvelope(anon, 7).initOperatorQuery().setQuery("agents");
+  ASSERT_TRUE(Deliver("nobody", anon).ok());
+  EXPECT_NE(LastError("nobody").find("not authenticated"), std::string::npos);
+  EXPECT_EQ(master_->stats().permission_denied, 7u);
+}
+
+}  // namespace
+}  // namespace agora::master

@@ -41,7 +41,9 @@ class MasterTest : public ::testing::Test {
   absl::Status Deliver(const PeerId& peer, capnp::MessageBuilder& msg) {
     zmq::message_t frame = Encode(msg);
     absl::Status s =
-        Decode(frame, stats_, [&](wire::Envelope::Reader env) { master_->Handle(peer, env); });
+        Decode(frame, stats_, [&](wire::Envelope::Reader env) {
+          master_->Handle(peer, env, principal_of_[peer]);
+        });
     master_->EndTurn();  // as the loop does after each turn
     return s;
   }
@@ -210,6 +212,8 @@ class MasterTest : public ::testing::Test {
   testing::RecordingTransport transport_;
   std::unique_ptr<Master> master_;
   FrameStats stats_;
+  // The authenticated key each peer speaks with (a secured master); none: "".
+  std::map<PeerId, std::string> principal_of_;
   std::map<PeerId, std::string> live_agents_;
   std::map<PeerId, std::string> live_frameworks_;
   absl::Time next_beat_;

@@ -1,5 +1,7 @@
 #include "master/registry.h"
 
+#include <sqlite3.h>
+
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -39,6 +41,41 @@ TEST(SqliteRegistryTest, CommittedWritesSurviveAReopenAndPendingOnesDoNot) {
   EXPECT_EQ(state->frameworks[0].role, "web");
   EXPECT_EQ(state->frameworks[0].failover_timeout, absl::Minutes(5));
   EXPECT_FALSE(state->frameworks[0].removed);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+TEST(SqliteRegistryTest, OwnersSurviveAReopenAndAnOlderRegistryGainsTheirColumn) {
+  const std::string path = TempRegistryPath("owners");
+  {
+    // A registry as written before keys existed: no principal column.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE agents (id TEXT PRIMARY KEY, hostname TEXT NOT NULL, "
+                           "state INTEGER NOT NULL, since_us INTEGER NOT NULL);"
+                           "CREATE TABLE frameworks (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+                           "role TEXT NOT NULL, failover_timeout_ms INTEGER NOT NULL, "
+                           "removed INTEGER NOT NULL);"
+                           "INSERT INTO frameworks VALUES ('f-old', 'old', '*', 1000, 0);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    auto registry = OpenSqliteRegistry(path);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    (*registry)->PutAgent({"a-1", "host1", RegistryAgent::State::kAdmitted, absl::UnixEpoch(), "agent-key"});
+    (*registry)->PutFramework({"f-1", "fw", "batch", absl::Minutes(5), false, "batch-key"});
+    ASSERT_TRUE((*registry)->Commit().ok());
+  }
+  auto state = (*OpenSqliteRegistry(path))->Recover();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->agents.size(), 1u);
+  EXPECT_EQ(state->agents[0].principal, "agent-key");
+  ASSERT_EQ(state->frameworks.size(), 2u);
+  for (const RegistryFramework& f : state->frameworks) {
+    EXPECT_EQ(f.principal, f.id == "f-1" ? "batch-key" : "") << f.id;
+  }
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
