@@ -43,8 +43,13 @@ std::string ReadFileOrEmpty(const fs::path& path) {
 
 }  // namespace
 
-Agent::Agent(AgentOptions options, EventLoop& loop, zmq::context_t& context)
-    : options_(std::move(options)), loop_(loop), context_(context), instance_(NewId("i")) {}
+Agent::Agent(AgentOptions options, EventLoop& loop, zmq::context_t& context,
+             std::unique_ptr<ProcessLauncher> launcher)
+    : options_(std::move(options)),
+      loop_(loop),
+      context_(context),
+      launcher_(launcher != nullptr ? std::move(launcher) : NewForkExecLauncher()),
+      instance_(NewId("i")) {}
 
 Agent::~Agent() {
   for (auto& [key, task] : tasks_) loop_.Cancel(task.retry_timer);
@@ -511,7 +516,6 @@ absl::Status Agent::StartExecutor(Executor& executor) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
-  const std::string log = (dir / "executor.log").string();
   std::vector<std::string> args = {
       options_.executor_path,
       "--agent", ExecutorEndpoint(),
@@ -520,26 +524,8 @@ absl::Status Agent::StartExecutor(Executor& executor) {
       "--executor_dir", dir.string(),
       "--recovery_timeout", absl::FormatDuration(options_.recovery_timeout),
       "--usage_interval", absl::FormatDuration(options_.usage_interval)};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = ::fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork failed: ", strerror(errno)));
-  if (pid == 0) {
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_UNBLOCK, &all, nullptr);
-    ::setsid();  // survives the agent's process group being signalled
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-    }
-    ::execv(argv[0], argv.data());
-    _exit(127);
-  }
-  executor.pid = pid;
+  AGORA_ASSIGN_OR_RETURN(executor.pid, launcher_->Launch(args, (dir / "executor.log").string()));
+  const pid_t pid = executor.pid;
   ++stats_.executors_started;
   AGORA_LOG(INFO, "agent") << "started executor " << executor.id << " (pid " << pid
                            << ") for framework " << executor.framework_id;

@@ -34,6 +34,7 @@
 #include "common/resources.h"
 #include "common/sockets.h"
 #include "agent/checkpoint.h"
+#include "agent/process_launcher.h"
 #include "agent/task_user.h"
 #include "common/task.h"
 
@@ -78,7 +79,9 @@ struct AgentStats {
 
 class Agent {
  public:
-  Agent(AgentOptions options, EventLoop& loop, zmq::context_t& context);
+  // `launcher` null: executors are forked and exec'd.
+  Agent(AgentOptions options, EventLoop& loop, zmq::context_t& context,
+        std::unique_ptr<ProcessLauncher> launcher = nullptr);
   ~Agent();
 
   // Binds the executor socket and starts registering with the master.
@@ -103,6 +106,11 @@ class Agent {
   // {"data", "offset", "size"} (offset -1: the last `length` bytes).
   HttpReply ServeFiles(const HttpRequest& request) const;
 
+  // A message from the master, or from an executor (`peer` is its routing
+  // id). The sockets call these; public for fuzzers.
+  void HandleMaster(wire::Envelope::Reader env);
+  void HandleExecutor(const PeerId& peer, wire::Envelope::Reader env);
+
  private:
   // What is checkpointed, plus the resend timer of the head update.
   struct Task : TaskCheckpoint {
@@ -124,8 +132,6 @@ class Agent {
   };
   using TaskKey = std::pair<std::string, std::string>;  // framework, task
 
-  void HandleMaster(wire::Envelope::Reader env);
-  void HandleExecutor(const PeerId& peer, wire::Envelope::Reader env);
   void Register();
   void OnRegistered(wire::AgentRegistered::Reader msg);
   void SendHeartbeat();
@@ -167,6 +173,7 @@ class Agent {
   AgentOptions options_;
   EventLoop& loop_;
   zmq::context_t& context_;
+  std::unique_ptr<ProcessLauncher> launcher_;
   std::unique_ptr<DealerSocket> master_;
   std::unique_ptr<RouterSocket> executors_socket_;
   std::string agent_id_;

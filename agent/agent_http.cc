@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "absl/strings/numbers.h"
+#include "common/json_text.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent.h"
 #include "common/ids.h"
@@ -35,7 +36,7 @@ std::string Agent::StateJson() const {
   }
   json attributes = json::object();
   for (const auto& [k, v] : options_.attributes) attributes[k] = v;
-  return json{{"id", agent_id_},
+  return JsonText(json{{"id", agent_id_},
               {"hostname", options_.hostname},
               {"registered", registered_},
               {"master", options_.master},
@@ -43,8 +44,7 @@ std::string Agent::StateJson() const {
               {"attributes", attributes},
               {"limits_enforced", options_.cgroup_version != 0},
               {"tasks", tasks},
-              {"executors", executors}}
-      .dump();
+              {"executors", executors}});
 }
 
 std::string Agent::MetricsText() const {
@@ -81,7 +81,7 @@ std::string Agent::MetricsText() const {
 HttpReply Agent::ServeFiles(const HttpRequest& request) const {
   using nlohmann::json;
   auto error = [](int status, const std::string& message) {
-    return HttpReply{status, json{{"error", message}}.dump() + "\n"};
+    return HttpReply{status, JsonText(json{{"error", message}}) + "\n"};
   };
   if (request.method != "GET" || request.path != "/v1/files") {
     return error(404, request.method + " " + request.path + " is not served by the agent");

@@ -23,8 +23,10 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
   http->server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  for (auto [path, type] : {std::pair{"/state", "application/json"},
-                             {"/metrics", "text/plain; version=0.0.4"}}) {
+  for (const auto& route : {std::pair{"/state", "application/json"},
+                            {"/metrics", "text/plain; version=0.0.4"}}) {
+    const char* path = route.first;  // (clang 14 cannot capture structured bindings)
+    const char* type = route.second;
     http->server_->Get(path, [self, path, type](const httplib::Request&, httplib::Response& res) {
       self->Serve(HttpRequest{"GET", path}, [self, type](const HttpRequest& r) {
         return HttpReply{200, self->render_(r.path), type};

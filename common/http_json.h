@@ -3,6 +3,8 @@
 // code means (400 bad input, 404 unknown, 409 wrong state, 500 otherwise).
 #pragma once
 
+#include "common/json_text.h"
+
 #include <map>
 #include <string>
 
@@ -14,7 +16,7 @@
 namespace agora {
 
 inline HttpReply JsonReply(int status, const nlohmann::json& body) {
-  return HttpReply{status, body.dump() + "\n"};
+  return HttpReply{status, JsonText(body) + "\n"};
 }
 
 inline HttpReply ErrorReply(const absl::Status& s) {

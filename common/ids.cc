@@ -8,11 +8,19 @@
 
 namespace agora {
 
-std::string NewId(absl::string_view prefix) {
+namespace {
+std::mt19937_64& IdRng() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  // 48 random bits keep a one-letter id within std::string's inline buffer.
-  return absl::StrFormat("%s-%012x", prefix, rng() >> 16);
+  return rng;
 }
+}  // namespace
+
+std::string NewId(absl::string_view prefix) {
+  // 48 random bits keep a one-letter id within std::string's inline buffer.
+  return absl::StrFormat("%s-%012x", prefix, IdRng()() >> 16);
+}
+
+void SeedIdsForTesting(uint64_t seed) { IdRng().seed(seed); }
 
 absl::Status ValidatePathSafeId(absl::string_view what, absl::string_view id) {
   if (id.empty() || id.size() > 128) {

@@ -2,6 +2,7 @@
 // (random 48-bit suffix), and safe as a path component.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -11,6 +12,9 @@ namespace agora {
 
 // "PREFIX-<12 hex digits>", e.g. NewId("a") -> "a-3f09c1d2e4b5".
 std::string NewId(absl::string_view prefix);
+// Makes this thread's ids a fixed sequence from `seed` (fuzzers and corpus
+// generators, which must know the ids a run will hand out). Never in daemons.
+void SeedIdsForTesting(uint64_t seed);
 
 // OK when `id` may name a directory inside a sandbox: 1..128 characters of
 // [A-Za-z0-9._-], and not "." or "..". `what` names the field in the error.

@@ -12,7 +12,12 @@
 namespace agora {
 namespace {
 
-int64_t ToMilli(double v) { return static_cast<int64_t>(std::llround(v * Resources::kScale)); }
+// Clamped to [0, kMaxScalar] first: a huge value must not overflow the fixed
+// point (found by the master's fuzzer: 1e300 cpus became a negative count).
+int64_t ToMilli(double v) {
+  if (!(v > 0)) return 0;  // also NaN
+  return static_cast<int64_t>(std::llround(std::min(v, Resources::kMaxScalar) * Resources::kScale));
+}
 
 std::string FormatMilli(int64_t v) {
   if (v % Resources::kScale == 0) return absl::StrCat(v / Resources::kScale);
@@ -174,6 +179,10 @@ absl::StatusOr<Resources> Resources::Parse(absl::string_view text) {
     if (!absl::SimpleAtod(value, &v) || !std::isfinite(v) || v < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "resource '", name, "' wants a non-negative number, got '", value, "'"));
+    }
+    if (v > kMaxScalar) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("resource '", name, "' is over the limit of ", kMaxScalar, ", got '", value, "'"));
     }
     if (name == "cpus") out.set_cpus(v);
     else if (name == "mem") out.set_mem(v);

@@ -53,6 +53,10 @@ class PortSet {
 class Resources {
  public:
   static constexpr int64_t kScale = 1000;
+  // The most of one scalar a Resources holds (larger values are clamped): a
+  // billion cpus, MiB or MiB of disk, so that sums over a million agents
+  // still fit the fixed point.
+  static constexpr double kMaxScalar = 1e9;
 
   Resources() = default;
   static Resources Scalars(double cpus, double mem, double disk);

@@ -46,7 +46,9 @@ absl::Status ValidateTaskUser(const TaskSpec& spec) {
 absl::Status ValidateTaskFiles(const TaskSpec& spec) {
   size_t total = 0;
   absl::flat_hash_set<std::string> seen;
-  for (const auto& [path, content] : spec.files) {
+  for (const auto& file : spec.files) {
+    const std::string& path = file.first;  // (clang 14 cannot capture structured bindings)
+    const std::string& content = file.second;
     auto bad = [&](absl::string_view why) {
       return absl::InvalidArgumentError(absl::StrCat("task ", spec.task_id, ": file '", path, "' ", why));
     };

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
 #include "master/master.h"
 
 namespace agora::master {
@@ -104,7 +105,7 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
   } else if (query == "security") {
     return SecurityJson();
   } else if (query == "stats") {
-    return json{{"messages", stats_.messages},
+    return JsonText(json{{"messages", stats_.messages},
                 {"invalid_messages", stats_.invalid_messages},
                 {"agents_registered", stats_.agents_registered},
                 {"agents_reregistered", stats_.agents_reregistered},
@@ -119,13 +120,12 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
                 {"allocation_passes", stats_.allocation_passes},
                 {"registry_commits", stats_.registry_commits},
                 {"last_allocation_ms",
-                 absl::ToDoubleMilliseconds(stats_.last_allocation_time)}}
-        .dump();
+                 absl::ToDoubleMilliseconds(stats_.last_allocation_time)}});
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown query '", query, "' (known: agents, frameworks, tasks, offers, stats, security)"));
   }
-  return out.dump();
+  return JsonText(out);
 }
 
 }  // namespace agora::master

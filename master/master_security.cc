@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "master/master.h"
@@ -115,7 +116,7 @@ std::string Master::SecurityJson() const {
     out["handshakes_refused"] = transport_stats_->handshakes_refused;
     out["handshakes_failed"] = transport_stats_->handshakes_failed;
   }
-  return out.dump();
+  return JsonText(out);
 }
 
 }  // namespace agora::master

@@ -1,4 +1,5 @@
 #include "tools/batch_commands.h"
+#include "common/json_text.h"
 
 #include <unistd.h>
 
@@ -22,7 +23,7 @@ using nlohmann::json;
 
 std::string Text(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return "-";
-  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+  return j[key].is_string() ? j[key].get<std::string>() : JsonText(j[key]);
 }
 
 // "2026-11-23T05:27:32.142Z" -> "05:27:32".
@@ -187,7 +188,7 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
       auto r = batch.Call("POST", "/v1/runs", *text, "application/yaml");
       if (!r.ok()) return CommandFailed(what, r.status());
       if (a.json) {
-        std::cout << r->dump() << "\n";
+        std::cout << JsonText(*r) << "\n";
       } else if (r->contains("cron")) {
         std::cout << "schedule " << (*r)["cron"].get<std::string>() << " added; see `agora cron list`\n";
       } else {
@@ -212,7 +213,7 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
       }
       return show(batch.Call("GET", "/v1/jobs/" + a.id), [](const json& j) {
         for (const auto& [k, v] : j.items()) {
-          std::cout << absl::StrFormat("%-13s", k) << " " << (v.is_string() ? v.get<std::string>() : v.dump())
+          std::cout << absl::StrFormat("%-13s", k) << " " << (v.is_string() ? v.get<std::string>() : JsonText(v))
                     << "\n";
         }
       });
@@ -264,7 +265,7 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
     if (a.aging >= 0) body["aging_per_s"] = a.aging;
     if (a.k > 0) body["logistic_k"] = a.k;
     if (app.get_subcommand("queue")->get_subcommand("set-policy")->count("--x0")) body["logistic_x0"] = a.x0;
-    return done(batch.Call("PUT", "/v1/queues/" + a.name, body.dump()),
+    return done(batch.Call("PUT", "/v1/queues/" + a.name, JsonText(body)),
                 "queue " + a.name + " now uses " + a.policy);
   }
   if (verb == "list") {

@@ -1,4 +1,5 @@
 #include "tools/config_commands.h"
+#include "common/json_text.h"
 
 #include <iostream>
 
@@ -61,10 +62,10 @@ int RunConfigCommand(CLI::App& app, ServiceArgs& a) {
       }
       body["set"][arg.substr(0, eq)] = arg.substr(eq + 1);
     }
-    auto r = api.Call("POST", "/v1/config/" + a.name, body.dump());
+    auto r = api.Call("POST", "/v1/config/" + a.name, JsonText(body));
     if (!r.ok()) return CommandFailed(what, r.status());
     if (a.json) {
-      std::cout << r->dump() << "\n";
+      std::cout << JsonText(*r) << "\n";
     } else {
       std::cout << a.name << ": config is v" << (*r)["version"].get<int>() << "\n";
     }

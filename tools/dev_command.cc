@@ -1,4 +1,5 @@
 #include "tools/dev_command.h"
+#include "common/json_text.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -265,7 +266,7 @@ int DevUp(const DevArgs& a) {
   if (!ready) return abort("the cluster did not become ready within 30s");
   json cluster = save();
   if (a.json) {
-    std::cout << json{{"master", master}, {"master_http", cluster["master_http"]}, {"dir", dir}}.dump()
+    std::cout << JsonText(json{{"master", master}, {"master_http", cluster["master_http"]}, {"dir", dir}})
               << "\n";
     return 0;
   }

@@ -62,7 +62,7 @@ int PrintResult(const std::string& what, const absl::StatusOr<json>& r, bool as_
                 const std::function<void(const json&)>& print) {
   if (!r.ok()) return CommandFailed(what, r.status());
   if (as_json) {
-    std::cout << r->dump(2) << "\n";
+    std::cout << r->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     print(*r);
   }

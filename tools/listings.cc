@@ -1,4 +1,5 @@
 #include "tools/listings.h"
+#include "common/json_text.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -114,7 +115,7 @@ int PrintListing(MasterClient& client, const std::string& noun, bool as_json,
     if (Keep(row, filter)) rows.push_back(row);
   }
   if (as_json) {
-    std::cout << rows.dump() << "\n";
+    std::cout << JsonText(rows) << "\n";
     return 0;
   }
   Table table = noun == "agents"       ? AgentsTable(rows)
@@ -154,7 +155,7 @@ int PrintStatus(MasterClient& client, bool as_json) {
                  {"tasks", count_states(*tasks)},
                  {"security", *security}};
   if (as_json) {
-    std::cout << status.dump() << "\n";
+    std::cout << JsonText(status) << "\n";
     return 0;
   }
   auto by_state = [](const json& counts) {

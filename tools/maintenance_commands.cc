@@ -1,4 +1,5 @@
 #include "tools/maintenance_commands.h"
+#include "common/json_text.h"
 
 #include <iostream>
 #include <thread>
@@ -57,7 +58,7 @@ int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceA
   if (CLI::App* framework = app.get_subcommand("framework"); framework->parsed()) {
     if (absl::Status s = master.Teardown(a.framework_id); !s.ok()) return CommandFailed("framework teardown", s);
     if (a.json) {
-      std::cout << json{{"framework_id", a.framework_id}, {"torn_down", true}}.dump() << "\n";
+      std::cout << JsonText(json{{"framework_id", a.framework_id}, {"torn_down", true}}) << "\n";
     } else {
       std::cout << "framework " << a.framework_id << " torn down; its tasks are being killed\n";
     }
@@ -80,7 +81,7 @@ int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceA
   }
   const json row = AgentRow(master, a.agent);
   if (a.json) {
-    std::cout << row.dump() << "\n";
+    std::cout << JsonText(row) << "\n";
   } else {
     std::cout << "agent " << a.agent << ": " << row.value("state", "gone") << "\n";
   }

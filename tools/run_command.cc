@@ -1,4 +1,5 @@
 #include "tools/run_command.h"
+#include "common/json_text.h"
 
 #include <signal.h>
 
@@ -118,7 +119,7 @@ class RunScheduler final : public sdk::Scheduler {
   void Print(const std::string& task, const std::string& text) {
     double t = absl::ToDoubleSeconds(absl::Now() - start_);
     if (options_.json) {
-      std::cout << nlohmann::json{{"t", t}, {"task", task}, {"event", text}}.dump() << std::endl;
+      std::cout << JsonText(nlohmann::json{{"t", t}, {"task", task}, {"event", text}}) << std::endl;
       return;
     }
     std::cout << absl::StrFormat("[%7.2fs] %-12s %s", t, task, text) << std::endl;

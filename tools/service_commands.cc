@@ -1,4 +1,5 @@
 #include "tools/service_commands.h"
+#include "common/json_text.h"
 
 #include <fstream>
 #include <iostream>
@@ -118,7 +119,7 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
     auto r = api.Call("POST", "/v1/services", *text, "application/yaml");
     if (!r.ok()) return CommandFailed(what, r.status());
     if (a.json) {
-      std::cout << r->dump() << "\n";
+      std::cout << JsonText(*r) << "\n";
     } else {
       for (const auto& [name, version] : (*r)["services"].items()) {
         std::cout << name << ": v" << version.get<int>() << "\n";
@@ -168,7 +169,7 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
     });
   }
   if (verb == "scale") {
-    return show(api.Call("PUT", "/v1/services/" + a.name + "/scale", json{{"instances", a.instances}}.dump()),
+    return show(api.Call("PUT", "/v1/services/" + a.name + "/scale", JsonText(json{{"instances", a.instances}})),
                 [&](const json&) { std::cout << a.name << " scaled to " << a.instances << "\n"; });
   }
   if (verb == "restart" || verb == "rollback") {
@@ -180,7 +181,7 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
     return 0;
   }
   if (verb == "delete") {
-    return show(api.Call("POST", "/v1/services/delete", json{{"names", a.names}}.dump()),
+    return show(api.Call("POST", "/v1/services/delete", JsonText(json{{"names", a.names}})),
                 [&](const json&) { std::cout << "deleting " << absl::StrJoin(a.names, ", ") << "\n"; });
   }
   return show(api.Call("GET", "/v1/services/" + a.name + "/history"), [](const json& rows) {

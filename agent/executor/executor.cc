@@ -168,10 +168,11 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   task.sandbox = msg.getSandbox();
   task.grace = absl::Milliseconds(msg.getGracePeriodMs());
   if (msg.getSwitchUser()) {
-    task.user.emplace();
-    task.user->uid = msg.getUid();
-    task.user->gid = msg.getGid();
-    for (uint32_t g : msg.getGroups()) task.user->groups.push_back(g);
+    RunAs user;
+    user.uid = msg.getUid();
+    user.gid = msg.getGid();
+    for (uint32_t g : msg.getGroups()) user.groups.push_back(g);
+    task.user = std::move(user);
   }
   const std::string sandbox = msg.getSandbox();
   if (msg.getCgroupVersion() != 0) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/loadgen/emulated_agents.h"
+#include "common/json_text.h"
 #include "bench/loadgen/emulated_frameworks.h"
 #include "bench/loadgen/process_sample.h"
 #include "common/cli.h"
@@ -163,7 +164,7 @@ int Run(const LoadOptions& options, int master_pid, bool launch) {
   if (counts.last_resubscribed != absl::InfinitePast()) {
     out["last_resubscribed_unix_ms"] = absl::ToUnixMillis(counts.last_resubscribed);
   }
-  std::cout << out.dump() << std::endl;
+  std::cout << JsonText(out) << std::endl;
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // timeouts and preemption. Runs, dependencies, schedules and recovery are in
 // batch_runs.cc.
 #include "frameworks/batch/batch_framework.h"
+#include "common/json_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -24,7 +25,7 @@ const JobSpec& BatchFramework::Spec(const JobRecord& job) const {
 }
 
 void BatchFramework::Flush() {
-  for (const std::string& id : dirty_jobs_) store_.Put("job", id, StoreJson(jobs_.at(id)).dump());
+  for (const std::string& id : dirty_jobs_) store_.Put("job", id, JsonText(StoreJson(jobs_.at(id))));
   dirty_jobs_.clear();
   // A store that cannot write leaves the changes buffered; the next flush
   // retries them. Acting on unpersisted state could run a job twice after a

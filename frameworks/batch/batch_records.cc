@@ -1,4 +1,5 @@
 #include "frameworks/batch/batch_records.h"
+#include "common/json_text.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -141,7 +142,7 @@ absl::StatusOr<JobRecord> JobFromStore(const json& j) {
     job.timed_out = j.at("timed_out").get<bool>();
     job.preempting = j.at("preempting").get<bool>();
   } catch (const json::exception& e) {
-    return absl::DataLossError(absl::StrCat("job record ", j.dump(), ": ", e.what()));
+    return absl::DataLossError(absl::StrCat("job record ", JsonText(j), ": ", e.what()));
   }
   return job;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "common/log.h"
@@ -90,7 +91,7 @@ absl::StatusOr<std::string> BatchFramework::StartRun(const WorkflowSpec& spec,
       jobs_.emplace(job.id, std::move(job));
     }
   }
-  store_.Put("run", run.id, StoreJson(run).dump());
+  store_.Put("run", run.id, JsonText(StoreJson(run)));
   const std::string id = run.id;
   RunRecord& stored = runs_.emplace(id, std::move(run)).first->second;
   AGORA_LOG(INFO, "batch") << "run " << id << " (" << stored.name << "): "
@@ -262,7 +263,7 @@ void BatchFramework::Unblock(const JobRecord& retried) {
 absl::Status BatchFramework::SetQueue(const QueueConfig& config) {
   if (absl::Status s = ValidatePathSafeId("queue", config.name); !s.ok()) return s;
   queues_.Configure(config);
-  store_.Put("queue", config.name, ToJson(config).dump());
+  store_.Put("queue", config.name, JsonText(ToJson(config)));
   Flush();
   return absl::OkStatus();
 }
@@ -270,7 +271,7 @@ absl::Status BatchFramework::SetQueue(const QueueConfig& config) {
 // ---------------------------------------------------------------- schedules
 
 void BatchFramework::SaveCron(const CronRecord& cron) {
-  store_.Put("cron", cron.name, StoreJson(cron).dump());
+  store_.Put("cron", cron.name, JsonText(StoreJson(cron)));
 }
 
 void BatchFramework::ArmCron(CronRecord& cron) {

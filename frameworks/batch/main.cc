@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
 #include "common/cli.h"
 #include "common/signals.h"
 #include "frameworks/batch/batch_api.h"
@@ -52,7 +53,7 @@ int RunSimulation(const SimulateOptions& o) {
                         {"makespan_s", r->makespan_s}, {"utilization", r->utilization},
                         {"preemptions", r->preemptions}};
   if (o.json) {
-    std::cout << out.dump() << "\n";
+    std::cout << JsonText(out) << "\n";
   } else {
     for (auto& [k, v] : out.items()) std::cout << k << ": " << v << "\n";
   }
@@ -113,7 +114,7 @@ int main(int argc, char** argv) {
   return sdk::ServeAndRun(
       driver, flags,
       [&](const std::string& path) {
-        return path == "/state" ? framework.StateJson().dump() : framework.MetricsText();
+        return path == "/state" ? JsonText(framework.StateJson()) : framework.MetricsText();
       },
       [&](const HttpRequest& request) {
         return ServeBatchApi(framework, [&] { return agents.Get(); }, request);

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/cli.h"
+#include "common/json_text.h"
 #include "common/signals.h"
 #include "common/sqlite_kv.h"
 #include "frameworks/sdk/agent_totals.h"
@@ -68,7 +69,7 @@ int main(int argc, char** argv) {
         if (path != "/state") return framework.MetricsText() + (haproxy ? LoadBalancerMetrics(*haproxy) : "");
         nlohmann::json state = framework.StateJson();
         state["load_balancer"] = haproxy ? haproxy->StatusJson() : nlohmann::json(nullptr);
-        return state.dump();
+        return JsonText(state);
       },
       [&](const HttpRequest& request) {
         return ServeServiceApi(framework, [&] { return agents.Get(); }, request);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/metrics_writer.h"
@@ -77,7 +78,7 @@ void ServiceFramework::StartVersion(ServiceRecord& s, const ServiceSpec& spec) {
   std::vector<VersionRecord>& history = versions_[s.name];
   const int version = history.empty() ? 1 : history.back().version + 1;
   history.push_back(VersionRecord{version, spec.source, Now()});
-  store_.Put("version", absl::StrCat(s.name, "@", version), StoreJson(history.back()).dump());
+  store_.Put("version", absl::StrCat(s.name, "@", version), JsonText(StoreJson(history.back())));
   s.version = version;
   s.spec = spec;
   s.deploy_started = Now();

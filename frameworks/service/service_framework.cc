@@ -1,6 +1,7 @@
 // ServiceFramework, part one: convergence, placement on offers, status
 // updates. Deployments, views and recovery are in service_deployments.cc.
 #include "frameworks/service/service_framework.h"
+#include "common/json_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -25,7 +26,7 @@ constexpr absl::Duration kEndpointDrain = absl::Seconds(2);
 ServiceFramework::ServiceFramework(SqliteKv& store) : store_(store) {}
 
 void ServiceFramework::SaveService(const ServiceRecord& s) {
-  store_.Put("service", s.name, StoreJson(s).dump());
+  store_.Put("service", s.name, JsonText(StoreJson(s)));
 }
 
 void ServiceFramework::Flush() {
@@ -34,7 +35,7 @@ void ServiceFramework::Flush() {
     if (it == instances_.end()) {
       store_.Erase("instance", id);
     } else {
-      store_.Put("instance", id, StoreJson(it->second).dump());
+      store_.Put("instance", id, JsonText(StoreJson(it->second)));
     }
   }
   dirty_.clear();
@@ -198,7 +199,7 @@ TaskSpec ServiceFramework::TaskFor(const ServiceRecord& s, InstanceRecord& inst,
   for (const auto& [key, value] : s.spec.config) task.env.emplace_back(key, value);
   task.env.emplace_back("AGORA_SERVICE", s.name);
   task.env.emplace_back("AGORA_SERVICE_VERSION", absl::StrCat(s.version));
-  task.files.emplace_back("config.json", nlohmann::json(s.spec.config).dump(2) + "\n");
+  task.files.emplace_back("config.json", nlohmann::json(s.spec.config).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   if (const auto& h = s.spec.health_check) {
     task.health_check = HealthCheck{h->kind, h->command, h->port.empty() ? 0 : inst.ports[h->port],
                                     h->path, h->interval, h->timeout, h->grace_period, h->max_failures};

@@ -1,5 +1,7 @@
 #include "common/resources.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 namespace agora {
@@ -72,6 +74,27 @@ TEST(PortSetTest, TakeReturnsTheLowestPorts) {
   PortSet p({{10, 11}, {20, 30}});
   EXPECT_EQ(p.Take(4).ToString(), "[10-11,20-21]");
   EXPECT_EQ(p.Take(100), p);
+}
+
+}  // namespace
+}  // namespace agora
+
+namespace agora {
+namespace {
+
+// Found by the master's fuzzer: an accept asking 1e300 cpus overflowed the
+// fixed point into a negative count.
+TEST(ResourcesTest, HugeOrNonsenseScalarsAreClampedNotOverflowed) {
+  Resources r = Resources::Scalars(1e300, std::nan(""), -5);
+  EXPECT_DOUBLE_EQ(r.cpus(), Resources::kMaxScalar);
+  EXPECT_DOUBLE_EQ(r.mem(), 0);
+  EXPECT_DOUBLE_EQ(r.disk(), 0);
+  Resources agent = Resources::Scalars(4, 4096, 0);
+  EXPECT_FALSE(agent.Contains(r));
+  agent -= r;
+  EXPECT_DOUBLE_EQ(agent.cpus(), 0);
+  EXPECT_FALSE(Resources::Parse("cpus:1e12").ok());
+  EXPECT_TRUE(Resources::Parse("cpus:1e9").ok());
 }
 
 }  // namespace

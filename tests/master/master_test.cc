@@ -537,3 +537,27 @@ TEST_F(SecuredMasterTest, EachKeyActsOnlyAsWhatItIs) {
 
 }  // namespace
 }  // namespace agora::master
+
+namespace agora::master {
+namespace {
+
+// Found by the master's fuzzer: a hostname that is not UTF-8 made every
+// listing throw (nlohmann::json) and ended the master.
+TEST_F(MasterTest, NamesThatAreNotUtf8DoNotBreakTheListings) {
+  RegisterAgent("agent1");
+  WireMessage msg;
+  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+  reg.setHostname(std::string("host-\xa0\xff", 7));
+  ToWire(*Resources::Parse("cpus:1;mem:64"), reg.initResources());
+  ASSERT_TRUE(Deliver("agent2", msg).ok());
+  for (const char* query : {"agents", "tasks", "frameworks", "offers", "stats", "security"}) {
+    auto json = master_->QueryJson(query);
+    ASSERT_TRUE(json.ok()) << query;
+    EXPECT_FALSE(json->empty());
+  }
+  EXPECT_NE(master_->QueryJson("agents")->find("host-\xef\xbf\xbd"), std::string::npos);  // U+FFFD
+  EXPECT_FALSE(master_->StateJson().empty());
+}
+
+}  // namespace
+}  // namespace agora::master
