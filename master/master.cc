@@ -337,7 +337,7 @@ void Master::CheckHeartbeats() {
     expiry_window_start_ = now;
     expiries_in_window_ = 0;
   }
-  const size_t registered = agents_.size() - gone_agents_;
+  const size_t registered = agents_.size() - gone_agents_ + recovering_agents_.size();
   const int limit = std::max(
       1, static_cast<int>(std::floor(options_.max_unreachable_share * double(registered))));
 
@@ -347,16 +347,22 @@ void Master::CheckHeartbeats() {
   for (std::string& id : agent_heartbeats_.Expire(now)) candidates.push_back(std::move(id));
   for (const AgentId& id : candidates) {
     auto it = agents_.find(id);
-    if (it == agents_.end() || agent_heartbeats_.Watching(id)) continue;  // beat again
-    AgentRecord& agent = it->second;
-    if (agent.state == AgentState::kUnreachable || agent.state == AgentState::kGone) continue;
+    const bool recovered = it == agents_.end() && recovering_agents_.contains(id);
+    if (!recovered) {
+      if (it == agents_.end() || agent_heartbeats_.Watching(id)) continue;  // beat again
+      if (it->second.state == AgentState::kUnreachable || it->second.state == AgentState::kGone) continue;
+    }
     if (expiries_in_window_ >= limit) {
       ++stats_.expiries_deferred;
       deferred_expiries_.emplace_back(id, now);
       continue;
     }
     ++expiries_in_window_;
-    MarkAgentUnreachable(agent);
+    if (recovered) {
+      ExpireRecoveredAgent(id);  // known before the restart, not back since
+    } else {
+      MarkAgentUnreachable(it->second);
+    }
   }
   if (!deferred_expiries_.empty()) {
     AGORA_LOG(WARNING, "master") << deferred_expiries_.size()
@@ -371,13 +377,14 @@ void Master::CheckHeartbeats() {
   }
 }
 
-void Master::MarkAgentUnreachable(AgentRecord& agent) {
+void Master::MarkAgentUnreachable(AgentRecord& agent, absl::Time since) {
+  if (since == absl::InfinitePast()) since = loop_.Now();
   ++stats_.agents_expired;
   AGORA_LOG(WARNING, "master") << "agent " << agent.id << " (" << agent.hostname
                                << ") is unreachable: no heartbeat for "
                                << options_.heartbeat_timeout;
   agent.state = AgentState::kUnreachable;
-  agent.unreachable_since = loop_.Now();
+  agent.unreachable_since = since;
   PersistAgent(agent, Durability::kLazy);
   std::vector<OfferId> offers(agent.offers.begin(), agent.offers.end());
   for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/true);
@@ -399,7 +406,9 @@ void Master::MarkAgentUnreachable(AgentRecord& agent) {
     transport_.Send(fw.peer, msg);
   }
   const AgentId id = agent.id;
-  agent.gone_timer = loop_.After(options_.agent_gone_timeout, [this, id] { MarkAgentGone(id); });
+  const absl::Duration left =
+      std::max(absl::ZeroDuration(), options_.agent_gone_timeout - (loop_.Now() - since));
+  agent.gone_timer = loop_.After(left, [this, id] { MarkAgentGone(id); });
 }
 
 void Master::MarkAgentGone(const AgentId& id) {

@@ -128,7 +128,9 @@ class Master {
                        wire::RegisterAgent::Reader msg);
   void OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader msg);
   void ReconcileAgentTasks(AgentRecord& agent, capnp::List<wire::AgentTask>::Reader reported);
-  void MarkAgentUnreachable(AgentRecord& agent);
+  // `since`: when it went silent (InfinitePast: now); it is gone
+  // --agent_gone_timeout after that.
+  void MarkAgentUnreachable(AgentRecord& agent, absl::Time since = absl::InfinitePast());
   void MarkAgentGone(const AgentId& id);
   void OnAgentError(const PeerId& peer, wire::Error::Reader msg);
 
@@ -183,7 +185,10 @@ class Master {
 
   // master_registry.cc: persistence.
   void Recover(const RegistryState& state);
+  // After --agent_reregister_timeout: the registry's agents not back yet are
+  // declared unreachable, through the mass-expiry guard (ExpireRecoveredAgent).
   void ExpireUnregisteredAgents();
+  void ExpireRecoveredAgent(const AgentId& id);
   // kBeforeReplies holds this turn's outgoing messages until the write is
   // durable (a registration, a removal, `gone`: what peers must never see
   // undone by a crash). kLazy commits at the turn's end without holding

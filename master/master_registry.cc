@@ -77,24 +77,27 @@ void Master::Recover(const RegistryState& state) {
 }
 
 void Master::ExpireUnregisteredAgents() {
-  for (const auto& [id, entry] : recovering_agents_) {
-    if (agents_.contains(id)) continue;
-    AGORA_LOG(WARNING, "master") << "agent " << id << " (" << entry.hostname
-                                 << ") did not re-register after the restart";
-    AgentRecord& agent = agents_[id];
-    agent.id = id;
-    agent.hostname = entry.hostname;
-    agent.state = AgentState::kUnreachable;
-    agent.unreachable_since =
-        entry.state == RegistryAgent::State::kUnreachable ? entry.since : loop_.Now();
-    agent.principal = entry.principal;
-    PersistAgent(agent, Durability::kLazy);
-    const absl::Duration left =
-        std::max(absl::ZeroDuration(),
-                 options_.agent_gone_timeout - (loop_.Now() - agent.unreachable_since));
-    agent.gone_timer = loop_.After(left, [this, id = id] { MarkAgentGone(id); });
-  }
-  recovering_agents_.clear();
+  // Through the mass-expiry guard, as silent agents are: if the master
+  // itself is cut off after a restart, its agents must not all turn
+  // unreachable (and later gone) at once.
+  for (const auto& [id, entry] : recovering_agents_) deferred_expiries_.emplace_back(id, loop_.Now());
+  CheckHeartbeats();
+}
+
+void Master::ExpireRecoveredAgent(const AgentId& id) {
+  auto r = recovering_agents_.find(id);
+  if (r == recovering_agents_.end()) return;
+  const RegistryAgent entry = std::move(r->second);
+  recovering_agents_.erase(r);
+  AGORA_LOG(WARNING, "master") << "agent " << id << " (" << entry.hostname
+                               << ") did not re-register after the restart";
+  AgentRecord& agent = agents_[id];
+  agent.id = id;
+  agent.hostname = entry.hostname;
+  agent.principal = entry.principal;
+  // Unreachable already before the restart: since then, not since now.
+  MarkAgentUnreachable(agent, entry.state == RegistryAgent::State::kUnreachable ? entry.since
+                                                                                 : loop_.Now());
 }
 
 }  // namespace agora::master

@@ -151,7 +151,7 @@ LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)
   // Tasks run as `nobody`: they reach their sandboxes through it, and tests
   // let them leave traces in it (as /tmp: everyone writes, sticky).
   fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);
-  master_endpoint_ = absl::StrCat("tcp://127.0.0.1:", FreeMasterPort());
+  master_endpoint_ = absl::StrCat("tcp://", options_.master_host, ":", FreeMasterPort());
   if (options_.agent_ports) port_base_ = FreePortRange(100 * options_.agents);
   StartMaster();
   agents_.resize(options_.agents);

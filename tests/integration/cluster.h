@@ -50,6 +50,8 @@ struct ClusterOptions {
   // the tests ctest runs side by side) share this machine, so the cluster
   // picks ranges that are free now and no other cluster of this run uses.
   bool agent_ports = false;
+  // The address the master listens on (a test's network namespace host side).
+  std::string master_host = "127.0.0.1";
 };
 
 class LocalCluster {

@@ -154,6 +154,28 @@ TEST_F(MasterRegistryTest, AgentThatDoesNotReturnIsUnreachableAfterTheReregister
   EXPECT_EQ(master_->agents().at(a2).hostname, "host-agent2");
 }
 
+TEST_F(MasterRegistryTest, AgentsThatDoNotReturnAfterARestartTurnUnreachableThroughTheGuard) {
+  // A master cut off from its agents after a restart must not declare them
+  // all unreachable (and, later, gone) at once.
+  options_.agent_reregister_timeout = absl::Seconds(3);
+  options_.max_unreachable_share = 0.2;
+  Restart();
+  for (int i = 0; i < 10; ++i) RegisterAgent("agent" + std::to_string(i));
+  CrashAndRestart();
+  auto unreachable = [&] {
+    int n = 0;
+    for (const auto& [id, a] : master_->agents()) n += a.state == AgentState::kUnreachable;
+    return n;
+  };
+  Advance(absl::Seconds(3) + absl::Milliseconds(100));
+  EXPECT_EQ(unreachable(), 2);  // 20% of 10 per heartbeat timeout (5s)
+  Advance(absl::Seconds(5));
+  EXPECT_EQ(unreachable(), 4);
+  EXPECT_GT(master_->stats().expiries_deferred, 0u);
+  Advance(absl::Seconds(25));
+  EXPECT_EQ(unreachable(), 10);
+}
+
 TEST_F(MasterRegistryTest, AGoneAgentStaysGoneAfterARestart) {
   options_.agent_gone_timeout = absl::Seconds(10);
   Restart();
