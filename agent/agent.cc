@@ -20,6 +20,7 @@
 #include "common/signals.h"
 #include "common/status.h"
 #include "common/wire_convert.h"
+#include "common/proc_file.h"
 
 namespace agora::agent {
 namespace fs = std::filesystem;
@@ -29,8 +30,7 @@ namespace {
 // True when `pid` is still the executor `executor_id` (not a reused pid).
 bool ExecutorAlive(pid_t pid, const std::string& executor_id) {
   if (pid <= 0) return false;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string cmdline = ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline"));
   return cmdline.find(executor_id) != std::string::npos;
 }
 

@@ -1,4 +1,5 @@
 #include "agent/orphans.h"
+#include "common/proc_file.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -21,8 +22,7 @@ int KillSandboxProcesses(const std::string& sandbox) {
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     const pid_t pid = static_cast<pid_t>(std::stol(name));
     if (pid == self) continue;
-    std::ifstream in(entry.path() / "environ", std::ios::binary);
-    const std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string environ = ReadProcFile((entry.path() / "environ").string());
     // Variables are NUL-separated: match a whole one.
     for (size_t at = 0; at < environ.size();) {
       const size_t end = environ.find('\0', at);

@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "frameworks/sdk/master_client.h"
 #include "tools/table.h"
+#include "common/proc_file.h"
 
 namespace agora::tools {
 namespace {
@@ -85,8 +86,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
 // The kernel's start time of `pid` (clock ticks since boot), 0 if none: with
 // the pid it names one process, so a reused pid is never taken for ours.
 uint64_t StartTime(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat = ReadProcFile(absl::StrCat("/proc/", pid, "/stat"));
   size_t end = stat.rfind(')');  // the command name may hold spaces
   if (end == std::string::npos) return 0;
   std::istringstream fields(stat.substr(end + 2));
@@ -169,8 +169,7 @@ void StopLeftoverHaproxy(const std::string& dir) {
   const fs::path haproxy = fs::path(dir) / "agora-services" / "haproxy";
   pid_t pid = 0;
   if (!absl::SimpleAtoi(ReadLine(haproxy / "haproxy.pid"), &pid) || !Alive(pid)) return;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"));
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string cmdline = ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline"));
   if (cmdline.find((haproxy / "haproxy.cfg").string()) == std::string::npos) return;  // not ours
   ::kill(pid, SIGTERM);
   WaitUntil([&] { return !Alive(pid); }, absl::Seconds(5));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "common/proc_file.h"
 
 namespace agora::agent {
 
@@ -19,8 +20,7 @@ absl::flat_hash_map<pid_t, ProcessUsage> UsageByProcessGroup() {
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string stat = ReadProcFile((entry.path() / "stat").string());
     const size_t end = stat.rfind(')');  // the command name may hold spaces and parentheses
     if (end == std::string::npos) continue;
     // Fields after the name, numbered as in proc(5): 3 state, 5 pgrp,

@@ -10,7 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "common/log.h"
+#include "common/proc_file.h"
+#include "common//log.h"
 #include "common/metrics_writer.h"
 #include "common/signals.h"
 #include "common/subprocess.h"
@@ -58,7 +59,7 @@ pid_t HaproxyProcess::MasterPid() const {
   int pid = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(pid_path_)), &pid) || pid <= 0) return 0;
   // The pid must still be a HAProxy running our configuration (pids are reused).
-  std::string cmdline = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::string cmdline = ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline"));
   for (char& c : cmdline) c = c == '\0' ? ' ' : c;
   return cmdline.find(config_path_) != std::string::npos ? pid : 0;
 }

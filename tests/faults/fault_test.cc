@@ -33,6 +33,7 @@
 #include "frameworks/sdk/scheduler_driver.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/netns.h"
+#include "common/proc_file.h"
 
 namespace agora::testing {
 namespace {
@@ -177,8 +178,7 @@ std::vector<pid_t> ProcessesMentioning(const std::string& text) {
     const std::string name = e.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0])) || std::stoi(name) == ::getpid()) continue;
     for (const char* file : {"cmdline", "environ"}) {
-      std::ifstream in(e.path() / file, std::ios::binary);
-      std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string s = ReadProcFile((e.path() / file).string());
       if (s.find(text) != std::string::npos) {
         found.push_back(std::stoi(name));
         break;
@@ -309,8 +309,7 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
       case 2: {
         auto executors = ProcessesMentioning(dir + "/agent");  // executors' command lines name their work dir
         std::erase_if(executors, [](pid_t pid) {
-          std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
-          std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          const std::string s = ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline"));
           return s.find("agora-executor") != 0 && s.find("/agora-executor") == std::string::npos;
         });
         if (executors.empty()) break;

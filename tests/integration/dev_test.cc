@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tests/integration/cluster.h"
+#include "common/proc_file.h"
 
 namespace agora::testing {
 namespace {
@@ -114,8 +115,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   // one of them names the folder on its command line or runs in it).
   std::vector<std::string> left;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string cmdline = ReadProcFile((entry.path() / "cmdline").string());
     std::error_code ec;
     const std::string cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
     if (cmdline.find(dir) != std::string::npos || (!ec && cwd.rfind(dir, 0) == 0)) {

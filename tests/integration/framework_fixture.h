@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/integration/cluster.h"
+#include "common/proc_file.h"
 
 namespace agora::testing {
 
@@ -103,8 +104,7 @@ class FrameworkTest : public ::testing::Test {
     std::ifstream in(dir() + "/agora-services/haproxy/haproxy.pid");
     int pid = 0;
     if (in >> pid && pid > 0 && ::kill(pid, 0) == 0) {
-      std::ifstream cmd(absl::StrCat("/proc/", pid, "/cmdline"));
-      std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+      const std::string cmdline = ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline"));
       if (cmdline.find(dir() + "/agora-services/haproxy/") == std::string::npos) return;
       // Again until it is gone: a signal during a reload's re-exec can go unheeded.
       WaitFor([&] { return ::kill(pid, SIGTERM) != 0 || Zombie(pid); }, absl::Seconds(5));
@@ -112,8 +112,7 @@ class FrameworkTest : public ::testing::Test {
   }
 
   static bool Zombie(int pid) {  // exited, not yet reaped by its parent (init)
-    std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::string text = ReadProcFile(absl::StrCat("/proc/", pid, "/stat"));
     const size_t end = text.rfind(')');
     return end == std::string::npos || text.substr(end + 2, 1) == "Z";
   }

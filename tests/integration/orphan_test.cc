@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/test_framework.h"
+#include "common/proc_file.h"
 
 namespace agora::testing {
 namespace {
@@ -24,8 +25,7 @@ std::vector<pid_t> FindProcesses(const std::vector<std::string>& parts) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string cmdline = ReadProcFile((entry.path() / "cmdline").string());
     for (char& c : cmdline) c = c == '\0' ? ' ' : c;
     bool all = true;
     for (const std::string& p : parts) all = all && cmdline.find(p) != std::string::npos;
