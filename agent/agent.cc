@@ -281,9 +281,9 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   }
   Task& task = tasks_[key];
   task.framework_id = framework_id;
-  task.sandbox = (fs::path(options_.work_dir) / "frameworks" / framework_id / "tasks" /
-                  spec.task_id / "runs" / NewId("r"))
+  task.sandbox = (fs::path(options_.work_dir) / "frameworks" / framework_id / "tasks" / spec.task_id)
                      .string();
+  task.run_id = NewId("r");
   auto user = UserForTask(options_.task_users, spec.user);
   task.env = TaskEnvironment(framework_id, msg.getFrameworkName(), spec, task.sandbox,
                              user.ok() ? &*user : nullptr);
@@ -315,6 +315,12 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
 
 absl::Status Agent::PrepareSandbox(const Task& task, const TaskUser& user) {
   std::error_code ec;
+  // One directory per task (each new inode costs: see docs/benchmarks.md).
+  // A task id used again after its task ended: the earlier run moves aside.
+  if (fs::exists(task.sandbox, ec)) {
+    fs::rename(task.sandbox, absl::StrCat(task.sandbox, ".", NewId("r")), ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot move the earlier run of ", task.sandbox, " aside: ", ec.message()));
+  }
   fs::create_directories(task.sandbox, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create sandbox ", task.sandbox, ": ", ec.message()));
   std::vector<fs::path> created = {task.sandbox};
@@ -594,6 +600,7 @@ void Agent::SendLaunch(Executor& executor, Task& task) {
   launch.setFrameworkId(task.framework_id);
   ToWire(task.spec, launch.initTask());
   launch.setSandbox(task.sandbox);
+  launch.setRunId(task.run_id);
   ToWire(task.env, launch.initEnv(task.env.size()));
   launch.setCgroupVersion(static_cast<uint8_t>(options_.cgroup_version));
   if (options_.cgroup_version != 0) {

@@ -104,22 +104,13 @@ HttpReply Agent::ServeFiles(const HttpRequest& request) const {
     return error(400, "length must be a non-negative number");
   }
   length = std::min<int64_t>(length, 1 << 20);
-  // The live task's sandbox, or else its newest run on disk.
-  std::string sandbox;
-  if (auto t = tasks_.find(TaskKey{framework, task}); t != tasks_.end()) {
-    sandbox = t->second.sandbox;
-  } else {
-    std::error_code ec;
-    fs::file_time_type newest;
-    const fs::path runs = fs::path(options_.work_dir) / "frameworks" / framework / "tasks" / task / "runs";
-    for (const auto& run : fs::directory_iterator(runs, ec)) {
-      if (sandbox.empty() || run.last_write_time(ec) > newest) {
-        sandbox = run.path().string();
-        newest = run.last_write_time(ec);
-      }
-    }
-  }
-  if (sandbox.empty()) return error(404, "no sandbox of task " + task + " of " + framework + " here");
+  // The live task's sandbox, or else its latest run's (earlier runs of a
+  // task id used again are beside it, as TASK.RUN).
+  std::string sandbox =
+      (fs::path(options_.work_dir) / "frameworks" / framework / "tasks" / task).string();
+  if (auto t = tasks_.find(TaskKey{framework, task}); t != tasks_.end()) sandbox = t->second.sandbox;
+  std::error_code ec;
+  if (!fs::is_directory(sandbox, ec)) return error(404, "no sandbox of task " + task + " of " + framework + " here");
   std::ifstream in(fs::path(sandbox) / file, std::ios::binary);
   if (!in) return error(404, "no " + file + " in " + sandbox);
   in.seekg(0, std::ios::end);

@@ -102,18 +102,6 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
   return cg;
 }
 
-bool TaskCgroup::JoinInChild() const {
-  // "0" means the writing process itself, for both v1 and v2.
-  for (const std::string& f : procs_files_) {
-    int fd = ::open(f.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    bool ok = ::write(fd, "0", 1) == 1;
-    ::close(fd);
-    if (!ok) return false;
-  }
-  return true;
-}
-
 uint64_t TaskCgroup::OomKills() const {
   if (dirs_.empty()) return 0;
   if (version_ == 2) return ReadCounter(dirs_[0] + "/memory.events", "oom_kill");

@@ -3,8 +3,8 @@
 // the unified hierarchy has the memory controller, else v1 (memory + cpu
 // hierarchies under /sys/fs/cgroup/<controller>). Needs root.
 //
-// Split for fork safety: Prepare() runs in the parent and produces plain
-// C strings; the child only calls JoinInChild() (async-signal-safe).
+// A task joins its cgroups from the spawned child (executor/spawn.h), by
+// writing itself into procs_files() before it execs.
 #pragma once
 
 #include <sys/types.h>
@@ -33,9 +33,6 @@ class TaskCgroup {
                                            uint32_t cpu_shares);
   TaskCgroup() = default;
 
-  // Writes the calling process into every controller's cgroup.procs. Only
-  // async-signal-safe calls; returns false on failure.
-  bool JoinInChild() const;
   // The kernel's count of OOM kills in this cgroup.
   uint64_t OomKills() const;
   // Accounting: cpu-seconds used so far (v2 cpu.stat, v1 cpuacct.usage) and
@@ -49,6 +46,8 @@ class TaskCgroup {
   // Removes the (empty) parent cgroup "agora/<group>" of every controller.
   static void RemoveGroup(int version, const std::string& group);
   bool valid() const { return !dirs_.empty(); }
+  // The cgroup.procs files a process writes itself into to join.
+  const std::vector<std::string>& procs_files() const { return procs_files_; }
 
  private:
   int version_ = 0;

@@ -127,6 +127,7 @@ Checkpoints Checkpointer::Load() {
     task.state = FromWire(t.getState());
     task.executor_id = t.getExecutorId();
     task.sandbox = t.getSandbox();
+    task.run_id = t.getRunId();
     task.env = FromWire(t.getEnv());
     for (auto s : t.getPending()) task.pending.push_back(FromWire(s));
     out.tasks.push_back(std::move(task));
@@ -186,6 +187,7 @@ void Checkpointer::SaveTask(const TaskCheckpoint& t) {
   root.setState(ToWire(t.state));
   root.setExecutorId(t.executor_id);
   root.setSandbox(t.sandbox);
+  root.setRunId(t.run_id);
   ToWire(t.env, root.initEnv(t.env.size()));
   auto pending = root.initPending(t.pending.size());
   for (size_t i = 0; i < t.pending.size(); ++i) ToWire(t.pending[i], pending[i]);

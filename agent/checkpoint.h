@@ -38,6 +38,7 @@ struct TaskCheckpoint {
   TaskState state = TaskState::kStaging;
   std::string executor_id;
   std::string sandbox;
+  std::string run_id;  // this run of the task id (it may run again, later)
   Env env;
   std::deque<TaskStatus> pending;  // not yet acknowledged; the head is in flight
 };

@@ -83,11 +83,4 @@ absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::st
       "the task asks to run as '", requested, "'; this agent runs tasks as '",
       policy.default_user.name, "' (--task_user)", policy.allow_root ? " or root" : ""));
 }
-
-bool BecomeUserInChild(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
-  if (::getuid() == uid && ::geteuid() == uid) return true;  // already
-  return ::setgroups(groups.size(), groups.data()) == 0 && ::setgid(gid) == 0 &&
-         ::setuid(uid) == 0;
-}
-
 }  // namespace agora::agent

@@ -3,7 +3,8 @@
 // agent's own user, the only one it can be). A task may name its user: the
 // agent's task user, or root where the agent allows it (--allow_root_tasks);
 // any other is refused with the reason. The executor switches to the user in
-// the forked child, after it joined the task's cgroup and before exec.
+// the spawned child (executor/spawn.h), after it joined the task's cgroup and
+// before exec.
 #pragma once
 
 #include <sys/types.h>
@@ -39,9 +40,5 @@ absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, 
 // The user a task asking for `requested` (empty: the default) runs as, or
 // PermissionDenied saying why it may not run here.
 absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::string& requested);
-
-// In a forked child only (async-signal-safe): becomes `uid`/`gid` with
-// `groups`; false if any step failed (the child must not go on).
-bool BecomeUserInChild(uid_t uid, gid_t gid, const std::vector<gid_t>& groups);
 
 }  // namespace agora::agent

@@ -246,6 +246,7 @@ struct LaunchTask {
   uid @9 :UInt32;
   gid @10 :UInt32;
   groups @11 :List(UInt32);
+  runId @12 :Text;              # this run of the task id (a task id may run again later)
 }
 struct ExecutorKill {
   taskId @0 :Text;
@@ -341,4 +342,5 @@ struct CheckpointedTask {
   sandbox @4 :Text;
   env @5 :List(KeyValue);
   pending @6 :List(TaskStatus);  # updates not yet acknowledged, oldest first
+  runId @7 :Text;
 }

@@ -1,4 +1,5 @@
 #include "agent/executor/executor.h"
+#include "agent/executor/spawn.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,9 +12,9 @@
 #include <capnp/message.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "agent/checkpoint.h"
-#include "agent/task_user.h"
 #include "common/framing.h"
 #include "common/log.h"
 #include "common/signals.h"
@@ -161,11 +162,21 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
                   "executor_shutting_down");
   }
   // A repeated launch (a restarted agent sends launches it cannot know
-  // arrived): running, or already reported.
-  if (tasks_.contains(spec.task_id) || reported_.contains(spec.task_id)) return;
+  // arrived): running, or already reported. A new run of a task id that ran
+  // before is not one: the agent had the old run's end (it forgot the task
+  // only once that was acknowledged).
+  const std::string run_id = msg.getRunId();
+  if (tasks_.contains(spec.task_id)) return;
+  launching_run_ = run_id;  // for the reports below, until the task exists
+  absl::Cleanup launched = [this] { launching_run_.clear(); };
+  if (auto r = reported_.find(spec.task_id); r != reported_.end()) {
+    if (r->second.run_id == run_id) return;
+    reported_.erase(r);
+  }
   Task task;
   task.id = spec.task_id;
   task.sandbox = msg.getSandbox();
+  task.run_id = run_id;
   task.grace = absl::Milliseconds(msg.getGracePeriodMs());
   if (msg.getSwitchUser()) {
     RunAs user;
@@ -187,65 +198,32 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
     cgroup_version_ = msg.getCgroupVersion();
   }
 
-  // Everything the child needs is prepared here: after fork() in a process
-  // with threads (ZeroMQ's), only async-signal-safe calls are allowed.
-  std::vector<std::string> env_strings = BuildEnvironment(FromWire(msg.getEnv()));
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string shell = "/bin/sh", dash_c = "-c", command = spec.command;
-  char* argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
-  const std::string out_path = sandbox + "/stdout";
-  const std::string err_path = sandbox + "/stderr";
-  const TaskCgroup* cgroup = task.cgroup.valid() ? &task.cgroup : nullptr;
-  const RunAs* user = task.user ? &*task.user : nullptr;
-
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    task.cgroup.Destroy();
-    return Report(spec.task_id, TaskState::kFailed, absl::StrCat("fork failed: ", strerror(errno)),
+  SpawnSpec spawn;
+  spawn.command = spec.command;
+  spawn.env = BuildEnvironment(FromWire(msg.getEnv()));
+  spawn.dir = sandbox;
+  spawn.stdout_path = sandbox + "/stdout";
+  spawn.stderr_path = sandbox + "/stderr";
+  if (task.cgroup.valid()) spawn.cgroup_procs = task.cgroup.procs_files();
+  if (task.user) {
+    spawn.switch_user = true;
+    spawn.uid = task.user->uid;
+    spawn.gid = task.user->gid;
+    spawn.groups = task.user->groups;
+  }
+  auto spawned = Spawn(spawn);
+  if (!spawned.ok()) {
+    reaper_->Reap(std::move(task.cgroup));
+    return Report(spec.task_id, TaskState::kFailed, std::string(spawned.status().message()),
                   "launch_failed");
   }
-  if (pid == 0) {
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_UNBLOCK, &all, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, nullptr);
-    ::setpgid(0, 0);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int in = ::open("/dev/null", O_RDONLY);
-    if (err < 0 || out < 0 || in < 0 || ::chdir(sandbox.c_str()) != 0) _exit(126);
-    ::dup2(in, STDIN_FILENO);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    if (cgroup != nullptr && !cgroup->JoinInChild()) {
-      static const char kMsg[] = "agora-executor: cannot join the task's cgroup\n";
-      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
-      _exit(126);
-    }
-    // Last, as root could do the above: become the task's user for good.
-    if (user != nullptr) {
-      [[maybe_unused]] int a = ::fchown(out, user->uid, user->gid);
-      [[maybe_unused]] int b = ::fchown(err, user->uid, user->gid);
-      if (!BecomeUserInChild(user->uid, user->gid, user->groups)) {
-        static const char kMsg[] = "agora-executor: cannot switch to the task's user\n";
-        [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
-        _exit(126);
-      }
-    }
-    ::execve(argv[0], argv, envp.data());
-    _exit(127);
-  }
-  ::setpgid(pid, pid);  // also here, so a kill right away finds the group
+  const pid_t pid = *spawned;
   task.pid = pid;
   task_by_pid_[pid] = task.id;
   if (spec.health_check.kind != HealthCheck::Kind::kNone) {
     task.health = std::make_unique<Health>();
     task.health->check = spec.health_check;
-    task.health->env = std::move(env_strings);
+    task.health->env = std::move(spawn.env);
     task.health->started = loop_.Now();
   }
   Task& running = tasks_.emplace(task.id, std::move(task)).first->second;
@@ -341,7 +319,10 @@ void Executor::TaskExited(Task& task, int status) {
 void Executor::Report(const std::string& task_id, TaskState state, const std::string& message,
                       const std::string& reason, int exit_code, std::optional<bool> healthy) {
   Reported& reported = reported_[task_id];
-  reported = {state, message, reason, exit_code, healthy, 0, ""};
+  auto task = tasks_.find(task_id);
+  std::string run = task != tasks_.end() ? task->second.run_id : launching_run_;
+  if (run.empty()) run = reported.run_id;
+  reported = {state, message, reason, exit_code, healthy, 0, "", std::move(run)};
   SendStatus(task_id, reported);
 }
 

@@ -76,6 +76,7 @@ class Executor {
 
   struct Task {
     std::string id;
+    std::string run_id;
     std::string sandbox;
     std::optional<RunAs> user;  // none: the executor's own
     pid_t pid = -1;
@@ -95,6 +96,7 @@ class Executor {
     std::optional<bool> healthy;
     uint64_t seq = 0;        // heartbeats sent before it
     std::string instance;    // the agent instance it was sent to
+    std::string run_id;      // of the run it ended (a task id may run again)
   };
 
   void HandleAgent(wire::Envelope::Reader env);
@@ -129,6 +131,7 @@ class Executor {
   std::unique_ptr<Prober> prober_;  // started with the first http/tcp check
   absl::flat_hash_map<std::string, Reported> reported_;
   uint64_t seq_ = 0;
+  std::string launching_run_;  // the run OnLaunch is starting
   std::string agent_instance_;
   absl::Time last_contact_;
   EventLoop::TimerId heartbeat_timer_ = 0;

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/executor/executor.h"
-#include "agent/task_user.h"
+#include "agent/executor/spawn.h"
 #include "common/log.h"
 
 namespace agora::agent {
@@ -28,26 +28,22 @@ void Executor::RunHealthCheck(const std::string& task_id) {
   const uint64_t seq = ++h.seq;
   const HealthCheck& c = h.check;
   if (c.kind == HealthCheck::Kind::kCommand) {
-    std::vector<char*> envp;
-    for (std::string& s : h.env) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string shell = "/bin/sh", dash_c = "-c", command = c.command;
-    char* argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
-    const std::string sandbox = task.sandbox;
-    const RunAs* user = task.user ? &*task.user : nullptr;
-    pid_t pid = ::fork();
-    if (pid < 0) return OnHealthResult(task_id, seq, false, "cannot fork the health command");
-    if (pid == 0) {  // only async-signal-safe calls from here
-      sigset_t all;
-      sigfillset(&all);
-      sigprocmask(SIG_UNBLOCK, &all, nullptr);
-      ::setpgid(0, 0);
-      if (::chdir(sandbox.c_str()) != 0) _exit(126);
-      if (user != nullptr && !BecomeUserInChild(user->uid, user->gid, user->groups)) _exit(126);
-      ::execve(argv[0], argv, envp.data());
-      _exit(127);
+    SpawnSpec spawn;
+    spawn.command = c.command;
+    spawn.env = h.env;
+    spawn.dir = task.sandbox;
+    if (task.user) {
+      spawn.switch_user = true;
+      spawn.uid = task.user->uid;
+      spawn.gid = task.user->gid;
+      spawn.groups = task.user->groups;
     }
-    ::setpgid(pid, pid);
+    auto spawned = Spawn(spawn);
+    if (!spawned.ok()) {
+      return OnHealthResult(task_id, seq, false,
+                            absl::StrCat("health command: ", spawned.status().message()));
+    }
+    const pid_t pid = *spawned;
     h.check_pid = pid;
     health_check_by_pid_[pid] = task_id;
     h.timer = loop_.After(c.timeout, [this, task_id, seq, pid] {

@@ -83,7 +83,7 @@ TEST(ClusterTest, TasksGetTheirSandboxEnvironmentAndPorts) {
                            "AGORA_HOSTNAME=agent0"}) {
     EXPECT_NE(env.find(want), std::string::npos) << want << " missing in\n" << env;
   }
-  EXPECT_TRUE(absl::StrContains(env_file, "/frameworks/" + fw.framework_id() + "/tasks/env-task/runs/"));
+  EXPECT_TRUE(absl::StrContains(env_file, "/frameworks/" + fw.framework_id() + "/tasks/env-task/env.txt"));
 }
 
 TEST(ClusterTest, KillingARunningTaskEndsItsProcessAndReportsKilled) {
@@ -536,6 +536,54 @@ TEST(ClusterTest, AgentsJsonHasThePromisedShape) {
     EXPECT_TRUE(tasks[0].contains(key)) << key;
   }
   EXPECT_EQ(tasks[0]["state"], "running");
+}
+
+}  // namespace
+}  // namespace agora::testing
+
+namespace agora::testing {
+namespace {
+
+// One directory per task: a task id used again after its task ended gets a
+// fresh sandbox, the earlier run moves aside, and logs show the latest run.
+TEST(ClusterTest, ATaskIdUsedAgainGetsAFreshSandboxAndTheEarlierRunIsKept) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("again", "echo first"));
+  ASSERT_TRUE(fw.WaitForState("again", TaskState::kFinished, absl::Seconds(15)));
+  // The agent forgets an ended task once its update was acknowledged.
+  std::string endpoint;
+  std::ifstream(cluster.dir() + "/agent0/http_endpoint") >> endpoint;
+  httplib::Client agent(endpoint);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = agent.Get("/state");
+        return r && r->status == 200 && nlohmann::json::parse(r->body)["tasks"].empty();
+      },
+      absl::Seconds(10)));
+  fw.Launch(Command("again", "echo second"));
+  ASSERT_TRUE(WaitFor([&] { return fw.Updates("again").size() >= 4; }, absl::Seconds(15))) << [&] {
+    std::string seen;
+    for (const TaskStatus& s : fw.Updates("again")) seen += std::string(TaskStateName(s.state)) + ": " + s.message + "\n";
+    return seen;
+  }();
+  ASSERT_TRUE(WaitFor([&] { return fw.Updates("again").back().state == TaskState::kFinished; },
+                      absl::Seconds(15)));
+  CliResult logs = cluster.Cli({"logs", "again", "--framework", fw.framework_id()});
+  EXPECT_EQ(logs.exit_code, 0) << logs.out;
+  EXPECT_EQ(logs.out, "second\n");
+  int earlier = 0;
+  const auto tasks = std::filesystem::path(cluster.dir()) / "agent0/frameworks" / fw.framework_id() / "tasks";
+  for (const auto& e : std::filesystem::directory_iterator(tasks)) {
+    if (e.path().filename().string().rfind("again.r-", 0) != 0) continue;
+    ++earlier;
+    std::ifstream in(e.path() / "stdout");
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "first");
+  }
+  EXPECT_EQ(earlier, 1);
 }
 
 }  // namespace

@@ -97,9 +97,7 @@ class LoadBalancerTest : public ServiceTest {
   // The sandbox of `task_id`'s current run, under its agent's work dir.
   std::string Sandbox(const std::string& task_id) {
     for (const auto& entry : fs::recursive_directory_iterator(dir())) {
-      if (entry.is_directory() && entry.path().filename() == task_id) {
-        for (const auto& run : fs::directory_iterator(entry.path() / "runs")) return run.path().string();
-      }
+      if (entry.is_directory() && entry.path().filename() == task_id) return entry.path().string();
     }
     return "";
   }

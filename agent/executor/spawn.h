@@ -1,0 +1,41 @@
+// Spawn starts a task's `/bin/sh -c COMMAND` (or a health check's) the way
+// posix_spawn does, with clone(CLONE_VM | CLONE_VFORK): the executor's address
+// space is neither copied nor torn down again at exec. With ZeroMQ's threads
+// and their memory, fork() + exec cost the executor more CPU than the task
+// `true` itself (perf: copy_page_range, exit_mmap and COW faults were half of
+// it); this is the physical limit of batch throughput, so it matters.
+//
+// The child shares the executor's memory until it execs, so it makes only
+// plain system calls on data prepared beforehand: default signal handling and
+// an empty mask, a new process group, stdin from /dev/null and stdout/stderr
+// appended to files, the working directory, the task's cgroups, its user.
+// The calling thread waits (microseconds) until the child has exec'd or
+// failed; a failure is returned with the step that failed. Loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace agora::agent {
+
+struct SpawnSpec {
+  std::string command;      // run by /bin/sh -c
+  std::vector<std::string> env;  // NAME=VALUE
+  std::string dir;          // working directory
+  std::string stdout_path;  // appended to; empty: /dev/null
+  std::string stderr_path;
+  std::vector<std::string> cgroup_procs;  // cgroup.procs files to join
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+};
+
+// The new process's pid; it leads its own process group.
+absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec);
+
+}  // namespace agora::agent
