@@ -56,6 +56,7 @@ Agent::~Agent() {
   loop_.Cancel(heartbeat_timer_);
   loop_.Cancel(register_timer_);
   loop_.Cancel(adopted_check_timer_);
+  loop_.Cancel(gc_timer_);
 }
 
 std::string Agent::ExecutorEndpoint() const {
@@ -83,7 +84,19 @@ absl::Status Agent::Start() {
   checkpointer_ = std::make_unique<Checkpointer>((fs::path(options_.work_dir) / "meta").string());
   Recover();
   Register();
+  gc_ = std::make_unique<SandboxGc>(
+      SandboxGcOptions{options_.work_dir, options_.gc_delay, options_.gc_disk_headroom});
+  gc_timer_ = loop_.Every(absl::Hours(1), [this] { CollectGarbage(); });
+  CollectGarbage();
   return absl::OkStatus();
+}
+
+void Agent::CollectGarbage() {
+  absl::flat_hash_set<std::string> keep;
+  for (const auto& [key, task] : tasks_) keep.insert(task.sandbox);
+  for (const auto& [id, executor] : executors_) keep.insert(ExecutorDir(executor.framework_id, id));
+  ++stats_.gc_passes;
+  gc_->Collect(std::move(keep));
 }
 
 void Agent::Recover() {

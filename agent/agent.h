@@ -35,6 +35,7 @@
 #include "common/sockets.h"
 #include "agent/checkpoint.h"
 #include "agent/process_launcher.h"
+#include "agent/sandbox_gc.h"
 #include "agent/task_user.h"
 #include "common/task.h"
 
@@ -64,6 +65,10 @@ struct AgentOptions {
   std::optional<CurveClient> curve;
   // Who tasks run as (--task_user, --allow_root_tasks).
   TaskUserPolicy task_users;
+  // Finished sandboxes are removed after this, sooner as the disk fills
+  // (agent/sandbox_gc.h).
+  absl::Duration gc_delay = absl::Hours(24 * 7);
+  double gc_disk_headroom = 0.1;
 };
 
 struct AgentStats {
@@ -74,6 +79,7 @@ struct AgentStats {
   uint64_t executors_started = 0;
   uint64_t executors_lost = 0;
   uint64_t orphans_killed = 0;  // task processes found after their executor died
+  uint64_t gc_passes = 0;
   uint64_t bad_messages = 0;
 };
 
@@ -133,6 +139,9 @@ class Agent {
   using TaskKey = std::pair<std::string, std::string>;  // framework, task
 
   void Register();
+  // Hands the sandbox collector what must stay: live tasks' sandboxes and
+  // live executors' directories.
+  void CollectGarbage();
   void OnRegistered(wire::AgentRegistered::Reader msg);
   void SendHeartbeat();
   void OnRunTask(wire::RunTask::Reader msg);
@@ -174,6 +183,8 @@ class Agent {
   EventLoop& loop_;
   zmq::context_t& context_;
   std::unique_ptr<ProcessLauncher> launcher_;
+  std::unique_ptr<SandboxGc> gc_;
+  EventLoop::TimerId gc_timer_ = 0;
   std::unique_ptr<DealerSocket> master_;
   std::unique_ptr<RouterSocket> executors_socket_;
   std::string agent_id_;

@@ -71,6 +71,8 @@ std::string Agent::MetricsText() const {
       {"agora_agent_orphans_killed_total",
        "Task processes killed after their executor died (found by their sandbox).",
        stats_.orphans_killed},
+      {"agora_agent_sandboxes_removed_total", "Finished sandboxes the collector removed.",
+       gc_ != nullptr ? gc_->stats().removed : 0},
       {"agora_agent_bad_messages_total", "Unexpected or invalid messages.", stats_.bad_messages},
   });
   if (master_) w.Socket("agora_agent_master", master_->stats());

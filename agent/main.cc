@@ -61,6 +61,13 @@ int main(int argc, char** argv) {
                   "an executor with no tasks exits after this");
   AddDurationFlag(app, "--recovery_timeout", &options.recovery_timeout,
                   "executors kill their tasks when the agent is gone this long");
+  AddDurationFlag(app, "--gc_delay", &options.gc_delay,
+                  "finished sandboxes are removed this long after their last write (sooner as the "
+                  "disk fills)");
+  app.add_option("--gc_disk_headroom", options.gc_disk_headroom,
+                 "share of the work dir's disk kept free: past it, sandboxes age faster")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   AddDurationFlag(app, "--usage_interval", &options.usage_interval,
                   "how often tasks' cpu and memory use is measured and reported (0: never)");
   std::string task_user;

@@ -205,12 +205,7 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   spawn.stdout_path = sandbox + "/stdout";
   spawn.stderr_path = sandbox + "/stderr";
   if (task.cgroup.valid()) spawn.cgroup_procs = task.cgroup.procs_files();
-  if (task.user) {
-    spawn.switch_user = true;
-    spawn.uid = task.user->uid;
-    spawn.gid = task.user->gid;
-    spawn.groups = task.user->groups;
-  }
+  spawn.user = task.user;
   auto spawned = Spawn(spawn);
   if (!spawned.ok()) {
     reaper_->Reap(std::move(task.cgroup));

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "agent/cgroups.h"
 #include "agent/executor/prober.h"
+#include "agent/executor/spawn.h"
 #include "agent/executor/usage.h"
 #include "common/event_loop.h"
 #include "common/sockets.h"
@@ -67,18 +68,11 @@ class Executor {
     uint64_t seq = 0;              // a probe's answer for an older check is dropped
   };
 
-  // The user a task (and its command health checks) runs as.
-  struct RunAs {
-    uid_t uid = 0;
-    gid_t gid = 0;
-    std::vector<gid_t> groups;
-  };
-
   struct Task {
     std::string id;
     std::string run_id;
     std::string sandbox;
-    std::optional<RunAs> user;  // none: the executor's own
+    std::optional<RunAs> user;  // none: the executor's own (also for its command checks)
     pid_t pid = -1;
     TaskCgroup cgroup;
     bool kill_requested = false;

@@ -32,12 +32,7 @@ void Executor::RunHealthCheck(const std::string& task_id) {
     spawn.command = c.command;
     spawn.env = h.env;
     spawn.dir = task.sandbox;
-    if (task.user) {
-      spawn.switch_user = true;
-      spawn.uid = task.user->uid;
-      spawn.gid = task.user->gid;
-      spawn.groups = task.user->groups;
-    }
+    spawn.user = task.user;
     auto spawned = Spawn(spawn);
     if (!spawned.ok()) {
       return OnHealthResult(task_id, seq, false,

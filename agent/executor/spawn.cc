@@ -109,9 +109,10 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
   std::vector<const char*> procs;
   for (const std::string& p : spec.cgroup_procs) procs.push_back(p.c_str());
 
+  const RunAs user = spec.user.value_or(RunAs{});
   ChildArgs args{shell.c_str(), argv, envp.data(), spec.dir.c_str(), spec.stdout_path.c_str(),
-                 spec.stderr_path.c_str(), procs.data(), procs.size(), spec.switch_user, spec.uid,
-                 spec.gid, spec.groups.data(), spec.groups.size()};
+                 spec.stderr_path.c_str(), procs.data(), procs.size(), spec.user.has_value(),
+                 user.uid, user.gid, user.groups.data(), user.groups.size()};
   char* stack = ChildStackTop();
   if (stack == nullptr) return absl::InternalError("cannot map a stack for the child");
 

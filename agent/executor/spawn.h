@@ -15,12 +15,20 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace agora::agent {
+
+// The user a child becomes before exec.
+struct RunAs {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary
+};
 
 struct SpawnSpec {
   std::string command;      // run by /bin/sh -c
@@ -29,10 +37,7 @@ struct SpawnSpec {
   std::string stdout_path;  // appended to; empty: /dev/null
   std::string stderr_path;
   std::vector<std::string> cgroup_procs;  // cgroup.procs files to join
-  bool switch_user = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;
+  std::optional<RunAs> user;              // none: the executor's own
 };
 
 // The new process's pid; it leads its own process group.
