@@ -728,7 +728,10 @@ void Agent::ReapChildren() {
   }
 }
 
-void Agent::ExecutorExited(const std::string& executor_id, const std::string& how) {
+void Agent::ExecutorExited(const std::string& id, const std::string& how) {
+  // A copy: `id` may be the record's own (Recover() passes executor.id),
+  // which the erase below frees.
+  const std::string executor_id = id;
   auto it = executors_.find(executor_id);
   if (it == executors_.end()) return;
   Executor executor = std::move(it->second);
