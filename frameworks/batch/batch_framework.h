@@ -48,6 +48,9 @@ struct BatchOptions {
   absl::Duration unreachable_grace = absl::Seconds(30);
   // Give up on a job whose attempts keep getting lost (agents dying under it).
   int max_lost_attempts = 10;
+  // A run whose jobs are all final is forgotten (records and store) this
+  // long after its last job ended; zero keeps runs forever.
+  absl::Duration retention = absl::Hours(24 * 7);
 };
 
 struct SubmitResult {
@@ -139,6 +142,9 @@ class BatchFramework final : public sdk::Scheduler {
   void FireCron(const std::string& name);
   bool RunActive(const std::string& run_id) const;
   void SaveCron(const CronRecord& cron);
+  // Forgets the runs finished more than options_.retention ago.
+  void RemoveExpiredRuns();
+  void ForgetRun(const std::string& run_id);
 
   SqliteKv& store_;
   BatchOptions options_;
@@ -163,6 +169,7 @@ class BatchFramework final : public sdk::Scheduler {
   absl::flat_hash_map<std::string, std::pair<double, int>> durations_;
   uint64_t launched_ = 0;
   uint64_t preemptions_ = 0;
+  uint64_t runs_removed_ = 0;
 };
 
 }  // namespace agora::batch

@@ -443,7 +443,50 @@ void BatchFramework::Attach(sdk::SchedulerDriver& driver) {
   // of only once its agents have had time to re-register: ask again now and
   // then, so an attempt lost with a master failover is found.
   driver.loop().Every(absl::Seconds(30), [this] { ReconcileActive(); });
+  if (options_.retention > absl::ZeroDuration()) {
+    const absl::Duration period =
+        std::clamp(options_.retention / 4, absl::Milliseconds(100), absl::Hours(1));
+    driver.loop().Every(period, [this] { RemoveExpiredRuns(); });
+  }
   Flush();
+}
+
+// ---------------------------------------------------------------- retention
+
+void BatchFramework::RemoveExpiredRuns() {
+  // A scan of every job, once per period (at most hourly): cheap next to
+  // the work that made the jobs, and nothing to keep up to date.
+  const absl::Time cutoff = Now() - options_.retention;
+  std::vector<std::string> expired;
+  for (const auto& [id, run] : runs_) {
+    absl::Time ended = run.submitted_at;
+    bool final = true;
+    for (const std::string& job_id : run.job_ids) {
+      const JobRecord& job = jobs_.at(job_id);
+      final = final && IsFinal(job.state);
+      if (job.finished_at != absl::InfinitePast()) ended = std::max(ended, job.finished_at);
+    }
+    if (final && ended <= cutoff) expired.push_back(id);
+  }
+  if (expired.empty()) return;
+  for (const std::string& id : expired) ForgetRun(id);
+  AGORA_LOG(INFO, "batch") << "forgot " << expired.size() << " runs finished more than "
+                           << absl::FormatDuration(options_.retention) << " ago";
+  Flush();
+}
+
+void BatchFramework::ForgetRun(const std::string& run_id) {
+  auto run = runs_.find(run_id);
+  for (const std::string& id : run->second.job_ids) {
+    jobs_.erase(id);
+    dirty_jobs_.erase(id);
+    dependants_.erase(id);
+    unresolved_.erase(id);
+    store_.Erase("job", id);
+  }
+  runs_.erase(run);
+  store_.Erase("run", run_id);
+  ++runs_removed_;
 }
 
 }  // namespace agora::batch

@@ -134,7 +134,9 @@ std::string BatchFramework::MetricsText() const {
   w.One("agora_batch_runs", "gauge", "Runs (workflow instances) kept.", double(runs_.size()));
   w.One("agora_batch_schedules", "gauge", "Recurring jobs.", double(crons_.size()));
   w.Counters({{"agora_batch_tasks_launched_total", "Task attempts launched.", launched_},
-              {"agora_batch_preemptions_total", "Jobs preempted by SRTF.", preemptions_}});
+              {"agora_batch_preemptions_total", "Jobs preempted by SRTF.", preemptions_},
+              {"agora_batch_runs_removed_total", "Finished runs forgotten after --retention.",
+               runs_removed_}});
   return w.Take();
 }
 

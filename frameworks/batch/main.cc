@@ -79,6 +79,8 @@ int main(int argc, char** argv) {
   app.add_option("--placement", placement, "binpack (fill an agent first) or spread")
       ->check(CLI::IsMember({"binpack", "spread"}))
       ->capture_default_str();
+  AddDurationFlag(app, "--retention", &options.retention,
+                  "finished runs are forgotten this long after their last job ended; 0: never");
 
   SimulateOptions sim;
   CLI::App* simulate = app.add_subcommand(

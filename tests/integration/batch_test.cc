@@ -228,6 +228,34 @@ TEST_F(BatchTest, RestartMidWorkflowFinishesWithNoJobRunTwice) {
   }
 }
 
+TEST_F(BatchTest, FinishedRunsAreForgottenAfterTheRetentionAndStayForgotten) {
+  framework_flags_ = {"--retention", "2s"};
+  Start();
+  const std::string done = Submit("name: quick\ncommand: true\n");
+  const std::string busy = Submit("name: busy\ncommand: sleep 30\n");
+  ASSERT_TRUE(WaitForJob(done + ".quick", "succeeded"));
+  ASSERT_TRUE(WaitForJob(busy + ".busy", "running"));
+  // Gone within the retention plus a sweep period (retention / 4).
+  ASSERT_TRUE(WaitFor([&] { return Cli({"job", "show", done + ".quick"}).exit_code == 1; },
+                      absl::Seconds(10)));
+  CliResult shown = Cli({"job", "show", done + ".quick"});
+  EXPECT_NE(shown.out.find(done + ".quick"), std::string::npos) << shown.out;
+  for (const nlohmann::json& job : CliJson({"job", "list"})) EXPECT_NE(job["run_id"], done);
+  // A run still going is kept, however old.
+  EXPECT_EQ(Job(busy + ".busy")["state"], "running");
+  httplib::Client http(Endpoint());
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("agora_batch_runs_removed_total 1\n"), std::string::npos)
+      << metrics->body;
+  // Forgotten in the store too: a restart does not bring it back.
+  framework_->Signal(SIGKILL);
+  framework_->Wait(absl::Seconds(5));
+  StartFramework();
+  EXPECT_EQ(Cli({"job", "show", done + ".quick"}).exit_code, 1);
+  EXPECT_EQ(Job(busy + ".busy")["state"], "running");
+}
+
 TEST_F(BatchTest, JobOnALostAgentRunsAgainElsewhere) {
   ClusterOptions o;
   o.agents = 2;
