@@ -1,12 +1,18 @@
-// HeldTransport passes messages straight through, except while held: then it
-// keeps them, in order, until Release(). The master holds a turn's messages
-// from its first registry write on, and releases them once the registry
-// commit of that turn is durable, so no peer hears of a change that a crash
-// could still undo. Master loop only.
+// HeldTransport keeps every outgoing message until the registry writes made
+// before it are durable, so no peer hears of a change that a crash could
+// still undo; messages that follow no pending write pass straight through.
+//
+// Writes are grouped into numbered batches (the registry's group commits):
+// Hold() says the open batch has a write that later messages must wait for;
+// Seal() closes the open batch as it goes to disk; Durable(n) says batch n
+// and every one before it are on disk, and sends, in order, what waited for
+// them. Batches that need no waiting (lazy writes) never call Hold().
+// Master loop only.
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <utility>
-#include <vector>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -22,28 +28,35 @@ class HeldTransport final : public Transport {
   explicit HeldTransport(Transport& inner) : inner_(inner) {}
 
   bool Send(const PeerId& peer, capnp::MessageBuilder& message) override {
-    if (!holding_) return inner_.Send(peer, message);
-    held_.emplace_back(peer, capnp::messageToFlatArray(message));
+    if (barrier_ <= durable_) return inner_.Send(peer, message);
+    held_.push_back({barrier_, peer, capnp::messageToFlatArray(message)});
     return true;
   }
-  void Hold() { holding_ = true; }
-  bool holding() const { return holding_; }
-  // Sends what was held, in order, and passes messages through again.
-  void Release() {
-    holding_ = false;
-    for (auto& [peer, words] : held_) {
-      capnp::FlatArrayMessageReader reader(words.asPtr());
+  void Hold() { barrier_ = open_; }
+  uint64_t Seal() { return open_++; }
+  void Durable(uint64_t batch) {
+    durable_ = batch;
+    while (!held_.empty() && held_.front().batch <= durable_) {
+      capnp::FlatArrayMessageReader reader(held_.front().words.asPtr());
       WireMessage copy;
       copy.setRoot(reader.getRoot<wire::Envelope>());
-      inner_.Send(peer, copy);
+      inner_.Send(held_.front().peer, copy);
+      held_.pop_front();
     }
-    held_.clear();
   }
+  size_t held() const { return held_.size(); }
 
  private:
+  struct Held {
+    uint64_t batch;  // sent once this batch is durable
+    PeerId peer;
+    kj::Array<capnp::word> words;
+  };
   Transport& inner_;
-  bool holding_ = false;
-  std::vector<std::pair<PeerId, kj::Array<capnp::word>>> held_;
+  uint64_t open_ = 1;     // the batch that writes go into now
+  uint64_t barrier_ = 0;  // the latest batch a message must wait for
+  uint64_t durable_ = 0;  // every batch up to this one is on disk
+  std::deque<Held> held_;
 };
 
 }  // namespace agora::master

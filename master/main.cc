@@ -46,6 +46,14 @@ int main(int argc, char** argv) {
                  "mass-expiry guard: share of agents that may turn unreachable per timeout window")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  std::string weights;
+  std::vector<std::string> quotas;
+  app.add_option("--weights", weights,
+                 "DRF weights of roles, ROLE=WEIGHT,... (others weigh 1): a role of weight 2 is "
+                 "entitled to twice the share of one of weight 1");
+  app.add_option("--quota", quotas,
+                 "caps what a role's frameworks may hold, ROLE=RESOURCES, e.g. "
+                 "services=cpus:8;mem:16384 (scalars not named are not capped); once per role");
   std::string curve_secret_key, trusted_keys, operator_keys;
   app.add_option("--curve_secret_key", curve_secret_key,
                  "CurveZMQ: this master's secret key (agora keys generate); every connection is "
@@ -63,6 +71,14 @@ int main(int argc, char** argv) {
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
   if (options.heartbeat_timeout <= options.heartbeat_interval) {
     std::cerr << "--heartbeat_timeout must be longer than --heartbeat_interval\n";
+    return 2;
+  }
+  absl::Status roles = master::ParseRoleWeights(weights, &options.roles);
+  for (const std::string& quota : quotas) {
+    if (roles.ok()) roles = master::ParseRoleQuota(quota, &options.roles);
+  }
+  if (!roles.ok()) {
+    std::cerr << roles.message() << "\n";
     return 2;
   }
   if (curve_secret_key.empty() != trusted_keys.empty()) {
@@ -119,7 +135,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto registry = master::OpenSqliteRegistry(
-      (std::filesystem::path(work_dir) / "registry.sqlite").string());
+      (std::filesystem::path(work_dir) / "registry.sqlite").string(), &loop);
   if (!registry.ok()) {
     std::cerr << registry.status().message() << "\n";
     return 1;

@@ -52,6 +52,8 @@ Master::~Master() {
 }
 
 absl::Status Master::Start() {
+  for (const auto& [role, weight] : options_.roles.weights) allocator_->SetRoleWeight(role, weight);
+  for (const auto& [role, limit] : options_.roles.quotas) allocator_->SetRoleQuota(role, limit);
   if (registry_ != nullptr) {
     auto state = registry_->Recover();
     if (!state.ok()) return state.status();

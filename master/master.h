@@ -29,6 +29,7 @@
 #include "master/allocator/allocator.h"
 #include "master/heartbeat_monitor.h"
 #include "master/held_transport.h"
+#include "master/role_options.h"
 #include "master/records.h"
 #include "master/registry.h"
 
@@ -53,6 +54,7 @@ struct MasterOptions {
   // secured: anyone who can connect may do anything (development).
   bool secured = false;
   std::vector<CurvePrincipal> principals;  // the trusted and operator keys
+  RoleOptions roles;  // DRF weights and quota caps (--weights, --quota)
 };
 
 struct MasterStats {
@@ -71,7 +73,7 @@ struct MasterStats {
   uint64_t usage_reports = 0;
   uint64_t usage_unknown_tasks = 0;
   uint64_t orphan_tasks_killed = 0;  // reported by agents for frameworks that are gone
-  uint64_t permission_denied = 0;    // secured: a principal asked for what it may not do  // reported by an agent that does not run them (as we know it)
+  uint64_t permission_denied = 0;    // secured: a principal asked for what it may not do
   uint64_t allocation_passes = 0;
   uint64_t registry_commits = 0;
   absl::Duration last_allocation_time;
@@ -88,9 +90,10 @@ class Master {
   // failover timeouts running again; agents are expected to re-register) and
   // starts the periodic timers.
   absl::Status Start();
-  // Ends a loop turn: commits the turn's registry writes, then releases the
-  // messages held behind them. A failed commit ends the process (as Mesos
-  // does): a restart recovers from the last durable state.
+  // Ends a loop turn: starts the commit of the registry writes made so far
+  // (unless one is under way); the messages held behind them leave when it
+  // is durable. A failed commit ends the process (as Mesos does): a restart
+  // recovers from the last durable state.
   void EndTurn();
   // Handles one decoded message from `peer`, sent by `principal` (its
   // authenticated key's name; empty on an unsecured master). kj::Exceptions
@@ -205,6 +208,7 @@ class Master {
   bool Permitted(const PeerId& peer, wire::Envelope::Reader env);
   absl::Status CheckAgentOwner(const std::string& agent_id) const;
   std::string SecurityJson() const;
+  std::string RolesJson() const;  // master_operator.cc
 
   // Replies and lookups shared by the handlers.
   void SendOk(const PeerId& peer, uint64_t request_id);
@@ -224,6 +228,7 @@ class Master {
   EventLoop& loop_;
   HeldTransport transport_;
   Registry* registry_;
+  bool commit_in_flight_ = false;
   // Agents in the registry that have not re-registered since the restart.
   absl::flat_hash_map<AgentId, RegistryAgent> recovering_agents_;
   std::unique_ptr<Allocator> allocator_;

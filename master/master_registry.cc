@@ -30,14 +30,21 @@ void Master::PersistFramework(const FrameworkRecord& fw, bool removed) {
 }
 
 void Master::EndTurn() {
-  if (registry_ != nullptr && registry_->HasPendingWrites()) {
-    if (absl::Status s = registry_->Commit(); !s.ok()) {
+  // One commit at a time: writes made while one is under way wait in the
+  // registry's buffer and go together in the next, started when it is done.
+  if (registry_ == nullptr || commit_in_flight_ || !registry_->HasPendingWrites()) return;
+  commit_in_flight_ = true;
+  const uint64_t batch = transport_.Seal();
+  registry_->CommitAsync([this, batch](absl::Status s) {
+    if (!s.ok()) {
       AGORA_LOG(ERROR, "master") << "cannot persist the registry, exiting: " << s.message();
       std::_Exit(1);
     }
     ++stats_.registry_commits;
-  }
-  if (transport_.holding()) transport_.Release();
+    commit_in_flight_ = false;
+    transport_.Durable(batch);
+    EndTurn();
+  });
 }
 
 void Master::Recover(const RegistryState& state) {

@@ -3,18 +3,25 @@
 // their role and failover timeout, or were removed. Tasks are not stored:
 // agents are their source of truth and re-report them.
 //
-// Writes are buffered and made durable together by Commit() (group commit:
-// the master commits once per loop turn, before it releases that turn's
-// answers). Single-threaded: the master's loop only. The seam for a
+// Writes are buffered and made durable together (group commit): the master
+// starts a commit at the end of a loop turn with writes, and releases the
+// answers that waited for them once it is durable. Called from the master's
+// loop only; the SQLite registry commits on a writer thread of its own
+// (DESIGN.md: blocking work goes to a helper thread). The seam for a
 // replicated registry (ZooKeeper) later.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+
+namespace agora {
+class EventLoop;
+}
 
 namespace agora::master {
 
@@ -52,9 +59,19 @@ class Registry {
   virtual bool HasPendingWrites() const = 0;
   // Writes everything buffered in one transaction and syncs it to disk.
   virtual absl::Status Commit() = 0;
+  // Starts a Commit() of everything buffered so far; later writes are
+  // buffered anew. `done` runs on the caller's loop once the commit is
+  // durable or has failed (its writes are then dropped: the master exits).
+  // By default: at once, before returning.
+  virtual void CommitAsync(std::function<void(absl::Status)> done) { done(Commit()); }
 };
 
 // SQLite in WAL mode with synchronous=FULL at `path` (created if missing).
-absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path);
+// With `loop`, CommitAsync() writes on a thread of the registry's own and
+// posts `done` to `loop`, which must outlive the registry; without, it
+// commits inline. Destruction finishes every commit started; writes still
+// buffered are dropped, as in a crash (no answer that waited for them left).
+absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path,
+                                                             EventLoop* loop = nullptr);
 
 }  // namespace agora::master

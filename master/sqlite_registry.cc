@@ -1,8 +1,14 @@
 #include <sqlite3.h>
 
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/event_loop.h"
 #include "common/status.h"
 #include "master/registry.h"
 
@@ -32,10 +38,27 @@ CREATE TABLE IF NOT EXISTS frameworks (
 );
 )sql";
 
+// Writes buffered for one commit; a later put of the same id wins.
+struct Writes {
+  std::map<std::string, RegistryAgent> agents;
+  std::map<std::string, RegistryFramework> frameworks;
+  bool empty() const { return agents.empty() && frameworks.empty(); }
+};
+
 class SqliteRegistry final : public Registry {
  public:
-  explicit SqliteRegistry(sqlite3* db) : db_(db) {}
-  ~SqliteRegistry() override { sqlite3_close(db_); }
+  SqliteRegistry(sqlite3* db, EventLoop* loop) : db_(db), loop_(loop) {
+    if (loop_ != nullptr) writer_ = std::thread([this] { WriterLoop(); });
+  }
+  ~SqliteRegistry() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();  // after every commit started
+    sqlite3_close(db_);
+  }
 
   absl::Status Init() {
     for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", kSchema}) {
@@ -53,6 +76,7 @@ class SqliteRegistry final : public Registry {
   }
 
   absl::StatusOr<RegistryState> Recover() override {
+    WaitIdle();
     RegistryState state;
     sqlite3_stmt* stmt = nullptr;
     AGORA_RETURN_IF_ERROR_SQL(
@@ -89,25 +113,67 @@ class SqliteRegistry final : public Registry {
     return state;
   }
 
-  void PutAgent(const RegistryAgent& agent) override { agents_[agent.id] = agent; }
-  void PutFramework(const RegistryFramework& fw) override { frameworks_[fw.id] = fw; }
-  bool HasPendingWrites() const override { return !agents_.empty() || !frameworks_.empty(); }
+  void PutAgent(const RegistryAgent& agent) override { buffered_.agents[agent.id] = agent; }
+  void PutFramework(const RegistryFramework& fw) override { buffered_.frameworks[fw.id] = fw; }
+  bool HasPendingWrites() const override { return !buffered_.empty(); }
 
   absl::Status Commit() override {
-    if (!HasPendingWrites()) return absl::OkStatus();
-    AGORA_RETURN_IF_ERROR_SQL(sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr), "begin");
-    absl::Status status = WriteAll();
-    const char* end = status.ok() ? "COMMIT" : "ROLLBACK";
-    int rc = sqlite3_exec(db_, end, nullptr, nullptr, nullptr);
-    if (status.ok() && rc != SQLITE_OK) status = SqlError(rc, "commit");
-    if (status.ok()) {
-      agents_.clear();
-      frameworks_.clear();
-    }
+    WaitIdle();  // commits land in the order they were started
+    if (buffered_.empty()) return absl::OkStatus();
+    absl::Status status = Write(buffered_);
+    if (status.ok()) buffered_ = Writes();
     return status;
   }
 
+  void CommitAsync(std::function<void(absl::Status)> done) override {
+    if (loop_ == nullptr) return done(Commit());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back({std::exchange(buffered_, Writes()), std::move(done)});
+    }
+    cv_.notify_all();
+  }
+
  private:
+  struct Started {
+    Writes writes;
+    std::function<void(absl::Status)> done;
+  };
+
+  // The writer thread: commits what CommitAsync started, in order, and
+  // posts each result to the loop. The database is only ever used by one
+  // thread at a time: the loop's calls wait for the writer to be idle.
+  void WriterLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      Started started = std::move(queue_.front());
+      queue_.pop_front();
+      writing_ = true;
+      lock.unlock();
+      absl::Status status = Write(started.writes);
+      loop_->Post([done = std::move(started.done), status] { done(status); });
+      lock.lock();
+      writing_ = false;
+      cv_.notify_all();
+    }
+  }
+  void WaitIdle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
+  }
+
+  // One transaction, synced before it returns.
+  absl::Status Write(const Writes& writes) {
+    AGORA_RETURN_IF_ERROR_SQL(sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr), "begin");
+    absl::Status status = WriteAll(writes);
+    const char* end = status.ok() ? "COMMIT" : "ROLLBACK";
+    int rc = sqlite3_exec(db_, end, nullptr, nullptr, nullptr);
+    if (status.ok() && rc != SQLITE_OK) status = SqlError(rc, "commit");
+    return status;
+  }
+
   bool HasColumn(const char* table, const char* column) {
     sqlite3_stmt* stmt = nullptr;
     const std::string sql = absl::StrCat("PRAGMA table_info(", table, ")");
@@ -126,7 +192,7 @@ class SqliteRegistry final : public Registry {
     return absl::InternalError(absl::StrCat("registry ", what, ": ", sqlite3_errmsg(db_), " (",
                                             rc, ")"));
   }
-  absl::Status WriteAll() {
+  absl::Status WriteAll(const Writes& writes) {
     sqlite3_stmt* stmt = nullptr;
     AGORA_RETURN_IF_ERROR_SQL(
         sqlite3_prepare_v2(db_,
@@ -134,7 +200,7 @@ class SqliteRegistry final : public Registry {
                            "VALUES (?, ?, ?, ?, ?)",
                            -1, &stmt, nullptr),
         "prepare agents");
-    for (const auto& [id, a] : agents_) {
+    for (const auto& [id, a] : writes.agents) {
       sqlite3_bind_text(stmt, 1, a.id.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(stmt, 2, a.hostname.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int(stmt, 3, static_cast<int>(a.state));
@@ -155,7 +221,7 @@ class SqliteRegistry final : public Registry {
                            "VALUES (?, ?, ?, ?, ?, ?)",
                            -1, &stmt, nullptr),
         "prepare frameworks");
-    for (const auto& [id, f] : frameworks_) {
+    for (const auto& [id, f] : writes.frameworks) {
       sqlite3_bind_text(stmt, 1, f.id.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(stmt, 2, f.name.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(stmt, 3, f.role.c_str(), -1, SQLITE_TRANSIENT);
@@ -174,15 +240,22 @@ class SqliteRegistry final : public Registry {
   }
 
   sqlite3* db_;
-  std::map<std::string, RegistryAgent> agents_;
-  std::map<std::string, RegistryFramework> frameworks_;
+  EventLoop* const loop_;  // null: commits inline
+  Writes buffered_;        // loop thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Started> queue_;  // under mu_
+  bool writing_ = false;       // under mu_
+  bool stopping_ = false;      // under mu_
+  std::thread writer_;
 };
 
 #undef AGORA_RETURN_IF_ERROR_SQL
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path,
+                                                             EventLoop* loop) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open(path.c_str(), &db);
   if (rc != SQLITE_OK) {
@@ -190,7 +263,7 @@ absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& 
     sqlite3_close(db);
     return absl::UnavailableError(absl::StrCat("cannot open registry ", path, ": ", message));
   }
-  auto registry = std::make_unique<SqliteRegistry>(db);
+  auto registry = std::make_unique<SqliteRegistry>(db, loop);
   AGORA_RETURN_IF_ERROR(registry->Init());
   return registry;
 }

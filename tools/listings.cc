@@ -79,6 +79,24 @@ Table OffersTable(const json& rows) {
   return t;
 }
 
+Table RolesTable(const json& rows) {
+  // CPUS, MEM, DISK: what the role's tasks hold, "/cap" under a quota.
+  Table t({"ROLE", "WEIGHT", "FRAMEWORKS", "CPUS", "MEM", "DISK", "OFFERED"});
+  for (const json& r : rows) {
+    auto held = [&](const char* key) {
+      const std::string used = Num(r["used"].value(key, 0.0));
+      const json& quota = r["quota"];
+      return quota.is_object() && quota[key].is_number() ? absl::StrCat(used, "/", Num(quota[key].get<double>()))
+                                                         : used;
+    };
+    const json& offered = r["offered"];
+    t.AddRow({r["name"], Num(r.value("weight", 1.0)), absl::StrCat(r.value("frameworks", 0)),
+              held("cpus"), held("mem"), held("disk"),
+              absl::StrCat("cpus:", Num(offered.value("cpus", 0.0)), ";mem:", Num(offered.value("mem", 0.0)))});
+  }
+  return t;
+}
+
 // The master's answer to `noun`, parsed; an error was printed when null.
 std::optional<json> Fetch(MasterClient& client, const std::string& noun) {
   auto text = client.Query(noun);
@@ -121,6 +139,7 @@ int PrintListing(MasterClient& client, const std::string& noun, bool as_json,
   Table table = noun == "agents"       ? AgentsTable(rows)
                 : noun == "frameworks" ? FrameworksTable(rows)
                 : noun == "tasks"      ? TasksTable(rows)
+                : noun == "roles"      ? RolesTable(rows)
                                        : OffersTable(rows);
   table.Print(std::cout);
   return 0;

@@ -1,4 +1,4 @@
-// The operator listings: `agora agents|frameworks|tasks|offers [--json]`.
+// The operator listings: `agora agents|frameworks|tasks|offers|roles [--json]`.
 // Each asks the master and prints a table, or the master's JSON as is.
 #pragma once
 

@@ -51,12 +51,16 @@ int main(int argc, char** argv) {
     cmd->add_option("--count", watch.count, "with --watch: stop after this many (0: never)")
         ->check(CLI::NonNegativeNumber);
   };
-  for (const char* noun : {"agents", "frameworks", "tasks", "offers"}) {
+  for (const char* noun : {"agents", "frameworks", "tasks", "offers", "roles"}) {
     CLI::App* listing = app.add_subcommand(
-        noun, std::string("list the cluster's ") + noun + "\nExample: agora " + noun +
+        noun, std::string("list the cluster's ") + noun +
+                  (std::string(noun) == "roles"
+                       ? " (weight, quota, what their frameworks hold and are offered)"
+                       : "") +
+                  "\nExample: agora " + noun +
                   (std::string(noun) == "tasks" ? " --state running --agent agent1 --watch" : " --json"));
     add_watch(listing);
-    if (std::string(noun) != "offers") {
+    if (std::string(noun) != "offers" && std::string(noun) != "roles") {
       listing->add_option("--state", filter.state, "only rows in this state (e.g. running)");
     }
     if (std::string(noun) == "tasks" || std::string(noun) == "offers") {

@@ -425,6 +425,45 @@ TEST(ClusterTest, CliReportsAnUnreachableMaster) {
   EXPECT_NE(r.out.find("did not answer"), std::string::npos) << r.out;
 }
 
+TEST(ClusterTest, RolesShowTheWeightsAndQuotasTheMasterWasGiven) {
+  ClusterOptions options;
+  options.agents = 1;
+  for (const char* flag : {"--weights", "web=3,batch=1", "--quota", "web=cpus:1;mem:512"}) {
+    options.master_flags.push_back(flag);
+  }
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  CliResult listed = cluster.Cli({"roles", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.out;
+  nlohmann::json roles = nlohmann::json::parse(listed.out);
+  ASSERT_EQ(roles.size(), 2u) << roles;
+  EXPECT_EQ(roles[0]["name"], "batch");
+  EXPECT_TRUE(roles[0]["quota"].is_null());
+  EXPECT_EQ(roles[1]["name"], "web");
+  EXPECT_EQ(roles[1]["weight"], 3.0);
+  EXPECT_EQ(roles[1]["quota"]["mem"], 512.0);
+  EXPECT_TRUE(roles[1]["quota"]["disk"].is_null());
+  CliResult table = cluster.Cli({"roles"});
+  EXPECT_NE(table.out.find("WEIGHT"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("0/512"), std::string::npos) << table.out;  // mem used of its cap
+  // Bad values stop the master before it starts, naming what is wrong.
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--weights", "web=-1"},
+        std::vector<std::string>{"--quota", "web=cpus:many"}}) {
+    std::vector<std::string> argv = {BinPath("agora-master"), "--work_dir",
+                                     cluster.dir() + "/bad-master", "--http_port", "0"};
+    argv.insert(argv.end(), bad.begin(), bad.end());
+    int status = 0;
+    const std::string log_path = cluster.dir() + "/bad-master" + bad[0] + ".log";
+    Process master(argv, log_path);
+    ASSERT_TRUE(master.Wait(absl::Seconds(10), &status));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << bad[1];
+    std::ifstream log(log_path);
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("web"), std::string::npos) << text;
+  }
+}
+
 TEST(ClusterTest, AgentRejectsBadResourcesAndAttributesBeforeTouchingTheDisk) {
   const std::string work_dir = "/tmp/agora-never-created-by-a-bad-flag";
   for (const std::vector<std::string>& bad :

@@ -1,3 +1,5 @@
+#include <nlohmann/json.hpp>
+
 #include "master/master.h"
 
 #include "tests/master/master_test_fixture.h"
@@ -414,10 +416,68 @@ TEST_F(MasterTest, OperatorKillFindsTheTaskOrSaysWhyNot) {
 
 TEST_F(MasterTest, OperatorQueriesAnswerJson) {
   RegisterAgent("agent1");
-  for (const char* q : {"agents", "frameworks", "tasks", "offers", "stats"}) {
+  for (const char* q : {"agents", "frameworks", "tasks", "offers", "roles", "stats"}) {
     EXPECT_TRUE(master_->QueryJson(q).ok()) << q;
   }
   EXPECT_FALSE(master_->QueryJson("bogus").ok());
+}
+
+TEST_F(MasterTest, AQuotaCapsWhatARoleIsOfferedAndTheRolesShowIt) {
+  ASSERT_TRUE(ParseRoleQuota("capped=cpus:1.5", &options_.roles).ok());
+  ASSERT_TRUE(ParseRoleWeights("capped=2", &options_.roles).ok());
+  Restart();
+  RegisterAgent("agent1");  // cpus:4;mem:4096
+  RegisterAgent("agent2");
+  const std::string fw = Subscribe("fw1", "capped");
+  Settle();
+  auto offers = TakeOffers("fw1");
+  Resources offered;
+  for (const OfferView& o : offers) offered += o.resources;
+  EXPECT_DOUBLE_EQ(offered.cpus(), 1.5);  // capped
+  EXPECT_GT(offered.mem(), 4096);         // mem was not named: not capped
+  // Launch 1 cpu: the role holds 1, and is offered at most 0.5 more.
+  ASSERT_FALSE(offers.empty());
+  Accept("fw1", fw, {offers[0].id}, {Task("t1", 1, 64)});
+  Settle();
+  auto roles = nlohmann::json::parse(*master_->QueryJson("roles"));
+  ASSERT_EQ(roles.size(), 1u) << roles;
+  EXPECT_EQ(roles[0]["name"], "capped");
+  EXPECT_EQ(roles[0]["weight"], 2.0);
+  EXPECT_EQ(roles[0]["quota"]["cpus"], 1.5);
+  EXPECT_TRUE(roles[0]["quota"]["mem"].is_null());
+  EXPECT_EQ(roles[0]["frameworks"], 1);
+  EXPECT_EQ(roles[0]["used"]["cpus"], 1.0);
+  EXPECT_LE(roles[0]["offered"]["cpus"].get<double>(), 0.5);
+}
+
+TEST(RoleOptionsTest, ParsesWeightsAndQuotasAndNamesWhatIsWrong) {
+  RoleOptions roles;
+  ASSERT_TRUE(ParseRoleWeights("services=3, batch=0.5", &roles).ok());
+  EXPECT_EQ(roles.weights, (std::map<std::string, double>{{"batch", 0.5}, {"services", 3}}));
+  ASSERT_TRUE(ParseRoleQuota("services=cpus:8;mem:16384", &roles).ok());
+  const Resources& cap = roles.quotas.at("services");
+  EXPECT_EQ(cap.cpus(), 8);
+  EXPECT_EQ(cap.mem(), 16384);
+  EXPECT_EQ(cap.disk(), Resources::kMaxScalar);  // not named: not capped
+  EXPECT_TRUE(ParseRoleWeights("", &roles).ok());
+  for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
+           {"web", "'web' is not ROLE=VALUE"},
+           {"web=0", "the weight of role 'web' must be a positive number, not '0'"},
+           {"web=lots", "not 'lots'"},
+           {"a/b=1", "--weights role"},
+           {"x=1,x=2", "role 'x' is given twice"}}) {
+    RoleOptions r;
+    absl::Status s = ParseRoleWeights(bad, &r);
+    EXPECT_NE(s.message().find(message), std::string::npos) << bad << ": " << s;
+  }
+  for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
+           {"web=cpus:lots", "--quota web:"},
+           {"web=ports:[1000-2000]", "only cpus, mem and disk"},
+           {"services=cpus:1", "role 'services' is given twice"},
+           {"=cpus:1", "--quota role"}}) {
+    absl::Status s = ParseRoleQuota(bad, &roles);
+    EXPECT_NE(s.message().find(message), std::string::npos) << bad << ": " << s;
+  }
 }
 
 }  // namespace

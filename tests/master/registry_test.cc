@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <deque>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -76,6 +78,41 @@ TEST(SqliteRegistryTest, OwnersSurviveAReopenAndAnOlderRegistryGainsTheirColumn)
   for (const RegistryFramework& f : state->frameworks) {
     EXPECT_EQ(f.principal, f.id == "f-1" ? "batch-key" : "") << f.id;
   }
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+TEST(SqliteRegistryTest, AsyncCommitsLandInOrderOnTheirThreadAndReportOnTheLoop) {
+  const std::string path = TempRegistryPath("async");
+  SystemClock clock;
+  EventLoop loop(clock);
+  std::vector<int> done;
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  auto on_done = [&](int n) {
+    return [&, n](absl::Status s) {
+      EXPECT_TRUE(s.ok()) << s;
+      EXPECT_EQ(std::this_thread::get_id(), loop_thread);
+      done.push_back(n);
+    };
+  };
+  {
+    auto registry = OpenSqliteRegistry(path, &loop);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    (*registry)->PutAgent({"a-1", "host1", RegistryAgent::State::kAdmitted, absl::UnixEpoch()});
+    (*registry)->CommitAsync(on_done(1));
+    EXPECT_FALSE((*registry)->HasPendingWrites());  // taken by the commit
+    (*registry)->PutAgent({"a-1", "host1", RegistryAgent::State::kUnreachable, absl::UnixEpoch()});
+    (*registry)->CommitAsync(on_done(2));
+    EXPECT_TRUE(done.empty());  // reported on the loop, never inline
+    for (int i = 0; i < 100 && done.size() < 2; ++i) loop.RunOnce(absl::Milliseconds(50));
+    EXPECT_EQ(done, (std::vector<int>{1, 2}));
+    // Buffered, never started: dropped with the registry, as in a crash.
+    (*registry)->PutFramework({"f-1", "fw", "web", absl::Minutes(5), false});
+  }
+  auto state = (*OpenSqliteRegistry(path))->Recover();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->agents.size(), 1u);
+  EXPECT_EQ(state->agents[0].state, RegistryAgent::State::kUnreachable);  // the later commit
+  EXPECT_TRUE(state->frameworks.empty());
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
@@ -250,6 +287,70 @@ class WatchingRegistry final : public Registry {
   std::function<void()> on_commit_;
   bool pending_ = false;
 };
+
+// A registry whose commits end when the test says so, as a slow disk's.
+class DeferredRegistry final : public Registry {
+ public:
+  absl::StatusOr<RegistryState> Recover() override { return RegistryState(); }
+  void PutAgent(const RegistryAgent&) override { pending_ = true; }
+  void PutFramework(const RegistryFramework&) override { pending_ = true; }
+  bool HasPendingWrites() const override { return pending_; }
+  absl::Status Commit() override { return absl::OkStatus(); }
+  void CommitAsync(std::function<void(absl::Status)> done) override {
+    pending_ = false;
+    started.push_back(std::move(done));
+  }
+  void FinishOne() {
+    auto done = std::move(started.front());
+    started.pop_front();
+    done(absl::OkStatus());
+  }
+  std::deque<std::function<void(absl::Status)>> started;
+
+ private:
+  bool pending_ = false;
+};
+
+TEST_F(MasterTest, AnswersWaitForTheCommitsBeforeThemWhileTheMasterGoesOn) {
+  auto deferred = std::make_unique<DeferredRegistry>();
+  DeferredRegistry* registry = deferred.get();
+  registry_ = std::move(deferred);
+  Restart();
+  WireMessage reg;
+  auto r = NewEnvelope(reg, 1).initRegisterAgent();
+  r.setHostname("host-agent1");
+  ToWire(*Resources::Parse("cpus:4;mem:4096"), r.initResources());
+  ASSERT_TRUE(Deliver("agent1", reg).ok());
+  ASSERT_EQ(registry->started.size(), 1u);
+  EXPECT_EQ(transport_.Count("agent1", W::AGENT_REGISTERED), 0u);
+  // The master goes on while the disk works: fw1 subscribes; its write waits
+  // for the next commit (one at a time), and so does its answer.
+  WireMessage sub;
+  auto s = NewEnvelope(sub, 2).initSubscribe();
+  s.setName("fw-fw1");
+  s.setRole("*");
+  ASSERT_TRUE(Deliver("fw1", sub).ok());
+  EXPECT_EQ(registry->started.size(), 1u);
+  // An answer that follows no write of its own still waits for those before it.
+  WireMessage query;
+  NewEnvelope(query, 6).initOperatorQuery().setQuery("frameworks");
+  ASSERT_TRUE(Deliver("op", query).ok());
+  EXPECT_EQ(transport_.Count("op", W::OPERATOR_REPLY), 0u);
+
+  registry->FinishOne();  // the agent's registration is durable
+  EXPECT_EQ(transport_.Count("agent1", W::AGENT_REGISTERED), 1u);
+  EXPECT_EQ(transport_.Count("fw1", W::SUBSCRIBED), 0u);
+  EXPECT_EQ(transport_.Count("op", W::OPERATOR_REPLY), 0u);
+  ASSERT_EQ(registry->started.size(), 1u);  // fw1's commit, started at once
+
+  registry->FinishOne();
+  EXPECT_EQ(transport_.Count("fw1", W::SUBSCRIBED), 1u);
+  EXPECT_EQ(transport_.Count("op", W::OPERATOR_REPLY), 1u);
+  // Nothing waits now: answers go straight out again.
+  ASSERT_TRUE(Deliver("op", query).ok());
+  EXPECT_EQ(transport_.Count("op", W::OPERATOR_REPLY), 2u);
+  EXPECT_TRUE(registry->started.empty());
+}
 
 TEST_F(MasterTest, AnswersLeaveOnlyAfterTheRegistryCommitted) {
   size_t answered_before_commit = 0;
