@@ -207,6 +207,19 @@ struct OperatorAgent {
 }
 # An operator removes a framework: its tasks are killed, its offers rescinded.
 struct OperatorTeardown { frameworkId @0 :Text; }
+# An operator sets a role's DRF weight and quota cap. Kept in the registry,
+# they outlive master restarts and win over the master's flags for the role.
+struct OperatorRole {
+  role @0 :Text;
+  weight @1 :Float64;  # 0 = unchanged
+  quota @2 :QuotaAction;
+  limit @3 :Resources;  # with quota = set; a scalar >= 1e9 is not capped
+  enum QuotaAction {
+    keep @0;
+    set @1;
+    remove @2;
+  }
+}
 # master -> frameworks with tasks on a draining agent: move them before the
 # deadline (then the master kills what is left).
 struct AgentDraining {
@@ -316,6 +329,7 @@ struct Envelope {
     operatorAgent @34 :OperatorAgent;
     operatorTeardown @35 :OperatorTeardown;
     agentDraining @36 :AgentDraining;
+    operatorRole @37 :OperatorRole;
   }
 }
 

@@ -73,9 +73,9 @@ int main(int argc, char** argv) {
     std::cerr << "--heartbeat_timeout must be longer than --heartbeat_interval\n";
     return 2;
   }
-  absl::Status roles = master::ParseRoleWeights(weights, &options.roles);
+  absl::Status roles = ParseRoleWeights(weights, &options.roles);
   for (const std::string& quota : quotas) {
-    if (roles.ok()) roles = master::ParseRoleQuota(quota, &options.roles);
+    if (roles.ok()) roles = ParseRoleQuota(quota, &options.roles);
   }
   if (!roles.ok()) {
     std::cerr << roles.message() << "\n";

@@ -52,13 +52,12 @@ Master::~Master() {
 }
 
 absl::Status Master::Start() {
-  for (const auto& [role, weight] : options_.roles.weights) allocator_->SetRoleWeight(role, weight);
-  for (const auto& [role, limit] : options_.roles.quotas) allocator_->SetRoleQuota(role, limit);
   if (registry_ != nullptr) {
     auto state = registry_->Recover();
     if (!state.ok()) return state.status();
     Recover(*state);
   }
+  ApplyRoles();
   loop_.SetTurnEndHook([this] { EndTurn(); });
   EndTurn();
   periodic_timers_.push_back(
@@ -111,6 +110,8 @@ void Master::Handle(const PeerId& peer, wire::Envelope::Reader env, const std::s
       return OnOperatorAgent(peer, rid, env.getOperatorAgent());
     case wire::Envelope::OPERATOR_TEARDOWN:
       return OnOperatorTeardown(peer, rid, env.getOperatorTeardown().getFrameworkId());
+    case wire::Envelope::OPERATOR_ROLE:
+      return OnOperatorRole(peer, rid, env.getOperatorRole());
     case wire::Envelope::ERROR:
       return OnAgentError(peer, env.getError());
     case wire::Envelope::OPERATOR_QUERY: {

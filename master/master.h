@@ -29,7 +29,7 @@
 #include "master/allocator/allocator.h"
 #include "master/heartbeat_monitor.h"
 #include "master/held_transport.h"
-#include "master/role_options.h"
+#include "common/role_options.h"
 #include "master/records.h"
 #include "master/registry.h"
 
@@ -208,7 +208,12 @@ class Master {
   bool Permitted(const PeerId& peer, wire::Envelope::Reader env);
   absl::Status CheckAgentOwner(const std::string& agent_id) const;
   std::string SecurityJson() const;
-  std::string RolesJson() const;  // master_operator.cc
+  // master_roles.cc: weights and quotas, from the flags, the registry and
+  // operators.
+  void ApplyRoles();
+  void RecoverRoles(const std::vector<RegistryRole>& roles);
+  void OnOperatorRole(const PeerId& peer, uint64_t rid, wire::OperatorRole::Reader msg);
+  std::string RolesJson() const;
 
   // Replies and lookups shared by the handlers.
   void SendOk(const PeerId& peer, uint64_t request_id);

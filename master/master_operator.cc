@@ -1,6 +1,4 @@
 // Master: the operator queries behind `agora agents|frameworks|tasks|offers`.
-#include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -128,50 +126,6 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown query '", query, "' (known: agents, frameworks, tasks, offers, roles, stats, security)"));
-  }
-  return JsonText(out);
-}
-
-std::string Master::RolesJson() const {
-  // Every role configured or in use, by name: its weight and cap, and what
-  // its frameworks hold (tasks not yet terminal) and are offered.
-  struct Row {
-    size_t frameworks = 0;
-    Resources used, offered;
-  };
-  std::map<std::string, Row> rows;
-  for (const auto& [role, weight] : options_.roles.weights) rows[role];
-  for (const auto& [role, limit] : options_.roles.quotas) rows[role];
-  for (const auto& [id, f] : frameworks_) {
-    Row& row = rows[f.role];
-    ++row.frameworks;
-    for (const TaskId& t : f.tasks) {
-      auto it = tasks_.find(TaskKey{id, t});
-      if (it != tasks_.end() && !IsTerminal(it->second.state)) row.used += it->second.spec.resources;
-    }
-  }
-  for (const auto& [id, o] : offers_) {
-    auto f = frameworks_.find(o.framework_id);
-    if (f != frameworks_.end()) rows[f->second.role].offered += o.resources;
-  }
-  json out = json::array();
-  for (const auto& [role, row] : rows) {
-    auto weight = options_.roles.weights.find(role);
-    auto quota = options_.roles.quotas.find(role);
-    json cap = nullptr;  // per scalar: null when not capped
-    if (quota != options_.roles.quotas.end()) {
-      cap = json::object();
-      auto limit = [](double v) { return v >= Resources::kMaxScalar ? json(nullptr) : json(v); };
-      cap["cpus"] = limit(quota->second.cpus());
-      cap["mem"] = limit(quota->second.mem());
-      cap["disk"] = limit(quota->second.disk());
-    }
-    out.push_back({{"name", role},
-                   {"weight", weight == options_.roles.weights.end() ? 1.0 : weight->second},
-                   {"quota", cap},
-                   {"frameworks", row.frameworks},
-                   {"used", ResourcesJson(row.used)},
-                   {"offered", ResourcesJson(row.offered)}});
   }
   return JsonText(out);
 }

@@ -48,6 +48,7 @@ void Master::EndTurn() {
 }
 
 void Master::Recover(const RegistryState& state) {
+  RecoverRoles(state.roles);
   for (const RegistryFramework& f : state.frameworks) {
     if (f.removed) {
       removed_frameworks_.insert(f.id);

@@ -93,9 +93,10 @@ bool Master::Permitted(const PeerId& peer, wire::Envelope::Reader env) {
     case wire::Envelope::OPERATOR_KILL:
     case wire::Envelope::OPERATOR_AGENT:
     case wire::Envelope::OPERATOR_TEARDOWN:
+    case wire::Envelope::OPERATOR_ROLE:
       if (p.kind != CurvePrincipal::Kind::kOperator) {
-        return deny(absl::StrCat(who, " may not kill, drain or tear down: that takes an operator "
-                                      "key (the master's --operator_keys)"));
+        return deny(absl::StrCat(who, " may not kill, drain, tear down or set roles: that takes an "
+                                      "operator key (the master's --operator_keys)"));
       }
       return true;
     default:

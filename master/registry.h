@@ -1,6 +1,7 @@
 // Registry is the master's durable memory (DESIGN.md: "Persistence"): which
-// agents were admitted, unreachable or gone, and which frameworks exist with
-// their role and failover timeout, or were removed. Tasks are not stored:
+// agents were admitted, unreachable or gone, which frameworks exist with
+// their role and failover timeout, or were removed, and the roles' weights
+// and quotas operators set. Tasks are not stored:
 // agents are their source of truth and re-report them.
 //
 // Writes are buffered and made durable together (group commit): the master
@@ -13,11 +14,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/resources.h"
 
 namespace agora {
 class EventLoop;
@@ -43,9 +46,18 @@ struct RegistryFramework {
   std::string principal;  // secured masters: the key that subscribed it
 };
 
+// A role as an operator set it (`agora role set`): it replaces the master's
+// flags for that role.
+struct RegistryRole {
+  std::string name;
+  double weight = 1;
+  std::optional<Resources> quota;  // none: not capped
+};
+
 struct RegistryState {
   std::vector<RegistryAgent> agents;
   std::vector<RegistryFramework> frameworks;
+  std::vector<RegistryRole> roles;
 };
 
 class Registry {
@@ -56,6 +68,7 @@ class Registry {
   // Buffered until Commit(); a later put of the same id wins.
   virtual void PutAgent(const RegistryAgent& agent) = 0;
   virtual void PutFramework(const RegistryFramework& framework) = 0;
+  virtual void PutRole(const RegistryRole& role) = 0;
   virtual bool HasPendingWrites() const = 0;
   // Writes everything buffered in one transaction and syncs it to disk.
   virtual absl::Status Commit() = 0;

@@ -36,13 +36,22 @@ CREATE TABLE IF NOT EXISTS frameworks (
   failover_timeout_ms INTEGER NOT NULL,
   removed INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS roles (
+  name TEXT PRIMARY KEY,
+  weight REAL NOT NULL,
+  capped INTEGER NOT NULL,
+  quota_cpus REAL NOT NULL,
+  quota_mem REAL NOT NULL,
+  quota_disk REAL NOT NULL
+);
 )sql";
 
 // Writes buffered for one commit; a later put of the same id wins.
 struct Writes {
   std::map<std::string, RegistryAgent> agents;
   std::map<std::string, RegistryFramework> frameworks;
-  bool empty() const { return agents.empty() && frameworks.empty(); }
+  std::map<std::string, RegistryRole> roles;
+  bool empty() const { return agents.empty() && frameworks.empty() && roles.empty(); }
 };
 
 class SqliteRegistry final : public Registry {
@@ -110,11 +119,29 @@ class SqliteRegistry final : public Registry {
       state.frameworks.push_back(std::move(f));
     }
     sqlite3_finalize(stmt);
+    AGORA_RETURN_IF_ERROR_SQL(
+        sqlite3_prepare_v2(db_,
+                           "SELECT name, weight, capped, quota_cpus, quota_mem, quota_disk "
+                           "FROM roles",
+                           -1, &stmt, nullptr),
+        "read roles");
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      RegistryRole r;
+      r.name = Text(stmt, 0);
+      r.weight = sqlite3_column_double(stmt, 1);
+      if (sqlite3_column_int(stmt, 2) != 0) {
+        r.quota = Resources::Scalars(sqlite3_column_double(stmt, 3), sqlite3_column_double(stmt, 4),
+                                     sqlite3_column_double(stmt, 5));
+      }
+      state.roles.push_back(std::move(r));
+    }
+    sqlite3_finalize(stmt);
     return state;
   }
 
   void PutAgent(const RegistryAgent& agent) override { buffered_.agents[agent.id] = agent; }
   void PutFramework(const RegistryFramework& fw) override { buffered_.frameworks[fw.id] = fw; }
+  void PutRole(const RegistryRole& role) override { buffered_.roles[role.name] = role; }
   bool HasPendingWrites() const override { return !buffered_.empty(); }
 
   absl::Status Commit() override {
@@ -233,6 +260,29 @@ class SqliteRegistry final : public Registry {
       if (rc != SQLITE_DONE) {
         sqlite3_finalize(stmt);
         return SqlError(rc, "write framework");
+      }
+    }
+    sqlite3_finalize(stmt);
+    AGORA_RETURN_IF_ERROR_SQL(
+        sqlite3_prepare_v2(db_,
+                           "INSERT OR REPLACE INTO roles "
+                           "(name, weight, capped, quota_cpus, quota_mem, quota_disk) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
+                           -1, &stmt, nullptr),
+        "prepare roles");
+    for (const auto& [name, r] : writes.roles) {
+      const Resources quota = r.quota.value_or(Resources());
+      sqlite3_bind_text(stmt, 1, r.name.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_double(stmt, 2, r.weight);
+      sqlite3_bind_int(stmt, 3, r.quota.has_value() ? 1 : 0);
+      sqlite3_bind_double(stmt, 4, quota.cpus());
+      sqlite3_bind_double(stmt, 5, quota.mem());
+      sqlite3_bind_double(stmt, 6, quota.disk());
+      int rc = sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+      if (rc != SQLITE_DONE) {
+        sqlite3_finalize(stmt);
+        return SqlError(rc, "write role");
       }
     }
     sqlite3_finalize(stmt);

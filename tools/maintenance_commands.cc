@@ -6,8 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/cli.h"
+#include "common/role_options.h"
 #include "tools/framework_client.h"
 
 namespace agora::tools {
@@ -25,6 +27,46 @@ json AgentRow(sdk::MasterClient& master, const std::string& agent) {
     if (a.value("id", "") == agent || (a.value("hostname", "") == agent && a.value("state", "") != "gone")) return a;
   }
   return json::object();
+}
+
+int SetRole(sdk::MasterClient& master, const MaintenanceArgs& a) {
+  if (a.weight == 0 && a.quota.empty() && !a.no_quota) {
+    std::cerr << "agora role set: nothing to set: give --weight, --quota or --no_quota\n";
+    return 2;
+  }
+  std::optional<Resources> quota;
+  if (!a.quota.empty()) {
+    auto parsed = ParseQuota(a.quota);
+    if (!parsed.ok()) {
+      std::cerr << "agora role set: --quota: " << parsed.status().message() << "\n";
+      return 2;
+    }
+    quota = *parsed;
+  }
+  if (absl::Status s = master.SetRole(a.role, a.weight, quota, a.no_quota); !s.ok()) {
+    return CommandFailed("role set", s);
+  }
+  json row = json::object();
+  if (auto text = master.Query("roles"); text.ok()) {
+    for (const json& r : json::parse(*text, nullptr, false)) {
+      if (r.is_object() && r.value("name", "") == a.role) row = r;
+    }
+  }
+  if (a.json) {
+    std::cout << JsonText(row) << "\n";
+  } else {
+    std::string cap;
+    if (row["quota"].is_object()) {
+      for (const char* key : {"cpus", "mem", "disk"}) {
+        if (row["quota"][key].is_number()) {
+          absl::StrAppend(&cap, cap.empty() ? "" : ";", key, ":", row["quota"][key].get<double>());
+        }
+      }
+    }
+    std::cout << "role " << a.role << ": weight " << row.value("weight", 1.0) << ", "
+              << (cap.empty() ? "no quota" : "quota " + cap) << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -52,6 +94,18 @@ void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* a) {
                                         "Example: agora framework teardown f-3f09c1d2e4b5")
       ->add_option("id", a->framework_id, "the framework id")
       ->required();
+  CLI::App* role = app.add_subcommand("role", "steer a role (see `agora roles`)");
+  role->require_subcommand(1);
+  CLI::App* set = role->add_subcommand(
+      "set", "set a role's DRF weight and quota cap; kept by the master across restarts, and "
+             "winning over its --weights and --quota\n"
+             "Example: agora role set services --weight 3 --quota 'cpus:8;mem:16384'");
+  set->add_option("role", a->role, "the role")->required();
+  set->add_option("--weight", a->weight, "its DRF weight (a positive number)")
+      ->check(CLI::PositiveNumber);
+  CLI::Option* quota = set->add_option(
+      "--quota", a->quota, "caps what its frameworks hold: cpus, mem, disk (those not named are not capped)");
+  set->add_flag("--no_quota", a->no_quota, "removes its cap")->excludes(quota);
 }
 
 int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceArgs& a) {
@@ -64,6 +118,7 @@ int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceA
     }
     return 0;
   }
+  if (CLI::App* role = app.get_subcommand("role"); role->parsed()) return SetRole(master, a);
   CLI::App* agent = app.get_subcommand("agent");
   if (!agent->parsed()) return -1;
   const std::string verb = agent->get_subcommands().front()->get_name();

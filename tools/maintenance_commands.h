@@ -1,5 +1,6 @@
-// `agora agent drain|undrain|gone` and `agora framework teardown`: an
-// operator's maintenance of agents and removal of frameworks.
+// `agora agent drain|undrain|gone`, `agora framework teardown` and `agora
+// role set`: an operator's maintenance of agents, removal of frameworks, and
+// say over roles' weights and quotas.
 #pragma once
 
 #include <string>
@@ -18,6 +19,10 @@ struct MaintenanceArgs {
   absl::Duration deadline = absl::ZeroDuration();  // drain: zero for none
   bool wait = false;                               // drain: until drained
   absl::Duration wait_timeout = absl::Minutes(10);
+  std::string role;
+  double weight = 0;  // role set: 0 leaves it
+  std::string quota;  // role set: "cpus:8;mem:16384"; empty leaves it
+  bool no_quota = false;
 };
 
 void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* args);

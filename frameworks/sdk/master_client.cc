@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/framing.h"
+#include "common/wire_convert.h"
 
 namespace agora::sdk {
 
@@ -77,6 +78,22 @@ absl::Status MasterClient::Teardown(const std::string& framework_id) {
   WireMessage msg;
   const uint64_t rid = next_request_id_++;
   NewEnvelope(msg, rid).initOperatorTeardown().setFrameworkId(framework_id);
+  return Call(msg, rid).status();
+}
+
+absl::Status MasterClient::SetRole(const std::string& role, double weight,
+                                   const std::optional<Resources>& quota, bool remove_quota) {
+  WireMessage msg;
+  const uint64_t rid = next_request_id_++;
+  auto op = NewEnvelope(msg, rid).initOperatorRole();
+  op.setRole(role);
+  op.setWeight(weight);
+  if (quota) {
+    op.setQuota(wire::OperatorRole::QuotaAction::SET);
+    ToWire(*quota, op.initLimit());
+  } else if (remove_quota) {
+    op.setQuota(wire::OperatorRole::QuotaAction::REMOVE);
+  }
   return Call(msg, rid).status();
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/resources.h"
 #include "common/curve.h"
 #include "common/socket_monitor.h"
 
@@ -38,6 +39,10 @@ class MasterClient {
   absl::Status AgentAction(const std::string& agent, const std::string& action, absl::Duration deadline);
   // Removes a framework: its tasks are killed.
   absl::Status Teardown(const std::string& framework_id);
+  // Sets a role's weight (0: unchanged) and its quota: `quota` when given,
+  // removed with `remove_quota`, else unchanged.
+  absl::Status SetRole(const std::string& role, double weight,
+                       const std::optional<Resources>& quota, bool remove_quota);
 
  private:
   // Sends `msg` (its envelope carries `request_id`) and waits for the answer:

@@ -256,6 +256,13 @@ std::vector<Step> MasterConversation(std::vector<std::string>* decode_seeds) {
     g.setAgent(agent_id);
     g.setAction(wire::OperatorAgent::Action::GONE);
     c.Send(2, gone);
+    WireMessage role;
+    auto r = NewEnvelope(role, 18).initOperatorRole();
+    r.setRole("web");
+    r.setWeight(2);
+    r.setQuota(wire::OperatorRole::QuotaAction::SET);
+    ToWire(Resources::Scalars(2, 1024, Resources::kMaxScalar), r.initLimit());
+    c.Send(2, role);
   }
   c.Advance(absl::Seconds(31));
   decode_seeds->insert(decode_seeds->end(), c.frames().begin(), c.frames().end());

@@ -425,7 +425,7 @@ TEST(ClusterTest, CliReportsAnUnreachableMaster) {
   EXPECT_NE(r.out.find("did not answer"), std::string::npos) << r.out;
 }
 
-TEST(ClusterTest, RolesShowTheWeightsAndQuotasTheMasterWasGiven) {
+TEST(ClusterTest, RolesShowWhatTheMasterWasGivenAndOperatorsChangeThem) {
   ClusterOptions options;
   options.agents = 1;
   for (const char* flag : {"--weights", "web=3,batch=1", "--quota", "web=cpus:1;mem:512"}) {
@@ -446,6 +446,21 @@ TEST(ClusterTest, RolesShowTheWeightsAndQuotasTheMasterWasGiven) {
   CliResult table = cluster.Cli({"roles"});
   EXPECT_NE(table.out.find("WEIGHT"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("0/512"), std::string::npos) << table.out;  // mem used of its cap
+  // An operator changes them at run time.
+  CliResult set = cluster.Cli({"role", "set", "web", "--weight", "2", "--quota", "cpus:2"});
+  ASSERT_EQ(set.exit_code, 0) << set.out;
+  EXPECT_EQ(set.out, "role web: weight 2, quota cpus:2\n");
+  set = cluster.Cli({"role", "set", "web", "--no_quota", "--json"});
+  ASSERT_EQ(set.exit_code, 0) << set.out;
+  EXPECT_TRUE(nlohmann::json::parse(set.out)["quota"].is_null()) << set.out;
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"role", "set", "web"},
+        std::vector<std::string>{"role", "set", "web", "--quota", "cpus:1", "--no_quota"},
+        std::vector<std::string>{"role", "set", "web", "--quota", "ports:[1-2]"},
+        std::vector<std::string>{"role", "set", "web", "--weight", "-3"}}) {
+    CliResult r = cluster.Cli(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad.back() << ": " << r.out;
+  }
   // Bad values stop the master before it starts, naming what is wrong.
   for (const std::vector<std::string>& bad :
        {std::vector<std::string>{"--weights", "web=-1"},

@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "master/master.h"
@@ -450,6 +452,52 @@ TEST_F(MasterTest, AQuotaCapsWhatARoleIsOfferedAndTheRolesShowIt) {
   EXPECT_LE(roles[0]["offered"]["cpus"].get<double>(), 0.5);
 }
 
+TEST_F(MasterTest, OperatorsSetWeightsAndQuotasAtRunTimeAndBadOnesAreRefused) {
+  ASSERT_TRUE(ParseRoleQuota("capped=cpus:1", &options_.roles).ok());
+  Restart();
+  RegisterAgent("agent1");  // cpus:4;mem:4096
+  Subscribe("fw1", "capped");
+  Settle();
+  Resources offered;
+  for (const OfferView& o : TakeOffers("fw1")) offered += o.resources;
+  EXPECT_DOUBLE_EQ(offered.cpus(), 1);
+  auto set_role = [&](const std::string& role, double weight, wire::OperatorRole::QuotaAction action,
+                      const std::string& limit = "") {
+    WireMessage msg;
+    auto op = NewEnvelope(msg, 40).initOperatorRole();
+    op.setRole(role);
+    op.setWeight(weight);
+    op.setQuota(action);
+    if (!limit.empty()) ToWire(*Resources::Parse(limit), op.initLimit());
+    EXPECT_TRUE(Deliver("op", msg).ok());
+    auto errors = TakeErrors("op");
+    return errors.empty() ? std::string("ok") : errors[0];
+  };
+  using Q = wire::OperatorRole::QuotaAction;
+  EXPECT_EQ(set_role("capped", 0, Q::REMOVE), "ok");
+  EXPECT_EQ(set_role("batch", 2.5, Q::SET, "cpus:3;mem:100"), "ok");
+  auto roles = nlohmann::json::parse(*master_->QueryJson("roles"));
+  ASSERT_EQ(roles.size(), 2u) << roles;
+  EXPECT_EQ(roles[0]["name"], "batch");
+  EXPECT_EQ(roles[0]["weight"], 2.5);
+  EXPECT_EQ(roles[0]["quota"]["cpus"], 3.0);
+  EXPECT_TRUE(roles[1]["quota"].is_null());  // capped: cap removed
+  // The cap is gone: the rest of the agent is offered (the first offer's
+  // cpu is still out with fw1).
+  Advance(absl::Seconds(1));
+  offered = Resources();
+  for (const OfferView& o : TakeOffers("fw1")) offered += o.resources;
+  EXPECT_DOUBLE_EQ(offered.cpus(), 3);
+
+  EXPECT_EQ(set_role("../x", 1, Q::KEEP), "role '../x' may not hold '/' or control characters");
+  EXPECT_NE(set_role("web", -1, Q::KEEP).find("must be a positive number, not -1"), std::string::npos);
+  EXPECT_NE(set_role("web", std::nan(""), Q::KEEP).find("must be a positive number"), std::string::npos);
+  EXPECT_NE(set_role("web", 0, Q::SET, "ports:[1000-1001]").find("ports cannot be capped"),
+            std::string::npos);
+  EXPECT_NE(set_role("web", 0, Q::SET).find("cap cpus, mem or disk"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(*master_->QueryJson("roles")).size(), 2u);  // nothing changed
+}
+
 TEST(RoleOptionsTest, ParsesWeightsAndQuotasAndNamesWhatIsWrong) {
   RoleOptions roles;
   ASSERT_TRUE(ParseRoleWeights("services=3, batch=0.5", &roles).ok());
@@ -462,7 +510,7 @@ TEST(RoleOptionsTest, ParsesWeightsAndQuotasAndNamesWhatIsWrong) {
   EXPECT_TRUE(ParseRoleWeights("", &roles).ok());
   for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
            {"web", "'web' is not ROLE=VALUE"},
-           {"web=0", "the weight of role 'web' must be a positive number, not '0'"},
+           {"web=0", "the weight of role 'web' must be a positive number, not 0"},
            {"web=lots", "not 'lots'"},
            {"a/b=1", "--weights role"},
            {"x=1,x=2", "role 'x' is given twice"}}) {
@@ -578,6 +626,11 @@ TEST_F(SecuredMasterTest, EachKeyActsOnlyAsWhatItIs) {
   NewEnvelope(kill, 5).initOperatorKill().setTaskId("t1");
   ASSERT_TRUE(Deliver("fw1", kill).ok());
   EXPECT_NE(LastError("fw1").find("takes an operator key"), std::string::npos);
+  WireMessage role;
+  NewEnvelope(role, 8).initOperatorRole().setRole("batch");
+  role.getRoot<wire::Envelope>().getOperatorRole().setWeight(100);
+  ASSERT_TRUE(Deliver("fw1", role).ok());  // a framework may not raise its own share
+  EXPECT_NE(LastError("fw1").find("or set roles: that takes an operator key"), std::string::npos);
   ASSERT_TRUE(Deliver("ops", kill).ok());
   auto not_found = transport_.Take("ops", W::ERROR);  // past the check: no such task
   ASSERT_EQ(not_found.size(), 1u);
@@ -592,7 +645,7 @@ TEST_F(SecuredMasterTest, EachKeyActsOnlyAsWhatItIs) {
   NewEnvelope(anon, 7).initOperatorQuery().setQuery("agents");
   ASSERT_TRUE(Deliver("nobody", anon).ok());
   EXPECT_NE(LastError("nobody").find("not authenticated"), std::string::npos);
-  EXPECT_EQ(master_->stats().permission_denied, 7u);
+  EXPECT_EQ(master_->stats().permission_denied, 8u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/master/master_test_fixture.h"
 
@@ -141,6 +142,33 @@ class MasterRegistryTest : public MasterTest {
   std::string path_;
 };
 
+TEST_F(MasterRegistryTest, RolesOperatorsSetSurviveARestartAndWinOverTheFlags) {
+  ASSERT_TRUE(ParseRoleWeights("batch=5,web=2", &options_.roles).ok());
+  ASSERT_TRUE(ParseRoleQuota("batch=cpus:1", &options_.roles).ok());
+  Restart();
+  WireMessage msg;
+  auto op = NewEnvelope(msg, 40).initOperatorRole();
+  op.setRole("batch");
+  op.setWeight(0.5);
+  op.setQuota(wire::OperatorRole::QuotaAction::REMOVE);
+  ASSERT_TRUE(Deliver("op", msg).ok());
+  EXPECT_EQ(transport_.Count("op", W::OK), 1u);
+  CrashAndRestart();  // with the same flags
+  auto roles = nlohmann::json::parse(*master_->QueryJson("roles"));
+  ASSERT_EQ(roles.size(), 2u) << roles;
+  EXPECT_EQ(roles[0]["name"], "batch");
+  EXPECT_EQ(roles[0]["weight"], 0.5);
+  EXPECT_TRUE(roles[0]["quota"].is_null());
+  EXPECT_EQ(roles[1]["weight"], 2.0);  // web: untouched, from the flag
+  // And the allocator follows: batch is no longer capped at 1 cpu.
+  RegisterAgent("agent1");
+  Subscribe("fw1", "batch");
+  Settle();
+  Resources offered;
+  for (const OfferView& o : TakeOffers("fw1")) offered += o.resources;
+  EXPECT_DOUBLE_EQ(offered.cpus(), 4);
+}
+
 TEST_F(MasterRegistryTest, FrameworkFailoverTimeoutSurvivesARestart) {
   const std::string a1 = RegisterAgent("agent1");
   const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
@@ -274,6 +302,7 @@ class WatchingRegistry final : public Registry {
   absl::StatusOr<RegistryState> Recover() override { return RegistryState(); }
   void PutAgent(const RegistryAgent&) override { pending_ = true; }
   void PutFramework(const RegistryFramework&) override { pending_ = true; }
+  void PutRole(const RegistryRole&) override { pending_ = true; }
   bool HasPendingWrites() const override { return pending_; }
   absl::Status Commit() override {
     on_commit_();
@@ -294,6 +323,7 @@ class DeferredRegistry final : public Registry {
   absl::StatusOr<RegistryState> Recover() override { return RegistryState(); }
   void PutAgent(const RegistryAgent&) override { pending_ = true; }
   void PutFramework(const RegistryFramework&) override { pending_ = true; }
+  void PutRole(const RegistryRole&) override { pending_ = true; }
   bool HasPendingWrites() const override { return pending_; }
   absl::Status Commit() override { return absl::OkStatus(); }
   void CommitAsync(std::function<void(absl::Status)> done) override {
