@@ -121,6 +121,10 @@ int main(int argc, char** argv) {
     std::cerr << "cannot create --work_dir " << options.work_dir << ": " << ec.message() << "\n";
     return 1;
   }
+  if (absl::Status s = agent::CheckReachable(options.task_users.default_user, options.work_dir); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
   if (!StartLogging(log, (std::filesystem::path(options.work_dir) / "agora-agent.log").string())) return 1;
   options.resources =
       *agent::ApplyResourceOverrides(agent::DetectResources(options.work_dir), resources);

@@ -2,9 +2,16 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace agora::agent {
 
@@ -83,4 +90,28 @@ absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::st
       "the task asks to run as '", requested, "'; this agent runs tasks as '",
       policy.default_user.name, "' (--task_user)", policy.allow_root ? " or root" : ""));
 }
+
+absl::Status CheckReachable(const TaskUser& user, const std::string& dir) {
+  if (user.uid == 0) return absl::OkStatus();
+  const std::filesystem::path path = std::filesystem::absolute(dir).lexically_normal();
+  std::filesystem::path at;
+  for (const std::filesystem::path& part : path) {
+    at /= part;
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot stat ", at.string(), ": ", std::strerror(errno)));
+    }
+    const bool in_group = st.st_gid == user.gid ||
+                          std::find(user.groups.begin(), user.groups.end(), st.st_gid) != user.groups.end();
+    const mode_t bit = st.st_uid == user.uid ? S_IXUSR : in_group ? S_IXGRP : S_IXOTH;
+    if ((st.st_mode & bit) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "tasks run as ", user.name, ", who cannot pass through ", at.string(), " (mode ",
+          absl::StrFormat("%04o", st.st_mode & 07777), ") to reach ", path.string(),
+          ": allow it (chmod o+x ", at.string(), "), choose another --work_dir, or set --task_user"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace agora::agent

@@ -41,4 +41,11 @@ absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, 
 // PermissionDenied saying why it may not run here.
 absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::string& requested);
 
+// OK when `user` may pass through every directory from / down to `dir` (the
+// search bit it has there as owner, group member or other): a task must
+// reach its sandbox by path (a web server's os.getcwd(), `cd $PWD`). Else
+// FailedPrecondition naming the first directory that stops it and how to
+// open it. The agent checks its work dir at start.
+absl::Status CheckReachable(const TaskUser& user, const std::string& dir);
+
 }  // namespace agora::agent

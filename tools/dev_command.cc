@@ -112,6 +112,30 @@ std::string ReadLine(const fs::path& path) {
   return line;
 }
 
+// The last non-empty line of a log file.
+std::string LastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+// Says which process `agora dev up` started has already exited, with its
+// status and the last line of its log; empty while all run.
+std::string FirstExited(const json& processes) {
+  for (const json& p : processes) {
+    const pid_t pid = p["pid"].get<pid_t>();
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) != pid) continue;
+    return absl::StrCat(p["name"].get<std::string>(), " exited with status ",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ": ",
+                        LastLine(p["log"].get<std::string>()));
+  }
+  return "";
+}
+
 bool WaitUntil(const std::function<bool()>& ready, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
@@ -202,6 +226,10 @@ int DevUp(const DevArgs& a) {
   std::error_code ec;
   fs::create_directories(fs::path(dir) / "logs", ec);
   if (ec) return Fail(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  // The agents' tasks run as an unprivileged user (--task_user) and reach
+  // their sandboxes under DIR by path: a `mktemp -d` folder (0700) lets them
+  // through with this.
+  fs::permissions(dir, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add, ec);
   const std::string bin = BinDir();
   for (const char* b : {"agora-master", "agora-agent", "agora-executor", "agora-batch", "agora-services"}) {
     if (!fs::exists(fs::path(bin) / b)) return Fail(absl::StrCat(b, " is not in ", bin));
@@ -229,10 +257,16 @@ int DevUp(const DevArgs& a) {
   fs::remove(fs::path(dir) / "master" / "http_endpoint", ec);
   start("master", {bin + "/agora-master", "--listen", master, "--work_dir", dir + "/master",
                    "--http_port", absl::StrCat(PortFree(port + 1) ? port + 1 : 0)});
-  if (!WaitUntil([&] { return !ReadLine(fs::path(dir) / "master" / "http_endpoint").empty(); },
-                 absl::Seconds(10))) {
+  std::string exited;
+  if (!WaitUntil(
+          [&] {
+            exited = FirstExited(processes);
+            return !exited.empty() || !ReadLine(fs::path(dir) / "master" / "http_endpoint").empty();
+          },
+          absl::Seconds(10))) {
     return abort("the master did not start");
   }
+  if (!exited.empty()) return abort(exited);
   // Each agent gets a share of the machine and its own port range.
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   for (int i = 0; i < a.agents; ++i) {
@@ -253,6 +287,8 @@ int DevUp(const DevArgs& a) {
                            "--http_port", "0", "--lb_bind", "127.0.0.1"});
   bool ready = WaitUntil(
       [&] {
+        exited = FirstExited(processes);
+        if (!exited.empty()) return true;
         int active = 0;
         for (const json& agent : Query(master, "agents")) active += agent["state"] == "active";
         int frameworks = 0;
@@ -262,6 +298,7 @@ int DevUp(const DevArgs& a) {
         return active == a.agents && frameworks == 2;
       },
       absl::Seconds(30));
+  if (!exited.empty()) return abort(exited);
   if (!ready) return abort("the cluster did not become ready within 30s");
   json cluster = save();
   if (a.json) {

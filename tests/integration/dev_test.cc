@@ -44,6 +44,11 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
       std::filesystem::remove_all(dir);
     }
   } cleanup{flags, dir};
+  // As `mktemp -d` makes it (0700): the agents' tasks, running as nobody,
+  // must still reach their sandboxes inside (the web tier serves its own).
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
   CliResult up = Agora(absl::StrCat("dev up ", flags, " --agents 3 --port ", FreeMasterPort(), " --json"));
   ASSERT_EQ(up.exit_code, 0) << up.out;
   json where = json::parse(up.out, nullptr, false);

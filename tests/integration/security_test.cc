@@ -194,5 +194,27 @@ TEST(TaskUserTest, TasksRunAsNobodyAndAsRootOnlyWhereTheAgentAllowsIt) {
   EXPECT_EQ(user, "root");
 }
 
+TEST(TaskUserTest, AnAgentWhoseTasksCouldNotReachTheirSandboxesRefusesToStart) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  const std::string base = std::filesystem::temp_directory_path() / absl::StrCat("agora-closed-", ::getpid());
+  std::filesystem::create_directories(base);
+  std::filesystem::permissions(base, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  int status = 0;
+  {
+    Process agent({BinPath("agora-agent"), "--master", "tcp://127.0.0.1:1", "--work_dir", base + "/agent"},
+                  base + ".log");
+    ASSERT_TRUE(agent.Wait(absl::Seconds(10), &status));
+  }
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream log(base + ".log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("tasks run as nobody, who cannot pass through " + base + " (mode 0700)"),
+            std::string::npos)
+      << text;
+  std::filesystem::remove_all(base);
+  std::filesystem::remove(base + ".log");
+}
+
 }  // namespace
 }  // namespace agora::testing
