@@ -87,55 +87,41 @@ class SqliteRegistry final : public Registry {
   absl::StatusOr<RegistryState> Recover() override {
     WaitIdle();
     RegistryState state;
-    sqlite3_stmt* stmt = nullptr;
-    AGORA_RETURN_IF_ERROR_SQL(
-        sqlite3_prepare_v2(db_, "SELECT id, hostname, state, since_us, principal FROM agents", -1,
-                           &stmt, nullptr),
-        "read agents");
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      RegistryAgent a;
-      a.id = Text(stmt, 0);
-      a.hostname = Text(stmt, 1);
-      a.state = static_cast<RegistryAgent::State>(sqlite3_column_int(stmt, 2));
-      a.since = absl::FromUnixMicros(sqlite3_column_int64(stmt, 3));
-      a.principal = Text(stmt, 4);
-      state.agents.push_back(std::move(a));
-    }
-    sqlite3_finalize(stmt);
-    AGORA_RETURN_IF_ERROR_SQL(
-        sqlite3_prepare_v2(db_,
-                           "SELECT id, name, role, failover_timeout_ms, removed, principal "
-                           "FROM frameworks",
-                           -1, &stmt, nullptr),
-        "read frameworks");
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      RegistryFramework f;
-      f.id = Text(stmt, 0);
-      f.name = Text(stmt, 1);
-      f.role = Text(stmt, 2);
-      f.failover_timeout = absl::Milliseconds(sqlite3_column_int64(stmt, 3));
-      f.removed = sqlite3_column_int(stmt, 4) != 0;
-      f.principal = Text(stmt, 5);
-      state.frameworks.push_back(std::move(f));
-    }
-    sqlite3_finalize(stmt);
-    AGORA_RETURN_IF_ERROR_SQL(
-        sqlite3_prepare_v2(db_,
-                           "SELECT name, weight, capped, quota_cpus, quota_mem, quota_disk "
-                           "FROM roles",
-                           -1, &stmt, nullptr),
-        "read roles");
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      RegistryRole r;
-      r.name = Text(stmt, 0);
-      r.weight = sqlite3_column_double(stmt, 1);
-      if (sqlite3_column_int(stmt, 2) != 0) {
-        r.quota = Resources::Scalars(sqlite3_column_double(stmt, 3), sqlite3_column_double(stmt, 4),
-                                     sqlite3_column_double(stmt, 5));
-      }
-      state.roles.push_back(std::move(r));
-    }
-    sqlite3_finalize(stmt);
+    AGORA_RETURN_IF_ERROR(ForEachRow(
+        "SELECT id, hostname, state, since_us, principal FROM agents", "read agents",
+        [&](sqlite3_stmt* row) {
+          RegistryAgent a;
+          a.id = Text(row, 0);
+          a.hostname = Text(row, 1);
+          a.state = static_cast<RegistryAgent::State>(sqlite3_column_int(row, 2));
+          a.since = absl::FromUnixMicros(sqlite3_column_int64(row, 3));
+          a.principal = Text(row, 4);
+          state.agents.push_back(std::move(a));
+        }));
+    AGORA_RETURN_IF_ERROR(ForEachRow(
+        "SELECT id, name, role, failover_timeout_ms, removed, principal FROM frameworks",
+        "read frameworks", [&](sqlite3_stmt* row) {
+          RegistryFramework f;
+          f.id = Text(row, 0);
+          f.name = Text(row, 1);
+          f.role = Text(row, 2);
+          f.failover_timeout = absl::Milliseconds(sqlite3_column_int64(row, 3));
+          f.removed = sqlite3_column_int(row, 4) != 0;
+          f.principal = Text(row, 5);
+          state.frameworks.push_back(std::move(f));
+        }));
+    AGORA_RETURN_IF_ERROR(ForEachRow(
+        "SELECT name, weight, capped, quota_cpus, quota_mem, quota_disk FROM roles", "read roles",
+        [&](sqlite3_stmt* row) {
+          RegistryRole r;
+          r.name = Text(row, 0);
+          r.weight = sqlite3_column_double(row, 1);
+          if (sqlite3_column_int(row, 2) != 0) {
+            r.quota = Resources::Scalars(sqlite3_column_double(row, 3), sqlite3_column_double(row, 4),
+                                         sqlite3_column_double(row, 5));
+          }
+          state.roles.push_back(std::move(r));
+        }));
     return state;
   }
 
@@ -220,69 +206,65 @@ class SqliteRegistry final : public Registry {
                                             rc, ")"));
   }
   absl::Status WriteAll(const Writes& writes) {
+    AGORA_RETURN_IF_ERROR(WriteEach(
+        "INSERT OR REPLACE INTO agents (id, hostname, state, since_us, principal) "
+        "VALUES (?, ?, ?, ?, ?)",
+        "write agent", writes.agents, [](sqlite3_stmt* stmt, const RegistryAgent& a) {
+          sqlite3_bind_text(stmt, 1, a.id.c_str(), -1, SQLITE_TRANSIENT);
+          sqlite3_bind_text(stmt, 2, a.hostname.c_str(), -1, SQLITE_TRANSIENT);
+          sqlite3_bind_int(stmt, 3, static_cast<int>(a.state));
+          sqlite3_bind_int64(stmt, 4, absl::ToUnixMicros(a.since));
+          sqlite3_bind_text(stmt, 5, a.principal.c_str(), -1, SQLITE_TRANSIENT);
+        }));
+    AGORA_RETURN_IF_ERROR(WriteEach(
+        "INSERT OR REPLACE INTO frameworks "
+        "(id, name, role, failover_timeout_ms, removed, principal) VALUES (?, ?, ?, ?, ?, ?)",
+        "write framework", writes.frameworks, [](sqlite3_stmt* stmt, const RegistryFramework& f) {
+          sqlite3_bind_text(stmt, 1, f.id.c_str(), -1, SQLITE_TRANSIENT);
+          sqlite3_bind_text(stmt, 2, f.name.c_str(), -1, SQLITE_TRANSIENT);
+          sqlite3_bind_text(stmt, 3, f.role.c_str(), -1, SQLITE_TRANSIENT);
+          sqlite3_bind_int64(stmt, 4, absl::ToInt64Milliseconds(f.failover_timeout));
+          sqlite3_bind_int(stmt, 5, f.removed ? 1 : 0);
+          sqlite3_bind_text(stmt, 6, f.principal.c_str(), -1, SQLITE_TRANSIENT);
+        }));
+    return WriteEach(
+        "INSERT OR REPLACE INTO roles "
+        "(name, weight, capped, quota_cpus, quota_mem, quota_disk) VALUES (?, ?, ?, ?, ?, ?)",
+        "write role", writes.roles, [](sqlite3_stmt* stmt, const RegistryRole& r) {
+          const Resources quota = r.quota.value_or(Resources());
+          sqlite3_bind_text(stmt, 1, r.name.c_str(), -1, SQLITE_TRANSIENT);
+          sqlite3_bind_double(stmt, 2, r.weight);
+          sqlite3_bind_int(stmt, 3, r.quota.has_value() ? 1 : 0);
+          sqlite3_bind_double(stmt, 4, quota.cpus());
+          sqlite3_bind_double(stmt, 5, quota.mem());
+          sqlite3_bind_double(stmt, 6, quota.disk());
+        });
+  }
+
+  // Runs `sql` and hands each result row to `row`; a failed step is an
+  // error, never a shorter result.
+  absl::Status ForEachRow(const char* sql, const char* what,
+                          const std::function<void(sqlite3_stmt*)>& row) {
     sqlite3_stmt* stmt = nullptr;
-    AGORA_RETURN_IF_ERROR_SQL(
-        sqlite3_prepare_v2(db_,
-                           "INSERT OR REPLACE INTO agents (id, hostname, state, since_us, principal) "
-                           "VALUES (?, ?, ?, ?, ?)",
-                           -1, &stmt, nullptr),
-        "prepare agents");
-    for (const auto& [id, a] : writes.agents) {
-      sqlite3_bind_text(stmt, 1, a.id.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(stmt, 2, a.hostname.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int(stmt, 3, static_cast<int>(a.state));
-      sqlite3_bind_int64(stmt, 4, absl::ToUnixMicros(a.since));
-      sqlite3_bind_text(stmt, 5, a.principal.c_str(), -1, SQLITE_TRANSIENT);
-      int rc = sqlite3_step(stmt);
-      sqlite3_reset(stmt);
-      if (rc != SQLITE_DONE) {
-        sqlite3_finalize(stmt);
-        return SqlError(rc, "write agent");
-      }
-    }
+    AGORA_RETURN_IF_ERROR_SQL(sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr), what);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) row(stmt);
     sqlite3_finalize(stmt);
-    AGORA_RETURN_IF_ERROR_SQL(
-        sqlite3_prepare_v2(db_,
-                           "INSERT OR REPLACE INTO frameworks "
-                           "(id, name, role, failover_timeout_ms, removed, principal) "
-                           "VALUES (?, ?, ?, ?, ?, ?)",
-                           -1, &stmt, nullptr),
-        "prepare frameworks");
-    for (const auto& [id, f] : writes.frameworks) {
-      sqlite3_bind_text(stmt, 1, f.id.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(stmt, 2, f.name.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(stmt, 3, f.role.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int64(stmt, 4, absl::ToInt64Milliseconds(f.failover_timeout));
-      sqlite3_bind_int(stmt, 5, f.removed ? 1 : 0);
-      sqlite3_bind_text(stmt, 6, f.principal.c_str(), -1, SQLITE_TRANSIENT);
-      int rc = sqlite3_step(stmt);
+    return rc == SQLITE_DONE ? absl::OkStatus() : SqlError(rc, what);
+  }
+
+  // Prepares `sql` once and runs it for every value of `items`, bound by `bind`.
+  template <typename Items, typename Bind>
+  absl::Status WriteEach(const char* sql, const char* what, const Items& items, Bind bind) {
+    sqlite3_stmt* stmt = nullptr;
+    AGORA_RETURN_IF_ERROR_SQL(sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr), what);
+    for (const auto& [key, item] : items) {
+      bind(stmt, item);
+      const int rc = sqlite3_step(stmt);
       sqlite3_reset(stmt);
       if (rc != SQLITE_DONE) {
         sqlite3_finalize(stmt);
-        return SqlError(rc, "write framework");
-      }
-    }
-    sqlite3_finalize(stmt);
-    AGORA_RETURN_IF_ERROR_SQL(
-        sqlite3_prepare_v2(db_,
-                           "INSERT OR REPLACE INTO roles "
-                           "(name, weight, capped, quota_cpus, quota_mem, quota_disk) "
-                           "VALUES (?, ?, ?, ?, ?, ?)",
-                           -1, &stmt, nullptr),
-        "prepare roles");
-    for (const auto& [name, r] : writes.roles) {
-      const Resources quota = r.quota.value_or(Resources());
-      sqlite3_bind_text(stmt, 1, r.name.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_double(stmt, 2, r.weight);
-      sqlite3_bind_int(stmt, 3, r.quota.has_value() ? 1 : 0);
-      sqlite3_bind_double(stmt, 4, quota.cpus());
-      sqlite3_bind_double(stmt, 5, quota.mem());
-      sqlite3_bind_double(stmt, 6, quota.disk());
-      int rc = sqlite3_step(stmt);
-      sqlite3_reset(stmt);
-      if (rc != SQLITE_DONE) {
-        sqlite3_finalize(stmt);
-        return SqlError(rc, "write role");
+        return SqlError(rc, what);
       }
     }
     sqlite3_finalize(stmt);
