@@ -44,7 +44,6 @@ class HeldTransport final : public Transport {
       held_.pop_front();
     }
   }
-  size_t held() const { return held_.size(); }
 
  private:
   struct Held {
