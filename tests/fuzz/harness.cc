@@ -41,6 +41,14 @@ class NoLauncher final : public agent::ProcessLauncher {
 
 zmq::message_t ToFrame(const std::string& bytes) { return zmq::message_t(bytes.data(), bytes.size()); }
 
+// A clock step: moves the fake clock and runs what became due.
+bool AdvanceClock(const Step& step, FakeClock& clock, EventLoop& loop) {
+  if (!step.is_advance()) return false;
+  clock.Advance(step.advance);
+  loop.RunDueTimers();
+  return true;
+}
+
 }  // namespace
 
 zmq::context_t& FuzzContext() {
@@ -81,11 +89,7 @@ const char* MasterHarness::PeerName(int peer) {
 }
 
 void MasterHarness::Apply(const Step& step) {
-  if (step.is_advance()) {
-    clock_.Advance(step.advance);
-    loop_->RunDueTimers();
-    return;
-  }
+  if (AdvanceClock(step, clock_, *loop_)) return;
   zmq::message_t frame = ToFrame(step.frame);
   (void)Decode(frame, stats_, [&](wire::Envelope::Reader env) {
     master_->Handle(PeerName(step.peer), env);
@@ -130,11 +134,7 @@ AgentHarness::~AgentHarness() {
 }
 
 void AgentHarness::Apply(const Step& step) {
-  if (step.is_advance()) {
-    clock_.Advance(step.advance);
-    loop_->RunDueTimers();
-    return;
-  }
+  if (AdvanceClock(step, clock_, *loop_)) return;
   zmq::message_t frame = ToFrame(step.frame);
   (void)Decode(frame, stats_, [&](wire::Envelope::Reader env) {
     if (step.peer == 0) return agent_->HandleMaster(env);

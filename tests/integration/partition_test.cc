@@ -62,6 +62,19 @@ class PartitionTest : public ::testing::Test {
     return "";
   }
 
+  // Runs `name` on the island, cuts the island off and waits until the task
+  // is unreachable; returns the task's pid (0 after a failed assertion).
+  pid_t LaunchOnTheIslandAndCut(TestFramework& fw, const std::string& name) {
+    fw.Launch(Command(name, "sleep 300"), "island");
+    auto running = fw.WaitForState(name, TaskState::kRunning, absl::Seconds(15));
+    EXPECT_TRUE(running);
+    if (!running) return 0;
+    const pid_t pid = PidFromMessage(running->message);
+    island_->Cut();
+    EXPECT_TRUE(fw.WaitForState(name, TaskState::kUnreachable, absl::Seconds(15)));
+    return pid;
+  }
+
   std::unique_ptr<NetnsHost> island_;
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<Process> agent_;
@@ -69,13 +82,8 @@ class PartitionTest : public ::testing::Test {
 
 TEST_F(PartitionTest, ACutAgentIsUnreachableAndItsTasksComeBackWhenTheLinkDoes) {
   TestFramework fw(cluster_->master());
-  fw.Launch(Command("stays", "sleep 300"), "island");
-  auto running = fw.WaitForState("stays", TaskState::kRunning, absl::Seconds(15));
-  ASSERT_TRUE(running);
-  const pid_t pid = PidFromMessage(running->message);
-
-  island_->Cut();
-  ASSERT_TRUE(fw.WaitForState("stays", TaskState::kUnreachable, absl::Seconds(15)));
+  const pid_t pid = LaunchOnTheIslandAndCut(fw, "stays");
+  ASSERT_FALSE(HasFailure());
   EXPECT_EQ(IslandState(), "unreachable");
   EXPECT_TRUE(ProcessAlive(pid));  // the agent and its task go on, unaware
 
@@ -88,13 +96,8 @@ TEST_F(PartitionTest, ACutAgentIsUnreachableAndItsTasksComeBackWhenTheLinkDoes) 
 
 TEST_F(PartitionTest, AFrameworkThatReplacedTheTasksKillsTheExtrasWhenTheAgentReturns) {
   TestFramework fw(cluster_->master());
-  fw.Launch(Command("original", "sleep 300"), "island");
-  auto running = fw.WaitForState("original", TaskState::kRunning, absl::Seconds(15));
-  ASSERT_TRUE(running);
-  const pid_t pid = PidFromMessage(running->message);
-
-  island_->Cut();
-  ASSERT_TRUE(fw.WaitForState("original", TaskState::kUnreachable, absl::Seconds(15)));
+  const pid_t pid = LaunchOnTheIslandAndCut(fw, "original");
+  ASSERT_FALSE(HasFailure());
   // As a service framework does: run a replacement on a reachable agent.
   fw.Launch(Command("replacement", "sleep 300"), cluster_->agent_hostname(0));
   ASSERT_TRUE(fw.WaitForState("replacement", TaskState::kRunning, absl::Seconds(15)));
