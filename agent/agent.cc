@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,7 +14,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/cgroups.h"
 #include "agent/orphans.h"
+#include "agent/sandbox_files.h"
 #include "common/framing.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -21,6 +24,7 @@
 #include "common/status.h"
 #include "common/wire_convert.h"
 #include "common/proc_file.h"
+#include "common/unique_fd.h"
 
 namespace agora::agent {
 namespace fs = std::filesystem;
@@ -82,6 +86,13 @@ absl::Status Agent::Start() {
       context_, options_.master, loop_, [this](wire::Envelope::Reader env) { HandleMaster(env); },
       /*routing_id=*/"", options_.curve);
   checkpointer_ = std::make_unique<Checkpointer>((fs::path(options_.work_dir) / "meta").string());
+  if (options_.task_users.per_framework_uids) {
+    fs::create_directories(fs::path(options_.work_dir) / "meta", ec);
+    auto uids = UidPool::Load((fs::path(options_.work_dir) / "meta" / "uids").string(),
+                              options_.task_uids);
+    if (!uids.ok()) return uids.status();
+    uids_ = std::make_unique<UidPool>(*std::move(uids));
+  }
   Recover();
   Register();
   gc_ = std::make_unique<SandboxGc>(
@@ -152,7 +163,9 @@ void Agent::CheckAdoptedExecutors() {
   for (const std::string& id : gone) ExecutorExited(id, "exit status unknown (not our child)");
 }
 
-void Agent::CheckpointTask(const TaskKey& key) { checkpointer_->SaveTask(tasks_.at(key)); }
+absl::Status Agent::CheckpointTask(const TaskKey& key) {
+  return checkpointer_->SaveTask(tasks_.at(key));
+}
 
 void Agent::EraseTask(const TaskKey& key) {
   auto it = tasks_.find(key);
@@ -297,14 +310,22 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   task.sandbox = (fs::path(options_.work_dir) / "frameworks" / framework_id / "tasks" / spec.task_id)
                      .string();
   task.run_id = NewId("r");
-  auto user = UserForTask(options_.task_users, spec.user);
+  auto user = UserFor(framework_id, spec.user);
   task.env = TaskEnvironment(framework_id, msg.getFrameworkName(), spec, task.sandbox,
                              user.ok() ? &*user : nullptr);
   task.spec = std::move(spec);
   ++stats_.tasks_launched;
 
   if (!user.ok()) {
-    return Report(key, TaskState::kError, std::string(user.status().message()), "user_not_allowed");
+    return Report(key, TaskState::kError, std::string(user.status().message()),
+                  absl::IsPermissionDenied(user.status()) ? "user_not_allowed" : "uid_unavailable");
+  }
+  if (task.spec.pids_max > options_.task_pids_max_allowed) {
+    return Report(key, TaskState::kError,
+                  absl::StrCat("the task asks for a pids limit of ", task.spec.pids_max,
+                               "; this agent allows at most ", options_.task_pids_max_allowed,
+                               " (--task_pids_max_allowed)"),
+                  "pids_limit");
   }
   if (absl::Status s = PrepareSandbox(task, *user); !s.ok()) {
     return Report(key, TaskState::kFailed, std::string(s.message()), "sandbox_failed");
@@ -315,7 +336,12 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
                   "executor_failed");
   }
   task.executor_id = executor->id;
-  CheckpointTask(key);
+  // A task the agent could not record would be lost by a restart: refused.
+  if (absl::Status s = CheckpointTask(key); !s.ok()) {
+    MaybeArmIdleTimer(*executor);
+    return Report(key, TaskState::kError, absl::StrCat("not launched: ", s.message()),
+                  "checkpoint_failed");
+  }
   executor->active.insert(task.spec.task_id);
   loop_.Cancel(executor->idle_timer);
   executor->idle_timer = 0;
@@ -326,39 +352,75 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
   }
 }
 
+absl::StatusOr<TaskUser> Agent::UserFor(const std::string& framework_id,
+                                        const std::string& requested) {
+  if (!requested.empty() || uids_ == nullptr) return UserForTask(options_.task_users, requested);
+  AGORA_ASSIGN_OR_RETURN(uid_t uid, uids_->For(framework_id));
+  const TaskUser user = FrameworkUser(uid);
+  return UserForTask(options_.task_users, requested, &user);
+}
+
 absl::Status Agent::PrepareSandbox(const Task& task, const TaskUser& user) {
   std::error_code ec;
+  const fs::path sandbox = task.sandbox;
+  const fs::path tasks_dir = sandbox.parent_path();
+  // Above the sandbox all is the agent's: tasks pass through, list nothing.
+  if (!fs::is_directory(tasks_dir, ec)) {
+    fs::create_directories(tasks_dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", tasks_dir.string(), ": ", ec.message()));
+    for (const fs::path& p : {tasks_dir.parent_path().parent_path(), tasks_dir.parent_path(), tasks_dir}) {
+      ::chmod(p.c_str(), 0711);
+    }
+  }
   // One directory per task (each new inode costs: see docs/benchmarks.md).
   // A task id used again after its task ended: the earlier run moves aside.
-  if (fs::exists(task.sandbox, ec)) {
-    fs::rename(task.sandbox, absl::StrCat(task.sandbox, ".", NewId("r")), ec);
+  if (fs::exists(fs::symlink_status(sandbox, ec))) {
+    fs::rename(sandbox, absl::StrCat(task.sandbox, ".", NewId("r")), ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot move the earlier run of ", task.sandbox, " aside: ", ec.message()));
   }
-  fs::create_directories(task.sandbox, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create sandbox ", task.sandbox, ": ", ec.message()));
-  std::vector<fs::path> created = {task.sandbox};
-  for (const auto& [path, content] : task.spec.files) {  // validated: stays inside
-    const fs::path file = fs::path(task.sandbox) / path;
-    for (fs::path dir = file.parent_path(); dir != task.sandbox && !fs::exists(dir);
-         dir = dir.parent_path()) {
-      created.push_back(dir);
+  auto failed = [&](absl::string_view what) {
+    return absl::InternalError(absl::StrCat("cannot ", what, " in sandbox ", task.sandbox, ": ", strerror(errno)));
+  };
+  if (::mkdir(sandbox.c_str(), 0700) != 0) return failed("create the directory");
+  UniqueFd dir(::open(sandbox.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return failed("open the directory");
+  // Only root can write here until the hand-over below.
+  std::vector<std::string> created;  // relative to the sandbox
+  auto make_dir = [&](const std::string& rel) -> absl::Status {
+    if (::mkdirat(dir.get(), rel.c_str(), 0700) == 0) {
+      created.push_back(rel);
+    } else if (errno != EEXIST) {
+      return failed(absl::StrCat("create ", rel));
     }
-    fs::create_directories(file.parent_path(), ec);
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (ec || !out.flush()) {
-      return absl::InternalError(absl::StrCat("cannot write ", file.string(), " into the sandbox"));
+    return absl::OkStatus();
+  };
+  auto make_file = [&](const std::string& rel, const std::string& content) -> absl::Status {
+    AGORA_ASSIGN_OR_RETURN(UniqueFd fd, OpenBeneath(dir.get(), rel, O_WRONLY | O_CREAT | O_EXCL, 0640));
+    created.push_back(rel);
+    for (size_t done = 0; done < content.size();) {
+      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+      if (n <= 0) return failed(absl::StrCat("write ", rel));
+      done += static_cast<size_t>(n);
     }
-    created.push_back(file);
+    return absl::OkStatus();
+  };
+  AGORA_RETURN_IF_ERROR(make_file("stdout", ""));
+  AGORA_RETURN_IF_ERROR(make_file("stderr", ""));
+  if (options_.isolate) AGORA_RETURN_IF_ERROR(make_dir("tmp"));  // the task's /tmp
+  for (const auto& [path, content] : task.spec.files) {  // validated: relative, no `..`
+    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      AGORA_RETURN_IF_ERROR(make_dir(path.substr(0, slash)));
+    }
+    AGORA_RETURN_IF_ERROR(make_file(path, content));
   }
-  // The sandbox is the task's: it runs as `user` and writes there.
+  // The sandbox is the task's: its contents first, the directory itself last.
   if (options_.task_users.can_switch) {
-    for (const fs::path& p : created) {
-      if (::chown(p.c_str(), user.uid, user.gid) != 0) {
-        return absl::InternalError(absl::StrCat("cannot give ", p.string(), " to user ", user.name,
-                                                ": ", strerror(errno)));
+    for (const std::string& rel : created) {
+      if (::fchownat(dir.get(), rel.c_str(), user.uid, user.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        return failed(absl::StrCat("give ", rel, " to user ", user.name));
       }
     }
+    if (::fchown(dir.get(), user.uid, user.gid) != 0) return failed(absl::StrCat("give it to user ", user.name));
   }
   return absl::OkStatus();
 }
@@ -451,7 +513,7 @@ void Agent::OnAcknowledge(wire::Acknowledge::Reader msg) {
   task.retry_timer = 0;
   task.backoff = absl::Seconds(1);
   if (IsTerminal(task.state) && task.pending.empty()) return EraseTask(key);
-  CheckpointTask(key);
+  CheckpointTask(key).IgnoreError();  // counted; at worst an update is resent
   if (!task.pending.empty()) SendHead(key);
 }
 
@@ -476,7 +538,9 @@ void Agent::Report(const TaskKey& key, TaskState state, std::string message, std
   status.healthy = healthy;
   status.timestamp = loop_.Now();
   task.pending.push_back(std::move(status));
-  if (checkpointer_ != nullptr) CheckpointTask(key);  // durable before it leaves
+  // Durable before it leaves; when the journal cannot be written (counted,
+  // and no new task is launched) the update still goes out.
+  if (checkpointer_ != nullptr) CheckpointTask(key).IgnoreError();
   if (task.pending.size() == 1) SendHead(key);
 }
 
@@ -535,6 +599,7 @@ absl::Status Agent::StartExecutor(Executor& executor) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  ::chmod(dir.parent_path().c_str(), 0700);  // executors' logs and records are the agent's
   std::vector<std::string> args = {
       options_.executor_path,
       "--agent", ExecutorEndpoint(),
@@ -625,12 +690,16 @@ void Agent::SendLaunch(Executor& executor, Task& task) {
                              : options_.kill_grace_period;
   launch.setGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(grace)));
   // Resolved again at each launch (after an agent restart too).
-  auto user = UserForTask(options_.task_users, task.spec.user);
+  auto user = UserFor(task.framework_id, task.spec.user);
   if (!user.ok()) {  // the agent restarted with another policy
     executor.active.erase(task.spec.task_id);
     MaybeArmIdleTimer(executor);
     return Report(TaskKey{task.framework_id, task.spec.task_id}, TaskState::kError,
                   std::string(user.status().message()), "user_not_allowed");
+  }
+  launch.setIsolate(options_.isolate);
+  if (options_.cgroup_version != 0) {
+    launch.setPidsMax(task.spec.pids_max != 0 ? task.spec.pids_max : options_.task_pids_max);
   }
   if (options_.task_users.can_switch) {
     launch.setSwitchUser(true);
@@ -762,8 +831,10 @@ void Agent::ExecutorExited(const std::string& id, const std::string& how) {
       Report(key, r.state, r.message, r.reason, r.exit_code);
       continue;
     }
-    // Nobody is left to reap or kill it: find its processes and end them.
-    const int killed = KillSandboxProcesses(task->second.sandbox);
+    // Nobody is left to reap or kill it: find its processes and end them,
+    // by its cgroup (which nothing in it can leave), else by its environment.
+    int killed = KillCgroupProcesses(options_.cgroup_version, executor_id, task_id);
+    if (killed == 0) killed = KillSandboxProcesses(task->second.sandbox);
     stats_.orphans_killed += killed;
     Report(key, TaskState::kFailed,
            absl::StrCat("the executor ", how, " before the task ended",

@@ -37,6 +37,7 @@
 #include "agent/process_launcher.h"
 #include "agent/sandbox_gc.h"
 #include "agent/task_user.h"
+#include "agent/uid_pool.h"
 #include "common/task.h"
 
 namespace agora::agent {
@@ -69,6 +70,14 @@ struct AgentOptions {
   // (agent/sandbox_gc.h).
   absl::Duration gc_delay = absl::Hours(24 * 7);
   double gc_disk_headroom = 0.1;
+  // Each task in its own pid, mount, ipc and uts namespaces under agora-init
+  // (agent/isolation.h, executor/spawn.h).
+  bool isolate = false;
+  // The pids limit of a task that names none, and the most a task may name.
+  uint32_t task_pids_max = 4096;
+  uint32_t task_pids_max_allowed = 65536;
+  // Where per-framework uids come from (task_users.per_framework_uids).
+  UidRange task_uids;
 };
 
 struct AgentStats {
@@ -109,7 +118,9 @@ class Agent {
   std::string MetricsText() const;
   // GET /v1/files?framework=F&task=T&file=stdout|stderr&offset=N&length=M:
   // a slice of a task's sandbox file, live or finished, as
-  // {"data", "offset", "size"} (offset -1: the last `length` bytes).
+  // {"data", "offset", "size"} (offset -1: the last `length` bytes). The file
+  // is opened and read off the loop, beneath the work dir, through no
+  // symlink, and only when it is a regular file (agent/sandbox_files.h).
   HttpReply ServeFiles(const HttpRequest& request) const;
 
   // A message from the master, or from an executor (`peer` is its routing
@@ -159,7 +170,7 @@ class Agent {
   void ExecutorExited(const std::string& executor_id, const std::string& how);
   void Recover();
   void CheckAdoptedExecutors();
-  void CheckpointTask(const TaskKey& key);
+  absl::Status CheckpointTask(const TaskKey& key);
   void EraseTask(const TaskKey& key);
   void MaybeArmIdleTimer(Executor& executor);
   // Records a state change and queues its update for the master.
@@ -169,8 +180,12 @@ class Agent {
   void SendErrorToMaster(absl::string_view message);
   // Relays an executor's usage of its known tasks to the master.
   void OnExecutorUsage(const PeerId& peer, wire::UsageReport::Reader msg);
-  // Creates the task's sandbox and writes its files there.
-  // Creates the sandbox with the task's files, owned by `user`.
+  // The user a task of `framework_id` asking for `requested` runs as: the
+  // framework's own uid (assigned on first use), or the policy's answer.
+  absl::StatusOr<TaskUser> UserFor(const std::string& framework_id, const std::string& requested);
+  // Creates the sandbox (mode 0700) with `stdout`, `stderr`, `tmp` (isolated
+  // tasks) and the task's files while only root can write there, then hands
+  // it to `user`: nothing can be planted in it before it is the task's.
   absl::Status PrepareSandbox(const Task& task, const TaskUser& user);
   // AGORA_*, ports, USER/LOGNAME/HOME (of `user`, when known) and the spec's own.
   Env TaskEnvironment(const std::string& framework_id, const std::string& framework_name,
@@ -199,6 +214,7 @@ class Agent {
   absl::flat_hash_map<PeerId, std::string> executor_by_peer_;
   absl::flat_hash_map<pid_t, std::string> executor_by_pid_;  // children only
   std::unique_ptr<Checkpointer> checkpointer_;
+  std::unique_ptr<UidPool> uids_;  // when uids are per framework
   const std::string instance_;  // new on every start; executors notice restarts
   EventLoop::TimerId adopted_check_timer_ = 0;
   AgentStats stats_;

@@ -2,12 +2,12 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 
 #include "absl/strings/numbers.h"
 #include "common/json_text.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent.h"
+#include "agent/sandbox_files.h"
 #include "common/ids.h"
 #include "common/metrics_writer.h"
 
@@ -43,6 +43,11 @@ std::string Agent::StateJson() const {
               {"resources", options_.resources.ToString()},
               {"attributes", attributes},
               {"limits_enforced", options_.cgroup_version != 0},
+              {"isolated", options_.isolate},
+              {"task_users", options_.task_users.per_framework_uids
+                                 ? "a uid per framework"
+                                 : options_.task_users.default_user.name},
+              {"checkpoint_failures", checkpointer_ ? checkpointer_->failures() : 0},
               {"tasks", tasks},
               {"executors", executors}});
 }
@@ -74,6 +79,9 @@ std::string Agent::MetricsText() const {
       {"agora_agent_sandboxes_removed_total", "Finished sandboxes the collector removed.",
        gc_ != nullptr ? gc_->stats().removed : 0},
       {"agora_agent_bad_messages_total", "Unexpected or invalid messages.", stats_.bad_messages},
+      {"agora_agent_checkpoint_failures_total",
+       "Checkpoint journal writes that failed (tasks are refused meanwhile).",
+       checkpointer_ ? checkpointer_->failures() : 0},
   });
   if (master_) w.Socket("agora_agent_master", master_->stats());
   if (executors_socket_) w.Socket("agora_agent_executor", executors_socket_->stats());
@@ -108,24 +116,27 @@ HttpReply Agent::ServeFiles(const HttpRequest& request) const {
   length = std::min<int64_t>(length, 1 << 20);
   // The live task's sandbox, or else its latest run's (earlier runs of a
   // task id used again are beside it, as TASK.RUN).
-  std::string sandbox =
-      (fs::path(options_.work_dir) / "frameworks" / framework / "tasks" / task).string();
+  const std::string work_dir = options_.work_dir;
+  std::string sandbox = (fs::path(work_dir) / "frameworks" / framework / "tasks" / task).string();
   if (auto t = tasks_.find(TaskKey{framework, task}); t != tasks_.end()) sandbox = t->second.sandbox;
-  std::error_code ec;
-  if (!fs::is_directory(sandbox, ec)) return error(404, "no sandbox of task " + task + " of " + framework + " here");
-  std::ifstream in(fs::path(sandbox) / file, std::ios::binary);
-  if (!in) return error(404, "no " + file + " in " + sandbox);
-  in.seekg(0, std::ios::end);
-  const int64_t size = in.tellg();
-  if (offset < 0) offset = std::max<int64_t>(0, size - length);  // the tail
-  offset = std::min(offset, size);
-  std::string data(std::min(length, size - offset), '\0');
-  in.seekg(offset);
-  in.read(data.data(), data.size());
-  data.resize(in.gcount());
-  return HttpReply{200, json{{"data", data}, {"offset", offset}, {"size", size}}.dump(
-                            -1, ' ', false, json::error_handler_t::replace) +
-                            "\n"};
+  const std::string prefix = (fs::path(work_dir) / "").string();
+  if (sandbox.compare(0, prefix.size(), prefix) != 0) return error(404, "no sandbox of task " + task);
+  // The task owns its sandbox and may have replaced `file` with anything:
+  // opened beneath the work dir, no symlinks, regular files only, off the loop.
+  const std::string relative = sandbox.substr(prefix.size()) + "/" + file;
+  HttpReply reply;
+  reply.off_loop = [error, work_dir, relative, file, offset, length]() -> HttpReply {
+    auto dir = OpenTrustedDirectory(work_dir);
+    if (!dir.ok()) return error(500, std::string(dir.status().message()));
+    auto fd = OpenRegularBeneath(dir->get(), relative);
+    if (absl::IsNotFound(fd.status())) return error(404, "no " + file + " in that sandbox");
+    if (!fd.ok()) return error(403, "refused to read " + file + ": " + std::string(fd.status().message()));
+    auto slice = ReadSlice(fd->get(), offset, length);
+    if (!slice.ok()) return error(500, std::string(slice.status().message()));
+    return HttpReply{200, json{{"data", slice->data}, {"offset", slice->offset}, {"size", slice->size}}
+                              .dump(-1, ' ', false, json::error_handler_t::replace) + "\n"};
+  };
+  return reply;
 }
 
 }  // namespace agora::agent

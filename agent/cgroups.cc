@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace agora::agent {
@@ -58,7 +59,7 @@ int DetectCgroupVersion() {
 
 absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& group,
                                               const std::string& name, uint64_t mem_limit_bytes,
-                                              uint32_t cpu_shares) {
+                                              uint32_t cpu_shares, uint32_t pids_max) {
   TaskCgroup cg;
   cg.version_ = version;
   cg.mem_limit_bytes_ = mem_limit_bytes;
@@ -66,10 +67,10 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
   std::error_code ec;
   if (version == 2) {
     // Controllers must be enabled on every ancestor's subtree_control.
-    WriteFile(std::string(kRoot) + "/cgroup.subtree_control", "+memory +cpu");
+    WriteFile(std::string(kRoot) + "/cgroup.subtree_control", "+memory +cpu +pids");
     fs::create_directories(fs::path(kRoot) / "agora" / group, ec);
-    WriteFile(absl::StrCat(kRoot, "/agora/cgroup.subtree_control"), "+memory +cpu");
-    WriteFile(absl::StrCat(kRoot, "/agora/", group, "/cgroup.subtree_control"), "+memory +cpu");
+    WriteFile(absl::StrCat(kRoot, "/agora/cgroup.subtree_control"), "+memory +cpu +pids");
+    WriteFile(absl::StrCat(kRoot, "/agora/", group, "/cgroup.subtree_control"), "+memory +cpu +pids");
     std::string dir = absl::StrCat(kRoot, "/", rel);
     fs::create_directories(dir, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", ec.message()));
@@ -78,6 +79,9 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
     }
     WriteFile(dir + "/memory.swap.max", "0");
     if (cpu_shares > 0) WriteFile(dir + "/cpu.weight", absl::StrCat(std::max(1u, cpu_shares * 100 / 1024)));
+    if (pids_max > 0 && !WriteFile(dir + "/pids.max", absl::StrCat(pids_max))) {
+      return absl::InternalError(absl::StrCat("cannot set pids.max in ", dir));
+    }
     cg.dirs_.push_back(dir);
   } else if (version == 1) {
     std::string mem_dir = absl::StrCat(kRoot, "/memory/", rel);
@@ -94,6 +98,15 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
       if (!ec && WriteFile(cpu_dir + "/cpu.shares", absl::StrCat(std::max(2u, cpu_shares)))) {
         cg.dirs_.push_back(cpu_dir);
       }
+    }
+    if (pids_max > 0) {
+      const std::string pids_dir = absl::StrCat(kRoot, "/pids/", rel);
+      fs::create_directories(pids_dir, ec);
+      if (ec || !WriteFile(pids_dir + "/pids.max", absl::StrCat(pids_max))) {
+        cg.Destroy();
+        return absl::InternalError(absl::StrCat("cannot set pids.max in ", pids_dir));
+      }
+      cg.dirs_.push_back(pids_dir);
     }
   } else {
     return absl::InvalidArgumentError("cgroups are not available");
@@ -156,9 +169,29 @@ void TaskCgroup::RemoveGroup(int version, const std::string& group) {
     ::rmdir(absl::StrCat(kRoot, "/agora/", group).c_str());
     return;
   }
-  for (const char* controller : {"memory", "cpu"}) {
+  for (const char* controller : {"memory", "cpu", "pids"}) {
     ::rmdir(absl::StrCat(kRoot, "/", controller, "/agora/", group).c_str());
   }
+}
+
+int KillCgroupProcesses(int version, const std::string& group, const std::string& name) {
+  if (version == 0) return 0;
+  const std::string rel = absl::StrCat("agora/", group, "/", name);
+  std::vector<std::string> dirs;
+  if (version == 2) {
+    dirs.push_back(absl::StrCat(kRoot, "/", rel));
+  } else {
+    for (const char* controller : {"memory", "cpu", "pids"}) dirs.push_back(absl::StrCat(kRoot, "/", controller, "/", rel));
+  }
+  absl::flat_hash_set<pid_t> killed;
+  for (const std::string& dir : dirs) {
+    std::ifstream in(dir + "/cgroup.procs");
+    pid_t pid;
+    while (in >> pid) {
+      if (killed.insert(pid).second) ::kill(pid, SIGKILL);
+    }
+  }
+  return static_cast<int>(killed.size());
 }
 
 CgroupReaper::CgroupReaper() : thread_([this] { Run(); }) {}

@@ -1,4 +1,4 @@
-// Cgroups puts one task in its own memory (and cpu) cgroup with a limit, and
+// Cgroups puts one task in its own memory (and cpu and pids) cgroup with limits, and
 // tells afterwards whether the kernel OOM-killed it. Supports cgroup v2 when
 // the unified hierarchy has the memory controller, else v1 (memory + cpu
 // hierarchies under /sys/fs/cgroup/<controller>). Needs root.
@@ -27,10 +27,11 @@ int DetectCgroupVersion();
 
 class TaskCgroup {
  public:
-  // Creates the cgroup "agora/<group>/<name>" and sets its limits.
+  // Creates the cgroup "agora/<group>/<name>" and sets its limits (0: none;
+  // a pids limit needs the pids controller, else the creation fails).
   static absl::StatusOr<TaskCgroup> Create(int version, const std::string& group,
                                            const std::string& name, uint64_t mem_limit_bytes,
-                                           uint32_t cpu_shares);
+                                           uint32_t cpu_shares, uint32_t pids_max = 0);
   TaskCgroup() = default;
 
   // The kernel's count of OOM kills in this cgroup.
@@ -55,6 +56,11 @@ class TaskCgroup {
   std::vector<std::string> dirs_;        // one per controller (one for v2)
   std::vector<std::string> procs_files_;  // <dir>/cgroup.procs
 };
+
+// SIGKILLs every process in the task cgroup "agora/<group>/<name>" of every
+// controller (a task's processes cannot leave it, whatever they do to their
+// process group, session or environment); returns how many it signalled.
+int KillCgroupProcesses(int version, const std::string& group, const std::string& name);
 
 // CgroupReaper destroys finished tasks' cgroups on its own thread. Removing a
 // cgroup waits for the kernel (an RCU grace period: milliseconds, little CPU),

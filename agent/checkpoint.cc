@@ -136,10 +136,22 @@ Checkpoints Checkpointer::Load() {
   return out;
 }
 
-void Checkpointer::Append(const std::string& key, kj::Array<capnp::word> words, bool removal) {
+absl::Status Checkpointer::Append(const std::string& key, kj::Array<capnp::word> words,
+                                  bool removal) {
   if (fd_ < 0) OpenForAppend();
-  if (fd_ < 0 || !AppendRecord(fd_, words)) {
-    AGORA_LOG(ERROR, "agent") << "cannot append to the checkpoint journal " << path_;
+  const off_t end = fd_ < 0 ? -1 : ::lseek(fd_, 0, SEEK_END);
+  if (end < 0 || !AppendRecord(fd_, words)) {
+    const int e = errno;
+    // A torn record would hide every record after it: cut it off.
+    if (end >= 0 && ::ftruncate(fd_, end) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    ++failures_;
+    AGORA_LOG(ERROR, "agent") << "cannot append to the checkpoint journal " << path_ << ": "
+                              << std::strerror(e);
+    return absl::UnavailableError(absl::StrCat("cannot write the agent's checkpoint journal ",
+                                               path_, ": ", std::strerror(e)));
   }
   ++journal_records_;
   if (removal) {
@@ -148,6 +160,7 @@ void Checkpointer::Append(const std::string& key, kj::Array<capnp::word> words, 
     live_[key] = kj::mv(words);
   }
   if (journal_records_ > 1000 && journal_records_ > 4 * live_.size()) Compact();
+  return absl::OkStatus();
 }
 
 void Checkpointer::Compact() {
@@ -170,16 +183,16 @@ void Checkpointer::SaveExecutor(const ExecutorCheckpoint& e) {
   root.setFrameworkId(e.framework_id);
   root.setExecutorId(e.executor_id);
   root.setPid(e.pid);
-  Append(absl::StrCat("e/", e.executor_id), capnp::messageToFlatArray(msg), false);
+  Append(absl::StrCat("e/", e.executor_id), capnp::messageToFlatArray(msg), false).IgnoreError();
 }
 
 void Checkpointer::RemoveExecutor(const std::string& executor_id) {
   WireMessage msg;
   msg.initRoot<wire::CheckpointRecord>().setRemoveExecutor(executor_id);
-  Append(absl::StrCat("e/", executor_id), capnp::messageToFlatArray(msg), true);
+  Append(absl::StrCat("e/", executor_id), capnp::messageToFlatArray(msg), true).IgnoreError();
 }
 
-void Checkpointer::SaveTask(const TaskCheckpoint& t) {
+absl::Status Checkpointer::SaveTask(const TaskCheckpoint& t) {
   WireMessage msg;
   auto root = msg.initRoot<wire::CheckpointRecord>().initTask();
   root.setFrameworkId(t.framework_id);
@@ -191,7 +204,7 @@ void Checkpointer::SaveTask(const TaskCheckpoint& t) {
   ToWire(t.env, root.initEnv(t.env.size()));
   auto pending = root.initPending(t.pending.size());
   for (size_t i = 0; i < t.pending.size(); ++i) ToWire(t.pending[i], pending[i]);
-  Append(TaskKeyOf(t.framework_id, t.spec.task_id), capnp::messageToFlatArray(msg), false);
+  return Append(TaskKeyOf(t.framework_id, t.spec.task_id), capnp::messageToFlatArray(msg), false);
 }
 
 void Checkpointer::RemoveTask(const std::string& framework_id, const std::string& task_id) {
@@ -199,7 +212,7 @@ void Checkpointer::RemoveTask(const std::string& framework_id, const std::string
   auto remove = msg.initRoot<wire::CheckpointRecord>().initRemoveTask();
   remove.setKey(framework_id);
   remove.setValue(task_id);
-  Append(TaskKeyOf(framework_id, task_id), capnp::messageToFlatArray(msg), true);
+  Append(TaskKeyOf(framework_id, task_id), capnp::messageToFlatArray(msg), true).IgnoreError();
 }
 
 namespace {

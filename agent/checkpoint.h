@@ -21,6 +21,7 @@
 #include <kj/array.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "common/task.h"
 
 namespace agora::agent {
@@ -60,20 +61,25 @@ class Checkpointer {
 
   void SaveExecutor(const ExecutorCheckpoint& executor);
   void RemoveExecutor(const std::string& executor_id);
-  void SaveTask(const TaskCheckpoint& task);
+  // Unavailable when the journal could not be written (a full disk): the
+  // caller must not act on what it could not record.
+  [[nodiscard]] absl::Status SaveTask(const TaskCheckpoint& task);
   void RemoveTask(const std::string& framework_id, const std::string& task_id);
 
   size_t journal_records() const { return journal_records_; }
+  uint64_t failures() const { return failures_; }  // writes that failed
 
  private:
   // Appends one record; `key` names the entity, `words` its put or removal.
-  void Append(const std::string& key, kj::Array<capnp::word> words, bool removal);
+  // A record that could not be written whole is cut off again.
+  absl::Status Append(const std::string& key, kj::Array<capnp::word> words, bool removal);
   void Compact();
   void OpenForAppend();
 
   std::string path_;
   int fd_ = -1;
   size_t journal_records_ = 0;
+  uint64_t failures_ = 0;
   // The latest put of every live entity, to write when compacting.
   absl::flat_hash_map<std::string, kj::Array<capnp::word>> live_;
 };

@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/cgroups.h"
+#include "agent/isolation.h"
 #include "common/cli.h"
 #include "common/http_endpoint.h"
 #include "common/log.h"
@@ -70,11 +71,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddDurationFlag(app, "--usage_interval", &options.usage_interval,
                   "how often tasks' cpu and memory use is measured and reported (0: never)");
-  std::string task_user;
+  std::string task_user, task_uids = "200000-299999", isolation = "auto";
   bool allow_root_tasks = false;
+  app.add_option("--isolation", isolation,
+                 "auto: each task in its own pid, mount, ipc and uts namespaces when the agent is "
+                 "root and the kernel allows it; required: refuse to start otherwise; none")
+      ->check(CLI::IsMember({"auto", "required", "none"}))
+      ->capture_default_str();
+  app.add_option("--task_uids", task_uids,
+                 "uids set aside for tasks, one per framework, when the agent is root and no "
+                 "--task_user is given (none of them may be a user of this machine)")
+      ->capture_default_str();
+  app.add_option("--task_pids_max", options.task_pids_max,
+                 "processes and threads a task may have when it names no limit (cgroups)")
+      ->check(CLI::Range(1u, 4194304u))
+      ->capture_default_str();
+  app.add_option("--task_pids_max_allowed", options.task_pids_max_allowed,
+                 "the highest pids limit a task may name")
+      ->check(CLI::Range(1u, 4194304u))
+      ->capture_default_str();
   app.add_option("--task_user", task_user,
-                 "the user tasks run as (default: nobody when the agent is root, else the agent's "
-                 "own user)");
+                 "one user every task runs as, whatever its framework (default: a uid per "
+                 "framework from --task_uids when the agent is root, else the agent's own user)");
   app.add_flag("--allow_root_tasks", allow_root_tasks,
                "tasks may ask to run as root (TaskSpec.user = root); refused otherwise");
   app.add_flag("--kill_tasks_on_exit", kill_tasks_on_exit,
@@ -93,7 +111,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.curve = *curve_client;
-  auto task_users = agent::MakeTaskUserPolicy(task_user, allow_root_tasks);
+  auto uid_range = agent::ParseUidRange(task_uids);
+  if (!uid_range.ok()) {
+    std::cerr << "--task_uids: " << uid_range.status().message() << "\n";
+    return 2;
+  }
+  options.task_uids = *uid_range;
+  auto task_users = agent::MakeTaskUserPolicy(task_user, allow_root_tasks, uid_range->first);
   if (!task_users.ok()) {
     std::cerr << task_users.status().message() << "\n";
     return 2;
@@ -121,6 +145,7 @@ int main(int argc, char** argv) {
     std::cerr << "cannot create --work_dir " << options.work_dir << ": " << ec.message() << "\n";
     return 1;
   }
+  options.work_dir = std::filesystem::canonical(options.work_dir, ec).string();  // sandboxes by absolute path
   if (absl::Status s = agent::CheckReachable(options.task_users.default_user, options.work_dir); !s.ok()) {
     std::cerr << s.message() << "\n";
     return 2;
@@ -137,12 +162,29 @@ int main(int argc, char** argv) {
     return 1;
   }
   options.cgroup_version = cgroups == "auto" ? agent::DetectCgroupVersion() : 0;
+  if (isolation != "none") {
+    const absl::Status probe = agent::ProbeIsolation();
+    const std::string init =
+        (std::filesystem::path(options.executor_path).parent_path() / "agora-init").string();
+    if (probe.ok() && ::access(init.c_str(), X_OK) == 0) {
+      options.isolate = true;
+    } else {
+      const std::string why = probe.ok() ? init + " is missing" : std::string(probe.message());
+      if (isolation == "required") {
+        std::cerr << "--isolation required: tasks cannot be isolated here: " << why << "\n";
+        return 1;
+      }
+      AGORA_LOG(WARNING, "agent") << "tasks are NOT isolated (" << why
+                                  << "): they share this machine's pid, mount, ipc and uts namespaces";
+    }
+  }
   AGORA_LOG(INFO, "agent") << "offering " << options.resources.ToString() << " as "
                            << options.hostname << "; limits "
                            << (options.cgroup_version ? "enforced with cgroup v" : "not enforced")
                            << (options.cgroup_version ? std::to_string(options.cgroup_version) : "")
                            << "; tasks run as " << options.task_users.default_user.name
-                           << (options.task_users.allow_root ? " (or root when they ask)" : "");
+                           << (options.task_users.allow_root ? " (or root when they ask)" : "")
+                           << (options.isolate ? ", isolated" : ", not isolated");
 
   SystemClock clock;
   EventLoop loop(clock);

@@ -52,10 +52,25 @@ absl::StatusOr<TaskUser> ResolveTaskUserByUid(uid_t uid) {
 
 }  // namespace
 
-absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, bool allow_root) {
+TaskUser FrameworkUser(uid_t uid) {
+  TaskUser user;
+  user.name = absl::StrCat("agora-", uid);
+  user.uid = uid;
+  user.gid = uid;
+  return user;
+}
+
+absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, bool allow_root,
+                                                  uid_t first_framework_uid) {
   TaskUserPolicy policy;
   policy.allow_root = allow_root;
   policy.can_switch = ::geteuid() == 0;
+  if (flag_user.empty() && policy.can_switch && first_framework_uid != 0) {
+    policy.per_framework_uids = true;
+    policy.default_user = FrameworkUser(first_framework_uid);
+    policy.default_user.name = "each framework's own uid";
+    return policy;
+  }
   std::string name = flag_user;
   if (name.empty()) {
     if (policy.can_switch) {
@@ -76,8 +91,15 @@ absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, 
   return policy;
 }
 
-absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::string& requested) {
-  if (requested.empty() || requested == policy.default_user.name) return policy.default_user;
+absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::string& requested,
+                                     const TaskUser* framework_user) {
+  if (requested.empty() && framework_user != nullptr) return *framework_user;
+  if (requested.empty() && policy.per_framework_uids) {
+    return absl::InternalError("no uid of the framework's own to run its task as");
+  }
+  if (requested.empty() || (!policy.per_framework_uids && requested == policy.default_user.name)) {
+    return policy.default_user;
+  }
   if (requested == "root") {
     if (!policy.allow_root || !policy.can_switch) {
       return absl::PermissionDeniedError(
@@ -85,6 +107,12 @@ absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::st
           "--allow_root_tasks (and when the agent itself is root)");
     }
     return ResolveTaskUser("root");
+  }
+  if (policy.per_framework_uids) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the task asks to run as '", requested,
+        "'; this agent runs each framework's tasks under a uid of its own (--task_uids)",
+        policy.allow_root ? " or as root" : ""));
   }
   return absl::PermissionDeniedError(absl::StrCat(
       "the task asks to run as '", requested, "'; this agent runs tasks as '",

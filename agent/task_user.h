@@ -1,8 +1,9 @@
-// The user a task runs as. The agent runs tasks as an unprivileged user
-// (--task_user, default `nobody` when the agent is root; otherwise the
-// agent's own user, the only one it can be). A task may name its user: the
-// agent's task user, or root where the agent allows it (--allow_root_tasks);
-// any other is refused with the reason. The executor switches to the user in
+// The user a task runs as. An agent that is root runs each framework's tasks
+// under a uid of that framework's own (agent/uid_pool.h, --task_uids), unless
+// the operator names one shared user (--task_user); an agent that is not root
+// runs them as itself, the only user it can be. A task may name its user:
+// the shared task user, or root where the agent allows it
+// (--allow_root_tasks); any other is refused with the reason. The executor switches to the user in
 // the spawned child (executor/spawn.h), after it joined the task's cgroup and
 // before exec.
 #pragma once
@@ -29,17 +30,27 @@ absl::StatusOr<TaskUser> ResolveTaskUser(const std::string& name);
 
 // The agent's policy: its default task user, and whether tasks may ask for root.
 struct TaskUserPolicy {
+  // --task_user; with per-framework uids, a stand-in with the range's first
+  // uid (for CheckReachable) that no task runs as.
   TaskUser default_user;
+  bool per_framework_uids = false;  // each framework its own uid (uid_pool.h)
   bool allow_root = false;
   bool can_switch = false;  // the agent runs as root: it can become another user
 };
-// `flag_user` empty: `nobody` when the agent is root, else the agent's user.
-// A user other than the agent's own without root is an error.
-absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, bool allow_root);
+// `flag_user` empty: per-framework uids from `uid_range` when the agent is
+// root, else the agent's user. A user other than the agent's own without root
+// is an error.
+absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, bool allow_root,
+                                                  uid_t first_framework_uid = 0);
 
 // The user a task asking for `requested` (empty: the default) runs as, or
-// PermissionDenied saying why it may not run here.
-absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::string& requested);
+// PermissionDenied saying why it may not run here. `framework_user` is the
+// framework's own user when uids are per framework.
+absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::string& requested,
+                                     const TaskUser* framework_user = nullptr);
+
+// The user of a framework's own uid (uid_pool.h): "agora-UID", gid = uid.
+TaskUser FrameworkUser(uid_t uid);
 
 // OK when `user` may pass through every directory from / down to `dir` (the
 // search bit it has there as owner, group member or other): a task must

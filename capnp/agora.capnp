@@ -54,6 +54,7 @@ struct TaskSpec {
   healthCheck @7 :HealthCheck;   # kind none: no check
   files @8 :List(KeyValue);      # written into the sandbox before the task starts: relative path -> content
   user @9 :Text;                 # run as this user; empty: the agent's --task_user
+  pidsMax @10 :UInt32;           # processes and threads at most; 0 = the agent's default
 }
 
 # Run by the task's executor; results ride on status updates as `healthy`.
@@ -260,6 +261,8 @@ struct LaunchTask {
   gid @10 :UInt32;
   groups @11 :List(UInt32);
   runId @12 :Text;              # this run of the task id (a task id may run again later)
+  isolate @13 :Bool;            # own pid, mount, ipc and uts namespaces under agora-init
+  pidsMax @14 :UInt32;          # the task cgroup's pids limit; 0 = none
 }
 struct ExecutorKill {
   taskId @0 :Text;

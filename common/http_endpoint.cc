@@ -8,17 +8,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/metrics_writer.h"
 
 namespace agora {
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::string& host,
                                                                    int port, EventLoop& loop,
-                                                                   Render render, Api api) {
+                                                                   Render render, Api api,
+                                                                   HttpLimits limits) {
   std::unique_ptr<HttpEndpoint> http(new HttpEndpoint());
   http->loop_ = &loop;
   http->render_ = std::move(render);
   http->api_ = std::move(api);
-  http->server_ = std::make_unique<httplib::Server>();
+  http->server_ = std::make_unique<GuardedHttpServer>(limits);
   HttpEndpoint* self = http.get();
   http->server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
@@ -29,7 +31,9 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
     const char* type = route.second;
     http->server_->Get(path, [self, path, type](const httplib::Request&, httplib::Response& res) {
       self->Serve(HttpRequest{"GET", path}, [self, type](const HttpRequest& r) {
-        return HttpReply{200, self->render_(r.path), type};
+        std::string body = self->render_(r.path);
+        if (r.path == "/metrics") body += self->GuardMetrics();
+        return HttpReply{200, std::move(body), type};
       }, &res);
     });
   }
@@ -51,6 +55,22 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
   }
   http->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
   return http;
+}
+
+std::string HttpEndpoint::GuardMetrics() const {
+  MetricsWriter w;
+  const HttpGuardStats& s = server_->guard_stats();
+  w.Counters({
+      {"agora_http_connections_refused_total",
+       "HTTP connections refused: the client held the most allowed at once.",
+       s.connections_refused.load()},
+      {"agora_http_requests_timed_out_total",
+       "HTTP requests whose head or body did not arrive by the deadline.",
+       s.requests_timed_out.load()},
+      {"agora_http_bodies_refused_total", "HTTP request bodies refused unread (too large, chunked).",
+       s.bodies_refused.load()},
+  });
+  return w.Take();
 }
 
 std::string AdvertisedUrl(const std::string& host, int port) {
@@ -81,6 +101,7 @@ void HttpEndpoint::Serve(HttpRequest request, std::function<HttpReply(const Http
     return;
   }
   HttpReply r = reply.get();
+  if (r.off_loop) r = r.off_loop();
   res.status = r.status;
   res.set_content(r.body, r.content_type);
 }

@@ -14,10 +14,8 @@
 
 #include "absl/status/statusor.h"
 #include "common/event_loop.h"
+#include "common/guarded_http_server.h"
 
-namespace httplib {
-class Server;
-}
 
 namespace agora {
 
@@ -32,6 +30,9 @@ struct HttpReply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // When set, the reply sent is what this returns, run on the HTTP worker
+  // after the loop answered: work that may block (file I/O) stays off the loop.
+  std::function<HttpReply()> off_loop;
 };
 
 // "http://HOST:PORT" for others to reach a server bound to `host`: a
@@ -45,23 +46,26 @@ class HttpEndpoint {
   // Runs on the loop thread; answers any request under /v1/.
   using Api = std::function<HttpReply(const HttpRequest& request)>;
 
-  // Binds host:port (port 0 picks a free one) and starts serving.
+  // Binds host:port (port 0 picks a free one) and starts serving within
+  // `limits` (common/guarded_http_server.h); /metrics carries its counters.
   static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(const std::string& host, int port,
                                                              EventLoop& loop, Render render,
-                                                             Api api = nullptr);
+                                                             Api api = nullptr,
+                                                             HttpLimits limits = {});
   ~HttpEndpoint();  // stops serving and joins the server thread
   int port() const { return port_; }
 
  private:
   HttpEndpoint() = default;
   // Answers `request` with `answer` run on the loop, or 503 after a deadline.
+  std::string GuardMetrics() const;  // the server's refusal counters, Prometheus text
   void Serve(HttpRequest request, std::function<HttpReply(const HttpRequest&)> answer,
              void* response);
 
   EventLoop* loop_ = nullptr;
   Render render_;
   Api api_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<GuardedHttpServer> server_;
   std::thread thread_;
   int port_ = 0;
 };

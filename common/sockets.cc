@@ -17,6 +17,9 @@ void SetCommonOptions(zmq::socket_t& socket) {
   // ZMTP heartbeats tear down dead TCP connections so DEALERs reconnect.
   socket.set(zmq::sockopt::heartbeat_ivl, 1000);
   socket.set(zmq::sockopt::heartbeat_timeout, 3000);
+  // libzmq drops the connection of a peer announcing a larger frame before
+  // it allocates it: the decoder's own limit (common/framing.h), enforced early.
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(DecodeLimits{}.max_frame_bytes));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -28,6 +29,60 @@ absl::string_view TaskStateName(TaskState state) {
       "staging", "starting", "running", "finished", "failed",  "killed",
       "error",   "lost",     "unreachable", "gone", "dropped", "killing"};
   return kNames[static_cast<int>(state)];
+}
+
+absl::Status ValidateEnvBounds(const Env& env, absl::string_view what) {
+  if (env.size() > kMaxEnvVars) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", env.size(), " variables; at most ", kMaxEnvVars));
+  }
+  size_t bytes = 0;
+  for (const auto& [name, value] : env) {
+    if (name.empty() || name.find('=') != std::string::npos || name.find('\0') != std::string::npos ||
+        value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": '", absl::CHexEscape(name.substr(0, 64)), "' is not a variable name (empty, '=' or NUL)"));
+    }
+    bytes += name.size() + value.size() + 2;
+  }
+  if (bytes > kMaxEnvBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", bytes, " bytes; at most ", kMaxEnvBytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTaskBounds(const TaskSpec& spec) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("task ", spec.task_id, ": ", why));
+  };
+  if (spec.command.size() > kMaxCommandBytes) {
+    return bad(absl::StrCat("command of ", spec.command.size(), " bytes; at most ", kMaxCommandBytes));
+  }
+  if (spec.command.find('\0') != std::string::npos) return bad("command holds a NUL byte");
+  if (spec.name.size() > 256) return bad("name longer than 256 bytes");
+  if (spec.port_names.size() > 64) return bad("more than 64 port names");
+  for (const std::string& p : spec.port_names) {
+    if (p.size() > 64) return bad("port name longer than 64 bytes");
+  }
+  if (absl::Status s = ValidateEnvBounds(spec.env, absl::StrCat("task ", spec.task_id, " env")); !s.ok()) {
+    return s;
+  }
+  const HealthCheck& h = spec.health_check;
+  if (h.kind != HealthCheck::Kind::kNone) {
+    if (h.interval < kMinHealthCheckInterval) {
+      return bad(absl::StrCat("health check interval ", absl::FormatDuration(h.interval),
+                              "; at least ", absl::FormatDuration(kMinHealthCheckInterval)));
+    }
+    if (h.timeout < kMinHealthCheckTimeout) {
+      return bad(absl::StrCat("health check timeout ", absl::FormatDuration(h.timeout),
+                              "; at least ", absl::FormatDuration(kMinHealthCheckTimeout)));
+    }
+    if (h.command.size() > kMaxCommandBytes || h.path.size() > 2048) {
+      return bad("health check command or path too long");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateTaskUser(const TaskSpec& spec) {

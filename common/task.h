@@ -72,9 +72,28 @@ struct TaskSpec {
   Env files;
   // The user to run as; empty: the agent's --task_user (see agent/task_user.h).
   std::string user;
+  // Processes and threads the task may have at once; 0: the agent's
+  // --task_pids_max. Above the agent's --task_pids_max_allowed it is refused.
+  uint32_t pids_max = 0;
 };
 
 inline constexpr size_t kMaxTaskFileBytes = 1 << 20;
+
+// Bounds on every task, held by the frameworks when a spec is submitted and
+// by the master when a task is launched. A command is one argument of
+// /bin/sh -c, so Linux caps it at 128 KiB anyway (MAX_ARG_STRLEN).
+inline constexpr size_t kMaxCommandBytes = 64 * 1024;
+inline constexpr size_t kMaxEnvVars = 512;
+inline constexpr size_t kMaxEnvBytes = 64 * 1024;  // names and values together
+inline constexpr absl::Duration kMinHealthCheckInterval = absl::Milliseconds(100);
+inline constexpr absl::Duration kMinHealthCheckTimeout = absl::Milliseconds(10);
+
+// InvalidArgument naming the bound `spec` breaks first: its command or name
+// size, its environment (count, bytes, names with '=' or empty), its health
+// check's interval and timeout.
+absl::Status ValidateTaskBounds(const TaskSpec& spec);
+// The same for an environment alone ("env" names it in messages).
+absl::Status ValidateEnvBounds(const Env& env, absl::string_view what);
 
 // InvalidArgument naming the first file of `spec.files` that could escape
 // the sandbox, clash (duplicates, `stdout`, `stderr`) or overflow the limit.

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
+
 namespace agora {
 
 namespace {
@@ -21,6 +23,25 @@ Resources FromWire(wire::Resources::Reader r) {
     out.set_ports(PortSet(std::move(ranges)));
   }
   return out;
+}
+
+absl::Status CheckWireResources(wire::Resources::Reader r, absl::string_view what) {
+  for (auto [name, v] : {std::pair{"cpus", r.getCpus()}, {"mem", r.getMem()}, {"disk", r.getDisk()}}) {
+    if (!std::isfinite(v) || v < 0 || v > Resources::kMaxScalar) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": ", name, " ", v,
+                                                     " is not a number from 0 to ", Resources::kMaxScalar));
+    }
+  }
+  if (r.getPorts().size() > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": more than 1024 port ranges"));
+  }
+  for (auto p : r.getPorts()) {
+    if (p.getBegin() > p.getEnd() || p.getEnd() > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": port range ", p.getBegin(), "-", p.getEnd(), " is not within 0-65535"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 void ToWire(const Resources& r, wire::Resources::Builder out) {
@@ -76,6 +97,7 @@ TaskSpec FromWire(wire::TaskSpec::Reader t) {
   out.kill_grace_period = absl::Milliseconds(t.getKillGracePeriodMs());
   out.files = FromWire(t.getFiles());
   out.user = t.getUser();
+  out.pids_max = t.getPidsMax();
   if (t.hasHealthCheck()) {
     auto h = t.getHealthCheck();
     HealthCheck& c = out.health_check;
@@ -104,6 +126,7 @@ void ToWire(const TaskSpec& t, wire::TaskSpec::Builder out) {
   out.setKillGracePeriodMs(static_cast<uint32_t>(absl::ToInt64Milliseconds(t.kill_grace_period)));
   if (!t.files.empty()) ToWire(t.files, out.initFiles(t.files.size()));
   if (!t.user.empty()) out.setUser(t.user);
+  out.setPidsMax(t.pids_max);
   if (t.health_check.kind != HealthCheck::Kind::kNone) {
     const HealthCheck& c = t.health_check;
     auto h = out.initHealthCheck();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "capnp/agora.capnp.h"
 #include "common/resources.h"
 #include "common/task.h"
@@ -14,6 +16,10 @@
 namespace agora {
 
 Resources FromWire(wire::Resources::Reader r);
+// InvalidArgument naming `what` when a scalar is not a finite number in
+// [0, Resources::kMaxScalar], or a port range is not within 0-65535 in order.
+// FromWire alone turns such values into 0 (or drops the range).
+absl::Status CheckWireResources(wire::Resources::Reader r, absl::string_view what);
 void ToWire(const Resources& r, wire::Resources::Builder out);
 
 TaskSpec FromWire(wire::TaskSpec::Reader t);

@@ -151,12 +151,36 @@ void Master::SendError(const PeerId& peer, uint64_t request_id, wire::ErrorCode 
 
 // ---- agents ----------------------------------------------------------------
 
+namespace {
+
+// What an agent says of itself is shown to every framework and matched by
+// their constraints: bounded, printable, finite.
+absl::Status ValidateAgentDescription(const std::string& hostname, wire::RegisterAgent::Reader msg) {
+  auto printable = [](absl::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
+  };
+  if (hostname.empty() || hostname.size() > 253 || !printable(hostname)) {
+    return absl::InvalidArgumentError("hostname must be 1 to 253 printable characters");
+  }
+  if (msg.getAttributes().size() > 64) return absl::InvalidArgumentError("more than 64 attributes");
+  for (auto kv : msg.getAttributes()) {
+    if (kv.getKey().size() == 0 || kv.getKey().size() > 128 || kv.getValue().size() > 256 ||
+        !printable(kv.getKey().cStr()) || !printable(kv.getValue().cStr())) {
+      return absl::InvalidArgumentError(
+          "attribute keys must be 1 to 128 and values at most 256 printable characters");
+    }
+  }
+  return CheckWireResources(msg.getResources(), "resources");
+}
+
+}  // namespace
+
 void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAgent::Reader msg) {
   const std::string hostname = msg.getHostname();
   const Resources total = FromWire(msg.getResources());
-  if (hostname.empty()) {
+  if (absl::Status s = ValidateAgentDescription(hostname, msg); !s.ok()) {
     return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
-                     "register agent: hostname must not be empty");
+                     absl::StrCat("register agent: ", s.message()));
   }
   if (!total.HasScalars()) {
     return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,

@@ -297,6 +297,11 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
     TaskSpec spec = FromWire(t);
     if (absl::Status s = ValidatePathSafeId("task id", spec.task_id); !s.ok()) {
       problem = s;
+    } else if (absl::Status r = CheckWireResources(t.getResources(), absl::StrCat("task ", spec.task_id));
+               !r.ok()) {
+      problem = r;
+    } else if (absl::Status b = ValidateTaskBounds(spec); !b.ok()) {
+      problem = b;
     } else if (spec.command.empty()) {
       problem = absl::InvalidArgumentError(absl::StrCat("task ", spec.task_id, " has no command"));
     } else if (!spec.resources.HasScalars()) {

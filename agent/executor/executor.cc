@@ -188,7 +188,7 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   const std::string sandbox = msg.getSandbox();
   if (msg.getCgroupVersion() != 0) {
     auto cg = TaskCgroup::Create(msg.getCgroupVersion(), options_.executor_id, spec.task_id,
-                                 msg.getMemLimitBytes(), msg.getCpuShares());
+                                 msg.getMemLimitBytes(), msg.getCpuShares(), msg.getPidsMax());
     if (!cg.ok()) {
       return Report(spec.task_id, TaskState::kFailed,
                     absl::StrCat("cannot set up resource limits: ", cg.status().message()),
@@ -206,6 +206,12 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   spawn.stderr_path = sandbox + "/stderr";
   if (task.cgroup.valid()) spawn.cgroup_procs = task.cgroup.procs_files();
   spawn.user = task.user;
+  task.isolated = msg.getIsolate();
+  if (task.isolated) {
+    spawn.isolate = true;
+    spawn.init = options_.init_path;
+    spawn.tmp_dir = sandbox + "/tmp";
+  }
   auto spawned = Spawn(spawn);
   if (!spawned.ok()) {
     reaper_->Reap(std::move(task.cgroup));
@@ -288,10 +294,13 @@ void Executor::TaskExited(Task& task, int status) {
   const uint64_t oom_kills = task.cgroup.OomKills();
   const uint64_t limit_mib = task.cgroup.mem_limit_bytes() >> 20;
   reaper_->Reap(std::move(task.cgroup));  // off the loop: removal waits on the kernel
-  const bool exited = WIFEXITED(status);
+  bool exited = WIFEXITED(status);
   const int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // An isolated task's init reports a command killed by signal N as 128 + N
+  // (agent/init/agora_init.c), as a shell does.
+  if (task.isolated && exited && code > 128 && code < 128 + NSIG) exited = false;
   const std::string how = exited ? absl::StrCat("exited with status ", code)
-                                 : absl::StrCat("killed by signal ", WTERMSIG(status));
+                                 : absl::StrCat("killed by signal ", code - 128);
   ExitRecord record;
   record.exit_code = code;
   if (task.kill_requested) {

@@ -40,6 +40,8 @@ struct ExecutorOptions {
   absl::Duration recovery_timeout = absl::Minutes(15);
   // How often it reports its tasks' resource use to the agent; 0: never.
   absl::Duration usage_interval = absl::Seconds(5);
+  // agora-init, pid 1 of each isolated task (agent/init/agora_init.c).
+  std::string init_path;
 };
 
 class Executor {
@@ -73,6 +75,7 @@ class Executor {
     std::string run_id;
     std::string sandbox;
     std::optional<RunAs> user;  // none: the executor's own (also for its command checks)
+    bool isolated = false;      // in its own namespaces: `pid` is its agora-init
     pid_t pid = -1;
     TaskCgroup cgroup;
     bool kill_requested = false;

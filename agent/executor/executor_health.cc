@@ -33,6 +33,9 @@ void Executor::RunHealthCheck(const std::string& task_id) {
     spawn.env = h.env;
     spawn.dir = task.sandbox;
     spawn.user = task.user;
+    // Inside the task's isolation: its namespaces, its cgroups, its user.
+    if (task.isolated) spawn.join_namespaces_of = task.pid;
+    if (task.cgroup.valid()) spawn.cgroup_procs = task.cgroup.procs_files();
     auto spawned = Spawn(spawn);
     if (!spawned.ok()) {
       return OnHealthResult(task_id, seq, false,

@@ -1,6 +1,7 @@
 // agora-executor: started by agora-agent, one per framework on each agent.
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "agent/executor/executor.h"
@@ -23,7 +24,13 @@ int main(int argc, char** argv) {
                   "kill the tasks and exit when the agent is gone this long");
   AddDurationFlag(app, "--usage_interval", &options.usage_interval,
                   "how often to report the tasks' cpu and memory use (0: never)");
+  app.add_option("--init", options.init_path,
+                 "agora-init, pid 1 of isolated tasks (default: beside this binary)");
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  if (options.init_path.empty()) {
+    options.init_path =
+        (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "agora-init").string();
+  }
 
   SystemClock clock;
   EventLoop loop(clock);

@@ -1,9 +1,13 @@
 #include "agent/executor/spawn.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,11 +15,17 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 
 namespace agora::agent {
 namespace {
 
 constexpr size_t kChildStack = 256 * 1024;
+constexpr int kIsolationFlags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+// The namespaces a health check joins, in the order setns() needs (mount last:
+// after it, /proc paths would be the task's).
+constexpr const char* kJoinedNamespaces[] = {"ipc", "uts", "pid", "mnt"};
+constexpr int kJoinedCount = 4;
 
 // Everything the child reads, as plain pointers; `failed_step` and `error`
 // are how it tells the parent why it could not exec (shared memory).
@@ -33,6 +43,9 @@ struct ChildArgs {
   gid_t gid;
   const gid_t* groups;
   size_t group_count;
+  bool isolate;
+  const char* tmp_dir;
+  const int* join_fds;  // kJoinedCount namespace handles, or null
   const char* failed_step = nullptr;
   int error = 0;
 };
@@ -43,9 +56,76 @@ int Fail(ChildArgs* a, const char* step) {
   _exit(127);
 }
 
+// Opens a log file as the task's user: never through a symlink, never
+// blocking on a FIFO, and only a regular file is accepted.
 int OpenOutput(const char* path) {
-  return path[0] == '\0' ? ::open("/dev/null", O_WRONLY | O_CLOEXEC)
-                         : ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (path[0] == '\0') return ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+                                  O_NOCTTY, 0640);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      ::fcntl(fd, F_SETFL, O_APPEND) != 0) {
+    if (fd >= 0) ::close(fd);
+    errno = fd < 0 ? errno : EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
+// Appends the decimal `n` (>= 0) to the string in `out` (room for 11 more).
+void AppendNumber(char* out, int n) {
+  char digits[12];
+  int len = 0;
+  do {
+    digits[len++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n > 0);
+  char* end = out + ::strlen(out);
+  while (len > 0) *end++ = digits[--len];
+  *end = '\0';
+}
+
+// True when the absolute `path` is `dir` or beneath it.
+bool Within(const char* path, const char* dir) {
+  const size_t n = ::strlen(dir);
+  return ::strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+// The new mount namespace's private views: its pid namespace's /proc, the
+// sandbox's tmp at /tmp and /var/tmp, an empty /dev/shm. A view that would
+// hide the sandbox itself (a work dir under /tmp) is left shared.
+bool MountPrivateViews(ChildArgs* a) {
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    return false;
+  }
+  const bool absolute = a->dir[0] == '/';
+  if (a->tmp_dir[0] != '\0' && absolute) {
+    // Through a handle opened without following symlinks: the sandbox is the task's.
+    const int tmp = ::open(a->tmp_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (tmp < 0) return false;
+    char source[32] = "/proc/self/fd/";
+    AppendNumber(source, tmp);
+    bool ok = true;
+    for (const char* target : {"/tmp", "/var/tmp"}) {
+      if (Within(a->dir, target) || ::access(target, F_OK) != 0) continue;
+      ok = ok && ::mount(source, target, nullptr, MS_BIND, nullptr) == 0;
+    }
+    ::close(tmp);
+    if (!ok) return false;
+  }
+  return !absolute || Within(a->dir, "/dev/shm") || ::access("/dev/shm", F_OK) != 0 ||
+         ::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") == 0;
+}
+
+// Drops every capability from the bounding set and forbids gaining
+// privileges by exec (setuid binaries, file capabilities).
+bool DropPrivileges() {
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;  // past the last
+  }
+  return true;
 }
 
 // Runs on its own stack in the executor's memory: system calls only.
@@ -58,19 +138,22 @@ int ChildMain(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::setpgid(0, 0) != 0) return Fail(a, "setpgid");
+  if (::setsid() < 0) return Fail(a, "start a session");
   const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int out = OpenOutput(a->stdout_path);
-  const int err = OpenOutput(a->stderr_path);
-  if (in < 0 || out < 0 || err < 0) return Fail(a, "open stdout/stderr");
-  if (::chdir(a->dir) != 0) return Fail(a, "chdir to the sandbox");
+  if (in < 0) return Fail(a, "open /dev/null");
   for (size_t i = 0; i < a->cgroup_count; ++i) {
     const int fd = ::open(a->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) return Fail(a, "join the task's cgroup");  // "0": itself
     ::close(fd);
   }
+  if (a->join_fds != nullptr) {
+    for (int i = 0; i < kJoinedCount; ++i) {
+      if (::setns(a->join_fds[i], 0) != 0) return Fail(a, "join the task's namespaces");
+    }
+  }
+  if (a->isolate && !MountPrivateViews(a)) return Fail(a, "mount the task's /proc, /tmp and /dev/shm");
   if (a->switch_user) {
-    [[maybe_unused]] int ignored = ::fchown(out, a->uid, a->gid) + ::fchown(err, a->uid, a->gid);
+    if (a->uid != 0 && !DropPrivileges()) return Fail(a, "drop capabilities");
     // Raw calls: glibc's setuid() signals every thread of the process it
     // thinks it is in, which here is the executor's.
     if (::syscall(SYS_setgroups, a->group_count, a->groups) != 0 ||
@@ -78,13 +161,20 @@ int ChildMain(void* arg) {
         ::syscall(SYS_setresuid, a->uid, a->uid, a->uid) != 0) {
       return Fail(a, "switch to the task's user");
     }
+  } else if (a->isolate && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return Fail(a, "set no_new_privs");
   }
+  if (::chdir(a->dir) != 0) return Fail(a, "chdir to the sandbox");
+  const int out = OpenOutput(a->stdout_path);
+  if (out < 0) return Fail(a, "open stdout (it must be a regular file)");
+  const int err = OpenOutput(a->stderr_path);
+  if (err < 0) return Fail(a, "open stderr (it must be a regular file)");
   if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
       ::dup2(err, STDERR_FILENO) < 0) {
     return Fail(a, "redirect stdin/stdout/stderr");
   }
   ::execve(a->path, a->argv, a->envp);
-  return Fail(a, "exec /bin/sh");
+  return Fail(a, a->isolate ? "exec the task's init" : "exec /bin/sh");
 }
 
 // The child's stack, reused: the calling thread waits while the child runs.
@@ -100,19 +190,48 @@ char* ChildStackTop() {
 }  // namespace
 
 absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
-  std::string shell = "/bin/sh", dash_c = "-c", command = spec.command;
-  char* argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
+  std::string init = spec.init, shell = "/bin/sh", dash_c = "-c", command = spec.command;
+  char* shell_argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
+  char* init_argv[] = {init.data(), shell.data(), dash_c.data(), command.data(), nullptr};
   std::vector<std::string> env = spec.env;
   std::vector<char*> envp;
   for (std::string& s : env) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<const char*> procs;
   for (const std::string& p : spec.cgroup_procs) procs.push_back(p.c_str());
+  UniqueFd join[kJoinedCount];
+  int join_fds[kJoinedCount];
+  if (spec.join_namespaces_of > 0) {
+    for (int i = 0; i < kJoinedCount; ++i) {
+      const std::string path =
+          absl::StrCat("/proc/", spec.join_namespaces_of, "/ns/", kJoinedNamespaces[i]);
+      join[i] = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!join[i].valid()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot open ", path, ": ", strerror(errno), " (the task is gone)"));
+      }
+      join_fds[i] = join[i].get();
+    }
+  }
+  if (spec.isolate && spec.init.empty()) return absl::InternalError("isolation needs an init");
 
   const RunAs user = spec.user.value_or(RunAs{});
-  ChildArgs args{shell.c_str(), argv, envp.data(), spec.dir.c_str(), spec.stdout_path.c_str(),
-                 spec.stderr_path.c_str(), procs.data(), procs.size(), spec.user.has_value(),
-                 user.uid, user.gid, user.groups.data(), user.groups.size()};
+  ChildArgs args{spec.isolate ? init.c_str() : shell.c_str(),
+                 spec.isolate ? init_argv : shell_argv,
+                 envp.data(),
+                 spec.dir.c_str(),
+                 spec.stdout_path.c_str(),
+                 spec.stderr_path.c_str(),
+                 procs.data(),
+                 procs.size(),
+                 spec.user.has_value(),
+                 user.uid,
+                 user.gid,
+                 user.groups.data(),
+                 user.groups.size(),
+                 spec.isolate,
+                 spec.tmp_dir.c_str(),
+                 spec.join_namespaces_of > 0 ? join_fds : nullptr};
   char* stack = ChildStackTop();
   if (stack == nullptr) return absl::InternalError("cannot map a stack for the child");
 
@@ -121,7 +240,8 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  const pid_t pid = ::clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (spec.isolate ? kIsolationFlags : 0);
+  const pid_t pid = ::clone(ChildMain, stack, flags, &args);
   const int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) return absl::InternalError(absl::StrCat("clone failed: ", strerror(clone_errno)));

@@ -7,8 +7,13 @@
 //
 // The child shares the executor's memory until it execs, so it makes only
 // plain system calls on data prepared beforehand: default signal handling and
-// an empty mask, a new process group, stdin from /dev/null and stdout/stderr
-// appended to files, the working directory, the task's cgroups, its user.
+// an empty mask, a new session, stdin from /dev/null, the task's cgroups, its
+// namespaces (isolated: new pid, mount, ipc and uts namespaces with their own
+// /proc, /tmp and /dev/shm, and `init` as pid 1), its user (no capabilities
+// and no_new_privs when it is not root), the working directory, and stdout /
+// stderr appended to files it opens only once it is the task's user, with
+// O_NOFOLLOW | O_NONBLOCK, regular files only: nothing in the sandbox is ever
+// opened with the executor's privilege.
 // The calling thread waits (microseconds) until the child has exec'd or
 // failed; a failure is returned with the step that failed. Loop thread only.
 #pragma once
@@ -38,6 +43,15 @@ struct SpawnSpec {
   std::string stderr_path;
   std::vector<std::string> cgroup_procs;  // cgroup.procs files to join
   std::optional<RunAs> user;              // none: the executor's own
+  // Isolated: new pid, mount, ipc and uts namespaces; `init` (agora-init)
+  // becomes the namespace's pid 1 and runs the command; `tmp_dir` (in the
+  // sandbox) is mounted at /tmp and /var/tmp.
+  bool isolate = false;
+  std::string init;
+  std::string tmp_dir;
+  // A running isolated task's pid (its init): the child joins that task's
+  // namespaces instead (a command health check runs beside the task). 0: none.
+  pid_t join_namespaces_of = 0;
 };
 
 // The new process's pid; it leads its own process group.

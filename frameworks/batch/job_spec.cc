@@ -84,10 +84,9 @@ absl::Status ParseJob(const YAML::Node& n, const std::string& where, JobSpec* jo
   if (absl::Status s = ValidatePathSafeId("name", job->name); !s.ok()) {
     return Invalid(field("name"), s.message());
   }
-  if (!n["command"] || !n["command"].IsScalar() || n["command"].Scalar().empty()) {
-    return Invalid(field("command"), "required");
-  }
-  job->command = n["command"].Scalar();
+  auto command = spec::Command(n["command"], field("command"));
+  if (!command.ok()) return command.status();
+  job->command = *std::move(command);
   if (n["resources"]) {
     if (absl::Status s = ParseResources(n["resources"], field("resources"), &job->resources); !s.ok()) return s;
   }
@@ -263,14 +262,32 @@ absl::string_view MissedRunsName(MissedRuns m) {
   return m == MissedRuns::kSkip ? "skip" : "run_once";
 }
 
-absl::StatusOr<WorkflowSpec> ParseWorkflow(absl::string_view yaml) {
+absl::StatusOr<WorkflowSpec> ParseWorkflow(absl::string_view yaml, const SpecLimits& limits) {
   auto root = spec::LoadYaml(yaml);
   if (!root.ok()) return root.status();
+  absl::StatusOr<WorkflowSpec> wf;
   try {
-    return ParseNode(*root);
+    wf = ParseNode(*root);
   } catch (const YAML::Exception& e) {  // e.g. a key that is not a scalar
     return absl::InvalidArgumentError(absl::StrCat("malformed job file: ", e.what()));
   }
+  if (!wf.ok()) return wf;
+  int64_t tasks = 0;
+  for (size_t i = 0; i < wf->jobs.size(); ++i) {
+    const JobSpec& job = wf->jobs[i];
+    const std::string where = wf->jobs.size() == 1 && !(*root)["jobs"] ? "array" : absl::StrCat("jobs[", i, "].array");
+    if (job.array > limits.max_array_size) {
+      return Invalid(where, absl::StrCat(job.array, " tasks; an array may have at most ",
+                                         limits.max_array_size, " (--max_array_size)"));
+    }
+    tasks += std::max(job.array, 1);
+  }
+  if (tasks > limits.max_tasks_per_run) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the file asks for ", tasks, " tasks in one run; at most ", limits.max_tasks_per_run,
+        " (--max_tasks_per_run)"));
+  }
+  return wf;
 }
 
 std::vector<int> TopologicalOrder(const WorkflowSpec& wf) { return spec::DependenciesFirst(Dag(wf)); }

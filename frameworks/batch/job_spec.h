@@ -67,10 +67,18 @@ struct WorkflowSpec {
   std::optional<Schedule> schedule;
 };
 
-// Parses and validates: unknown fields, bad types, duplicate names, unknown
-// dependencies, cycles, bad cron strings and time zones are InvalidArgument
-// errors naming the field.
-absl::StatusOr<WorkflowSpec> ParseWorkflow(absl::string_view yaml);
+// What one submission may ask for (agora-batch --max_array_size,
+// --max_tasks_per_run). Slurm's MaxArraySize defaults to 1001 as well.
+struct SpecLimits {
+  int max_array_size = 1001;
+  int64_t max_tasks_per_run = 10000;  // every job, an array counting as its tasks
+};
+
+// Parses and validates: unknown fields, bad types, non-finite numbers,
+// duplicate names, unknown dependencies, cycles, bad cron strings and time
+// zones, commands and environments over their bounds (common/task.h) and
+// runs over `limits` are InvalidArgument errors naming the field.
+absl::StatusOr<WorkflowSpec> ParseWorkflow(absl::string_view yaml, const SpecLimits& limits = {});
 
 // The jobs of `wf` in an order where every job comes after its dependencies
 // (stable: file order among independent jobs). Precondition: validated.

@@ -1,6 +1,8 @@
 #include "frameworks/service/constraints.h"
 
-#include <regex>
+#include <memory>
+
+#include <re2/re2.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -8,6 +10,24 @@
 #include "absl/strings/str_cat.h"
 
 namespace agora::service {
+
+namespace {
+
+// True when `value` matches the whole of `pattern` (RE2: linear time in the
+// value, no recursion, whatever an agent reports). Compiled patterns are kept
+// per thread; a pattern that does not compile matches nothing (specs are
+// checked at submit).
+bool FullMatch(const std::string& value, const std::string& pattern) {
+  thread_local absl::flat_hash_map<std::string, std::unique_ptr<RE2>> compiled;
+  auto it = compiled.find(pattern);
+  if (it == compiled.end()) {
+    if (compiled.size() >= 1024) compiled.clear();
+    it = compiled.emplace(pattern, std::make_unique<RE2>(pattern, RE2::Quiet)).first;
+  }
+  return it->second->ok() && RE2::FullMatch(value, *it->second);
+}
+
+}  // namespace
 
 std::optional<std::string> FieldValue(const AgentView& agent, const std::string& field) {
   if (field == "hostname") return agent.hostname;
@@ -44,7 +64,7 @@ absl::Status CheckConstraints(const std::vector<Constraint>& constraints, const 
         break;
       case Constraint::Op::kLike:
       case Constraint::Op::kUnlike: {
-        const bool match = value && std::regex_match(*value, std::regex(c.value));
+        const bool match = value && FullMatch(*value, c.value);
         if (c.op == Constraint::Op::kLike && !match) {
           return no(absl::StrCat(candidate.hostname, "'s ", c.field, " does not match"));
         }

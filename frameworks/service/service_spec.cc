@@ -1,6 +1,6 @@
 #include "frameworks/service/service_spec.h"
 
-#include <regex>
+#include <re2/re2.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -18,6 +18,8 @@ namespace {
 using spec::CheckKeys;
 using spec::Field;
 using spec::Invalid;
+
+constexpr size_t kMaxConstraintPattern = 1024;
 
 constexpr std::initializer_list<absl::string_view> kServiceFields = {
     "name",        "command", "instances",     "resources", "ports",  "env",
@@ -38,7 +40,11 @@ absl::Status ParseHealth(const YAML::Node& n, const std::string& where, const Se
   else if (type == "command") h->kind = HealthCheck::Kind::kCommand;
   else return Invalid(Field(where, "type"), absl::StrCat("'", type, "' is not one of http, tcp, command"));
   if (n["path"]) h->path = n["path"].Scalar();
-  if (n["command"]) h->command = n["command"].Scalar();
+  if (n["command"]) {
+    auto command = spec::Command(n["command"], Field(where, "command"));
+    if (!command.ok()) return command.status();
+    h->command = *std::move(command);
+  }
   if (h->kind == HealthCheck::Kind::kCommand && h->command.empty()) {
     return Invalid(Field(where, "command"), "required for a command check");
   }
@@ -63,8 +69,11 @@ absl::Status ParseHealth(const YAML::Node& n, const std::string& where, const Se
     if (!v.ok()) return v.status();
     *d.out = *v;
   }
-  if (h->interval <= absl::ZeroDuration() || h->timeout <= absl::ZeroDuration()) {
-    return Invalid(where, "interval and timeout must be positive");
+  if (h->interval < kMinHealthCheckInterval || h->timeout < kMinHealthCheckTimeout) {
+    return Invalid(where, absl::StrCat("interval must be at least ",
+                                       absl::FormatDuration(kMinHealthCheckInterval),
+                                       " and timeout at least ",
+                                       absl::FormatDuration(kMinHealthCheckTimeout)));
   }
   if (n["max_failures"]) {
     auto v = spec::Scalar<int>(n["max_failures"], Field(where, "max_failures"));
@@ -110,10 +119,12 @@ absl::Status ParseConstraint(const YAML::Node& n, const std::string& where, Cons
     case Constraint::Op::kLike:
     case Constraint::Op::kUnlike:
       if (!has_value) return Invalid(where, absl::StrCat(op, " needs a regular expression"));
-      try {
-        std::regex re(c->value);
-      } catch (const std::regex_error& e) {
-        return Invalid(where, absl::StrCat("'", c->value, "' is not a regular expression: ", e.what()));
+      if (c->value.size() > kMaxConstraintPattern) {
+        return Invalid(where, absl::StrCat("a regular expression may have at most ",
+                                           kMaxConstraintPattern, " characters"));
+      }
+      if (RE2 re(c->value, RE2::Quiet); !re.ok()) {
+        return Invalid(where, absl::StrCat("'", c->value, "' is not a regular expression: ", re.error()));
       }
       break;
     case Constraint::Op::kMaxPer:
@@ -147,10 +158,9 @@ absl::Status ParseService(const YAML::Node& n, const std::string& where, Service
   if (absl::Status st = ValidatePathSafeId("name", s->name); !st.ok()) {
     return Invalid(Field(where, "name"), st.message());
   }
-  if (!n["command"] || !n["command"].IsScalar() || n["command"].Scalar().empty()) {
-    return Invalid(Field(where, "command"), "required");
-  }
-  s->command = n["command"].Scalar();
+  auto command = spec::Command(n["command"], Field(where, "command"));
+  if (!command.ok()) return command.status();
+  s->command = *std::move(command);
   if (absl::Status st = Read(n, "instances", where, &s->instances); !st.ok()) return st;
   if (s->instances < 0 || s->instances > 10000) {
     return Invalid(Field(where, "instances"), "must be between 0 and 10000");

@@ -46,6 +46,9 @@ absl::Status ParseResources(const YAML::Node& n, absl::string_view field, Resour
     if (*v < 0 || (std::string(key) == "cpus" && *v <= 0)) {
       return Invalid(Field(field, key), "must be positive");
     }
+    if (*v > Resources::kMaxScalar) {
+      return Invalid(Field(field, key), absl::StrCat("must be at most ", Resources::kMaxScalar));
+    }
     *value = *v;
   }
   Resources r = Resources::Scalars(cpus, mem, disk);
@@ -60,8 +63,20 @@ absl::Status ParseEnv(const YAML::Node& n, absl::string_view field, Env* out) {
     std::string key = kv.first.Scalar();
     if (!kv.second.IsScalar()) return Invalid(Field(field, key), "expected a single value");
     out->emplace_back(key, kv.second.Scalar());
+    if (out->size() > kMaxEnvVars) break;
   }
-  return absl::OkStatus();
+  return ValidateEnvBounds(*out, field);
+}
+
+absl::StatusOr<std::string> Command(const YAML::Node& n, absl::string_view field) {
+  if (!n || !n.IsScalar() || n.Scalar().empty()) return Invalid(field, "required");
+  const std::string& command = n.Scalar();
+  if (command.size() > kMaxCommandBytes) {
+    return Invalid(field, absl::StrCat(command.size(), " bytes; a command may have at most ",
+                                       kMaxCommandBytes));
+  }
+  if (command.find('\0') != std::string::npos) return Invalid(field, "holds a NUL byte");
+  return command;
 }
 
 absl::StatusOr<YAML::Node> LoadYaml(absl::string_view text) {

@@ -4,7 +4,9 @@
 // inside, so callers see only absl::Status. Pure functions.
 #pragma once
 
+#include <cmath>
 #include <initializer_list>
+#include <type_traits>
 #include <string>
 
 #include <yaml-cpp/yaml.h>
@@ -27,24 +29,33 @@ std::string Field(absl::string_view where, absl::string_view key);
 absl::Status CheckKeys(const YAML::Node& node, absl::string_view where,
                        std::initializer_list<absl::string_view> allowed);
 
-// A scalar as T, or an error naming `field`.
+// A scalar as T, or an error naming `field`. Floating-point values must be
+// finite: `.nan` and `.inf` are refused.
 template <typename T>
 absl::StatusOr<T> Scalar(const YAML::Node& n, absl::string_view field) {
   if (!n.IsScalar()) return Invalid(field, "expected a single value");
   try {
-    return n.as<T>();
+    T v = n.as<T>();
+    if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(v)) return Invalid(field, std::string("'") + n.Scalar() + "' is not a finite number");
+    }
+    return v;
   } catch (const YAML::Exception&) {
     return Invalid(field, std::string("'") + n.Scalar() + "' has the wrong type");
   }
 }
 
+// A required, non-empty command of at most kMaxCommandBytes.
+absl::StatusOr<std::string> Command(const YAML::Node& n, absl::string_view field);
+
 // "30s", "5m", "1h30m", "2d".
 absl::StatusOr<absl::Duration> Duration(const YAML::Node& n, absl::string_view field);
 
-// {cpus, mem, disk} over the defaults in `*out`; cpus must be positive.
+// {cpus, mem, disk} over the defaults in `*out`; cpus must be positive, and
+// each at most Resources::kMaxScalar.
 absl::Status ParseResources(const YAML::Node& n, absl::string_view field, Resources* out);
 
-// {NAME: value, ...}, appended to `*out`.
+// {NAME: value, ...}, appended to `*out`, within kMaxEnvVars and kMaxEnvBytes.
 absl::Status ParseEnv(const YAML::Node& n, absl::string_view field, Env* out);
 
 // Parses YAML text, turning yaml-cpp's exceptions into "not valid YAML: ...".

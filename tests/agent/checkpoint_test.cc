@@ -46,9 +46,9 @@ TEST_F(CheckpointTest, WhatWasSavedAndNotRemovedComesBack) {
     c.Load();
     c.SaveExecutor({"f-1", "e-1", 1234});
     c.SaveExecutor({"f-1", "e-2", 99});
-    c.SaveTask(Task("t1", TaskState::kStaging));
-    c.SaveTask(Task("t1", TaskState::kRunning));  // the later put wins
-    c.SaveTask(Task("t2", TaskState::kRunning));
+    ASSERT_TRUE(c.SaveTask(Task("t1", TaskState::kStaging)).ok());
+    ASSERT_TRUE(c.SaveTask(Task("t1", TaskState::kRunning)).ok());  // the later put wins
+    ASSERT_TRUE(c.SaveTask(Task("t2", TaskState::kRunning)).ok());
     c.RemoveTask("f-1", "t2");
     c.RemoveExecutor("e-2");
   }
@@ -72,8 +72,8 @@ TEST_F(CheckpointTest, ATornLastRecordIsIgnored) {
   {
     Checkpointer c(dir_.string());
     c.Load();
-    c.SaveTask(Task("t1", TaskState::kRunning));
-    c.SaveTask(Task("t2", TaskState::kRunning));
+    ASSERT_TRUE(c.SaveTask(Task("t1", TaskState::kRunning)).ok());
+    ASSERT_TRUE(c.SaveTask(Task("t2", TaskState::kRunning)).ok());
   }
   // Cut the journal in the middle of its last record.
   const fs::path journal = dir_ / "journal";
@@ -83,7 +83,7 @@ TEST_F(CheckpointTest, ATornLastRecordIsIgnored) {
   ASSERT_EQ(loaded.tasks.size(), 1u);
   EXPECT_EQ(loaded.tasks[0].spec.task_id, "t1");
   // Writing goes on after the torn record was dropped.
-  c.SaveTask(Task("t3", TaskState::kRunning));
+  ASSERT_TRUE(c.SaveTask(Task("t3", TaskState::kRunning)).ok());
   Checkpointer again(dir_.string());
   EXPECT_EQ(again.Load().tasks.size(), 2u);
 }
@@ -91,9 +91,9 @@ TEST_F(CheckpointTest, ATornLastRecordIsIgnored) {
 TEST_F(CheckpointTest, TheJournalIsCompactedWhenMostRecordsAreDead) {
   Checkpointer c(dir_.string());
   c.Load();
-  c.SaveTask(Task("keep", TaskState::kRunning));
+  ASSERT_TRUE(c.SaveTask(Task("keep", TaskState::kRunning)).ok());
   for (int i = 0; i < 3000; ++i) {
-    c.SaveTask(Task("churn", TaskState::kRunning));
+    ASSERT_TRUE(c.SaveTask(Task("churn", TaskState::kRunning)).ok());
     c.RemoveTask("f-1", "churn");
   }
   EXPECT_LT(c.journal_records(), 1500u);

@@ -175,15 +175,15 @@ TEST_F(BatchTest, SrtfPreemptsTheLongerJobWhichCompletesLater) {
 
 TEST_F(BatchTest, TimeoutKillsTheJob) {
   Start();
-  std::string run = Submit(absl::StrCat("name: slow\ncommand: echo $$ > ", dir(),
-                                        "/pid; exec sleep 60\ntimeout: 1s\n"));
+  // Its pid as the host sees it (tasks have pid namespaces of their own).
+  std::string run = Submit(absl::StrCat("name: slow\ncommand: readlink /proc/self/ns/pid > ", dir(),
+                                        "/ns; exec sleep 60\ntimeout: 1s\n"));
   ASSERT_TRUE(WaitForJob(run + ".slow", "timed_out"));
   EXPECT_EQ(Job(run + ".slow")["message"], "timed out after 1s");
-  std::vector<std::string> pid = Lines("pid");
-  ASSERT_EQ(pid.size(), 1u);
-  int p = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(pid[0], &p));
-  EXPECT_TRUE(WaitFor([&] { return ::kill(p, 0) != 0; }, absl::Seconds(5)));
+  std::vector<std::string> ns = Lines("ns");
+  ASSERT_EQ(ns.size(), 1u);
+  // Nothing is left in the job's pid namespace.
+  EXPECT_TRUE(WaitFor([&] { return PidsInNamespace(ns[0]).empty(); }, absl::Seconds(5)));
 }
 
 TEST_F(BatchTest, KillingARunningJobStopsItAndFailsWhatNeedsIt) {

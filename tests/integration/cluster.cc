@@ -1,4 +1,7 @@
 #include "tests/integration/cluster.h"
+#include "absl/strings/numbers.h"
+
+#include "common/proc_file.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,6 +24,19 @@
 
 namespace agora::testing {
 namespace fs = std::filesystem;
+
+std::vector<pid_t> PidsInNamespace(const std::string& ns, const std::string& program) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path() / "ns" / "pid", ec).string() != ns) continue;
+    if (ReadProcFile((entry.path() / "cmdline").string()).rfind(program, 0) != 0) continue;
+    pids.push_back(pid);
+  }
+  return pids;
+}
 
 std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }
 

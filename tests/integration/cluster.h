@@ -88,6 +88,10 @@ class LocalCluster {
 };
 
 std::string BinPath(const std::string& name);
+// Host pids of the processes in the pid namespace `ns` (a task's
+// `readlink /proc/self/ns/pid`) whose command line starts with `program`
+// (empty: all of them).
+std::vector<pid_t> PidsInNamespace(const std::string& ns, const std::string& program = "");
 int FreePort();
 int FreePortRange(int count);
 int FreeMasterPort();  // and the one after it, for an HTTP port

@@ -19,8 +19,10 @@
 namespace agora::testing {
 namespace {
 
-// Pids whose command line contains every one of `parts` (NUL-separated argv).
-std::vector<pid_t> FindProcesses(const std::vector<std::string>& parts) {
+// Pids whose command line contains every one of `parts` (NUL-separated argv,
+// read with spaces), and starts with `program` when given.
+std::vector<pid_t> FindProcesses(const std::vector<std::string>& parts,
+                                 const std::string& program = "") {
   std::vector<pid_t> found;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
@@ -29,6 +31,7 @@ std::vector<pid_t> FindProcesses(const std::vector<std::string>& parts) {
     for (char& c : cmdline) c = c == '\0' ? ' ' : c;
     bool all = true;
     for (const std::string& p : parts) all = all && cmdline.find(p) != std::string::npos;
+    all = all && cmdline.compare(0, program.size(), program) == 0;
     if (all) found.push_back(std::stoi(name));
   }
   return found;
@@ -40,9 +43,10 @@ std::vector<pid_t> FindProcesses(const std::vector<std::string>& parts) {
 struct TwoSleeps {
   int n = 3600 + static_cast<int>(std::random_device{}() % 100000) * 2;
   std::string command() const { return absl::StrCat("sleep ", n, " & exec sleep ", n + 1); }
+  // The sleeps themselves (an isolated task's init names them in its argv).
   size_t alive() const {
-    return FindProcesses({absl::StrCat("sleep ", n)}).size() +
-           FindProcesses({absl::StrCat("sleep ", n + 1)}).size();
+    return FindProcesses({absl::StrCat("sleep ", n, " ")}, "sleep").size() +
+           FindProcesses({absl::StrCat("sleep ", n + 1, " ")}, "sleep").size();
   }
 };
 

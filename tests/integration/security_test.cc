@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tests/integration/cluster.h"
 
@@ -159,39 +160,55 @@ TEST_F(SecurityTest, AnOpenMasterSaysSoInItsStatus) {
   EXPECT_EQ(nlohmann::json::parse(j.out)["security"]["mode"], "open");
 }
 
-TEST(TaskUserTest, TasksRunAsNobodyAndAsRootOnlyWhereTheAgentAllowsIt) {
+// The first line of `path`.
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+TEST(TaskUserTest, EachFrameworksTasksRunUnderAUidOfItsOwnAndRootOnlyWhereTheAgentAllows) {
   if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
   ClusterOptions o;
   o.agents = 1;
   LocalCluster cluster(o);
   ASSERT_TRUE(cluster.WaitForAgents(1));
-  const std::string out = cluster.dir() + "/whoami";
-  CliResult r = cluster.Cli({"run", "--", "sh", "-c", "id -un > " + out + " && touch $AGORA_SANDBOX/mine"});
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  std::ifstream in(out);
-  std::string user;
-  in >> user;
-  EXPECT_EQ(user, "nobody");
+  // Two frameworks (each `agora run` is one): two uids from --task_uids.
+  std::vector<int> uids;
+  for (int i = 0; i < 2; ++i) {
+    const std::string out = absl::StrCat(cluster.dir(), "/uid", i);
+    CliResult r = cluster.Cli({"run", "--", "sh", "-c", "id -u > " + out + " && touch $AGORA_SANDBOX/mine"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    int uid = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(FirstLine(out), &uid)) << FirstLine(out);
+    EXPECT_GE(uid, 200000);
+    EXPECT_LE(uid, 299999);
+    uids.push_back(uid);
+  }
+  EXPECT_NE(uids[0], uids[1]);
   CliResult root = cluster.Cli({"run", "--user", "root", "--", "true"});
   EXPECT_EQ(root.exit_code, 1);
   EXPECT_NE(root.out.find("asks to run as root"), std::string::npos) << root.out;
   CliResult other = cluster.Cli({"run", "--user", "daemon", "--", "true"});
-  EXPECT_NE(other.out.find("runs tasks as 'nobody'"), std::string::npos) << other.out;
+  EXPECT_NE(other.out.find("under a uid of its own"), std::string::npos) << other.out;
   CliResult bad = cluster.Cli({"run", "--user", "Not A User", "--", "true"});
   EXPECT_NE(bad.out.find("is not a user name"), std::string::npos) << bad.out;
 
-  // An agent that allows root.
+  // An agent with one shared --task_user, that allows root.
   ClusterOptions allowing = o;
-  allowing.agent_flags = {"--allow_root_tasks"};
+  allowing.agent_flags = {"--allow_root_tasks", "--task_user", "nobody"};
   LocalCluster root_cluster(allowing);
   ASSERT_TRUE(root_cluster.WaitForAgents(1));
-  const std::string root_out = root_cluster.dir() + "/whoami";
-  CliResult as_root =
-      root_cluster.Cli({"run", "--user", "root", "--", "sh", "-c", "id -un > " + root_out});
+  const std::string out = root_cluster.dir() + "/whoami";
+  CliResult as_nobody = root_cluster.Cli({"run", "--", "sh", "-c", "id -un > " + out});
+  ASSERT_EQ(as_nobody.exit_code, 0) << as_nobody.out;
+  EXPECT_EQ(FirstLine(out), "nobody");
+  CliResult as_daemon = root_cluster.Cli({"run", "--user", "daemon", "--", "true"});
+  EXPECT_NE(as_daemon.out.find("runs tasks as 'nobody'"), std::string::npos) << as_daemon.out;
+  CliResult as_root = root_cluster.Cli({"run", "--user", "root", "--", "sh", "-c", "id -un > " + out});
   ASSERT_EQ(as_root.exit_code, 0) << as_root.out;
-  std::ifstream root_in(root_out);
-  root_in >> user;
-  EXPECT_EQ(user, "root");
+  EXPECT_EQ(FirstLine(out), "root");
 }
 
 TEST(TaskUserTest, AnAgentWhoseTasksCouldNotReachTheirSandboxesRefusesToStart) {
@@ -209,7 +226,8 @@ TEST(TaskUserTest, AnAgentWhoseTasksCouldNotReachTheirSandboxesRefusesToStart) {
   EXPECT_EQ(WEXITSTATUS(status), 2);
   std::ifstream log(base + ".log");
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("tasks run as nobody, who cannot pass through " + base + " (mode 0700)"),
+  EXPECT_NE(text.find("tasks run as each framework's own uid, who cannot pass through " + base +
+                      " (mode 0700)"),
             std::string::npos)
       << text;
   std::filesystem::remove_all(base);

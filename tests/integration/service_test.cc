@@ -85,17 +85,17 @@ TEST_F(ServiceTest, DeployReachesHealthyInDependencyOrderAndServesTraffic) {
 
 TEST_F(ServiceTest, AKilledInstanceIsReplaced) {
   Start(WithPorts());
-  CliResult r = Deploy(absl::StrCat("name: web\ncommand: echo $$ > ", dir(),
-                                    "/$AGORA_TASK_ID.pid; exec python3 -m http.server $PORT_HTTP --bind 127.0.0.1\n"
+  CliResult r = Deploy(absl::StrCat("name: web\ncommand: readlink /proc/self/ns/pid > ", dir(),
+                                    "/$AGORA_TASK_ID.ns; exec python3 -m http.server $PORT_HTTP --bind 127.0.0.1\n"
                                     "instances: 2\nresources: {cpus: 0.1, mem: 64}\nports: [http]\n"
                                     "health_check: {type: http, interval: 300ms, timeout: 1s, grace_period: 20s}\n"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::set<std::string> before = TaskIds("web");
   ASSERT_EQ(before.size(), 2u);
   const std::string victim = *before.begin();
-  int pid = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(Lines(victim + ".pid").at(0), &pid));
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  const std::vector<pid_t> server = PidsInNamespace(Lines(victim + ".ns").at(0), "python3");
+  ASSERT_EQ(server.size(), 1u);
+  ASSERT_EQ(::kill(server[0], SIGKILL), 0);
   ASSERT_TRUE(WaitFor([&] { return !TaskIds("web").contains(victim) && TaskIds("web").size() == 2; },
                       absl::Seconds(20)));
   EXPECT_TRUE(WaitForHealthy("web", 2));

@@ -1,0 +1,80 @@
+#include "agent/sandbox_files.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace agora::agent {
+
+absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, int flags,
+                                     mode_t mode) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  do {
+    fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof(how));
+  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));  // EAGAIN: a racing rename
+  if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+  const int e = errno;
+  const std::string what = absl::StrCat(relative, ": ", std::strerror(e));
+  switch (e) {
+    case ENOENT: return absl::NotFoundError(what);
+    case EACCES: case EPERM: return absl::PermissionDeniedError(what);
+    case EXDEV: case ELOOP:
+      return absl::InvalidArgumentError(
+          absl::StrCat(relative, " leaves its directory or passes through a symlink"));
+    case ENXIO: case ENOTDIR: case EISDIR: return absl::FailedPreconditionError(what);
+    default: return absl::InternalError(what);
+  }
+}
+
+absl::StatusOr<UniqueFd> OpenRegularBeneath(int dir_fd, const std::string& relative) {
+  auto fd = OpenBeneath(dir_fd, relative, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return absl::InternalError(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(relative, " is not a regular file"));
+  }
+  return fd;
+}
+
+absl::StatusOr<UniqueFd> OpenTrustedDirectory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
+  return UniqueFd(fd);
+}
+
+absl::StatusOr<FileSlice> ReadSlice(int fd, int64_t offset, int64_t length) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return absl::InternalError(std::strerror(errno));
+  FileSlice slice;
+  slice.size = st.st_size;
+  length = std::max<int64_t>(length, 0);
+  if (offset < 0) offset = std::max<int64_t>(0, slice.size - length);
+  slice.offset = std::min<int64_t>(offset, slice.size);
+  slice.data.resize(std::min<int64_t>(length, slice.size - slice.offset));
+  size_t got = 0;
+  while (got < slice.data.size()) {
+    const ssize_t n = ::pread(fd, slice.data.data() + got, slice.data.size() - got,
+                              slice.offset + static_cast<int64_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::InternalError(absl::StrCat("read: ", std::strerror(errno)));
+    if (n == 0) break;  // truncated meanwhile
+    got += static_cast<size_t>(n);
+  }
+  slice.data.resize(got);
+  return slice;
+}
+
+}  // namespace agora::agent
