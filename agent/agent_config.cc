@@ -68,7 +68,9 @@ Resources DetectResources(const std::string& work_dir) {
   struct statvfs vfs {};
   double disk_mib = 0;
   if (::statvfs(work_dir.c_str(), &vfs) == 0) {
-    disk_mib = double(vfs.f_blocks) * vfs.f_frsize / (1024.0 * 1024.0);
+    // What it can honour: the space free now (to unprivileged writers, as
+    // tasks are), not the file system's size.
+    disk_mib = double(vfs.f_bavail) * vfs.f_frsize / (1024.0 * 1024.0);
   }
   Resources r = Resources::Scalars(cpus, static_cast<int64_t>(AfterReserve(mem_mib, 1024, 2048)),
                                    static_cast<int64_t>(AfterReserve(disk_mib, 5120, 10240)));

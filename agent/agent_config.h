@@ -1,7 +1,7 @@
 // What an agent offers: detected resources with operator overrides, and its
 // attributes. Detection follows DESIGN.md: all cpus; memory minus 1 GiB (half
-// when under 2 GiB); the work dir's disk minus 5 GiB (half when under
-// 10 GiB); ports 31000-32000.
+// when under 2 GiB); the free space of the work dir's file system minus 5 GiB
+// (half when under 10 GiB); ports 31000-32000.
 #pragma once
 
 #include <string>

@@ -33,9 +33,9 @@ struct HttpLimits {
   absl::Duration write_timeout = absl::Seconds(10);     // each write of a response
   size_t max_head_bytes = 64 * 1024;
   size_t max_body_bytes = 4 << 20;
-  int max_connections_per_client = 16;
+  int max_connections_per_client = 8;  // well below `threads`: one client never holds them all
   int max_requests_per_connection = 100;
-  int threads = 16;
+  int threads = 32;
 };
 
 struct HttpGuardStats {

@@ -51,6 +51,8 @@ struct BatchOptions {
   // A run whose jobs are all final is forgotten (records and store) this
   // long after its last job ended; zero keeps runs forever.
   absl::Duration retention = absl::Hours(24 * 7);
+  // What one submission may ask for (arrays, tasks per run).
+  SpecLimits limits;
 };
 
 struct SubmitResult {

@@ -166,7 +166,7 @@ absl::StatusOr<RunRecord> RunFromStore(const json& j) {
   } catch (const json::exception& e) {
     return absl::DataLossError(absl::StrCat("run record: ", e.what()));
   }
-  auto spec = ParseWorkflow(run.yaml);
+  auto spec = ParseWorkflow(run.yaml, SpecLimits::Stored());
   if (!spec.ok()) return absl::DataLossError(absl::StrCat("run ", run.id, ": ", spec.status().message()));
   run.spec = *std::move(spec);
   return run;
@@ -195,7 +195,7 @@ absl::StatusOr<CronRecord> CronFromStore(const json& j) {
   } catch (const json::exception& e) {
     return absl::DataLossError(absl::StrCat("schedule record: ", e.what()));
   }
-  auto spec = ParseWorkflow(cron.yaml);
+  auto spec = ParseWorkflow(cron.yaml, SpecLimits::Stored());
   if (!spec.ok() || !spec->schedule) {
     return absl::DataLossError(absl::StrCat("schedule ", cron.name, ": ", spec.status().message()));
   }

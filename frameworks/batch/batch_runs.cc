@@ -36,7 +36,7 @@ bool Satisfied(DependencyCondition on, JobState state) {
 
 absl::StatusOr<SubmitResult> BatchFramework::Submit(const std::string& yaml,
                                                     const std::vector<Resources>& agents) {
-  auto spec = ParseWorkflow(yaml);
+  auto spec = ParseWorkflow(yaml, options_.limits);
   if (!spec.ok()) return spec.status();
   if (absl::Status s = CheckFits(*spec, agents); !s.ok()) return s;
   SubmitResult result;

@@ -123,7 +123,7 @@ absl::Status ParseJob(const YAML::Node& n, const std::string& where, JobSpec* jo
   if (n["array"]) {
     auto v = spec::Scalar<int>(n["array"], field("array"));
     if (!v.ok()) return v.status();
-    if (*v < 1 || *v > 100000) return Invalid(field("array"), "must be between 1 and 100000");
+    if (*v < 1 || *v > 10000000) return Invalid(field("array"), "must be between 1 and 10000000");
     job->array = *v;
   }
   if (n["preemptible"]) {

@@ -9,6 +9,8 @@
 //   if (!wf.ok()) std::cerr << wf.status().message();
 #pragma once
 
+#include <climits>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +74,8 @@ struct WorkflowSpec {
 struct SpecLimits {
   int max_array_size = 1001;
   int64_t max_tasks_per_run = 10000;  // every job, an array counting as its tasks
+  // For runs read back from the store: admitted once, under whatever limits held then.
+  static SpecLimits Stored() { return {INT_MAX, INT64_MAX}; }
 };
 
 // Parses and validates: unknown fields, bad types, non-finite numbers,

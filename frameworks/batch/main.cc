@@ -81,6 +81,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddDurationFlag(app, "--retention", &options.retention,
                   "finished runs are forgotten this long after their last job ended; 0: never");
+  app.add_option("--max_array_size", options.limits.max_array_size,
+                 "the most tasks one job's array may have")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--max_tasks_per_run", options.limits.max_tasks_per_run,
+                 "the most tasks one submission may hold, arrays counted whole")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))
+      ->capture_default_str();
 
   SimulateOptions sim;
   CLI::App* simulate = app.add_subcommand(

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace agora::batch {
 namespace {
 
@@ -150,6 +152,37 @@ TEST(JobSpecTest, CheckFitsAgainstTheLargestAgent) {
   EXPECT_TRUE(CheckFits(*wf, {}).ok());  // no agents yet: nothing to judge by
   agents.push_back(Resources::Scalars(16, 1024, 0));
   EXPECT_TRUE(CheckFits(*wf, agents).ok());
+}
+
+}  // namespace
+}  // namespace agora::batch
+
+namespace agora::batch {
+namespace {
+
+// Each of these was once accepted; each is refused with the field named.
+TEST(JobSpecTest, HostileNumbersSizesAndCountsAreRefused) {
+  const std::string big_command(kMaxCommandBytes + 1, 'x');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"name: a\ncommand: true\nresources: {cpus: .nan}\n", "resources.cpus: '.nan' is not a finite number"},
+      {"name: a\ncommand: true\nresources: {mem: .inf}\n", "resources.mem: '.inf' is not a finite number"},
+      {"name: a\ncommand: true\nresources: {cpus: 1e300}\n", "resources.cpus: must be at most"},
+      {"name: a\ncommand: true\npriority: .nan\n", "priority: '.nan' is not a finite number"},
+      {"name: a\ncommand: true\narray: 100000\n", "an array may have at most 1001"},
+      {"name: a\ncommand: " + big_command + "\n", "a command may have at most 65536"},
+  };
+  for (const auto& [yaml, message] : cases) {
+    auto wf = ParseWorkflow(yaml);
+    ASSERT_FALSE(wf.ok()) << yaml.substr(0, 80);
+    EXPECT_THAT(std::string(wf.status().message()), HasSubstr(message));
+  }
+  // Ten arrays of 1,000 within the array limit are still too many for one run.
+  std::string ten = "jobs:\n";
+  for (int i = 0; i < 11; ++i) absl::StrAppend(&ten, "  - {name: j", i, ", command: true, array: 1000}\n");
+  auto wf = ParseWorkflow(ten);
+  ASSERT_FALSE(wf.ok());
+  EXPECT_THAT(std::string(wf.status().message()), HasSubstr("11000 tasks in one run; at most 10000"));
+  EXPECT_TRUE(ParseWorkflow(ten, SpecLimits{1001, 20000}).ok());
 }
 
 }  // namespace

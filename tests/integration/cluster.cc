@@ -162,10 +162,11 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
 }
 
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
-  std::string tmpl = (fs::temp_directory_path() / "agora-it-XXXXXX").string();
+  const fs::path base = options_.base_dir.empty() ? fs::temp_directory_path() : fs::path(options_.base_dir);
+  std::string tmpl = (base / "agora-it-XXXXXX").string();
   dir_ = ::mkdtemp(tmpl.data());
-  // Tasks run as `nobody`: they reach their sandboxes through it, and tests
-  // let them leave traces in it (as /tmp: everyone writes, sticky).
+  // Tasks run as unprivileged users: they reach their sandboxes through it,
+  // and tests let them leave traces in it (as /tmp: everyone writes, sticky).
   fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);
   master_endpoint_ = absl::StrCat("tcp://", options_.master_host, ":", FreeMasterPort());
   if (options_.agent_ports) port_base_ = FreePortRange(100 * options_.agents);

@@ -52,6 +52,9 @@ struct ClusterOptions {
   bool agent_ports = false;
   // The address the master listens on (a test's network namespace host side).
   std::string master_host = "127.0.0.1";
+  // Where the cluster's folder is made (empty: the temp dir). Isolated tasks
+  // get a /tmp of their own only when their work dir is not under /tmp.
+  std::string base_dir;
 };
 
 class LocalCluster {

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include <gmock/gmock.h>
 #include <nlohmann/json.hpp>
 
 #include "master/master.h"
@@ -670,6 +671,64 @@ TEST_F(MasterTest, NamesThatAreNotUtf8DoNotBreakTheListings) {
   }
   EXPECT_NE(master_->QueryJson("agents")->find("host-\xef\xbf\xbd"), std::string::npos);  // U+FFFD
   EXPECT_FALSE(master_->StateJson().empty());
+}
+
+}  // namespace
+}  // namespace agora::master
+
+namespace agora::master {
+namespace {
+
+TEST_F(MasterTest, AnAgentsHostileDescriptionIsRefused) {
+  for (int variant = 0; variant < 3; ++variant) {
+    WireMessage msg;
+    auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+    reg.setHostname(variant == 0 ? std::string(300000, 'a') : "host");
+    ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
+    if (variant == 1) reg.getResources().setCpus(std::nan(""));
+    if (variant == 2) {
+      auto attrs = reg.initAttributes(1);
+      attrs[0].setKey("zone");
+      attrs[0].setValue(std::string(100000, 'z'));
+    }
+    ASSERT_TRUE(Deliver("hostile", msg).ok());
+    EXPECT_TRUE(transport_.Take("hostile", W::AGENT_REGISTERED).empty()) << variant;
+    auto errors = TakeErrors("hostile");
+    ASSERT_EQ(errors.size(), 1u) << variant;
+    EXPECT_THAT(errors[0], ::testing::HasSubstr("register agent: ")) << errors[0];
+  }
+  EXPECT_FALSE(RegisterAgent("fine").empty());  // and the master goes on
+}
+
+TEST_F(MasterTest, LaunchesWithNonFiniteResourcesOrOversizedCommandsAreRefused) {
+  RegisterAgent("agent");
+  const std::string fw = Subscribe("fw");
+  Settle();
+  for (int variant = 0; variant < 3; ++variant) {
+    auto offers = TakeOffers("fw");
+    ASSERT_FALSE(offers.empty()) << variant;
+    TaskSpec task = Task(absl::StrCat("t", variant), 1, 1);
+    if (variant == 1) task.command = std::string(kMaxCommandBytes + 1, 'x');
+    if (variant == 2) {
+      task.health_check.kind = HealthCheck::Kind::kCommand;
+      task.health_check.command = "true";
+      task.health_check.interval = absl::Nanoseconds(1);
+    }
+    WireMessage msg;
+    auto accept = NewEnvelope(msg, 9).initAccept();
+    accept.setFrameworkId(fw);
+    accept.initOfferIds(1).set(0, offers[0].id);
+    ToWire(task, accept.initTasks(1)[0]);
+    if (variant == 0) accept.getTasks()[0].getResources().setCpus(std::nan(""));
+    ASSERT_TRUE(Deliver("fw", msg).ok());
+    auto errors = TakeErrors("fw");
+    ASSERT_EQ(errors.size(), 1u) << variant;
+    EXPECT_THAT(errors[0], ::testing::AnyOf(::testing::HasSubstr("is not a number"),
+                                            ::testing::HasSubstr("at most"),
+                                            ::testing::HasSubstr("at least")))
+        << errors[0];
+    Advance(absl::Seconds(6));  // the declined offer's filter passes
+  }
 }
 
 }  // namespace

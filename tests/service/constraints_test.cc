@@ -56,3 +56,20 @@ TEST(ConstraintsTest, MaxPerAndGroupBy) {
 
 }  // namespace
 }  // namespace agora::service
+
+namespace agora::service {
+namespace {
+
+// A 300,000-character hostname against a pattern that makes std::regex
+// recurse per character (a stack overflow ended agora-services): RE2 matches
+// in linear time, without recursion.
+TEST(ConstraintsTest, LikeMatchesHugeValuesWithoutRecursion) {
+  AgentView huge{"a-huge", std::string(300000, 'a') + "!", {}};
+  EXPECT_FALSE(CheckConstraints({C("hostname", Constraint::Op::kLike, "(a|aa)+")}, huge, {}, {huge}).ok());
+  EXPECT_TRUE(CheckConstraints({C("hostname", Constraint::Op::kUnlike, "(a|aa)+")}, huge, {}, {huge}).ok());
+  AgentView matching{"a-huge", std::string(300000, 'a'), {}};
+  EXPECT_TRUE(CheckConstraints({C("hostname", Constraint::Op::kLike, "(a|aa)+")}, matching, {}, {matching}).ok());
+}
+
+}  // namespace
+}  // namespace agora::service

@@ -150,3 +150,25 @@ TEST(ServiceSpecTest, WithConfigReplacesOnlyTheConfigAndKeysMustBeVariableNames)
 
 }  // namespace
 }  // namespace agora::service
+
+namespace agora::service {
+namespace {
+
+TEST(ServiceSpecTest, HostileTimingsPatternsAndNumbersAreRefused) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"name: a\ncommand: true\nhealth_check: {type: command, command: true, interval: 1ns}\n",
+       "interval must be at least 100ms"},
+      {"name: a\ncommand: true\nresources: {cpus: .nan}\n", "is not a finite number"},
+      {"name: a\ncommand: true\nconstraints: [[hostname, LIKE, \"(\"]]\n", "is not a regular expression"},
+      {"name: a\ncommand: true\nconstraints: [[hostname, LIKE, \"" + std::string(2000, 'a') + "\"]]\n",
+       "at most 1024 characters"},
+  };
+  for (const auto& [yaml, message] : cases) {
+    auto group = ParseServices(yaml);
+    ASSERT_FALSE(group.ok()) << yaml.substr(0, 80);
+    EXPECT_THAT(std::string(group.status().message()), HasSubstr(message));
+  }
+}
+
+}  // namespace
+}  // namespace agora::service

@@ -1,0 +1,63 @@
+#include "agent/sandbox_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace agora::agent {
+namespace {
+
+class SandboxFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sandbox-files-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    std::filesystem::create_directories(dir_ + "/box");
+    std::ofstream(dir_ + "/box/stdout") << "hello world";
+    std::ofstream(dir_ + "/secret") << "secret";
+    auto fd = OpenTrustedDirectory(dir_);
+    ASSERT_TRUE(fd.ok());
+    root_ = *std::move(fd);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+  UniqueFd root_;
+};
+
+TEST_F(SandboxFilesTest, ReadsSlicesOfARegularFile) {
+  auto fd = OpenRegularBeneath(root_.get(), "box/stdout");
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  auto all = ReadSlice(fd->get(), 0, 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->data, "hello world");
+  EXPECT_EQ(all->size, 11);
+  auto tail = ReadSlice(fd->get(), -1, 5);
+  EXPECT_EQ(tail->data, "world");
+  EXPECT_EQ(tail->offset, 6);
+  EXPECT_EQ(ReadSlice(fd->get(), 50, 5)->data, "");
+}
+
+TEST_F(SandboxFilesTest, RefusesSymlinksEscapesFifosAndDirectories) {
+  std::filesystem::create_symlink(dir_ + "/secret", dir_ + "/box/link");
+  std::filesystem::create_symlink("/etc", dir_ + "/box/dir");
+  ASSERT_EQ(::mkfifo((dir_ + "/box/fifo").c_str(), 0600), 0);
+  for (const char* path : {"box/link", "box/dir/passwd", "box/../../etc/passwd", "/etc/passwd"}) {
+    auto fd = OpenRegularBeneath(root_.get(), path);
+    ASSERT_FALSE(fd.ok()) << path;
+    EXPECT_EQ(fd.status().code(), absl::StatusCode::kInvalidArgument) << path << ": " << fd.status();
+  }
+  // A FIFO opens at once (non-blocking) and is refused as no regular file.
+  auto fifo = OpenRegularBeneath(root_.get(), "box/fifo");
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_EQ(fifo.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(OpenRegularBeneath(root_.get(), "box").ok());
+  EXPECT_EQ(OpenRegularBeneath(root_.get(), "box/none").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace agora::agent
