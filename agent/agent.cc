@@ -698,6 +698,9 @@ void Agent::SendLaunch(Executor& executor, Task& task) {
                   std::string(user.status().message()), "user_not_allowed");
   }
   launch.setIsolate(options_.isolate);
+  const double disk_mib = task.spec.resources.disk() > 0 ? task.spec.resources.disk()
+                                                         : static_cast<double>(options_.task_disk_default_mib);
+  launch.setDiskLimitBytes(static_cast<uint64_t>(disk_mib * 1024 * 1024));
   if (options_.cgroup_version != 0) {
     launch.setPidsMax(task.spec.pids_max != 0 ? task.spec.pids_max : options_.task_pids_max);
   }

@@ -76,6 +76,9 @@ struct AgentOptions {
   // The pids limit of a task that names none, and the most a task may name.
   uint32_t task_pids_max = 4096;
   uint32_t task_pids_max_allowed = 65536;
+  // The disk limit of a task that asks for no disk (MiB); a task's sandbox is
+  // measured and the task killed past its disk resource, or this.
+  uint64_t task_disk_default_mib = 1024;
   // Where per-framework uids come from (task_users.per_framework_uids).
   UidRange task_uids;
 };

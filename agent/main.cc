@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   agent::AgentOptions options;
   std::string resources, attributes, cgroups = "auto";
   bool kill_tasks_on_exit = false;
-  std::string http_host = "0.0.0.0";
+  std::string http_host;
   int http_port = 5052;
   char host[HOST_NAME_MAX + 1] = {};
   ::gethostname(host, sizeof(host) - 1);
@@ -51,8 +51,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--executor_path", options.executor_path,
                  "agora-executor binary (default: beside this one)");
-  app.add_option("--http_host", http_host, "address for /health, /state and /metrics")
-      ->capture_default_str();
+  app.add_option("--http_host", http_host,
+                 "address for /health, /state, /metrics and task files (default: 127.0.0.1 on an "
+                 "open cluster, else 0.0.0.0); its HTTP is not authenticated");
   app.add_option("--http_port", http_port, "port for /health, /state and /metrics; 0: any free")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
@@ -86,6 +87,11 @@ int main(int argc, char** argv) {
                  "processes and threads a task may have when it names no limit (cgroups)")
       ->check(CLI::Range(1u, 4194304u))
       ->capture_default_str();
+  app.add_option("--task_disk_default", options.task_disk_default_mib,
+                 "the disk limit (MiB) of a task that asks for no disk; its sandbox is measured and "
+                 "the task killed past it (or past the disk it asked for)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->capture_default_str();
   app.add_option("--task_pids_max_allowed", options.task_pids_max_allowed,
                  "the highest pids limit a task may name")
       ->check(CLI::Range(1u, 4194304u))
@@ -111,6 +117,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.curve = *curve_client;
+  if (http_host.empty()) http_host = options.curve ? "0.0.0.0" : "127.0.0.1";
   auto uid_range = agent::ParseUidRange(task_uids);
   if (!uid_range.ok()) {
     std::cerr << "--task_uids: " << uid_range.status().message() << "\n";

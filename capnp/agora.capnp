@@ -263,6 +263,7 @@ struct LaunchTask {
   runId @12 :Text;              # this run of the task id (a task id may run again later)
   isolate @13 :Bool;            # own pid, mount, ipc and uts namespaces under agora-init
   pidsMax @14 :UInt32;          # the task cgroup's pids limit; 0 = none
+  diskLimitBytes @15 :UInt64;   # the sandbox's size at most (measured, then killed); 0 = none
 }
 struct ExecutorKill {
   taskId @0 :Text;

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/cli.h"
+#include "absl/strings/str_cat.h"
 #include "common/http_endpoint.h"
 #include "common/log.h"
 #include "common/signals.h"
@@ -24,7 +25,11 @@ int main(int argc, char** argv) {
   std::string work_dir = "/var/lib/agora/master";
   master::MasterOptions options;
   int http_port = 5051;
+  std::string http_host;
   app.add_option("--listen", listen, "ZeroMQ endpoint to bind")->capture_default_str();
+  app.add_option("--http_host", http_host,
+                 "address for /health, /state and /metrics (default: 127.0.0.1 on an open cluster, "
+                 "else the --listen host); its HTTP is not authenticated");
   app.add_option("--work_dir", work_dir, "directory for the master's state")->capture_default_str();
   app.add_option("--http_port", http_port,
                  "port for /health, /state and /metrics (on the --listen host); 0: any free port")
@@ -149,9 +154,13 @@ int main(int argc, char** argv) {
     std::cerr << "cannot recover the registry: " << s.message() << "\n";
     return 1;
   }
-  // The HTTP endpoint binds the host the ZeroMQ socket listens on.
-  std::string http_host = listen.substr(listen.find("://") + 3);
-  http_host = http_host.substr(0, http_host.rfind(':'));
+  // An open cluster keeps its HTTP on this machine unless told otherwise; a
+  // secured one binds the host its ZeroMQ socket listens on.
+  if (http_host.empty() && !options.secured) http_host = "127.0.0.1";
+  if (http_host.empty()) {
+    http_host = listen.substr(listen.find("://") + 3);
+    http_host = http_host.substr(0, http_host.rfind(':'));
+  }
   if (http_host == "*") http_host = "0.0.0.0";
   const SocketStats& transport_stats = (*router)->stats();
   auto http = HttpEndpoint::Start(
@@ -163,8 +172,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
-  std::ofstream(std::filesystem::path(work_dir) / "http_endpoint")
-      << "http://" << http_host << ":" << (*http)->port() << "\n";
+  const std::string http_url = absl::StrCat("http://", http_host, ":", (*http)->port());
+  std::ofstream(std::filesystem::path(work_dir) / "http_endpoint") << http_url << "\n";
+  master.set_http_endpoint(http_url);
   SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
     AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";
     loop.Stop();

@@ -103,6 +103,8 @@ class Master {
   // The transport's counters (handshakes refused, frames dropped), for the
   // operator queries; may stay unset.
   void set_transport_stats(const SocketStats* stats) { transport_stats_ = stats; }
+  // Where its HTTP is served, for `agora status` to say what is exposed.
+  void set_http_endpoint(std::string url) { http_endpoint_ = std::move(url); }
 
   const MasterStats& stats() const { return stats_; }
   const absl::flat_hash_map<AgentId, AgentRecord>& agents() const { return agents_; }
@@ -230,6 +232,7 @@ class Master {
   // The principal of the message being handled (empty: unsecured).
   const CurvePrincipal* sender_ = nullptr;
   const SocketStats* transport_stats_ = nullptr;
+  std::string http_endpoint_;
   EventLoop& loop_;
   HeldTransport transport_;
   Registry* registry_;

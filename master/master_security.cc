@@ -14,6 +14,8 @@
 #include "common/log.h"
 #include "master/master.h"
 
+#include "absl/strings/match.h"
+
 namespace agora::master {
 
 absl::Status Master::CheckAgentOwner(const std::string& agent_id) const {
@@ -113,6 +115,12 @@ std::string Master::SecurityJson() const {
                         {"trusted_keys", trusted},
                         {"operator_keys", operators},
                         {"permission_denied", stats_.permission_denied}};
+  if (!http_endpoint_.empty()) {
+    const bool loopback = absl::StrContains(http_endpoint_, "//127.") ||
+                          absl::StrContains(http_endpoint_, "//localhost:") ||
+                          absl::StrContains(http_endpoint_, "//[::1]:");
+    out["http"] = {{"endpoint", http_endpoint_}, {"loopback_only", loopback}, {"authenticated", false}};
+  }
   if (transport_stats_ != nullptr) {
     out["handshakes_refused"] = transport_stats_->handshakes_refused;
     out["handshakes_failed"] = transport_stats_->handshakes_failed;

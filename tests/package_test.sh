@@ -12,7 +12,7 @@ deb=$(ls "$out"/*.deb)
 echo "built $(basename "$deb")"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$out/contents"
 missing=0
-for f in /usr/bin/agora-master /usr/bin/agora-agent /usr/bin/agora-executor /usr/bin/agora-batch \
+for f in /usr/bin/agora-master /usr/bin/agora-agent /usr/bin/agora-executor /usr/bin/agora-init /usr/bin/agora-batch \
          /usr/bin/agora-services /usr/bin/agora /usr/bin/agora-loadgen \
          /usr/lib/systemd/system/agora-master.service /usr/lib/systemd/system/agora-agent.service \
          /usr/lib/systemd/system/agora-batch.service /usr/lib/systemd/system/agora-services.service \

@@ -198,6 +198,13 @@ int PrintStatus(MasterClient& client, bool as_json) {
                           s.value("handshakes_refused", 0), " handshakes refused, ",
                           s.value("permission_denied", 0), " requests denied")
            : "OPEN: connections are neither encrypted nor authenticated (development only)"});
+  if (s.contains("http")) {
+    const json& h = s["http"];
+    table.AddRow({"http", absl::StrCat(h.value("endpoint", ""),
+                                       h.value("loopback_only", false)
+                                           ? " (this machine only)"
+                                           : " (reachable from the network, not authenticated)")});
+  }
   table.Print(std::cout);
   return 0;
 }

@@ -1,4 +1,5 @@
 #include "agent/executor/executor.h"
+#include "agent/executor/sandbox_usage.h"
 #include "agent/executor/spawn.h"
 
 #include <fcntl.h>
@@ -58,8 +59,10 @@ Executor::Executor(ExecutorOptions options, EventLoop& loop, zmq::context_t& con
 }
 
 Executor::~Executor() {
+  disk_meter_.reset();  // joined before anything it reports to goes
   loop_.Cancel(heartbeat_timer_);
   loop_.Cancel(usage_timer_);
+  loop_.Cancel(disk_timer_);
   reaper_.reset();  // every task's cgroup is gone before their parent goes
   if (cgroup_version_ != 0) TaskCgroup::RemoveGroup(cgroup_version_, options_.executor_id);
 }
@@ -70,6 +73,33 @@ void Executor::Start() {
   heartbeat_timer_ = loop_.Every(absl::Seconds(1), [this] { Heartbeat(); });
   if (options_.usage_interval > absl::ZeroDuration()) {
     usage_timer_ = loop_.Every(options_.usage_interval, [this] { ReportUsage(); });
+  }
+  disk_timer_ = loop_.Every(options_.disk_check_interval, [this] { CheckDisk(); });
+}
+
+void Executor::CheckDisk() {
+  if (disk_check_running_) return;  // a slow walk is still under way
+  std::vector<std::pair<std::string, std::string>> sandboxes;  // task, sandbox
+  for (const auto& [id, task] : tasks_) {
+    if (task.disk_limit_bytes > 0 && !task.kill_requested) sandboxes.emplace_back(id, task.sandbox);
+  }
+  if (sandboxes.empty()) return;
+  disk_check_running_ = true;
+  disk_meter_->Post([this, sandboxes = std::move(sandboxes)] {
+    std::vector<std::pair<std::string, uint64_t>> measured;
+    for (const auto& [id, sandbox] : sandboxes) measured.emplace_back(id, SandboxBytes(sandbox));
+    loop_.Post([this, measured = std::move(measured)] { OnDiskMeasured(measured); });
+  });
+}
+
+void Executor::OnDiskMeasured(const std::vector<std::pair<std::string, uint64_t>>& bytes_by_task) {
+  disk_check_running_ = false;
+  for (const auto& [id, bytes] : bytes_by_task) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.kill_requested || bytes <= it->second.disk_limit_bytes) continue;
+    AGORA_LOG(WARNING, "executor") << "task " << id << " is over its disk limit; killing it";
+    it->second.disk_used_bytes = bytes;
+    Kill(it->second, it->second.grace);
   }
 }
 
@@ -178,6 +208,7 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   task.sandbox = msg.getSandbox();
   task.run_id = run_id;
   task.grace = absl::Milliseconds(msg.getGracePeriodMs());
+  task.disk_limit_bytes = msg.getDiskLimitBytes();
   if (msg.getSwitchUser()) {
     RunAs user;
     user.uid = msg.getUid();
@@ -303,7 +334,15 @@ void Executor::TaskExited(Task& task, int status) {
                                  : absl::StrCat("killed by signal ", code - 128);
   ExitRecord record;
   record.exit_code = code;
-  if (task.kill_requested) {
+  if (task.disk_used_bytes > 0) {
+    record = {TaskState::kFailed, code,
+              absl::StrCat("disk limit of ", task.disk_limit_bytes >> 20, " MiB exceeded: the sandbox held ",
+                           task.disk_used_bytes == kUnmeasurable
+                               ? std::string("more than can be measured")
+                               : absl::StrCat(task.disk_used_bytes >> 20, " MiB"),
+                           " (", how, ")"),
+              "disk_limit"};
+  } else if (task.kill_requested) {
     record = {TaskState::kKilled, code, absl::StrCat("killed on request (", how, ")"), "killed"};
   } else if (oom_kills > 0) {
     record = {TaskState::kFailed, code,

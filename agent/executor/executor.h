@@ -27,6 +27,7 @@
 #include "agent/executor/spawn.h"
 #include "agent/executor/usage.h"
 #include "common/event_loop.h"
+#include "common/worker_thread.h"
 #include "common/sockets.h"
 #include "common/task.h"
 
@@ -42,6 +43,8 @@ struct ExecutorOptions {
   absl::Duration usage_interval = absl::Seconds(5);
   // agora-init, pid 1 of each isolated task (agent/init/agora_init.c).
   std::string init_path;
+  // How often sandboxes are measured against their disk limits.
+  absl::Duration disk_check_interval = absl::Seconds(5);
 };
 
 class Executor {
@@ -79,6 +82,8 @@ class Executor {
     pid_t pid = -1;
     TaskCgroup cgroup;
     bool kill_requested = false;
+    uint64_t disk_limit_bytes = 0;  // 0: none
+    uint64_t disk_used_bytes = 0;   // when it went over
     absl::Duration grace;
     EventLoop::TimerId kill_timer = 0;
     std::unique_ptr<Health> health;  // null: no check
@@ -115,6 +120,10 @@ class Executor {
   // Measures every running task (cgroup accounting, else /proc) and reports
   // the ones measured before, so each carries a rate.
   void ReportUsage();
+  // Measures the sandboxes of tasks with a disk limit off the loop; a task
+  // over its limit is killed and fails with reason disk_limit.
+  void CheckDisk();
+  void OnDiskMeasured(const std::vector<std::pair<std::string, uint64_t>>& bytes_by_task);
 
   ExecutorOptions options_;
   EventLoop& loop_;
@@ -133,6 +142,9 @@ class Executor {
   absl::Time last_contact_;
   EventLoop::TimerId heartbeat_timer_ = 0;
   EventLoop::TimerId usage_timer_ = 0;
+  EventLoop::TimerId disk_timer_ = 0;
+  bool disk_check_running_ = false;
+  std::unique_ptr<WorkerThread> disk_meter_ = std::make_unique<WorkerThread>();
 };
 
 }  // namespace agora::agent

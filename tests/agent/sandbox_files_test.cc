@@ -61,3 +61,30 @@ TEST_F(SandboxFilesTest, RefusesSymlinksEscapesFifosAndDirectories) {
 
 }  // namespace
 }  // namespace agora::agent
+
+#include "agent/executor/sandbox_usage.h"
+
+namespace agora::agent {
+namespace {
+
+TEST_F(SandboxFilesTest, SandboxBytesCountsEachInodeOnceAndFollowsNoSymlink) {
+  const std::string box = dir_ + "/box";
+  std::ofstream(box + "/big") << std::string(1 << 20, 'x');
+  const uint64_t one = SandboxBytes(box);
+  EXPECT_GE(one, 1u << 20);
+  std::filesystem::create_hard_link(box + "/big", box + "/again");
+  std::filesystem::create_symlink("/usr", box + "/usr");
+  EXPECT_EQ(SandboxBytes(box), one);
+}
+
+TEST_F(SandboxFilesTest, ATreeBeyondTheWalkMeasuresAsUnmeasurable) {
+  std::string deep = dir_ + "/box";
+  for (int i = 0; i < 10; ++i) deep += "/d";
+  std::filesystem::create_directories(deep);
+  EXPECT_EQ(SandboxBytes(dir_ + "/box", 1000, /*max_depth=*/5), kUnmeasurable);
+  EXPECT_EQ(SandboxBytes(dir_ + "/box", /*max_entries=*/3), kUnmeasurable);
+  EXPECT_NE(SandboxBytes(dir_ + "/box"), kUnmeasurable);
+}
+
+}  // namespace
+}  // namespace agora::agent

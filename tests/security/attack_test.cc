@@ -229,6 +229,22 @@ TEST_F(AttackTest, APidsLimitStopsAForkBomb) {
   EXPECT_EQ(refused->reason, "pids_limit");
 }
 
+// A task that writes past its disk resource (through stdout here) is killed
+// and fails with reason disk_limit.
+TEST_F(AttackTest, ATaskOverItsDiskIsStopped) {
+  LocalCluster cluster(Isolated());
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  TaskSpec chatty = Command("chatty", "head -c 64000000 /dev/zero; exec sleep 60");
+  chatty.resources = Resources::Scalars(0.1, 32, 8);  // 8 MiB of disk
+  fw.Launch(chatty);
+  auto failed = fw.WaitForState("chatty", TaskState::kFailed, absl::Seconds(20));
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->reason, "disk_limit");
+  EXPECT_NE(failed->message.find("disk limit of 8 MiB exceeded: the sandbox held 6"), std::string::npos)
+      << failed->message;
+}
+
 // Inside its namespaces a task has its own /tmp and /dev/shm, no
 // capabilities, and cannot gain privileges through setuid binaries.
 TEST_F(AttackTest, ATaskHasItsOwnTmpAndNoPrivileges) {
