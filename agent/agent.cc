@@ -74,6 +74,11 @@ absl::Status Agent::Start() {
     return absl::InternalError(
         absl::StrCat("cannot create work dir ", options_.work_dir, ": ", ec.message()));
   }
+  // Tasks pass through the work dir to their sandboxes and see nothing else:
+  // the journal, logs and executors' folders are root's alone.
+  ::chmod(options_.work_dir.c_str(), 0711);
+  fs::create_directories(fs::path(options_.work_dir) / "meta", ec);
+  ::chmod((fs::path(options_.work_dir) / "meta").c_str(), 0700);
   fs::remove(fs::path(options_.work_dir) / "executors.sock", ec);
   AGORA_ASSIGN_OR_RETURN(
       executors_socket_,
@@ -87,11 +92,8 @@ absl::Status Agent::Start() {
       /*routing_id=*/"", options_.curve);
   checkpointer_ = std::make_unique<Checkpointer>((fs::path(options_.work_dir) / "meta").string());
   if (options_.task_users.per_framework_uids) {
-    fs::create_directories(fs::path(options_.work_dir) / "meta", ec);
-    auto uids = UidPool::Load((fs::path(options_.work_dir) / "meta" / "uids").string(),
-                              options_.task_uids);
-    if (!uids.ok()) return uids.status();
-    uids_ = std::make_unique<UidPool>(*std::move(uids));
+    fs::create_directories(fs::path(options_.task_uid_file).parent_path(), ec);
+    uids_ = std::make_unique<UidPool>(options_.task_uid_file, options_.task_uids);
   }
   Recover();
   Register();

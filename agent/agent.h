@@ -79,8 +79,10 @@ struct AgentOptions {
   // The disk limit of a task that asks for no disk (MiB); a task's sandbox is
   // measured and the task killed past its disk resource, or this.
   uint64_t task_disk_default_mib = 1024;
-  // Where per-framework uids come from (task_users.per_framework_uids).
+  // Where per-framework uids come from (task_users.per_framework_uids), and
+  // the machine-wide file that records them (agent/uid_pool.h).
   UidRange task_uids;
+  std::string task_uid_file = "/var/lib/agora/task-uids";
 };
 
 struct AgentStats {

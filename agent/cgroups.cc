@@ -194,37 +194,4 @@ int KillCgroupProcesses(int version, const std::string& group, const std::string
   return static_cast<int>(killed.size());
 }
 
-CgroupReaper::CgroupReaper() : thread_([this] { Run(); }) {}
-
-CgroupReaper::~CgroupReaper() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_one();
-  thread_.join();
-}
-
-void CgroupReaper::Reap(TaskCgroup cgroup) {
-  if (!cgroup.valid()) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(cgroup));
-  }
-  cv_.notify_one();
-}
-
-void CgroupReaper::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and nothing left
-    TaskCgroup cgroup = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    cgroup.Destroy();
-    lock.lock();
-  }
-}
-
 }  // namespace agora::agent

@@ -9,16 +9,13 @@
 
 #include <sys/types.h>
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/worker_thread.h"
 
 namespace agora::agent {
 
@@ -68,21 +65,12 @@ int KillCgroupProcesses(int version, const std::string& group, const std::string
 // thread-safe; the destructor finishes the queue, then joins.
 class CgroupReaper {
  public:
-  CgroupReaper();
-  ~CgroupReaper();
-  CgroupReaper(const CgroupReaper&) = delete;
-  CgroupReaper& operator=(const CgroupReaper&) = delete;
-
-  void Reap(TaskCgroup cgroup);
+  void Reap(TaskCgroup cgroup) {
+    if (cgroup.valid()) worker_.Post([cgroup]() mutable { cgroup.Destroy(); });
+  }
 
  private:
-  void Run();
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<TaskCgroup> queue_;
-  bool stopping_ = false;
-  std::thread thread_;
+  WorkerThread worker_;
 };
 
 }  // namespace agora::agent

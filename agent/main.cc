@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   using namespace agora;
   BlockSignals({SIGCHLD, SIGTERM, SIGINT});
   signal(SIGPIPE, SIG_IGN);
+  ::umask(077);  // what the agent writes is its own; tasks get 022 back
 
   CLI::App app{"agora-agent: offers this machine's resources and runs tasks.\n"
                "Example: agora-agent --master tcp://10.0.0.1:5050 --work_dir /var/lib/agora/agent "
@@ -82,6 +84,9 @@ int main(int argc, char** argv) {
   app.add_option("--task_uids", task_uids,
                  "uids set aside for tasks, one per framework, when the agent is root and no "
                  "--task_user is given (none of them may be a user of this machine)")
+      ->capture_default_str();
+  app.add_option("--task_uid_file", options.task_uid_file,
+                 "where this machine's agents record which framework has which task uid")
       ->capture_default_str();
   app.add_option("--task_pids_max", options.task_pids_max,
                  "processes and threads a task may have when it names no limit (cgroups)")
@@ -153,11 +158,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   options.work_dir = std::filesystem::canonical(options.work_dir, ec).string();  // sandboxes by absolute path
+  ::chmod(options.work_dir.c_str(), 0711);  // tasks pass through to their sandboxes
   if (absl::Status s = agent::CheckReachable(options.task_users.default_user, options.work_dir); !s.ok()) {
     std::cerr << s.message() << "\n";
     return 2;
   }
-  if (!StartLogging(log, (std::filesystem::path(options.work_dir) / "agora-agent.log").string())) return 1;
+  const std::string log_path = (std::filesystem::path(options.work_dir) / "agora-agent.log").string();
+  if (!StartLogging(log, log_path)) return 1;
+  ::chmod(log_path.c_str(), 0600);  // it names tasks' commands; an older one may be 0644
   options.resources =
       *agent::ApplyResourceOverrides(agent::DetectResources(options.work_dir), resources);
   if (options.executor_path.empty()) {

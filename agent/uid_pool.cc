@@ -1,11 +1,11 @@
 #include "agent/uid_pool.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -28,44 +28,55 @@ absl::StatusOr<UidRange> ParseUidRange(const std::string& text) {
   return r;
 }
 
-absl::StatusOr<UidPool> UidPool::Load(const std::string& path, UidRange range) {
-  UidPool pool;
-  pool.path_ = path;
-  pool.range_ = range;
-  pool.next_ = range.first;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (in.eof()) break;  // no newline: torn by a crash, never used
-    std::vector<std::string> parts = absl::StrSplit(line, ' ');
+UidPool::UidPool(std::string path, UidRange range) : path_(std::move(path)), range_(range) {}
+
+void UidPool::ReadAssignments(int fd) {
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  ::lseek(fd, 0, SEEK_SET);
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+  ends_with_newline_ = text.empty() || text.back() == '\n';
+  // A line without its newline was torn by a crash before its fsync, so its
+  // uid was never used: it is cut off before the next append.
+  if (!ends_with_newline_) text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  whole_bytes_ = text.size();
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
     uint32_t uid = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &uid)) {
-      return absl::DataLossError(absl::StrCat(path, ": cannot read '", line, "'"));
-    }
-    pool.by_framework_[parts[0]] = uid;
-    if (uid >= pool.next_) pool.next_ = uid + 1;  // never reused, even from another range
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &uid)) continue;
+    by_framework_[std::string(parts[0])] = uid;
+    if (uid >= highest_) highest_ = uid + 1;
   }
-  return pool;
 }
 
 absl::StatusOr<uid_t> UidPool::For(const std::string& framework_id) {
   if (auto it = by_framework_.find(framework_id); it != by_framework_.end()) return it->second;
-  if (next_ < range_.first) next_ = range_.first;
-  if (next_ > range_.last) {
+  auto failed = [&](absl::string_view what) {
+    return absl::UnavailableError(absl::StrCat("cannot ", what, " ", path_, " (uids of tasks): ",
+                                               std::strerror(errno)));
+  };
+  UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!fd.valid()) return failed("open");
+  // Other agents of this machine assign from the same file.
+  if (::flock(fd.get(), LOCK_EX) != 0) return failed("lock");
+  ReadAssignments(fd.get());
+  if (auto it = by_framework_.find(framework_id); it != by_framework_.end()) return it->second;
+  const uid_t uid = std::max<uid_t>(highest_, range_.first);
+  if (uid > range_.last) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "every task uid of --task_uids ", range_.first, "-", range_.last,
-        " is taken (one per framework that ran here); widen the range"));
+        "every task uid of --task_uids ", range_.first, "-", range_.last, " is taken (one per "
+        "framework that ran on this machine, listed in ", path_, "); widen the range"));
   }
-  const std::string line = absl::StrCat(framework_id, " ", next_, "\n");
-  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!fd.valid() || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
-      ::fsync(fd.get()) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot record the uid of framework ", framework_id, " in ", path_, ": ",
-                     std::strerror(errno)));
+  if (!ends_with_newline_ && ::ftruncate(fd.get(), static_cast<off_t>(whole_bytes_)) != 0) {
+    return failed("cut the torn line off");
   }
-  by_framework_[framework_id] = next_;
-  return next_++;
+  const std::string line = absl::StrCat(framework_id, " ", uid, "\n");
+  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) return failed("write");
+  if (::fsync(fd.get()) != 0) return failed("sync");
+  by_framework_[framework_id] = uid;
+  highest_ = uid + 1;
+  return uid;
 }
 
 }  // namespace agora::agent

@@ -35,7 +35,7 @@ struct HttpLimits {
   size_t max_body_bytes = 4 << 20;
   int max_connections_per_client = 8;  // well below `threads`: one client never holds them all
   int max_requests_per_connection = 100;
-  int threads = 32;
+  int threads = 64;
 };
 
 struct HttpGuardStats {

@@ -1,5 +1,6 @@
 // agora-master: the cluster's master daemon. See master/master.h.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   using namespace agora;
   BlockSignals({SIGINT, SIGTERM});
   signal(SIGPIPE, SIG_IGN);
+  ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
   CLI::App app{"agora-master: tracks agents, offers their resources to frameworks by DRF.\n"
                "Example: agora-master --listen tcp://0.0.0.0:5050 --work_dir /var/lib/agora"};
@@ -112,6 +114,7 @@ int main(int argc, char** argv) {
     std::cerr << "cannot create --work_dir " << work_dir << ": " << ec.message() << "\n";
     return 1;
   }
+  std::filesystem::permissions(work_dir, std::filesystem::perms::owner_all, ec);  // an older one may be 0755
   if (!StartLogging(log, (std::filesystem::path(work_dir) / "agora-master.log").string())) return 1;
 
   SystemClock clock;

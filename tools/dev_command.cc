@@ -226,10 +226,11 @@ int DevUp(const DevArgs& a) {
   std::error_code ec;
   fs::create_directories(fs::path(dir) / "logs", ec);
   if (ec) return Fail(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  // The agents' tasks run as an unprivileged user (--task_user) and reach
+  // The agents' tasks run as unprivileged users and reach
   // their sandboxes under DIR by path: a `mktemp -d` folder (0700) lets them
   // through with this.
   fs::permissions(dir, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add, ec);
+  fs::permissions(fs::path(dir) / "logs", fs::perms::owner_all, ec);  // the daemons' output is theirs
   const std::string bin = BinDir();
   for (const char* b : {"agora-master", "agora-agent", "agora-executor", "agora-batch", "agora-services"}) {
     if (!fs::exists(fs::path(bin) / b)) return Fail(absl::StrCat(b, " is not in ", bin));

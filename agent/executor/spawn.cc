@@ -46,6 +46,7 @@ struct ChildArgs {
   bool isolate;
   const char* tmp_dir;
   const int* join_fds;  // kJoinedCount namespace handles, or null
+  int exec_fd;          // isolated: agora-init, opened before any mount could hide it
   const char* failed_step = nullptr;
   int error = 0;
 };
@@ -173,7 +174,20 @@ int ChildMain(void* arg) {
       ::dup2(err, STDERR_FILENO) < 0) {
     return Fail(a, "redirect stdin/stdout/stderr");
   }
-  ::execve(a->path, a->argv, a->envp);
+  // Nothing the executor inherited reaches the task (its own descriptors are
+  // close-on-exec; the init's handle must stay open until exec).
+  if (a->exec_fd >= 0) {
+    if (a->exec_fd > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(a->exec_fd - 1), 0u);
+    ::syscall(SYS_close_range, static_cast<unsigned>(a->exec_fd + 1), ~0u, 0u);
+  } else {
+    ::syscall(SYS_close_range, 3u, ~0u, 0u);
+  }
+  ::umask(022);  // the executor's is 077
+  if (a->exec_fd >= 0) {
+    ::syscall(SYS_execveat, a->exec_fd, "", a->argv, a->envp, AT_EMPTY_PATH);
+  } else {
+    ::execve(a->path, a->argv, a->envp);
+  }
   return Fail(a, a->isolate ? "exec the task's init" : "exec /bin/sh");
 }
 
@@ -214,6 +228,14 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
     }
   }
   if (spec.isolate && spec.init.empty()) return absl::InternalError("isolation needs an init");
+  // Opened now: the mounts the child makes could hide its path (under /tmp).
+  UniqueFd init_fd;
+  if (spec.isolate) {
+    init_fd = UniqueFd(::open(spec.init.c_str(), O_PATH | O_CLOEXEC));
+    if (!init_fd.valid()) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot open ", spec.init, ": ", strerror(errno)));
+    }
+  }
 
   const RunAs user = spec.user.value_or(RunAs{});
   ChildArgs args{spec.isolate ? init.c_str() : shell.c_str(),
@@ -231,7 +253,8 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
                  user.groups.size(),
                  spec.isolate,
                  spec.tmp_dir.c_str(),
-                 spec.join_namespaces_of > 0 ? join_fds : nullptr};
+                 spec.join_namespaces_of > 0 ? join_fds : nullptr,
+                 init_fd.valid() ? init_fd.get() : -1};
   char* stack = ChildStackTop();
   if (stack == nullptr) return absl::InternalError("cannot map a stack for the child");
 

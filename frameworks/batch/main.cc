@@ -1,5 +1,6 @@
 // agora-batch: the batch job framework daemon, and its policy simulator.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <iostream>
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   using namespace agora::batch;
   BlockSignals({SIGINT, SIGTERM});
   signal(SIGPIPE, SIG_IGN);
+  ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
   CLI::App app{"agora-batch: the batch job framework (queues, DAG workflows, retries, cron).\n"
                "Example: agora-batch --master tcp://127.0.0.1:5050 --work_dir /var/lib/agora/batch"};

@@ -46,6 +46,8 @@ std::unique_ptr<SqliteKv> OpenStore(DaemonFlags* flags, const std::string& file)
     std::cerr << "cannot create --work_dir " << f.work_dir << ": " << ec.message() << "\n";
     return nullptr;
   }
+  // Its store holds its tenants' specs and environments: its own alone.
+  std::filesystem::permissions(f.work_dir, std::filesystem::perms::owner_all, ec);
   if (!StartLogging(f.log, (std::filesystem::path(f.work_dir) / (f.name + ".log")).string())) return nullptr;
   auto store = SqliteKv::Open((std::filesystem::path(f.work_dir) / file).string(), /*fsync=*/false);
   if (!store.ok()) {

@@ -1,5 +1,6 @@
 // agora-services: the service orchestrator framework daemon.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <iostream>
 #include <optional>
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   using namespace agora::service;
   BlockSignals({SIGINT, SIGTERM});
   signal(SIGPIPE, SIG_IGN);
+  ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
   CLI::App app{"agora-services: keeps long-running services at their desired healthy count.\n"
                "Example: agora-services --master tcp://127.0.0.1:5050 --work_dir /var/lib/agora/services"};

@@ -32,6 +32,9 @@ absl::StatusOr<absl::Duration> Duration(const YAML::Node& n, absl::string_view f
   if (!n.IsScalar()) return Invalid(field, "expected a duration such as 30s or 5m");
   auto d = ParseDurationFlag(n.Scalar());
   if (!d.ok()) return Invalid(field, d.status().message());
+  if (*d == absl::InfiniteDuration() || *d == -absl::InfiniteDuration() || *d > absl::Hours(24 * 3650)) {
+    return Invalid(field, absl::StrCat("'", n.Scalar(), "' is not a finite duration of at most 3650 days"));
+  }
   return *d;
 }
 

@@ -23,37 +23,43 @@ class UidPoolTest : public ::testing::Test {
 
 TEST_F(UidPoolTest, EachFrameworkKeepsItsOwnUidAcrossRestarts) {
   {
-    auto pool = UidPool::Load(path_, {1000, 1010});
-    ASSERT_TRUE(pool.ok());
-    EXPECT_EQ(*pool->For("f1"), 1000u);
-    EXPECT_EQ(*pool->For("f2"), 1001u);
-    EXPECT_EQ(*pool->For("f1"), 1000u);
+    UidPool pool(path_, {1000, 1010});
+    EXPECT_EQ(*pool.For("f1"), 1000u);
+    EXPECT_EQ(*pool.For("f2"), 1001u);
+    EXPECT_EQ(*pool.For("f1"), 1000u);
   }
-  auto again = UidPool::Load(path_, {1000, 1010});
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(*again->For("f2"), 1001u);
-  EXPECT_EQ(*again->For("f3"), 1002u);  // never one handed out before
+  UidPool again(path_, {1000, 1010});
+  EXPECT_EQ(*again.For("f2"), 1001u);
+  EXPECT_EQ(*again.For("f3"), 1002u);  // never one handed out before
 }
 
-TEST_F(UidPoolTest, AnExhaustedRangeRefusesNewFrameworksAndATornLineIsIgnored) {
-  std::ofstream(path_) << "f1 7\nf2 8";  // the last line was torn by a crash
-  auto pool = UidPool::Load(path_, {7, 8});
-  ASSERT_TRUE(pool.ok());
-  EXPECT_EQ(*pool->For("f1"), 7u);
-  EXPECT_EQ(*pool->For("f2"), 8u);
-  auto full = pool->For("f3");
+// Two agents of one machine share the file: no uid goes to two frameworks.
+TEST_F(UidPoolTest, TwoAgentsOfOneMachineNeverShareAUid) {
+  UidPool a(path_, {1000, 1010}), b(path_, {1000, 1010});
+  EXPECT_EQ(*a.For("f1"), 1000u);
+  EXPECT_EQ(*b.For("f2"), 1001u);
+  EXPECT_EQ(*b.For("f1"), 1000u);  // one framework on both agents: one uid
+  EXPECT_EQ(*a.For("f3"), 1002u);
+}
+
+TEST_F(UidPoolTest, AnExhaustedRangeRefusesNewFrameworksAndATornLineIsSkipped) {
+  std::ofstream(path_) << "f1 7\nf2 8";  // torn by a crash before its fsync: 8 was never used
+  UidPool pool(path_, {7, 9});
+  EXPECT_EQ(*pool.For("f1"), 7u);
+  EXPECT_EQ(*pool.For("f3"), 8u);
+  EXPECT_EQ(*pool.For("f2"), 9u);  // the torn line is gone
+  auto full = pool.For("f4");
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(full.status().message().find("widen the range"), absl::string_view::npos);
 }
 
 TEST_F(UidPoolTest, AnUnwritableRecordRefusesTheUid) {
-  auto pool = UidPool::Load(dir_ + "/missing/uids", {7, 8});
-  ASSERT_TRUE(pool.ok());
-  auto uid = pool->For("f1");
+  UidPool pool(dir_ + "/missing/uids", {7, 8});
+  auto uid = pool.For("f1");
   ASSERT_FALSE(uid.ok());
   EXPECT_EQ(uid.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(pool->assigned(), 0u);
+  EXPECT_EQ(pool.assigned(), 0u);
 }
 
 TEST(UidRangeTest, ParsesOnlyOrderedPositiveRanges) {

@@ -168,6 +168,7 @@ TEST(JobSpecTest, HostileNumbersSizesAndCountsAreRefused) {
       {"name: a\ncommand: true\nresources: {mem: .inf}\n", "resources.mem: '.inf' is not a finite number"},
       {"name: a\ncommand: true\nresources: {cpus: 1e300}\n", "resources.cpus: must be at most"},
       {"name: a\ncommand: true\npriority: .nan\n", "priority: '.nan' is not a finite number"},
+      {"name: a\ncommand: true\nretries: 3\nbackoff: inf\n", "backoff: 'inf' is not a finite duration"},
       {"name: a\ncommand: true\narray: 100000\n", "an array may have at most 1001"},
       {"name: a\ncommand: " + big_command + "\n", "a command may have at most 65536"},
   };

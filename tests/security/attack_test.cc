@@ -129,12 +129,18 @@ TEST_F(AttackTest, TasksOfTwoFrameworksCannotSeeSignalOrReadEachOther) {
   const std::string victim_sandbox = Sandbox(cluster, victim, "victim");
 
   TestFramework attacker(cluster.master());
+  const std::string agent_dir = cluster.dir() + "/agent0";
   attacker.Launch(Command(
       "attacker",
       absl::StrCat("echo processes=$(ls /proc | grep -c '^[0-9]'); "
                    "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c hunter2; "
                    "kill -9 -1; "
                    "cat ", victim_sandbox, "/stdout && echo read-victim; "
+                   // The agent's and master's state: the journal holds every task's environment.
+                   "cat ", agent_dir, "/meta/journal ", agent_dir, "/agora-agent.log ", cluster.dir(),
+                   "/master/registry.sqlite ", cluster.dir(), "/master/agora-master.log; "
+                   "ls ", agent_dir, " && echo listed-work-dir; "
+                   "echo fds=$(ls /proc/self/fd | wc -l); "
                    "ls /dev/shm /tmp; ipcs -m 2>/dev/null | grep -c 0x; true")));
   auto done = attacker.WaitForState("attacker", TaskState::kFinished, absl::Seconds(15));
   ASSERT_TRUE(done);
@@ -146,6 +152,9 @@ TEST_F(AttackTest, TasksOfTwoFrameworksCannotSeeSignalOrReadEachOther) {
   EXPECT_EQ(out.find("hunter2"), std::string::npos) << out;
   EXPECT_EQ(out.find("read-victim"), std::string::npos) << out;
   EXPECT_EQ(out.find("secret-output"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listed-work-dir"), std::string::npos) << out;
+  // stdin, stdout, stderr and ls's own: nothing the agent or executor held.
+  EXPECT_NE(out.find("fds=4\n"), std::string::npos) << out;
   // The victim lives on, under another uid.
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_FALSE(victim.WaitForState("victim", TaskState::kKilled, absl::ZeroDuration()));
@@ -155,6 +164,22 @@ TEST_F(AttackTest, TasksOfTwoFrameworksCannotSeeSignalOrReadEachOther) {
   ASSERT_EQ(::stat(Sandbox(cluster, attacker, "attacker").c_str(), &b), 0);
   EXPECT_NE(a.st_uid, b.st_uid);
   EXPECT_EQ(a.st_mode & 0777, 0700u);
+}
+
+// Two agents of one machine never give one uid to two frameworks: the uid
+// file is the machine's, not the agent's.
+TEST_F(AttackTest, FrameworksOnTwoAgentsOfOneMachineGetTwoUids) {
+  LocalCluster cluster(Isolated(/*agents=*/2));
+  ASSERT_TRUE(cluster.WaitForAgents(2));
+  TestFramework first(cluster.master()), second(cluster.master());
+  first.Launch(Command("one", "true"), cluster.agent_hostname(0));
+  second.Launch(Command("two", "true"), cluster.agent_hostname(1));
+  ASSERT_TRUE(first.WaitForState("one", TaskState::kFinished, absl::Seconds(15)));
+  ASSERT_TRUE(second.WaitForState("two", TaskState::kFinished, absl::Seconds(15)));
+  struct stat a {}, b {};
+  ASSERT_EQ(::stat(Sandbox(cluster, first, "one", 0).c_str(), &a), 0);
+  ASSERT_EQ(::stat(Sandbox(cluster, second, "two", 1).c_str(), &b), 0);
+  EXPECT_NE(a.st_uid, b.st_uid);
 }
 
 // A task's processes that leave its process group, session and environment
