@@ -43,9 +43,9 @@ struct SpawnSpec {
   std::string stderr_path;
   std::vector<std::string> cgroup_procs;  // cgroup.procs files to join
   std::optional<RunAs> user;              // none: the executor's own
-  // Isolated: new pid, mount, ipc and uts namespaces; `init` (agora-init)
-  // becomes the namespace's pid 1 and runs the command; `tmp_dir` (in the
-  // sandbox) is mounted at /tmp and /var/tmp.
+  // Isolated: new pid, mount, ipc and uts namespaces; the command runs as
+  // pid 2, started by pid 1, which then execs `init` (agora-init --adopt 2)
+  // to wait for it; `tmp_dir` (in the sandbox) is mounted at /tmp and /var/tmp.
   bool isolate = false;
   std::string init;
   std::string tmp_dir;

@@ -1,7 +1,12 @@
-/* agora-init: pid 1 of an isolated task's pid namespace, exec'd by the
- * executor's Spawn (agent/executor/spawn.h) as `agora-init PROGRAM ARGS...`.
+/* agora-init: pid 1 of an isolated task's pid namespace.
  *
- * It runs PROGRAM as its only child, passes the signals it receives (TERM,
+ *   agora-init PROGRAM ARGS...   forks PROGRAM as its child;
+ *   agora-init --adopt PID       its child PID already runs: the executor's
+ *                                Spawn (agent/executor/spawn.h) starts the
+ *                                task from pid 1 before pid 1 execs this, which
+ *                                saves a fork per task.
+ *
+ * It waits for that child, passes the signals it receives (TERM,
  * INT, HUP, QUIT, USR1, USR2, WINCH) on to every other process of the
  * namespace, reaps every orphan that the namespace hands it, and exits when
  * PROGRAM ends: with PROGRAM's exit status, or 128 + N when signal N killed
@@ -15,6 +20,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,7 +47,17 @@ int main(int argc, char** argv) {
   }
   sigprocmask(SIG_BLOCK, &waited, &old);
 
-  const pid_t child = fork();
+  pid_t child;
+  if (strcmp(argv[1], "--adopt") == 0) {
+    child = argc == 3 ? (pid_t)atoi(argv[2]) : 0;
+    if (child <= 0) {
+      fputs("agora-init: --adopt needs the pid of the child to wait for\n", stderr);
+      return 2;
+    }
+    raise(SIGCHLD);  /* it may have ended before the handlers were in place */
+  } else {
+    child = fork();
+  }
   if (child < 0) {
     fprintf(stderr, "agora-init: fork: %s\n", strerror(errno));
     return 127;
