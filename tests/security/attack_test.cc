@@ -68,6 +68,15 @@ class AttackTest : public ::testing::Test {
     if (!r) return {-1, ""};
     return {r->status, r->body};
   }
+  // Runs a task that replaces its own stdout by `replace` (a shell command run
+  // in its sandbox) and stays; returns once the replacement is in place.
+  void ReplaceStdout(LocalCluster& c, TestFramework& fw, const std::string& id,
+                     const std::string& replace) {
+    fw.Launch(Command(id, "cd $AGORA_SANDBOX && rm -f stdout && " + replace +
+                              " && touch planted && exec sleep 60"));
+    ASSERT_TRUE(fw.WaitForState(id, TaskState::kRunning, absl::Seconds(15)));
+    ASSERT_TRUE(WaitFor([&] { return fs::exists(Sandbox(c, fw, id) + "/planted"); }, absl::Seconds(5)));
+  }
   bool AgentAnswers(LocalCluster& c, int agent = 0) {
     httplib::Client http(FirstLine(absl::StrCat(c.dir(), "/agent", agent, "/http_endpoint")));
     http.set_read_timeout(1, 0);
@@ -82,11 +91,7 @@ TEST_F(AttackTest, ASymlinkedStdoutServesNothingOfItsTarget) {
   LocalCluster cluster(Isolated());
   ASSERT_TRUE(cluster.WaitForAgents(1));
   TestFramework fw(cluster.master());
-  fw.Launch(Command("link", "cd $AGORA_SANDBOX && rm -f stdout && ln -s /etc/shadow stdout && "
-                            "touch planted && exec sleep 60"));
-  ASSERT_TRUE(fw.WaitForState("link", TaskState::kRunning, absl::Seconds(15)));
-  const std::string sandbox = Sandbox(cluster, fw, "link");
-  ASSERT_TRUE(WaitFor([&] { return fs::exists(sandbox + "/planted"); }, absl::Seconds(5)));
+  ReplaceStdout(cluster, fw, "link", "ln -s /etc/shadow stdout");
   auto [status, body] = Files(cluster, fw.framework_id(), "link");
   EXPECT_EQ(status, 403) << body;
   EXPECT_EQ(body.find("root:"), std::string::npos) << body;
@@ -101,11 +106,7 @@ TEST_F(AttackTest, AFifoStdoutNeitherHangsTheAgentNorItsReaders) {
   LocalCluster cluster(Isolated());
   ASSERT_TRUE(cluster.WaitForAgents(1));
   TestFramework fw(cluster.master());
-  fw.Launch(Command("fifo", "cd $AGORA_SANDBOX && rm -f stdout && mkfifo stdout && touch planted && "
-                            "exec sleep 60"));
-  ASSERT_TRUE(fw.WaitForState("fifo", TaskState::kRunning, absl::Seconds(15)));
-  ASSERT_TRUE(WaitFor([&] { return fs::exists(Sandbox(cluster, fw, "fifo") + "/planted"); },
-                      absl::Seconds(5)));
+  ReplaceStdout(cluster, fw, "fifo", "mkfifo stdout");
   const auto start = absl::Now();
   for (int i = 0; i < 3; ++i) {
     auto [status, body] = Files(cluster, fw.framework_id(), "fifo");
