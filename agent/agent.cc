@@ -703,7 +703,7 @@ void Agent::SendLaunch(Executor& executor, Task& task) {
   const double disk_mib = task.spec.resources.disk() > 0 ? task.spec.resources.disk()
                                                          : static_cast<double>(options_.task_disk_default_mib);
   launch.setDiskLimitBytes(static_cast<uint64_t>(disk_mib * 1024 * 1024));
-  if (options_.cgroup_version != 0) {
+  if (options_.pids_limits) {
     launch.setPidsMax(task.spec.pids_max != 0 ? task.spec.pids_max : options_.task_pids_max);
   }
   if (options_.task_users.can_switch) {

@@ -73,7 +73,9 @@ struct AgentOptions {
   // Each task in its own pid, mount, ipc and uts namespaces under agora-init
   // (agent/isolation.h, executor/spawn.h).
   bool isolate = false;
-  // The pids limit of a task that names none, and the most a task may name.
+  // The pids limit of a task that names none, and the most a task may name;
+  // applied where the pids controller exists.
+  bool pids_limits = false;
   uint32_t task_pids_max = 4096;
   uint32_t task_pids_max_allowed = 65536;
   // The disk limit of a task that asks for no disk (MiB); a task's sandbox is

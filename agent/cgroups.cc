@@ -45,6 +45,17 @@ uint64_t ReadCounter(const std::string& path, const std::string& key) {
 
 }  // namespace
 
+bool HasPidsController(int version) {
+  if (version == 1) return ::access((std::string(kRoot) + "/pids/cgroup.procs").c_str(), W_OK) == 0;
+  if (version != 2) return false;
+  std::ifstream in(std::string(kRoot) + "/cgroup.controllers");
+  std::string word;
+  while (in >> word) {
+    if (word == "pids") return true;
+  }
+  return false;
+}
+
 int DetectCgroupVersion() {
   if (::geteuid() != 0) return 0;
   if (V2HasMemory() && ::access((std::string(kRoot) + "/cgroup.subtree_control").c_str(), W_OK) == 0) {
@@ -66,23 +77,29 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
   const std::string rel = absl::StrCat("agora/", group, "/", name);
   std::error_code ec;
   if (version == 2) {
-    // Controllers must be enabled on every ancestor's subtree_control.
-    WriteFile(std::string(kRoot) + "/cgroup.subtree_control", "+memory +cpu +pids");
+    // Controllers must be enabled on every ancestor's subtree_control, one
+    // by one (a write naming one the kernel lacks enables none).
     fs::create_directories(fs::path(kRoot) / "agora" / group, ec);
-    WriteFile(absl::StrCat(kRoot, "/agora/cgroup.subtree_control"), "+memory +cpu +pids");
-    WriteFile(absl::StrCat(kRoot, "/agora/", group, "/cgroup.subtree_control"), "+memory +cpu +pids");
+    for (const std::string& parent : {std::string(kRoot), absl::StrCat(kRoot, "/agora"),
+                                      absl::StrCat(kRoot, "/agora/", group)}) {
+      for (const char* controller : {"+memory", "+cpu", "+pids"}) {
+        WriteFile(parent + "/cgroup.subtree_control", controller);
+      }
+    }
     std::string dir = absl::StrCat(kRoot, "/", rel);
     fs::create_directories(dir, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", ec.message()));
+    cg.dirs_.push_back(dir);
     if (mem_limit_bytes > 0 && !WriteFile(dir + "/memory.max", absl::StrCat(mem_limit_bytes))) {
+      cg.Destroy();
       return absl::InternalError(absl::StrCat("cannot set memory.max in ", dir));
     }
     WriteFile(dir + "/memory.swap.max", "0");
     if (cpu_shares > 0) WriteFile(dir + "/cpu.weight", absl::StrCat(std::max(1u, cpu_shares * 100 / 1024)));
     if (pids_max > 0 && !WriteFile(dir + "/pids.max", absl::StrCat(pids_max))) {
+      cg.Destroy();
       return absl::InternalError(absl::StrCat("cannot set pids.max in ", dir));
     }
-    cg.dirs_.push_back(dir);
   } else if (version == 1) {
     std::string mem_dir = absl::StrCat(kRoot, "/memory/", rel);
     fs::create_directories(mem_dir, ec);
@@ -183,13 +200,22 @@ int KillCgroupProcesses(int version, const std::string& group, const std::string
   } else {
     for (const char* controller : {"memory", "cpu", "pids"}) dirs.push_back(absl::StrCat(kRoot, "/", controller, "/", rel));
   }
+  // Passes until one finds nothing new: a process forked while the list was
+  // read is in the next one (the pids limit bounds how many there can be).
   absl::flat_hash_set<pid_t> killed;
-  for (const std::string& dir : dirs) {
-    std::ifstream in(dir + "/cgroup.procs");
-    pid_t pid;
-    while (in >> pid) {
-      if (killed.insert(pid).second) ::kill(pid, SIGKILL);
+  for (int pass = 0; pass < 20; ++pass) {
+    bool found = false;
+    for (const std::string& dir : dirs) {
+      std::ifstream in(dir + "/cgroup.procs");
+      pid_t pid;
+      while (in >> pid) {
+        if (killed.insert(pid).second) {
+          ::kill(pid, SIGKILL);
+          found = true;
+        }
+      }
     }
+    if (!found) break;
   }
   return static_cast<int>(killed.size());
 }

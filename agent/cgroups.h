@@ -21,6 +21,8 @@ namespace agora::agent {
 
 // 0 when limits cannot be enforced (not root, or no usable memory controller).
 int DetectCgroupVersion();
+// Whether cgroups of `version` can limit pids here.
+bool HasPidsController(int version);
 
 class TaskCgroup {
  public:

@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   options.cgroup_version = cgroups == "auto" ? agent::DetectCgroupVersion() : 0;
+  options.pids_limits = options.cgroup_version != 0 && agent::HasPidsController(options.cgroup_version);
+  if (options.cgroup_version != 0 && !options.pids_limits) {
+    AGORA_LOG(WARNING, "agent") << "no pids cgroup controller here: tasks' process counts are NOT limited";
+  }
   if (isolation != "none") {
     const absl::Status probe = agent::ProbeIsolation();
     const std::string init =

@@ -46,6 +46,11 @@ absl::StatusOr<UniqueFd> OpenRegularBeneath(int dir_fd, const std::string& relat
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(relative, " is not a regular file"));
   }
+  // A second name could be a file of someone else's, linked in (where the
+  // kernel's protected_hardlinks is off).
+  if (st.st_nlink != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(relative, " has other names (hard links)"));
+  }
   return fd;
 }
 

@@ -9,7 +9,7 @@
 //    check-then-open race);
 //  - opened O_NONBLOCK | O_NOCTTY | O_CLOEXEC, so a FIFO never blocks the
 //    opener;
-//  - accepted only when fstat says it is a regular file.
+//  - accepted only when fstat says it is a regular file with one name.
 //
 // Every function is thread-safe and blocks only on the file system; callers
 // on an event loop run them elsewhere (HttpReply::off_loop).
@@ -32,7 +32,8 @@ namespace agora::agent {
 absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, int flags,
                                      mode_t mode = 0);
 
-// OpenBeneath for reading, then FailedPrecondition unless it is a regular file.
+// OpenBeneath for reading, then FailedPrecondition unless it is a regular file
+// with one name (no hard link to a file elsewhere).
 absl::StatusOr<UniqueFd> OpenRegularBeneath(int dir_fd, const std::string& relative);
 
 // A directory, opened O_PATH | O_DIRECTORY from an absolute or relative

@@ -1,6 +1,8 @@
 #include "agent/uid_pool.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -28,6 +30,20 @@ absl::StatusOr<UidRange> ParseUidRange(const std::string& text) {
   return r;
 }
 
+namespace {
+
+bool NamedOnThisMachine(uid_t id) {
+  char buf[16384];
+  passwd pw{};
+  passwd* user = nullptr;
+  group gr{};
+  group* grp = nullptr;
+  return (::getpwuid_r(id, &pw, buf, sizeof(buf), &user) == 0 && user != nullptr) ||
+         (::getgrgid_r(id, &gr, buf, sizeof(buf), &grp) == 0 && grp != nullptr);
+}
+
+}  // namespace
+
 UidPool::UidPool(std::string path, UidRange range) : path_(std::move(path)), range_(range) {}
 
 void UidPool::ReadAssignments(int fd) {
@@ -44,7 +60,7 @@ void UidPool::ReadAssignments(int fd) {
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
     uint32_t uid = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &uid)) continue;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &uid) || uid == 0 || uid >= (1u << 31)) continue;
     by_framework_[std::string(parts[0])] = uid;
     if (uid >= highest_) highest_ = uid + 1;
   }
@@ -62,7 +78,8 @@ absl::StatusOr<uid_t> UidPool::For(const std::string& framework_id) {
   if (::flock(fd.get(), LOCK_EX) != 0) return failed("lock");
   ReadAssignments(fd.get());
   if (auto it = by_framework_.find(framework_id); it != by_framework_.end()) return it->second;
-  const uid_t uid = std::max<uid_t>(highest_, range_.first);
+  uid_t uid = std::max<uid_t>(highest_, range_.first);
+  while (uid <= range_.last && NamedOnThisMachine(uid)) ++uid;  // a real user's or group's
   if (uid > range_.last) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "every task uid of --task_uids ", range_.first, "-", range_.last, " is taken (one per "

@@ -1,6 +1,6 @@
 // UidPool gives every framework that runs tasks on this machine a uid of its
-// own, from the range the operator set aside (--task_uids FIRST-LAST, none of
-// them in /etc/passwd), so that tasks of different frameworks can neither
+// own, from the range the operator set aside (--task_uids FIRST-LAST; a uid
+// that names a user or group of the machine is passed over), so that tasks of different frameworks can neither
 // signal, trace nor read each other, nor each other's sandboxes. The gid is
 // the same number; there are no supplementary groups.
 //

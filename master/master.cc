@@ -156,6 +156,7 @@ namespace {
 // What an agent says of itself is shown to every framework and matched by
 // their constraints: bounded, printable, finite.
 absl::Status ValidateAgentDescription(const std::string& hostname, wire::RegisterAgent::Reader msg) {
+  // Sized views: a Text may hold a NUL, which a C string would end at.
   auto printable = [](absl::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
   };
@@ -165,7 +166,8 @@ absl::Status ValidateAgentDescription(const std::string& hostname, wire::Registe
   if (msg.getAttributes().size() > 64) return absl::InvalidArgumentError("more than 64 attributes");
   for (auto kv : msg.getAttributes()) {
     if (kv.getKey().size() == 0 || kv.getKey().size() > 128 || kv.getValue().size() > 256 ||
-        !printable(kv.getKey().cStr()) || !printable(kv.getValue().cStr())) {
+        !printable(absl::string_view(kv.getKey().begin(), kv.getKey().size())) ||
+        !printable(absl::string_view(kv.getValue().begin(), kv.getValue().size()))) {
       return absl::InvalidArgumentError(
           "attribute keys must be 1 to 128 and values at most 256 printable characters");
     }

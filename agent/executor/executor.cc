@@ -59,7 +59,8 @@ Executor::Executor(ExecutorOptions options, EventLoop& loop, zmq::context_t& con
 }
 
 Executor::~Executor() {
-  disk_meter_.reset();  // joined before anything it reports to goes
+  alive_.reset();       // a walk still queued reports to no one
+  disk_meter_.reset();
   loop_.Cancel(heartbeat_timer_);
   loop_.Cancel(usage_timer_);
   loop_.Cancel(disk_timer_);
@@ -85,10 +86,13 @@ void Executor::CheckDisk() {
   }
   if (sandboxes.empty()) return;
   disk_check_running_ = true;
-  disk_meter_->Post([this, sandboxes = std::move(sandboxes)] {
+  std::weak_ptr<int> alive = alive_;
+  disk_meter_->Post([this, alive, sandboxes = std::move(sandboxes)] {
     std::vector<std::pair<std::string, uint64_t>> measured;
     for (const auto& [id, sandbox] : sandboxes) measured.emplace_back(id, SandboxBytes(sandbox));
-    loop_.Post([this, measured = std::move(measured)] { OnDiskMeasured(measured); });
+    loop_.Post([this, alive, measured = std::move(measured)] {
+      if (alive.lock()) OnDiskMeasured(measured);
+    });
   });
 }
 

@@ -144,6 +144,8 @@ class Executor {
   EventLoop::TimerId usage_timer_ = 0;
   EventLoop::TimerId disk_timer_ = 0;
   bool disk_check_running_ = false;
+  // Expires with the executor: a walk that ends after it posts nothing that runs.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::unique_ptr<WorkerThread> disk_meter_ = std::make_unique<WorkerThread>();
 };
 

@@ -127,9 +127,19 @@ bool MountPrivateViews(ChildArgs* a) {
 bool DropPrivileges() {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
   for (int cap = 0; cap <= 63; ++cap) {
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;  // past the last
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL) break;  // past the last capability this kernel has
+    return false;
   }
   return true;
+}
+
+// Closes every descriptor from `first` to `last` (close_range, or one by one
+// on kernels before 5.9).
+void CloseRange(unsigned first, unsigned last) {
+  if (first > last || ::syscall(SYS_close_range, first, last, 0u) == 0) return;
+  const long limit = ::sysconf(_SC_OPEN_MAX);
+  for (unsigned fd = first; fd <= last && static_cast<long>(fd) < limit; ++fd) ::close(static_cast<int>(fd));
 }
 
 // An isolated task's command, started by its pid 1 (still in the executor's
@@ -188,10 +198,10 @@ int ChildMain(void* arg) {
   // Nothing the executor inherited reaches the task (its own descriptors are
   // close-on-exec; the init's handle must stay open until exec).
   if (a->exec_fd >= 0) {
-    if (a->exec_fd > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(a->exec_fd - 1), 0u);
-    ::syscall(SYS_close_range, static_cast<unsigned>(a->exec_fd + 1), ~0u, 0u);
+    if (a->exec_fd > 3) CloseRange(3, static_cast<unsigned>(a->exec_fd - 1));
+    CloseRange(static_cast<unsigned>(a->exec_fd + 1), ~0u);
   } else {
-    ::syscall(SYS_close_range, 3u, ~0u, 0u);
+    CloseRange(3, ~0u);
   }
   ::umask(022);  // the executor's is 077
   if (a->isolate) {

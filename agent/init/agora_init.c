@@ -38,14 +38,13 @@ int main(int argc, char** argv) {
   sigset_t waited, old;
   sigemptyset(&waited);
   sigaddset(&waited, SIGCHLD);
+  for (size_t i = 0; i < FORWARDED_COUNT; ++i) sigaddset(&waited, kForwarded[i]);
+  /* Blocked before the handlers exist, so none runs (and is lost) meanwhile. */
+  sigprocmask(SIG_BLOCK, &waited, &old);
   struct sigaction handler;
   memset(&handler, 0, sizeof(handler));
   handler.sa_handler = Ignore;
-  for (size_t i = 0; i < FORWARDED_COUNT; ++i) {
-    sigaddset(&waited, kForwarded[i]);
-    sigaction(kForwarded[i], &handler, NULL);
-  }
-  sigprocmask(SIG_BLOCK, &waited, &old);
+  for (size_t i = 0; i < FORWARDED_COUNT; ++i) sigaction(kForwarded[i], &handler, NULL);
 
   pid_t child;
   if (strcmp(argv[1], "--adopt") == 0) {

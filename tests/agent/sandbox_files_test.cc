@@ -56,6 +56,10 @@ TEST_F(SandboxFilesTest, RefusesSymlinksEscapesFifosAndDirectories) {
   ASSERT_FALSE(fifo.ok());
   EXPECT_EQ(fifo.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(OpenRegularBeneath(root_.get(), "box").ok());
+  // A second name for a file (a hard link planted where protected_hardlinks is off).
+  std::filesystem::create_hard_link(dir_ + "/secret", dir_ + "/box/linked");
+  EXPECT_EQ(OpenRegularBeneath(root_.get(), "box/linked").status().code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(OpenRegularBeneath(root_.get(), "box/none").status().code(), absl::StatusCode::kNotFound);
 }
 

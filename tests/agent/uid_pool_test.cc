@@ -10,6 +10,9 @@
 namespace agora::agent {
 namespace {
 
+// Far above the machine's users and groups.
+constexpr uid_t kBase = 1'900'000'000;
+
 class UidPoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -23,31 +26,32 @@ class UidPoolTest : public ::testing::Test {
 
 TEST_F(UidPoolTest, EachFrameworkKeepsItsOwnUidAcrossRestarts) {
   {
-    UidPool pool(path_, {1000, 1010});
-    EXPECT_EQ(*pool.For("f1"), 1000u);
-    EXPECT_EQ(*pool.For("f2"), 1001u);
-    EXPECT_EQ(*pool.For("f1"), 1000u);
+    UidPool pool(path_, {kBase, kBase + 10});
+    EXPECT_EQ(*pool.For("f1"), kBase);
+    EXPECT_EQ(*pool.For("f2"), kBase + 1);
+    EXPECT_EQ(*pool.For("f1"), kBase);
   }
-  UidPool again(path_, {1000, 1010});
-  EXPECT_EQ(*again.For("f2"), 1001u);
-  EXPECT_EQ(*again.For("f3"), 1002u);  // never one handed out before
+  UidPool again(path_, {kBase, kBase + 10});
+  EXPECT_EQ(*again.For("f2"), kBase + 1);
+  EXPECT_EQ(*again.For("f3"), kBase + 2);  // never one handed out before
 }
 
 // Two agents of one machine share the file: no uid goes to two frameworks.
 TEST_F(UidPoolTest, TwoAgentsOfOneMachineNeverShareAUid) {
-  UidPool a(path_, {1000, 1010}), b(path_, {1000, 1010});
-  EXPECT_EQ(*a.For("f1"), 1000u);
-  EXPECT_EQ(*b.For("f2"), 1001u);
-  EXPECT_EQ(*b.For("f1"), 1000u);  // one framework on both agents: one uid
-  EXPECT_EQ(*a.For("f3"), 1002u);
+  UidPool a(path_, {kBase, kBase + 10}), b(path_, {kBase, kBase + 10});
+  EXPECT_EQ(*a.For("f1"), kBase);
+  EXPECT_EQ(*b.For("f2"), kBase + 1);
+  EXPECT_EQ(*b.For("f1"), kBase);  // one framework on both agents: one uid
+  EXPECT_EQ(*a.For("f3"), kBase + 2);
 }
 
 TEST_F(UidPoolTest, AnExhaustedRangeRefusesNewFrameworksAndATornLineIsSkipped) {
-  std::ofstream(path_) << "f1 7\nf2 8";  // torn by a crash before its fsync: 8 was never used
-  UidPool pool(path_, {7, 9});
-  EXPECT_EQ(*pool.For("f1"), 7u);
-  EXPECT_EQ(*pool.For("f3"), 8u);
-  EXPECT_EQ(*pool.For("f2"), 9u);  // the torn line is gone
+  // Torn by a crash before its fsync: kBase + 1 was never used.
+  std::ofstream(path_) << "f1 " << kBase << "\nf2 " << kBase + 1;
+  UidPool pool(path_, {kBase, kBase + 2});
+  EXPECT_EQ(*pool.For("f1"), kBase);
+  EXPECT_EQ(*pool.For("f3"), kBase + 1);
+  EXPECT_EQ(*pool.For("f2"), kBase + 2);  // the torn line is gone
   auto full = pool.For("f4");
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
@@ -55,11 +59,18 @@ TEST_F(UidPoolTest, AnExhaustedRangeRefusesNewFrameworksAndATornLineIsSkipped) {
 }
 
 TEST_F(UidPoolTest, AnUnwritableRecordRefusesTheUid) {
-  UidPool pool(dir_ + "/missing/uids", {7, 8});
+  UidPool pool(dir_ + "/missing/uids", {kBase, kBase + 1});
   auto uid = pool.For("f1");
   ASSERT_FALSE(uid.ok());
   EXPECT_EQ(uid.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(pool.assigned(), 0u);
+}
+
+TEST_F(UidPoolTest, AUidThatNamesAUserOrGroupOfTheMachineIsPassedOver) {
+  UidPool pool(path_, {0 + 65534, 65534 + 100});  // nobody / nogroup
+  auto uid = pool.For("f1");
+  ASSERT_TRUE(uid.ok());
+  EXPECT_GT(*uid, 65534u);
 }
 
 TEST(UidRangeTest, ParsesOnlyOrderedPositiveRanges) {

@@ -680,7 +680,7 @@ namespace agora::master {
 namespace {
 
 TEST_F(MasterTest, AnAgentsHostileDescriptionIsRefused) {
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 4; ++variant) {
     WireMessage msg;
     auto reg = NewEnvelope(msg, 1).initRegisterAgent();
     reg.setHostname(variant == 0 ? std::string(300000, 'a') : "host");
@@ -690,6 +690,12 @@ TEST_F(MasterTest, AnAgentsHostileDescriptionIsRefused) {
       auto attrs = reg.initAttributes(1);
       attrs[0].setKey("zone");
       attrs[0].setValue(std::string(100000, 'z'));
+    }
+    if (variant == 3) {  // control characters behind a NUL
+      const std::string value("rack1\0\x1b]52;x", 13);
+      auto attrs = reg.initAttributes(1);
+      attrs[0].setKey("rack");
+      attrs[0].setValue(capnp::Text::Reader(value.data(), value.size()));
     }
     ASSERT_TRUE(Deliver("hostile", msg).ok());
     EXPECT_TRUE(transport_.Take("hostile", W::AGENT_REGISTERED).empty()) << variant;
