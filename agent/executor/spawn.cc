@@ -17,6 +17,17 @@
 #include "absl/strings/str_cat.h"
 #include "common/unique_fd.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define AGORA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AGORA_ASAN 1
+#endif
+#endif
+#ifdef AGORA_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace agora::agent {
 namespace {
 
@@ -290,6 +301,11 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
                  init_fd.valid() ? init_fd.get() : -1};
   char* stack = StackTop(0);
   if (stack == nullptr) return absl::InternalError("cannot map a stack for the child");
+#ifdef AGORA_ASAN
+  // The children end by exec or _exit inside their frames, never returning:
+  // AddressSanitizer's marks of the last one's frames are still on the stacks.
+  __asan_unpoison_memory_region(StackTop(0) - kChildStack, 2 * kChildStack);
+#endif
 
   // No signal may run a handler in the child while it shares our memory;
   // it resets them, then unblocks.
