@@ -74,9 +74,8 @@ absl::Status Agent::Start() {
     return absl::InternalError(
         absl::StrCat("cannot create work dir ", options_.work_dir, ": ", ec.message()));
   }
-  // Tasks pass through the work dir to their sandboxes and see nothing else:
-  // the journal, logs and executors' folders are root's alone.
-  ::chmod(options_.work_dir.c_str(), 0711);
+  // The journal is root's alone (agent/main.cc opens the work dir itself to
+  // tasks, 0711, before it checks that they can reach it).
   fs::create_directories(fs::path(options_.work_dir) / "meta", ec);
   ::chmod((fs::path(options_.work_dir) / "meta").c_str(), 0700);
   fs::remove(fs::path(options_.work_dir) / "executors.sock", ec);

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <array>
 #include <cstddef>
 #include <cstdio>
@@ -36,6 +38,13 @@ std::vector<pid_t> PidsInNamespace(const std::string& ns, const std::string& pro
     pids.push_back(pid);
   }
   return pids;
+}
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
 }
 
 std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }

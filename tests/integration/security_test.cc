@@ -160,14 +160,6 @@ TEST_F(SecurityTest, AnOpenMasterSaysSoInItsStatus) {
   EXPECT_EQ(nlohmann::json::parse(j.out)["security"]["mode"], "open");
 }
 
-// The first line of `path`.
-std::string FirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 TEST(TaskUserTest, EachFrameworksTasksRunUnderAUidOfItsOwnAndRootOnlyWhereTheAgentAllows) {
   if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
   ClusterOptions o;
