@@ -189,6 +189,7 @@ void Agent::Register() {
   reg.setLimitsEnforced(options_.cgroup_version != 0);
   reg.setCgroupVersion(static_cast<uint8_t>(options_.cgroup_version));
   reg.setHttpEndpoint(options_.http_endpoint);
+  reg.setHttpCertSha256(options_.http_cert_sha256);
   reg.setAddress(options_.advertise_ip);
   auto tasks = reg.initTasks(tasks_.size());
   size_t i = 0;
@@ -608,7 +609,9 @@ absl::Status Agent::StartExecutor(Executor& executor) {
       "--executor_id", executor.id,
       "--executor_dir", dir.string(),
       "--recovery_timeout", absl::FormatDuration(options_.recovery_timeout),
-      "--usage_interval", absl::FormatDuration(options_.usage_interval)};
+      "--usage_interval", absl::FormatDuration(options_.usage_interval),
+      "--log_max_bytes", std::to_string(options_.task_log_max_mib << 20),
+      "--log_max_files", std::to_string(options_.task_log_max_files)};
   AGORA_ASSIGN_OR_RETURN(executor.pid, launcher_->Launch(args, (dir / "executor.log").string()));
   const pid_t pid = executor.pid;
   ++stats_.executors_started;

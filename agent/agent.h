@@ -60,6 +60,7 @@ struct AgentOptions {
   absl::Duration usage_interval = absl::Seconds(5);
   // Announced to the master so the CLI can read sandboxes through it.
   std::string http_endpoint;
+  std::string http_cert_sha256;  // secured: of its HTTPS certificate, announced at registration
   // The IP address its tasks' ports are reached at, announced with offers.
   std::string advertise_ip;
   // CurveZMQ keys for a secured master (none: plain).
@@ -81,6 +82,10 @@ struct AgentOptions {
   // The disk limit of a task that asks for no disk (MiB); a task's sandbox is
   // measured and the task killed past its disk resource, or this.
   uint64_t task_disk_default_mib = 1024;
+  // Each task's stdout and stderr rotate at this size (MiB), keeping this
+  // many files each (agent/executor/task_log.h).
+  uint64_t task_log_max_mib = 10;
+  int task_log_max_files = 5;
   // Where per-framework uids come from (task_users.per_framework_uids), and
   // the machine-wide file that records them (agent/uid_pool.h).
   UidRange task_uids;

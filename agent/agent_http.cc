@@ -1,11 +1,13 @@
 // Agent: its HTTP endpoint: the /state and /metrics bodies, and sandbox files.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "common/json_text.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "agent/agent.h"
 #include "agent/sandbox_files.h"
 #include "common/ids.h"
@@ -88,6 +90,19 @@ std::string Agent::MetricsText() const {
   return w.Take();
 }
 
+namespace {
+
+// stdout, stderr, or one of their rotated files (agent/executor/task_log.h).
+bool IsTaskLogName(const std::string& file) {
+  absl::string_view rest = file;
+  if (!absl::ConsumePrefix(&rest, "stdout") && !absl::ConsumePrefix(&rest, "stderr")) return false;
+  if (rest.empty()) return true;
+  return absl::ConsumePrefix(&rest, ".") && !rest.empty() && rest.size() <= 2 && rest[0] != '0' &&
+         std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
 HttpReply Agent::ServeFiles(const HttpRequest& request) const {
   using nlohmann::json;
   auto error = [](int status, const std::string& message) {
@@ -105,7 +120,9 @@ HttpReply Agent::ServeFiles(const HttpRequest& request) const {
   for (const auto& [what, id] : {std::pair{"framework", framework}, {"task", task}}) {
     if (absl::Status s = ValidatePathSafeId(what, id); !s.ok()) return error(400, std::string(s.message()));
   }
-  if (file != "stdout" && file != "stderr") return error(400, "file must be stdout or stderr");
+  if (!IsTaskLogName(file)) {
+    return error(400, "file must be stdout or stderr, or a rotated one (stdout.1 ... stdout.99)");
+  }
   int64_t offset = 0, length = 64 * 1024;
   if (!param("offset").empty() && !absl::SimpleAtoi(param("offset"), &offset)) {
     return error(400, "offset must be a number");
@@ -133,7 +150,10 @@ HttpReply Agent::ServeFiles(const HttpRequest& request) const {
     if (!fd.ok()) return error(403, "refused to read " + file + ": " + std::string(fd.status().message()));
     auto slice = ReadSlice(fd->get(), offset, length);
     if (!slice.ok()) return error(500, std::string(slice.status().message()));
-    return HttpReply{200, json{{"data", slice->data}, {"offset", slice->offset}, {"size", slice->size}}
+    return HttpReply{200, json{{"data", slice->data},
+                               {"offset", slice->offset},
+                               {"size", slice->size},
+                               {"inode", slice->inode}}
                               .dump(-1, ' ', false, json::error_handler_t::replace) + "\n"};
   };
   return reply;

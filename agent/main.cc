@@ -97,6 +97,14 @@ int main(int argc, char** argv) {
                  "the task killed past it (or past the disk it asked for)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
       ->capture_default_str();
+  app.add_option("--task_log_max_size", options.task_log_max_mib,
+                 "a task's stdout and stderr rotate at this size (MiB): stdout, stdout.1, ...")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--task_log_max_files", options.task_log_max_files,
+                 "how many files of each stream a task keeps (the oldest is dropped)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_option("--task_pids_max_allowed", options.task_pids_max_allowed,
                  "the highest pids limit a task may name")
       ->check(CLI::Range(1u, 4194304u))
@@ -110,6 +118,9 @@ int main(int argc, char** argv) {
                "on SIGTERM, kill every task before exiting (default: tasks keep running)");
   CurveClientFlags curve;
   AddCurveClientFlags(app, &curve);
+  bool http_open_metrics = false;
+  app.add_flag("--http_open_metrics", http_open_metrics,
+               "secured: serve /metrics without a token (for Prometheus)");
   LogFlags log;
   AddLogFlags(app, &log);
   AddConfigFileFlag(app);
@@ -210,19 +221,30 @@ int main(int argc, char** argv) {
   zmq::context_t context;
   // HTTP first, so the agent can announce where it is; requests wait for the loop.
   std::unique_ptr<agent::Agent> agent_ptr;
+  std::optional<HttpSecurity> http_security;
+  if (options.curve) {
+    auto made = MakeHttpSecurity(options.hostname, *options.curve, http_open_metrics);
+    if (!made.ok()) {
+      std::cerr << made.status().message() << "\n";
+      return 1;
+    }
+    http_security = *std::move(made);
+  }
   auto http = HttpEndpoint::Start(
       http_host, http_port, loop,
       [&](const std::string& path) {
         return path == "/state" ? agent_ptr->StateJson() : agent_ptr->MetricsText();
       },
-      [&](const HttpRequest& request) { return agent_ptr->ServeFiles(request); });
+      [&](const HttpRequest& request) { return agent_ptr->ServeFiles(request); },
+      std::move(http_security));
   if (!http.ok()) {
     std::cerr << http.status().message() << "\n";
     return 1;
   }
   // A wildcard address is not reachable as such: announce the advertised IP.
+  options.http_cert_sha256 = (*http)->certificate_sha256();
   options.http_endpoint = absl::StrCat(
-      "http://", http_host == "0.0.0.0" || http_host == "::" ? options.advertise_ip : http_host, ":",
+      (*http)->tls() ? "https://" : "http://", http_host == "0.0.0.0" || http_host == "::" ? options.advertise_ip : http_host, ":",
       (*http)->port());
   std::ofstream(std::filesystem::path(options.work_dir) / "http_endpoint")
       << options.http_endpoint << "\n";

@@ -29,6 +29,7 @@ absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, in
   const std::string what = absl::StrCat(relative, ": ", std::strerror(e));
   switch (e) {
     case ENOENT: return absl::NotFoundError(what);
+    case EEXIST: return absl::AlreadyExistsError(what);
     case EACCES: case EPERM: return absl::PermissionDeniedError(what);
     case EXDEV: case ELOOP:
       return absl::InvalidArgumentError(
@@ -65,6 +66,7 @@ absl::StatusOr<FileSlice> ReadSlice(int fd, int64_t offset, int64_t length) {
   if (::fstat(fd, &st) != 0) return absl::InternalError(std::strerror(errno));
   FileSlice slice;
   slice.size = st.st_size;
+  slice.inode = st.st_ino;
   length = std::max<int64_t>(length, 0);
   if (offset < 0) offset = std::max<int64_t>(0, slice.size - length);
   slice.offset = std::min<int64_t>(offset, slice.size);

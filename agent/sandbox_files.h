@@ -45,6 +45,7 @@ struct FileSlice {
   std::string data;
   int64_t offset = 0;  // where `data` starts
   int64_t size = 0;    // the file's size when read
+  uint64_t inode = 0;  // which file: a rotated log's name moves to a new one
 };
 // Up to `length` bytes of the regular file `fd` from `offset`; an offset
 // below zero reads the last `length` bytes; an offset past the end reads

@@ -115,6 +115,7 @@ struct RegisterAgent {
   cgroupVersion @6 :UInt8;  # 0 none, 1 or 2
   httpEndpoint @7 :Text;    # "http://HOST:PORT": /state, /metrics, sandbox files
   address @8 :Text;         # the IP address its tasks' ports are reached at
+  httpCertSha256 @9 :Text;  # secured: the fingerprint of its HTTPS certificate
 }
 struct AgentRegistered {
   agentId @0 :Text;
@@ -148,6 +149,7 @@ struct Subscribe {
   role @2 :Text;
   failoverTimeoutMs @3 :UInt64;
   endpoint @4 :Text;      # the framework's own API endpoint, if any
+  endpointCertSha256 @5 :Text;  # secured: the fingerprint of its HTTPS certificate
 }
 struct Subscribed {
   frameworkId @0 :Text;
@@ -226,6 +228,17 @@ struct OperatorRole {
 struct AgentDraining {
   agentId @0 :Text;
   deadlineUnixMs @1 :Int64;  # 0 = no deadline
+}
+
+# An operator asks how to reach a daemon's HTTP: "master", "agent:ID-OR-HOSTNAME"
+# or "framework:NAME". A secured master answers operators only, with a token
+# for that daemon alone; an open one answers anyone, with the URL alone.
+struct HttpAccessRequest { target @0 :Text; }
+struct HttpAccess {
+  url @0 :Text;           # http(s)://HOST:PORT
+  certSha256 @1 :Text;    # secured: accept only this certificate
+  token @2 :Text;         # secured: send as "Authorization: Bearer TOKEN"
+  expiresUnixMs @3 :Int64;
 }
 
 # ---- answers ---------------------------------------------------------------
@@ -334,6 +347,8 @@ struct Envelope {
     operatorTeardown @35 :OperatorTeardown;
     agentDraining @36 :AgentDraining;
     operatorRole @37 :OperatorRole;
+    httpAccessRequest @38 :HttpAccessRequest;
+    httpAccess @39 :HttpAccess;
   }
 }
 

@@ -137,7 +137,10 @@ void EventLoop::RunOnce(absl::Duration max_wait) {
   // Callbacks may (un)watch: iterate over a snapshot of the ready handlers.
   std::vector<std::function<void()>> ready;
   for (size_t i = 1; i < items.size(); ++i) {
-    if (items[i].revents & ZMQ_POLLIN) ready.push_back(watched_[i - 1].on_readable);
+    // A hung-up or failed fd is "readable" too: its read says so (else the
+    // poll would return at once, for ever).
+    const short events = watched_[i - 1].socket == nullptr ? (ZMQ_POLLIN | ZMQ_POLLERR) : ZMQ_POLLIN;
+    if (items[i].revents & events) ready.push_back(watched_[i - 1].on_readable);
   }
   for (auto& fn : ready) fn();
   RunDueTimers();

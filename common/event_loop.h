@@ -39,6 +39,7 @@ class EventLoop {
 
   // The socket and fd must outlive the loop or be unwatched first.
   void Watch(zmq::socket_t& socket, std::function<void()> on_readable);
+  // `on_readable` also runs when the fd hung up or failed (its read says so).
   void WatchFd(int fd, std::function<void()> on_readable);
   void Unwatch(zmq::socket_t& socket);
   void UnwatchFd(int fd);

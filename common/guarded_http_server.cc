@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
 
 namespace agora {
 namespace {
@@ -36,10 +38,18 @@ int PollMs(absl::Duration d) {
   return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 0, 60'000));
 }
 
-// A socket stream whose reads end at the request's deadline and byte budget.
+// Waits until `fd` has one of `events`, or `timeout` passes (false).
+bool PollFor(int fd, short events, absl::Duration timeout) {
+  pollfd p{fd, events, 0};
+  return ::poll(&p, 1, PollMs(timeout)) > 0;
+}
+
+// A socket stream whose reads end at the request's deadline and byte budget;
+// with `ssl` (a finished handshake on a non-blocking socket), over TLS.
 class GuardedStream final : public httplib::Stream {
  public:
-  GuardedStream(int fd, const HttpLimits& limits) : fd_(fd), limits_(limits) {}
+  GuardedStream(int fd, const HttpLimits& limits, SSL* ssl = nullptr)
+      : fd_(fd), limits_(limits), ssl_(ssl) {}
 
   // A new request: its head must be in within the deadline and the budget.
   void StartRequest() {
@@ -56,31 +66,18 @@ class GuardedStream final : public httplib::Stream {
   }
   bool closing() const { return closing_; }
   bool timed_out() const { return timed_out_; }
-  bool buffered() const { return off_ < size_; }
+  bool buffered() const { return off_ < size_ || (ssl_ != nullptr && SSL_pending(ssl_) > 0); }
   bool WaitReadable(absl::Duration timeout) const {
-    if (buffered()) return true;
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, PollMs(timeout)) > 0;
+    return buffered() || PollFor(fd_, POLLIN, timeout);
   }
 
   bool is_readable() const override { return WaitReadable(deadline_ - absl::Now()); }
-  bool is_writable() const override {
-    pollfd p{fd_, POLLOUT, 0};
-    return ::poll(&p, 1, PollMs(limits_.write_timeout)) > 0;
-  }
+  bool is_writable() const override { return PollFor(fd_, POLLOUT, limits_.write_timeout); }
   ssize_t read(char* ptr, size_t size) override {
     if (budget_ == 0) return -1;
     size = std::min(size, budget_);
-    if (!buffered()) {
-      const absl::Duration left = deadline_ - absl::Now();
-      if (left <= absl::ZeroDuration() || !WaitReadable(left)) {
-        timed_out_ = true;
-        return -1;
-      }
-      ssize_t n;
-      do {
-        n = ::recv(fd_, buffer_, sizeof(buffer_), 0);
-      } while (n < 0 && errno == EINTR);
+    if (off_ == size_) {
+      const ssize_t n = ssl_ != nullptr ? ReceiveTls() : ReceivePlain();
       if (n <= 0) return n;
       off_ = 0;
       size_ = static_cast<size_t>(n);
@@ -92,6 +89,7 @@ class GuardedStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
+    if (ssl_ != nullptr) return SendTls(ptr, size);
     if (!is_writable()) return -1;
     ssize_t n;
     do {
@@ -112,8 +110,51 @@ class GuardedStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  // Fill the buffer: what arrives before the deadline, 0 at the end, -1.
+  ssize_t ReceivePlain() {
+    const absl::Duration left = deadline_ - absl::Now();
+    if (left <= absl::ZeroDuration() || !WaitReadable(left)) {
+      timed_out_ = true;
+      return -1;
+    }
+    ssize_t n;
+    do {
+      n = ::recv(fd_, buffer_, sizeof(buffer_), 0);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+  ssize_t ReceiveTls() {
+    for (;;) {
+      const int n = SSL_read(ssl_, buffer_, sizeof(buffer_));
+      if (n > 0) return n;
+      const int error = SSL_get_error(ssl_, n);
+      if (error == SSL_ERROR_ZERO_RETURN) return 0;
+      if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) return -1;
+      const absl::Duration left = deadline_ - absl::Now();
+      if (left <= absl::ZeroDuration() ||
+          !PollFor(fd_, error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, left)) {
+        timed_out_ = true;
+        return -1;
+      }
+    }
+  }
+  // All of `size` bytes or -1: a TLS write is retried with the same buffer.
+  ssize_t SendTls(const char* ptr, size_t size) {
+    const absl::Time deadline = absl::Now() + limits_.write_timeout;
+    for (;;) {
+      const int n = SSL_write(ssl_, ptr, static_cast<int>(size));
+      if (n > 0) return n;
+      const int error = SSL_get_error(ssl_, n);
+      if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) return -1;
+      if (!PollFor(fd_, error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline - absl::Now())) {
+        return -1;
+      }
+    }
+  }
+
   const int fd_;
   const HttpLimits& limits_;
+  SSL* const ssl_;
   absl::Time deadline_ = absl::InfiniteFuture();
   size_t budget_ = 0;
   bool timed_out_ = false;
@@ -133,7 +174,42 @@ void RefuseConnection(int fd, const std::string& why) {
   [[maybe_unused]] ssize_t ignored = ::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+// The server's half of a TLS handshake on `sock` (made non-blocking), by
+// `deadline`; null when it fails or is late.
+SSL* AcceptTls(SSL_CTX* ctx, int sock, absl::Time deadline) {
+  ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
+  SSL* ssl = SSL_new(ctx);
+  if (ssl == nullptr || SSL_set_fd(ssl, sock) != 1) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  for (;;) {
+    const int r = SSL_accept(ssl);
+    if (r == 1) return ssl;
+    const int error = SSL_get_error(ssl, r);
+    if ((error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) ||
+        !PollFor(sock, error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline - absl::Now())) {
+      SSL_free(ssl);
+      return nullptr;
+    }
+  }
+}
+
 }  // namespace
+
+void GuardedHttpServer::SslCtxFree::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+
+absl::Status GuardedHttpServer::EnableTls(const TlsIdentity& identity) {
+  tls_.reset(SSL_CTX_new(TLS_server_method()));
+  SSL_CTX* ctx = tls_.get();
+  if (ctx == nullptr || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_use_certificate(ctx, identity.cert.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx, identity.key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    tls_.reset();
+    return absl::InternalError("cannot set up TLS with this certificate and key");
+  }
+  return absl::OkStatus();
+}
 
 GuardedHttpServer::GuardedHttpServer(HttpLimits limits) : limits_(limits) {
   const int threads = limits_.threads;
@@ -150,6 +226,18 @@ GuardedHttpServer::GuardedHttpServer(HttpLimits limits) : limits_(limits) {
       if (current_stream != nullptr) current_stream->Close();
       return HandlerResponse::Handled;
     };
+    if (authenticate_) {
+      if (absl::Status s = authenticate_(req); !s.ok()) {
+        ++stats_.unauthenticated;
+        const bool unknown = absl::IsUnauthenticated(s);
+        if (unknown) res.set_header("WWW-Authenticate", "Bearer realm=\"agora\"");
+        res.status = unknown ? 401 : 403;
+        res.set_header("Connection", "close");
+        res.set_content(JsonText({{"error", std::string(s.message())}}) + "\n", "application/json");
+        if (current_stream != nullptr) current_stream->Close();
+        return HandlerResponse::Handled;
+      }
+    }
     if (req.has_header("Transfer-Encoding")) {
       return refuse(411, "chunked request bodies are not accepted: send a Content-Length");
     }
@@ -181,14 +269,13 @@ void GuardedHttpServer::Release(const std::string& client) {
 }
 
 bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
-  GuardedStream stream(sock, limits_);
   absl::Cleanup close_socket = [sock] {
     ::shutdown(sock, SHUT_RDWR);
     ::close(sock);
   };
   std::string client;
   int port = 0;
-  stream.get_remote_ip_and_port(client, port);
+  GuardedStream(sock, limits_).get_remote_ip_and_port(client, port);
   if (!Admit(client)) {
     ++stats_.connections_refused;
     RefuseConnection(sock, absl::StrCat("too many connections from ", client, " (at most ",
@@ -196,6 +283,20 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
     return false;
   }
   absl::Cleanup release = [this, &client] { Release(client); };
+  SSL* ssl = nullptr;
+  if (tls_) {
+    ssl = AcceptTls(tls_.get(), sock, absl::Now() + limits_.request_deadline);
+    if (ssl == nullptr) {
+      ++stats_.handshakes_failed;
+      return false;
+    }
+  }
+  absl::Cleanup end_tls = [ssl] {
+    if (ssl == nullptr) return;
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+  };
+  GuardedStream stream(sock, limits_, ssl);
   current_stream = &stream;
   absl::Cleanup forget = [] { current_stream = nullptr; };
   bool ok = true;

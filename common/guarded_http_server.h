@@ -8,7 +8,8 @@
 //    Content-Length before any of them is read (413), chunked bodies refused
 //    (411);
 //  - a cap on the connections one client address holds at once (503 past it);
-//  - a fixed pool of worker threads.
+//  - a fixed pool of worker threads;
+//  - TLS when enabled: the handshake, too, within the request deadline.
 //
 // Handlers are registered as on httplib::Server. Thread-safe as httplib is;
 // the counters may be read from any thread.
@@ -17,13 +18,17 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include <httplib.h>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/tls_identity.h"
 
 namespace agora {
 
@@ -42,11 +47,22 @@ struct HttpGuardStats {
   std::atomic<uint64_t> connections_refused{0};  // over the per-client cap
   std::atomic<uint64_t> requests_timed_out{0};   // head or body not in by the deadline
   std::atomic<uint64_t> bodies_refused{0};       // too large, or chunked
+  std::atomic<uint64_t> handshakes_failed{0};    // TLS: no handshake by the deadline
+  std::atomic<uint64_t> unauthenticated{0};      // refused by the authenticator (401, 403)
 };
+
+// Judges a request by its head, before its body is read: OK, Unauthenticated
+// (answered 401) or PermissionDenied (403), with the reason. Any thread.
+using HttpAuthenticator = std::function<absl::Status(const httplib::Request& head)>;
 
 class GuardedHttpServer : public httplib::Server {
  public:
   explicit GuardedHttpServer(HttpLimits limits = {});
+  // Serves HTTPS only, as `identity`; call before listening.
+  absl::Status EnableTls(const TlsIdentity& identity);
+  bool tls() const { return tls_ != nullptr; }
+  // Every request passes `authenticate` first; call before listening.
+  void set_authenticator(HttpAuthenticator authenticate) { authenticate_ = std::move(authenticate); }
   const HttpGuardStats& guard_stats() const { return stats_; }
   const HttpLimits& limits() const { return limits_; }
 
@@ -56,7 +72,12 @@ class GuardedHttpServer : public httplib::Server {
   bool Admit(const std::string& client);
   void Release(const std::string& client);
 
+  struct SslCtxFree {
+    void operator()(SSL_CTX* ctx) const;
+  };
   const HttpLimits limits_;
+  std::unique_ptr<SSL_CTX, SslCtxFree> tls_;
+  HttpAuthenticator authenticate_;
   HttpGuardStats stats_;
   std::mutex mu_;
   std::map<std::string, int> connections_;  // by client address

@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/log.h"
 #include "common/metrics_writer.h"
 
@@ -15,13 +16,19 @@ namespace agora {
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::string& host,
                                                                    int port, EventLoop& loop,
                                                                    Render render, Api api,
+                                                                   std::optional<HttpSecurity> security,
                                                                    HttpLimits limits) {
   std::unique_ptr<HttpEndpoint> http(new HttpEndpoint());
   http->loop_ = &loop;
   http->render_ = std::move(render);
   http->api_ = std::move(api);
+  http->security_ = std::move(security);
   http->server_ = std::make_unique<GuardedHttpServer>(limits);
   HttpEndpoint* self = http.get();
+  if (http->security_) {
+    if (absl::Status s = http->server_->EnableTls(http->security_->identity); !s.ok()) return s;
+    http->server_->set_authenticator([self](const httplib::Request& head) { return self->Authenticate(head); });
+  }
   http->server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -69,17 +76,49 @@ std::string HttpEndpoint::GuardMetrics() const {
        s.requests_timed_out.load()},
       {"agora_http_bodies_refused_total", "HTTP request bodies refused unread (too large, chunked).",
        s.bodies_refused.load()},
+      {"agora_http_tls_handshakes_failed_total", "HTTPS connections without a TLS handshake by the deadline.",
+       s.handshakes_failed.load()},
+      {"agora_http_unauthenticated_total", "HTTP requests refused: no valid token, or not an operator's.",
+       s.unauthenticated.load()},
   });
   return w.Take();
 }
 
-std::string AdvertisedUrl(const std::string& host, int port) {
+std::string AdvertisedUrl(const std::string& host, int port, bool tls) {
   std::string advertised = host;
   if (host == "0.0.0.0" || host == "::") {
     char name[256] = {};
     advertised = ::gethostname(name, sizeof(name) - 1) == 0 ? name : "127.0.0.1";
   }
-  return absl::StrCat("http://", advertised, ":", port);
+  return absl::StrCat(tls ? "https://" : "http://", advertised, ":", port);
+}
+
+absl::StatusOr<HttpSecurity> MakeHttpSecurity(const std::string& name, const CurveClient& curve,
+                                              bool open_metrics) {
+  auto identity = MakeSelfSignedIdentity(name);
+  if (!identity.ok()) return identity.status();
+  auto verifier = HttpTokenVerifier::Create(curve.own, curve.server_public_key);
+  if (!verifier.ok()) return verifier.status();
+  return HttpSecurity{*std::move(identity), *std::move(verifier), open_metrics};
+}
+
+absl::Status HttpEndpoint::Authenticate(const httplib::Request& head) const {
+  if (head.path == "/health" || (head.path == "/metrics" && security_->open_metrics)) {
+    return absl::OkStatus();
+  }
+  const std::string header = head.get_header_value("Authorization");
+  absl::string_view token = header;
+  if (!absl::ConsumePrefix(&token, "Bearer ")) {
+    return absl::UnauthenticatedError(
+        "this daemon is secured: send `Authorization: Bearer TOKEN` with a token the master "
+        "issues to an operator key (the agora CLI does this itself)");
+  }
+  auto grant = security_->verifier.Verify(token, absl::Now());
+  if (!grant.ok()) return grant.status();
+  if (grant->kind != CurvePrincipal::Kind::kOperator) {
+    return absl::PermissionDeniedError(absl::StrCat("key '", grant->holder, "' is not an operator"));
+  }
+  return absl::OkStatus();
 }
 
 HttpEndpoint::~HttpEndpoint() {

@@ -4,17 +4,26 @@
 // library answers on its own threads, but a daemon's state belongs to its
 // event loop: every request posts a closure to the loop and waits for its
 // answer with a deadline (503 when the loop does not answer in time).
+//
+// Secured (an HttpSecurity given): HTTPS only, and every request but /health
+// (and /metrics, when open_metrics) carries a bearer token the master issued
+// to an operator for this daemon (common/http_token.h); others get 401, or
+// 403 for a principal that is not an operator. The request's body is not
+// read before its head passed.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "common/event_loop.h"
 #include "common/guarded_http_server.h"
+#include "common/http_token.h"
+#include "common/tls_identity.h"
 
 
 namespace agora {
@@ -35,9 +44,21 @@ struct HttpReply {
   std::function<HttpReply()> off_loop;
 };
 
-// "http://HOST:PORT" for others to reach a server bound to `host`: a
-// wildcard address (0.0.0.0, ::) is announced as this machine's hostname.
-std::string AdvertisedUrl(const std::string& host, int port);
+// "http://HOST:PORT" ("https://" with `tls`) for others to reach a server
+// bound to `host`: a wildcard address (0.0.0.0, ::) is announced as this
+// machine's hostname.
+std::string AdvertisedUrl(const std::string& host, int port, bool tls = false);
+
+struct HttpSecurity {
+  TlsIdentity identity;
+  HttpTokenVerifier verifier;
+  bool open_metrics = false;  // /metrics without a token (for Prometheus)
+};
+
+// A secured daemon's HTTP security from its CurveZMQ keys: a fresh
+// certificate named `name`, and a verifier of the master's tokens for it.
+absl::StatusOr<HttpSecurity> MakeHttpSecurity(const std::string& name, const CurveClient& curve,
+                                              bool open_metrics);
 
 class HttpEndpoint {
  public:
@@ -51,9 +72,13 @@ class HttpEndpoint {
   static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(const std::string& host, int port,
                                                              EventLoop& loop, Render render,
                                                              Api api = nullptr,
+                                                             std::optional<HttpSecurity> security = {},
                                                              HttpLimits limits = {});
   ~HttpEndpoint();  // stops serving and joins the server thread
   int port() const { return port_; }
+  bool tls() const { return security_.has_value(); }
+  // The fingerprint clients pin (empty without TLS).
+  std::string certificate_sha256() const { return security_ ? security_->identity.sha256 : ""; }
 
  private:
   HttpEndpoint() = default;
@@ -62,6 +87,10 @@ class HttpEndpoint {
   void Serve(HttpRequest request, std::function<HttpReply(const HttpRequest&)> answer,
              void* response);
 
+  // Who may ask for `path` (see the header comment); any thread.
+  absl::Status Authenticate(const httplib::Request& head) const;
+
+  std::optional<HttpSecurity> security_;
   EventLoop* loop_ = nullptr;
   Render render_;
   Api api_;

@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--operator_keys", operator_keys,
                  "CurveZMQ: directory whose .pub files are operators' keys (kill, drain, teardown)")
       ->check(CLI::ExistingDirectory);
+  bool http_open_metrics = false;
+  app.add_flag("--http_open_metrics", http_open_metrics,
+               "secured: serve /metrics without a token (for Prometheus)");
   LogFlags log;
   AddLogFlags(app, &log);
   AddConfigFileFlag(app);
@@ -104,6 +107,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     server_keys = keys->own;
+    options.own_keys = keys->own;
     options.secured = true;
     options.principals = std::move(keys->principals);
   }
@@ -166,18 +170,32 @@ int main(int argc, char** argv) {
   }
   if (http_host == "*") http_host = "0.0.0.0";
   const SocketStats& transport_stats = (*router)->stats();
+  std::optional<HttpSecurity> http_security;
+  if (server_keys) {
+    // The master verifies the tokens it issued for itself.
+    auto made = MakeHttpSecurity("agora-master", CurveClient{*server_keys, server_keys->public_key},
+                                 http_open_metrics);
+    if (!made.ok()) {
+      std::cerr << made.status().message() << "\n";
+      return 1;
+    }
+    http_security = *std::move(made);
+  }
   auto http = HttpEndpoint::Start(
-      http_host, http_port, loop, [&](const std::string& path) {
+      http_host, http_port, loop,
+      [&](const std::string& path) {
         return path == "/state" ? master.StateJson() : master.MetricsText(&transport_stats);
-      });
+      },
+      nullptr, std::move(http_security));
   if (!http.ok()) {
     std::cerr << http.status().message() << "\n";
     return 1;
   }
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
-  const std::string http_url = absl::StrCat("http://", http_host, ":", (*http)->port());
+  const std::string http_url =
+      absl::StrCat((*http)->tls() ? "https://" : "http://", http_host, ":", (*http)->port());
   std::ofstream(std::filesystem::path(work_dir) / "http_endpoint") << http_url << "\n";
-  master.set_http_endpoint(http_url);
+  master.set_http_endpoint(http_url, (*http)->certificate_sha256());
   SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
     AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";
     loop.Stop();

@@ -114,6 +114,8 @@ void Master::Handle(const PeerId& peer, wire::Envelope::Reader env, const std::s
       return OnOperatorRole(peer, rid, env.getOperatorRole());
     case wire::Envelope::ERROR:
       return OnAgentError(peer, env.getError());
+    case wire::Envelope::HTTP_ACCESS_REQUEST:
+      return OnHttpAccess(peer, rid, env.getHttpAccessRequest().getTarget());
     case wire::Envelope::OPERATOR_QUERY: {
       auto json = QueryJson(env.getOperatorQuery().getQuery().cStr());
       if (!json.ok()) {
@@ -227,6 +229,7 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   agent.limits_enforced = msg.getLimitsEnforced();
   agent.cgroup_version = msg.getCgroupVersion();
   agent.http_endpoint = msg.getHttpEndpoint();
+  agent.http_cert_sha256 = msg.getHttpCertSha256();
   agent.address = msg.getAddress();
   if (sender_ != nullptr) agent.principal = sender_->name;
   agent.state = AgentState::kActive;

@@ -54,6 +54,8 @@ struct MasterOptions {
   // secured: anyone who can connect may do anything (development).
   bool secured = false;
   std::vector<CurvePrincipal> principals;  // the trusted and operator keys
+  std::optional<CurveKeyPair> own_keys;     // secured: the master's; it signs HTTP tokens
+  absl::Duration http_token_lifetime = absl::Minutes(5);
   RoleOptions roles;  // DRF weights and quota caps (--weights, --quota)
 };
 
@@ -103,8 +105,12 @@ class Master {
   // The transport's counters (handshakes refused, frames dropped), for the
   // operator queries; may stay unset.
   void set_transport_stats(const SocketStats* stats) { transport_stats_ = stats; }
-  // Where its HTTP is served, for `agora status` to say what is exposed.
-  void set_http_endpoint(std::string url) { http_endpoint_ = std::move(url); }
+  // Where its HTTP is served (and, secured, its certificate's fingerprint),
+  // for `agora status` to say what is exposed and operators to reach it.
+  void set_http_endpoint(std::string url, std::string cert_sha256 = "") {
+    http_endpoint_ = std::move(url);
+    http_cert_sha256_ = std::move(cert_sha256);
+  }
 
   const MasterStats& stats() const { return stats_; }
   const absl::flat_hash_map<AgentId, AgentRecord>& agents() const { return agents_; }
@@ -210,6 +216,8 @@ class Master {
   bool Permitted(const PeerId& peer, wire::Envelope::Reader env);
   absl::Status CheckAgentOwner(const std::string& agent_id) const;
   std::string SecurityJson() const;
+  // master_http_access.cc: where a daemon's HTTP is, and a token for it.
+  void OnHttpAccess(const PeerId& peer, uint64_t rid, const std::string& target);
   // master_roles.cc: weights and quotas, from the flags, the registry and
   // operators.
   void ApplyRoles();
@@ -233,6 +241,7 @@ class Master {
   const CurvePrincipal* sender_ = nullptr;
   const SocketStats* transport_stats_ = nullptr;
   std::string http_endpoint_;
+  std::string http_cert_sha256_;
   EventLoop& loop_;
   HeldTransport transport_;
   Registry* registry_;

@@ -90,6 +90,7 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   }
   fw.name = name;
   fw.endpoint = msg.getEndpoint();
+  fw.endpoint_cert_sha256 = msg.getEndpointCertSha256();
   fw.peer = peer;
   if (sender_ != nullptr) fw.principal = sender_->name;
   fw.state = FrameworkState::kActive;

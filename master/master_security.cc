@@ -5,7 +5,8 @@
 // may act as a framework and subscribe only with its roles, and a framework
 // id is bound to the key that subscribed it; operator commands that change
 // state (kill, drain, teardown) need an operator key; queries need any
-// admitted key. A refusal is answered with permissionDenied and counted.
+// admitted key; HTTP tokens need an operator key. A refusal is answered with
+// permissionDenied and counted.
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -92,6 +93,12 @@ bool Master::Permitted(const PeerId& peer, wire::Envelope::Reader env) {
       // Which framework: AuthorizedFramework binds the id to its connection.
       if (!p.MayActAsFramework()) return deny(absl::StrCat(who, " may not act as a framework"));
       return true;
+    case wire::Envelope::HTTP_ACCESS_REQUEST:
+      if (p.kind != CurvePrincipal::Kind::kOperator) {
+        return deny(absl::StrCat(who, " may not have HTTP tokens: they are for operator keys (the "
+                                      "master's --operator_keys)"));
+      }
+      return true;
     case wire::Envelope::OPERATOR_KILL:
     case wire::Envelope::OPERATOR_AGENT:
     case wire::Envelope::OPERATOR_TEARDOWN:
@@ -119,7 +126,10 @@ std::string Master::SecurityJson() const {
     const bool loopback = absl::StrContains(http_endpoint_, "//127.") ||
                           absl::StrContains(http_endpoint_, "//localhost:") ||
                           absl::StrContains(http_endpoint_, "//[::1]:");
-    out["http"] = {{"endpoint", http_endpoint_}, {"loopback_only", loopback}, {"authenticated", false}};
+    out["http"] = {{"endpoint", http_endpoint_},
+                   {"loopback_only", loopback},
+                   {"authenticated", options_.secured},
+                   {"tls", !http_cert_sha256_.empty()}};
   }
   if (transport_stats_ != nullptr) {
     out["handshakes_refused"] = transport_stats_->handshakes_refused;

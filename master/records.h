@@ -45,6 +45,7 @@ struct AgentRecord {
   bool limits_enforced = false;
   int cgroup_version = 0;
   std::string http_endpoint;  // for sandbox files; empty if it serves none
+  std::string http_cert_sha256;  // secured: its HTTPS certificate's fingerprint
   std::string address;        // IP address its tasks are reached at
   std::string principal;      // secured: the key it registered with (only it may act for it)
   absl::Time registered_at;
@@ -66,6 +67,7 @@ struct FrameworkRecord {
   std::string name;
   std::string role;
   std::string endpoint;
+  std::string endpoint_cert_sha256;  // secured: its HTTPS certificate's fingerprint
   PeerId peer;
   std::string principal;  // secured: the key it subscribed with (only it may resume it)
   FrameworkState state = FrameworkState::kActive;

@@ -17,29 +17,35 @@ FrameworkClient::FrameworkClient(sdk::MasterClient& master, std::string name, st
     : master_(master), name_(std::move(name)), endpoint_(std::move(endpoint)), timeout_(timeout) {}
 
 absl::Status FrameworkClient::Resolve() {
-  if (!endpoint_.empty()) return absl::OkStatus();
-  auto endpoint = master_.FrameworkEndpoint(name_);
-  if (!endpoint.ok()) return endpoint.status();
-  endpoint_ = *endpoint;
+  if (!endpoint_.empty()) {
+    access_ = HttpAccess{endpoint_};
+    return absl::OkStatus();
+  }
+  if (access_ && access_->expires - absl::Now() > absl::Seconds(30)) return absl::OkStatus();
+  auto access = master_.HttpAccessTo("framework:" + name_);
+  if (!access.ok()) return access.status();
+  access_ = *std::move(access);
   return absl::OkStatus();
+}
+
+std::string NoAnswer(const std::string& who, const std::string& url, httplib::Error error) {
+  if (error == httplib::Error::SSLConnection || error == httplib::Error::SSLServerVerification) {
+    return absl::StrCat("no TLS connection to ", who, " at ", url, ": it showed a certificate other "
+                        "than the one it announced to the master, or does not serve TLS (is something "
+                        "else listening there?)");
+  }
+  return absl::StrCat(who, " at ", url, " did not answer: ", httplib::to_string(error));
 }
 
 absl::StatusOr<json> FrameworkClient::Call(const std::string& method, const std::string& path,
                                            const std::string& body, const std::string& content_type) {
   if (absl::Status s = Resolve(); !s.ok()) return s;
-  httplib::Client client(endpoint_);
-  const auto seconds = absl::ToInt64Seconds(timeout_);
-  const auto micros = absl::ToInt64Microseconds(timeout_ - absl::Seconds(seconds));
-  client.set_connection_timeout(seconds, micros);
-  client.set_read_timeout(seconds, micros);
-  httplib::Result r = method == "GET"    ? client.Get(path)
-                      : method == "PUT"  ? client.Put(path, body, content_type)
-                      : method == "DELETE" ? client.Delete(path)
-                                           : client.Post(path, body, content_type);
-  if (!r) {
-    return absl::UnavailableError(absl::StrCat(name_, " at ", endpoint_, " did not answer: ",
-                                               httplib::to_string(r.error())));
-  }
+  HttpClient client(*access_, timeout_);
+  httplib::Result r = method == "GET"    ? client->Get(path)
+                      : method == "PUT"  ? client->Put(path, body, content_type)
+                      : method == "DELETE" ? client->Delete(path)
+                                           : client->Post(path, body, content_type);
+  if (!r) return absl::UnavailableError(NoAnswer(name_, access_->url, r.error()));
   json answer = json::parse(r->body, nullptr, false);
   if (r->status >= 200 && r->status < 300 && !answer.is_discarded()) return answer;
   std::string message = answer.is_object() && answer.contains("error")
@@ -47,6 +53,8 @@ absl::StatusOr<json> FrameworkClient::Call(const std::string& method, const std:
                             : absl::StrCat("HTTP ", r->status, ": ", r->body);
   switch (r->status) {
     case 400: return absl::InvalidArgumentError(message);
+    case 401: return absl::UnauthenticatedError(message);
+    case 403: return absl::PermissionDeniedError(message);
     case 404: return absl::NotFoundError(message);
     case 409: return absl::FailedPreconditionError(message);
     default: return absl::InternalError(message);

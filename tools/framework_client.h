@@ -2,6 +2,8 @@
 // agora-services) for the CLI. It finds the API through the master: the
 // framework announced its endpoint when it subscribed, so `--master` is all
 // a user gives. An explicit endpoint (a flag or environment variable) wins.
+// On a secured cluster the master also hands over the API's certificate
+// fingerprint and a token for it (an operator key is needed).
 #pragma once
 
 #include <functional>
@@ -36,12 +38,15 @@ class FrameworkClient {
   sdk::MasterClient& master_;
   std::string name_;
   std::string endpoint_;
+  std::optional<HttpAccess> access_;  // renewed before its token expires
   absl::Duration timeout_;
 };
 
 // Shared by the framework commands. `what` names the command ("job submit").
 // Prints "agora WHAT: MESSAGE" to stderr; returns exit code 1.
 int CommandFailed(const std::string& what, const absl::Status& s);
+// Why a request to `who` at `url` got no answer, in words.
+std::string NoAnswer(const std::string& who, const std::string& url, httplib::Error error);
 // Exit code 0 after printing `r` (as JSON with `json`, else with `print`),
 // or CommandFailed.
 int PrintResult(const std::string& what, const absl::StatusOr<nlohmann::json>& r, bool json,

@@ -200,10 +200,11 @@ int PrintStatus(MasterClient& client, bool as_json) {
            : "OPEN: connections are neither encrypted nor authenticated (development only)"});
   if (s.contains("http")) {
     const json& h = s["http"];
-    table.AddRow({"http", absl::StrCat(h.value("endpoint", ""),
-                                       h.value("loopback_only", false)
-                                           ? " (this machine only)"
-                                           : " (reachable from the network, not authenticated)")});
+    const std::string reach = h.value("loopback_only", false) ? "this machine only" : "reachable from the network";
+    table.AddRow({"http", absl::StrCat(h.value("endpoint", ""), " (", reach,
+                                       h.value("authenticated", false)
+                                           ? "; TLS, operators' tokens only)"
+                                           : ", not authenticated)")});
   }
   table.Print(std::cout);
   return 0;

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/http_client.h"
 #include "common/task.h"
+#include "tools/framework_client.h"
 
 namespace agora::tools {
 namespace {
@@ -59,29 +61,57 @@ int PrintLogs(sdk::MasterClient& master, LogsArgs a) {
     a.agent_id = (*task)["agent_id"];
     a.framework_id = (*task)["framework_id"];
   }
-  std::string endpoint;
-  for (const json& agent : Query(master, "agents")) {
-    if (agent["id"] == a.agent_id) endpoint = agent.value("http", "");
-  }
-  if (endpoint.empty()) {
-    return Fail(absl::StrCat("agent ", a.agent_id, " is not registered or serves no files"));
-  }
-  httplib::Client client(endpoint);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(10);
+  // Where the agent serves files (and, secured, a token for it), renewed
+  // before the token expires while following.
+  std::optional<HttpClient> client;
+  auto connect = [&]() -> absl::Status {
+    if (client && client->access().expires - absl::Now() > absl::Seconds(30)) return absl::OkStatus();
+    auto access = master.HttpAccessTo("agent:" + a.agent_id);
+    if (!access.ok()) return access.status();
+    client.emplace(*std::move(access), absl::Seconds(10));
+    return absl::OkStatus();
+  };
+  // Up to 1 MiB of `name` from `offset`: {data, offset, size, inode}.
+  auto read = [&](const std::string& name, int64_t offset) -> absl::StatusOr<json> {
+    const std::string path = absl::StrCat("/v1/files?framework=", a.framework_id, "&task=", a.task_id,
+                                          "&file=", name, "&offset=", offset, "&length=", 1 << 20);
+    if (absl::Status s = connect(); !s.ok()) return s;
+    httplib::Result r = (*client)->Get(path);
+    if (!r) return absl::UnavailableError(NoAnswer("agent " + a.agent_id, client->access().url, r.error()));
+    json body = json::parse(r->body, nullptr, false);
+    if (r->status != 200 || !body.is_object()) {
+      return absl::NotFoundError(body.is_object() ? body.value("error", r->body) : r->body);
+    }
+    return body;
+  };
   const std::string file = a.stderr_file ? "stderr" : "stdout";
   int64_t offset = 0;
   if (a.tail >= 0) offset = -1;  // the last bytes; trimmed to lines below
+  uint64_t inode = 0;  // of the file being read: a rotation gives `file` a new one
   bool first = true, ended = false;
   for (;;) {
-    const std::string path = absl::StrCat("/v1/files?framework=", a.framework_id, "&task=", a.task_id,
-                                          "&file=", file, "&offset=", offset, "&length=", 1 << 20);
-    httplib::Result r = client.Get(path);
-    if (!r) return Fail(absl::StrCat("agent at ", endpoint, " did not answer: ", httplib::to_string(r.error())));
-    json body = json::parse(r->body, nullptr, false);
-    if (r->status != 200 || !body.is_object()) {
-      return Fail(body.is_object() ? body.value("error", r->body) : r->body);
+    auto answer = read(file, offset);
+    if (!answer.ok()) return Fail(std::string(answer.status().message()));
+    json& body = *answer;
+    const uint64_t now_inode = body.value("inode", uint64_t{0});
+    if (inode != 0 && now_inode != inode) {
+      // Rotated: the rest of what was being read is FILE.1 now.
+      for (bool more = true; more;) {
+        auto rest = read(file + ".1", offset);
+        if (!rest.ok() || rest->value("inode", uint64_t{0}) != inode) {
+          std::cerr << "agora logs: [" << file << " rotated more than once meanwhile: output skipped]\n";
+          break;
+        }
+        const std::string data = (*rest)["data"];
+        std::cout << data << std::flush;
+        offset = (*rest)["offset"].get<int64_t>() + static_cast<int64_t>(data.size());
+        more = !data.empty() && offset < (*rest)["size"].get<int64_t>();
+      }
+      inode = now_inode;
+      offset = 0;
+      continue;
     }
+    inode = now_inode;
     std::string data = body["data"];
     if (first && a.tail >= 0) {
       // Keep the last `tail` lines of what came back.

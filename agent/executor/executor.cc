@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "agent/checkpoint.h"
+#include "agent/sandbox_files.h"
 #include "common/framing.h"
 #include "common/log.h"
 #include "common/signals.h"
@@ -47,6 +49,12 @@ std::vector<std::string> BuildEnvironment(const Env& env) {
     out.push_back(absl::StrCat(k, "=", v));
   }
   return out;
+}
+
+// Whether a read of `pipe` would return data now.
+bool PipeHasData(int pipe) {
+  int bytes = 0;
+  return ::ioctl(pipe, FIONREAD, &bytes) == 0 && bytes > 0;
 }
 
 }  // namespace
@@ -237,8 +245,12 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   spawn.command = spec.command;
   spawn.env = BuildEnvironment(FromWire(msg.getEnv()));
   spawn.dir = sandbox;
-  spawn.stdout_path = sandbox + "/stdout";
-  spawn.stderr_path = sandbox + "/stderr";
+  UniqueFd out_writer, err_writer;  // the task's ends: closed here once it has them
+  if (absl::Status s = OpenTaskOutput(task, spawn, out_writer, err_writer); !s.ok()) {
+    reaper_->Reap(std::move(task.cgroup));
+    return Report(spec.task_id, TaskState::kFailed,
+                  absl::StrCat("cannot set up the task's stdout and stderr: ", s.message()), "launch_failed");
+  }
   if (task.cgroup.valid()) spawn.cgroup_procs = task.cgroup.procs_files();
   spawn.user = task.user;
   task.isolated = msg.getIsolate();
@@ -248,6 +260,8 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
     spawn.tmp_dir = sandbox + "/tmp";
   }
   auto spawned = Spawn(spawn);
+  out_writer.Reset();
+  err_writer.Reset();
   if (!spawned.ok()) {
     reaper_->Reap(std::move(task.cgroup));
     return Report(spec.task_id, TaskState::kFailed, std::string(spawned.status().message()),
@@ -263,8 +277,55 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
     task.health->started = loop_.Now();
   }
   Task& running = tasks_.emplace(task.id, std::move(task)).first->second;
+  const std::string id = running.id;
+  loop_.WatchFd(running.out.pipe.get(), [this, id] { OnTaskOutput(id, /*err=*/false); });
+  loop_.WatchFd(running.err.pipe.get(), [this, id] { OnTaskOutput(id, /*err=*/true); });
   Report(spec.task_id, TaskState::kRunning, absl::StrCat("started as pid ", pid), "");
   if (running.health != nullptr) ScheduleHealthCheck(running, running.health->check.interval);
+}
+
+absl::Status Executor::OpenTaskOutput(Task& task, SpawnSpec& spawn, UniqueFd& out_writer,
+                                      UniqueFd& err_writer) {
+  // The sandbox's parents are root's: its path is trusted, its contents not.
+  auto dir = OpenTrustedDirectory(task.sandbox);
+  if (!dir.ok()) return dir.status();
+  for (auto [stream, writer, name] : {std::tuple{&task.out, &out_writer, "stdout"},
+                                      std::tuple{&task.err, &err_writer, "stderr"}}) {
+    auto log = TaskLog::Open(dir->get(), name, options_.log_limits, task.user);
+    if (!log.ok()) return log.status();
+    stream->log = *std::move(log);
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+    stream->pipe = UniqueFd(ends[0]);
+    *writer = UniqueFd(ends[1]);
+    ::fcntl(ends[0], F_SETFL, O_NONBLOCK);  // the task's end stays blocking
+  }
+  spawn.stdout_fd = out_writer.get();
+  spawn.stderr_fd = err_writer.get();
+  return absl::OkStatus();
+}
+
+void Executor::OnTaskOutput(const std::string& task_id, bool err) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  Task::Stream& stream = err ? it->second.err : it->second.out;
+  if (!stream.pipe.valid() || stream.log->Pump(stream.pipe.get())) return;
+  // Every writer closed it (the task closed its stdout, or is gone).
+  loop_.UnwatchFd(stream.pipe.get());
+  stream.pipe.Reset();
+}
+
+void Executor::CloseTaskOutput(Task& task) {
+  for (Task::Stream* stream : {&task.out, &task.err}) {
+    if (!stream->pipe.valid()) continue;
+    // What the task wrote before it ended is in the pipe: all of it goes to
+    // the file before its end is reported. A writer it left behind cannot
+    // hold the loop: this stops at an empty pipe, or after 64 MiB.
+    for (int i = 0; i < 64 && stream->log->Pump(stream->pipe.get()) && PipeHasData(stream->pipe.get()); ++i) {
+    }
+    loop_.UnwatchFd(stream->pipe.get());
+    stream->pipe.Reset();
+  }
 }
 
 void Executor::Kill(Task& task, absl::Duration grace) {
@@ -358,6 +419,7 @@ void Executor::TaskExited(Task& task, int status) {
   } else {
     record = {TaskState::kFailed, code, how, exited ? "exit_status" : "signaled"};
   }
+  CloseTaskOutput(task);
   // Recorded first: an agent that restarts later reads it from there.
   AppendExitRecord(options_.executor_dir, task.id, record);
   Report(task.id, record.state, record.message, record.reason, record.exit_code);

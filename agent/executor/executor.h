@@ -25,6 +25,7 @@
 #include "agent/cgroups.h"
 #include "agent/executor/prober.h"
 #include "agent/executor/spawn.h"
+#include "agent/executor/task_log.h"
 #include "agent/executor/usage.h"
 #include "common/event_loop.h"
 #include "common/worker_thread.h"
@@ -45,6 +46,7 @@ struct ExecutorOptions {
   std::string init_path;
   // How often sandboxes are measured against their disk limits.
   absl::Duration disk_check_interval = absl::Seconds(5);
+  TaskLogLimits log_limits;
 };
 
 class Executor {
@@ -88,6 +90,12 @@ class Executor {
     EventLoop::TimerId kill_timer = 0;
     std::unique_ptr<Health> health;  // null: no check
     CpuRate cpu_rate;
+    // Its stdout and stderr: the read ends of its pipes, and their files.
+    struct Stream {
+      UniqueFd pipe;
+      std::unique_ptr<TaskLog> log;
+    };
+    Stream out, err;
   };
 
   // The latest status of a task, until an agent has provably received it.
@@ -116,6 +124,12 @@ class Executor {
   void OnHealthResult(const std::string& task_id, uint64_t seq, bool ok, const std::string& detail);
   void StopHealthCheck(Task& task);
   void TaskExited(Task& task, int wait_status);
+  // Sets up `task`'s stdout and stderr: the files in its sandbox and the
+  // pipes; the write ends go to `spawn` (closed by the caller after Spawn).
+  absl::Status OpenTaskOutput(Task& task, SpawnSpec& spawn, UniqueFd& out_writer, UniqueFd& err_writer);
+  void OnTaskOutput(const std::string& task_id, bool err);
+  // Moves what is left in the task's pipes into its logs and closes them.
+  void CloseTaskOutput(Task& task);
   void MaybeFinishShutdown();
   // Measures every running task (cgroup accounting, else /proc) and reports
   // the ones measured before, so each carries a rate.

@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
                   "kill the tasks and exit when the agent is gone this long");
   AddDurationFlag(app, "--usage_interval", &options.usage_interval,
                   "how often to report the tasks' cpu and memory use (0: never)");
+  app.add_option("--log_max_bytes", options.log_limits.max_bytes, "each task's stdout/stderr rotate at this size")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--log_max_files", options.log_limits.max_files, "files kept of each stream")
+      ->check(CLI::Range(1, 100));
   app.add_option("--init", options.init_path,
                  "agora-init, pid 1 of isolated tasks (default: beside this binary)");
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;

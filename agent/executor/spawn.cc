@@ -48,8 +48,8 @@ struct ChildArgs {
   char* task_stack;        // the second child's (isolated: pid 2)
   char* const* envp;
   const char* dir;
-  const char* stdout_path;
-  const char* stderr_path;
+  int stdout_fd;  // -1: /dev/null
+  int stderr_fd;
   const char* const* cgroup_procs;
   size_t cgroup_count;
   bool switch_user;
@@ -71,21 +71,8 @@ int Fail(ChildArgs* a, const char* step) {
   _exit(127);
 }
 
-// Opens a log file as the task's user: never through a symlink, never
-// blocking on a FIFO, and only a regular file is accepted.
-int OpenOutput(const char* path) {
-  if (path[0] == '\0') return ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-                                  O_NOCTTY, 0640);
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      ::fcntl(fd, F_SETFL, O_APPEND) != 0) {
-    if (fd >= 0) ::close(fd);
-    errno = fd < 0 ? errno : EINVAL;
-    return -1;
-  }
-  return fd;
-}
+// The task's output: the executor's pipe, or /dev/null.
+int OpenOutput(int fd) { return fd >= 0 ? fd : ::open("/dev/null", O_WRONLY | O_CLOEXEC); }
 
 // Appends the decimal `n` (>= 0) to the string in `out` (room for 11 more).
 void AppendNumber(char* out, int n) {
@@ -198,10 +185,10 @@ int ChildMain(void* arg) {
     return Fail(a, "set no_new_privs");
   }
   if (::chdir(a->dir) != 0) return Fail(a, "chdir to the sandbox");
-  const int out = OpenOutput(a->stdout_path);
-  if (out < 0) return Fail(a, "open stdout (it must be a regular file)");
-  const int err = OpenOutput(a->stderr_path);
-  if (err < 0) return Fail(a, "open stderr (it must be a regular file)");
+  const int out = OpenOutput(a->stdout_fd);
+  if (out < 0) return Fail(a, "open /dev/null for stdout");
+  const int err = OpenOutput(a->stderr_fd);
+  if (err < 0) return Fail(a, "open /dev/null for stderr");
   if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
       ::dup2(err, STDERR_FILENO) < 0) {
     return Fail(a, "redirect stdin/stdout/stderr");
@@ -286,8 +273,8 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
                  StackTop(1),
                  envp.data(),
                  spec.dir.c_str(),
-                 spec.stdout_path.c_str(),
-                 spec.stderr_path.c_str(),
+                 spec.stdout_fd,
+                 spec.stderr_fd,
                  procs.data(),
                  procs.size(),
                  spec.user.has_value(),

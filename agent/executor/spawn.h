@@ -11,9 +11,8 @@
 // namespaces (isolated: new pid, mount, ipc and uts namespaces with their own
 // /proc, /tmp and /dev/shm, and `init` as pid 1), its user (no capabilities
 // and no_new_privs when it is not root), the working directory, and stdout /
-// stderr appended to files it opens only once it is the task's user, with
-// O_NOFOLLOW | O_NONBLOCK, regular files only: nothing in the sandbox is ever
-// opened with the executor's privilege.
+// stderr from the executor's pipes (agent/executor/task_log.h writes them
+// to the sandbox): the child opens nothing in the sandbox.
 // The calling thread waits (microseconds) until the child has exec'd or
 // failed; a failure is returned with the step that failed. Loop thread only.
 #pragma once
@@ -39,8 +38,8 @@ struct SpawnSpec {
   std::string command;      // run by /bin/sh -c
   std::vector<std::string> env;  // NAME=VALUE
   std::string dir;          // working directory
-  std::string stdout_path;  // appended to; empty: /dev/null
-  std::string stderr_path;
+  int stdout_fd = -1;       // the task's stdout (a pipe's write end); -1: /dev/null
+  int stderr_fd = -1;
   std::vector<std::string> cgroup_procs;  // cgroup.procs files to join
   std::optional<RunAs> user;              // none: the executor's own
   // Isolated: new pid, mount, ipc and uts namespaces; the command runs as

@@ -28,6 +28,8 @@ void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   AddCurveClientFlags(app, &f->curve_flags);
+  app.add_flag("--http_open_metrics", f->http_open_metrics,
+               "secured: serve /metrics without a token (for Prometheus)");
   AddLogFlags(app, &f->log);
   AddConfigFileFlag(app);
 }
@@ -59,13 +61,23 @@ std::unique_ptr<SqliteKv> OpenStore(DaemonFlags* flags, const std::string& file)
 
 int ServeAndRun(SchedulerDriver& driver, const DaemonFlags& f, HttpEndpoint::Render render,
                 HttpEndpoint::Api api) {
-  auto http = HttpEndpoint::Start(f.http_host, f.http_port, driver.loop(), std::move(render), std::move(api));
+  std::optional<HttpSecurity> security;
+  if (f.curve) {
+    auto made = MakeHttpSecurity(f.name, *f.curve, f.http_open_metrics);
+    if (!made.ok()) {
+      std::cerr << f.name << ": " << made.status().message() << "\n";
+      return 1;
+    }
+    security = *std::move(made);
+  }
+  auto http = HttpEndpoint::Start(f.http_host, f.http_port, driver.loop(), std::move(render),
+                                  std::move(api), std::move(security));
   if (!http.ok()) {
     std::cerr << f.name << ": " << http.status().message() << "\n";
     return 1;
   }
-  const std::string endpoint = AdvertisedUrl(f.http_host, (*http)->port());
-  driver.SetEndpoint(endpoint);
+  const std::string endpoint = AdvertisedUrl(f.http_host, (*http)->port(), (*http)->tls());
+  driver.SetEndpoint(endpoint, (*http)->certificate_sha256());
   std::ofstream(std::filesystem::path(f.work_dir) / "endpoint") << endpoint << "\n";
   AGORA_LOG(INFO, f.name) << "API on " << endpoint << ", master " << f.master;
   SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {

@@ -24,6 +24,7 @@ struct DaemonFlags {
   std::string name;
   std::string http_host = "127.0.0.1";
   int http_port = 0;
+  bool http_open_metrics = false;
   LogFlags log;
   CurveClientFlags curve_flags;
   std::optional<CurveClient> curve;  // read from curve_flags by OpenStore

@@ -30,20 +30,22 @@ absl::StatusOr<std::string> MasterClient::Query(const std::string& query) {
   return Call(msg, rid);
 }
 
-absl::StatusOr<std::string> MasterClient::FrameworkEndpoint(const std::string& name) {
-  auto text = Query("frameworks");
-  if (!text.ok()) return text.status();
-  nlohmann::json frameworks = nlohmann::json::parse(*text, nullptr, false);
-  if (frameworks.is_array()) {
-    for (const nlohmann::json& f : frameworks) {
-      if (f.value("name", "") == name && f.value("state", "") == "active" && !f.value("endpoint", "").empty()) {
-        return f["endpoint"].get<std::string>();
-      }
-    }
-  }
-  return absl::UnavailableError(absl::StrCat("no active framework named '", name,
-                                             "' with an API is registered with the master; is ", name,
-                                             " running?"));
+absl::StatusOr<HttpAccess> MasterClient::HttpAccessTo(const std::string& target) {
+  WireMessage msg;
+  const uint64_t rid = next_request_id_++;
+  NewEnvelope(msg, rid).initHttpAccessRequest().setTarget(target);
+  HttpAccess access;
+  auto answer = Call(msg, rid, [&](wire::Envelope::Reader env) {
+    if (!env.isHttpAccess()) return false;
+    auto a = env.getHttpAccess();
+    access.url = a.getUrl();
+    access.cert_sha256 = a.getCertSha256();
+    access.token = a.getToken();
+    if (a.getExpiresUnixMs() > 0) access.expires = absl::FromUnixMillis(a.getExpiresUnixMs());
+    return true;
+  });
+  if (!answer.ok()) return answer.status();
+  return access;
 }
 
 absl::Status MasterClient::KillTask(const std::string& task_id, const std::string& framework_id) {
@@ -97,7 +99,8 @@ absl::Status MasterClient::SetRole(const std::string& role, double weight,
   return Call(msg, rid).status();
 }
 
-absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint64_t rid) {
+absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint64_t rid,
+                                               const std::function<bool(wire::Envelope::Reader)>& take) {
   if (!connected_) {
     try {
       socket_.connect(endpoint_);
@@ -144,9 +147,14 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
         result = std::string();
       } else if (env.isError()) {
         const std::string message = env.getError().getMessage().cStr();
-        result = env.getError().getCode() == wire::ErrorCode::PERMISSION_DENIED
-                     ? absl::PermissionDeniedError(message)
-                     : absl::InvalidArgumentError(message);
+        switch (env.getError().getCode()) {
+          case wire::ErrorCode::PERMISSION_DENIED: result = absl::PermissionDeniedError(message); break;
+          case wire::ErrorCode::NOT_FOUND: result = absl::NotFoundError(message); break;
+          case wire::ErrorCode::FAILED_PRECONDITION: result = absl::FailedPreconditionError(message); break;
+          default: result = absl::InvalidArgumentError(message);
+        }
+      } else if (take && take(env)) {
+        result = std::string();
       } else {
         result = absl::InternalError("the master answered with an unexpected message");
       }

@@ -4,6 +4,7 @@
 // Not thread-safe; one per thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,8 +14,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "capnp/agora.capnp.h"
 #include "common/resources.h"
 #include "common/curve.h"
+#include "common/http_client.h"
 #include "common/socket_monitor.h"
 
 namespace agora::sdk {
@@ -29,9 +32,10 @@ class MasterClient {
   // The JSON text the master returns for `query` (agents, frameworks, tasks,
   // offers, stats). Unavailable when the master does not answer in time.
   absl::StatusOr<std::string> Query(const std::string& query);
-  // The API endpoint ("http://HOST:PORT") the active framework `name`
-  // announced; Unavailable naming the framework when there is none.
-  absl::StatusOr<std::string> FrameworkEndpoint(const std::string& name);
+  // How to reach a daemon's HTTP: `target` is "master", "agent:ID-OR-HOSTNAME"
+  // or "framework:NAME". On a secured master this needs an operator key and
+  // carries a token for that daemon (see common/http_client.h).
+  absl::StatusOr<HttpAccess> HttpAccessTo(const std::string& target);
   // Asks the master to kill a task of any framework (operator kill).
   absl::Status KillTask(const std::string& task_id, const std::string& framework_id);
   // Agent maintenance: "drain" (with `deadline`, zero for none), "undrain",
@@ -47,7 +51,10 @@ class MasterClient {
  private:
   // Sends `msg` (its envelope carries `request_id`) and waits for the answer:
   // the JSON of an operatorReply, empty for ok, or the master's error.
-  absl::StatusOr<std::string> Call(capnp::MessageBuilder& msg, uint64_t request_id);
+  // Any other answer goes to `take`, which returns whether it was the one
+  // expected.
+  absl::StatusOr<std::string> Call(capnp::MessageBuilder& msg, uint64_t request_id,
+                                   const std::function<bool(wire::Envelope::Reader)>& take = nullptr);
 
   std::string endpoint_;
   absl::Duration timeout_;

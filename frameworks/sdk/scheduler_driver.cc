@@ -57,6 +57,7 @@ void SchedulerDriver::Subscribe() {
   sub.setRole(info_.role);
   sub.setFailoverTimeoutMs(static_cast<uint64_t>(absl::ToInt64Milliseconds(info_.failover_timeout)));
   sub.setEndpoint(info_.endpoint);
+  sub.setEndpointCertSha256(info_.endpoint_cert_sha256);
   master_->Send(msg);
   loop_.Cancel(subscribe_timer_);
   subscribe_timer_ = loop_.After(subscribe_backoff_, [this] {

@@ -35,6 +35,7 @@ struct FrameworkInfo {
   absl::Duration failover_timeout = absl::Hours(24 * 7);
   std::string framework_id;  // set to resume an earlier subscription
   std::string endpoint;      // the framework's own API, announced to the master
+  std::string endpoint_cert_sha256;  // its HTTPS certificate's fingerprint (secured)
   std::optional<CurveClient> curve;  // keys for a secured master
 };
 
@@ -68,7 +69,10 @@ class SchedulerDriver {
 
   // The framework's own API endpoint, announced when it subscribes. Call
   // before Run() (an API server on loop() may only know its port by then).
-  void SetEndpoint(std::string endpoint) { info_.endpoint = std::move(endpoint); }
+  void SetEndpoint(std::string endpoint, std::string cert_sha256 = "") {
+    info_.endpoint = std::move(endpoint);
+    info_.endpoint_cert_sha256 = std::move(cert_sha256);
+  }
 
   const std::string& framework_id() const { return info_.framework_id; }
   bool subscribed() const { return subscribed_; }

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/fuzz/harness.h"
+#include "tests/fuzz/http_harness.h"
 
 namespace agora::fuzz {
 namespace {
@@ -82,6 +83,36 @@ TEST(FuzzCorpusTest, EveryDecodeSeedDecodes) {
   for (const std::string& seed : seeds) {
     zmq::message_t m(seed.data(), seed.size());
     EXPECT_TRUE(Decode(m, stats, [](wire::Envelope::Reader env) { (void)env.totalSize(); }).ok());
+  }
+}
+
+// The HTTP seeds reach the handlers: the good requests succeed, the hostile
+// ones are answered 4xx, and nothing crashes.
+TEST(FuzzCorpusTest, TheHttpSeedsReachTheApisAndHostileRequestsAreRefused) {
+  auto statuses = [](const std::string& name) {
+    HttpHarness h;
+    std::vector<int> out;
+    const std::string seed = ReadSeed("http", name);
+    for (const HttpStep& step : ParseHttpSteps(reinterpret_cast<const uint8_t*>(seed.data()), seed.size())) {
+      out.push_back(h.Apply(step));
+    }
+    return out;
+  };
+  const std::vector<int> submitted = statuses("batch-submit-and-read");
+  ASSERT_EQ(submitted.size(), 7u);
+  EXPECT_EQ(submitted[0], 201);  // the run is accepted
+  EXPECT_EQ(submitted[1], 200);
+  for (int status : statuses("batch-hostile")) EXPECT_TRUE(status >= 400 && status < 500) << status;
+  const std::vector<int> deployed = statuses("services-deploy-and-read");
+  ASSERT_FALSE(deployed.empty());
+  EXPECT_EQ(deployed[0], 201);  // created
+  for (int status : statuses("services-hostile")) EXPECT_TRUE(status >= 400 && status < 500) << status;
+  for (int status : statuses("tokens")) EXPECT_EQ(status, 0);
+  for (const std::string& seed : Seeds("http")) {
+    HttpHarness h;
+    for (const HttpStep& step : ParseHttpSteps(reinterpret_cast<const uint8_t*>(seed.data()), seed.size())) {
+      h.Apply(step);
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 // lets a framework key subscribe with its roles only, and takes kill, drain
 // and teardown from operator keys only; an open master says it is open; and
 // tasks run as an unprivileged user, root only where the agent allows it.
+// Secured HTTP is TLS only and takes only an operator's token for that daemon.
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,8 +12,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <httplib.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/curve.h"
+#include "common/http_client.h"
+#include "frameworks/sdk/master_client.h"
 #include "tests/integration/cluster.h"
 
 namespace agora::testing {
@@ -148,6 +154,106 @@ TEST_F(SecurityTest, AFrameworkKeySubscribesWithItsRolesOnlyAndRunsTasksEncrypte
   EXPECT_EQ(agent_as_framework.exit_code, 1);
   EXPECT_NE(agent_as_framework.out.find("may not act as a framework"), std::string::npos)
       << agent_as_framework.out;
+}
+
+TEST_F(SecurityTest, HttpIsTlsAndTakesOnlyAnOperatorsTokenForThatDaemon) {
+  LocalCluster cluster(Secured());
+  ASSERT_TRUE(WaitFor(
+      [&] { return cluster.Cli(Cat({"agents", "--json"}, As("ops"))).out.find("active") != std::string::npos; },
+      absl::Seconds(15)));
+  CliResult run = cluster.Cli(Cat(As("batch"), {"run", "--role", "batch", "--", "echo", "secret-output"}));
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto tasks = nlohmann::json::parse(cluster.Cli(Cat({"tasks", "--json"}, As("ops"))).out, nullptr, false);
+  ASSERT_TRUE(tasks.is_array() && tasks.size() == 1) << tasks;
+  const std::string task_id = tasks[0]["id"], framework_id = tasks[0]["framework_id"];
+
+  // The CLI asks the master for the agent's address, certificate and a token.
+  CliResult logs = cluster.Cli(Cat({"logs", task_id}, As("ops")));
+  EXPECT_EQ(logs.exit_code, 0) << logs.out;
+  EXPECT_NE(logs.out.find("secret-output"), std::string::npos) << logs.out;
+  CliResult framework_logs = cluster.Cli(Cat({"logs", task_id}, As("batch")));
+  EXPECT_EQ(framework_logs.exit_code, 1);
+  EXPECT_NE(framework_logs.out.find("may not have HTTP tokens"), std::string::npos) << framework_logs.out;
+  sdk::MasterClient framework(cluster.master(), absl::Seconds(5),
+                              *LoadCurveClient(Key("batch"), keys_ + "/own/master.pub"));
+  EXPECT_EQ(framework.HttpAccessTo("master").status().code(), absl::StatusCode::kPermissionDenied);
+
+  // Plain HTTP is not served at all.
+  const std::string url = FirstLine(cluster.dir() + "/agent0/http_endpoint");
+  ASSERT_EQ(url.rfind("https://", 0), 0u) << url;
+  httplib::Client plain("http://" + url.substr(8));
+  plain.set_connection_timeout(5);
+  plain.set_read_timeout(5);
+  httplib::Result plain_health = plain.Get("/health");
+  EXPECT_TRUE(!plain_health || plain_health->status != 200);
+
+  sdk::MasterClient ops(cluster.master(), absl::Seconds(5),
+                        *LoadCurveClient(Key("ops"), keys_ + "/own/master.pub"));
+  auto agent = ops.HttpAccessTo("agent:agent0");
+  auto master = ops.HttpAccessTo("master");
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  ASSERT_TRUE(master.ok()) << master.status();
+  EXPECT_EQ(agent->url, url);
+  const std::string files = absl::StrCat("/v1/files?framework=", framework_id, "&task=", task_id,
+                                         "&file=stdout&offset=0&length=100");
+  auto status_of = [](HttpAccess access, const std::string& path) {
+    HttpClient client(std::move(access), absl::Seconds(5));
+    httplib::Result r = client->Get(path);
+    return r ? r->status : -1;
+  };
+  // Without a token: /health only.
+  HttpAccess anonymous = *agent;
+  anonymous.token.clear();
+  EXPECT_EQ(status_of(anonymous, "/health"), 200);
+  for (const std::string& path : {std::string("/metrics"), std::string("/state"), files}) {
+    EXPECT_EQ(status_of(anonymous, path), 401) << path;
+  }
+  HttpAccess forged = anonymous;
+  forged.token = "agora1.b3BzCm9wZXJhdG9yCg.AAAA";
+  EXPECT_EQ(status_of(forged, files), 401);
+  // The agent's token is worth nothing at the master, and the master's at the agent.
+  HttpAccess replayed = *master;
+  replayed.token = agent->token;
+  EXPECT_EQ(status_of(replayed, "/state"), 401);
+  replayed = *agent;
+  replayed.token = master->token;
+  EXPECT_EQ(status_of(replayed, files), 401);
+  // The genuine ones work.
+  EXPECT_EQ(status_of(*agent, files), 200);
+  EXPECT_EQ(status_of(*master, "/state"), 200);
+  // A certificate other than the announced one is refused by the client.
+  HttpAccess impostor = *agent;
+  impostor.cert_sha256 = master->cert_sha256;
+  HttpClient client(impostor, absl::Seconds(5));
+  httplib::Result r = client->Get("/health");
+  EXPECT_FALSE(r);
+  if (!r) {
+    EXPECT_EQ(r.error(), httplib::Error::SSLConnection);  // the handshake was refused
+  }
+
+  // A framework's API: the same rules, and the CLI follows them itself.
+  Process batch(Cat({BinPath("agora-batch"), "--master", cluster.master(), "--work_dir",
+                     cluster.dir() + "/batch", "--role", "batch", "--http_port", "0"},
+                    As("batch")),
+                cluster.dir() + "/batch.log");
+  CliResult jobs;
+  ASSERT_TRUE(WaitFor([&] { return (jobs = cluster.Cli(Cat({"job", "list"}, As("ops")))).exit_code == 0; },
+                      absl::Seconds(15)))
+      << jobs.out;
+  auto api = ops.HttpAccessTo("framework:agora-batch");
+  ASSERT_TRUE(api.ok()) << api.status();
+  HttpAccess api_anonymous = *api;
+  api_anonymous.token.clear();
+  EXPECT_EQ(status_of(api_anonymous, "/v1/jobs"), 401);
+  EXPECT_EQ(status_of(*api, "/v1/jobs"), 200);
+  HttpAccess agent_token_at_api = *api;
+  agent_token_at_api.token = agent->token;
+  EXPECT_EQ(status_of(agent_token_at_api, "/v1/jobs"), 401);
+
+  CliResult status = cluster.Cli(Cat({"status", "--json"}, As("ops")));
+  auto http = nlohmann::json::parse(status.out, nullptr, false)["security"]["http"];
+  EXPECT_EQ(http["authenticated"], true) << status.out;
+  EXPECT_EQ(http["tls"], true) << status.out;
 }
 
 TEST_F(SecurityTest, AnOpenMasterSaysSoInItsStatus) {

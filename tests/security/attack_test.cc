@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/proc_file.h"
@@ -256,7 +257,7 @@ TEST_F(AttackTest, ATaskOverItsDiskIsStopped) {
   LocalCluster cluster(Isolated());
   ASSERT_TRUE(cluster.WaitForAgents(1));
   TestFramework fw(cluster.master());
-  TaskSpec chatty = Command("chatty", "head -c 64000000 /dev/zero; exec sleep 60");
+  TaskSpec chatty = Command("chatty", "head -c 64000000 /dev/zero > big; exec sleep 60");
   chatty.resources = Resources::Scalars(0.1, 32, 8);  // 8 MiB of disk
   fw.Launch(chatty);
   auto failed = fw.WaitForState("chatty", TaskState::kFailed, absl::Seconds(20));
@@ -264,6 +265,39 @@ TEST_F(AttackTest, ATaskOverItsDiskIsStopped) {
   EXPECT_EQ(failed->reason, "disk_limit");
   EXPECT_NE(failed->message.find("disk limit of 8 MiB exceeded: the sandbox held 6"), std::string::npos)
       << failed->message;
+}
+
+// A chatty task's stdout rotates by size (--task_log_max_size and
+// --task_log_max_files on the agent), so it cannot fill the disk, and
+// `agora logs --follow` reads across the rotations without losing a line.
+TEST_F(AttackTest, AChattyTasksLogsRotateAndAreFollowedAcrossRotations) {
+  ClusterOptions o = Isolated();
+  o.agent_flags = {"--task_log_max_size", "1", "--task_log_max_files", "3"};
+  LocalCluster cluster(o);
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  // 50 bursts of 10,000 numbered lines: 3.4 MB, a burst every 0.1 s.
+  fw.Launch(Command("chatty", "sleep 1; for i in $(seq 0 49); do seq $((i*10000)) $((i*10000+9999)); "
+                              "sleep 0.1; done"));
+  ASSERT_TRUE(fw.WaitForState("chatty", TaskState::kRunning, absl::Seconds(10)));
+  CliResult follow = cluster.Cli({"logs", "--follow", "chatty"}, absl::Seconds(60));
+  ASSERT_EQ(follow.exit_code, 0) << follow.out.substr(0, 1000);
+  std::string expected;
+  for (int n = 0; n < 500000; ++n) absl::StrAppend(&expected, n, "\n");
+  EXPECT_TRUE(follow.out == expected) << "followed " << follow.out.size() << " bytes of " << expected.size();
+  // On disk: three files of at most 1 MiB each; the oldest output is gone.
+  const std::string sandbox = Sandbox(cluster, fw, "chatty");
+  uint64_t kept = 0;
+  for (const char* name : {"stdout", "stdout.1", "stdout.2"}) {
+    ASSERT_TRUE(fs::exists(sandbox + "/" + name)) << name;
+    EXPECT_LE(fs::file_size(sandbox + "/" + name), 1u << 20) << name;
+    kept += fs::file_size(sandbox + "/" + name);
+  }
+  EXPECT_FALSE(fs::exists(sandbox + "/stdout.3"));
+  EXPECT_LT(kept, expected.size());
+  std::ifstream current(sandbox + "/stdout");
+  const std::string tail((std::istreambuf_iterator<char>(current)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(absl::EndsWith(tail, "\n499999\n"));
 }
 
 // Inside its namespaces a task has its own /tmp and /dev/shm, no

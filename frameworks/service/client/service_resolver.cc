@@ -13,7 +13,9 @@ using nlohmann::json;
 
 absl::StatusOr<std::string> ServicesApiFromMaster(const std::string& master, absl::Duration timeout) {
   sdk::MasterClient client(master, timeout);
-  return client.FrameworkEndpoint("agora-services");
+  auto access = client.HttpAccessTo("framework:agora-services");
+  if (!access.ok()) return access.status();
+  return access->url;
 }
 
 ServiceResolver::ServiceResolver(std::string service, Options options)
