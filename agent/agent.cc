@@ -268,7 +268,9 @@ void Agent::OnRegistered(wire::AgentRegistered::Reader msg) {
 void Agent::SendHeartbeat() {
   if (!registered_) return;
   WireMessage msg;
-  NewEnvelope(msg).initAgentHeartbeat().setAgentId(agent_id_);
+  auto heartbeat = NewEnvelope(msg).initAgentHeartbeat();
+  heartbeat.setAgentId(agent_id_);
+  heartbeat.setCheckpointError(CheckpointProblem());
   master_->Send(msg);
 }
 

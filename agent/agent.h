@@ -127,6 +127,9 @@ class Agent {
   // agent_http.cc: the HTTP /state body, and /metrics in the Prometheus text
   // format.
   std::string StateJson() const;
+  // Why its last checkpoint write failed (it launches nothing meanwhile);
+  // empty when it is fine. In /health, /state, /metrics and its heartbeats.
+  std::string CheckpointProblem() const;
   std::string MetricsText() const;
   // GET /v1/files?framework=F&task=T&file=stdout|stderr&offset=N&length=M:
   // a slice of a task's sandbox file, live or finished, as

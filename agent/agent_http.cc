@@ -50,6 +50,7 @@ std::string Agent::StateJson() const {
                                  ? "a uid per framework"
                                  : options_.task_users.default_user.name},
               {"checkpoint_failures", checkpointer_ ? checkpointer_->failures() : 0},
+              {"checkpoint_error", CheckpointProblem()},
               {"tasks", tasks},
               {"executors", executors}});
 }
@@ -68,6 +69,8 @@ std::string Agent::MetricsText() const {
   w.One("agora_agent_executors", "gauge", "Live executors.", double(executors_.size()));
   w.One("agora_agent_registered", "gauge", "1 while registered with the master.",
         registered_ ? 1 : 0);
+  w.One("agora_agent_checkpoint_failing", "gauge",
+        "1 while its last checkpoint write failed (it launches nothing).", CheckpointProblem().empty() ? 0 : 1);
   w.Counters({
       {"agora_agent_tasks_launched_total", "Tasks received.", stats_.tasks_launched},
       {"agora_agent_updates_sent_total", "Status updates sent.", stats_.updates_sent},
@@ -88,6 +91,10 @@ std::string Agent::MetricsText() const {
   if (master_) w.Socket("agora_agent_master", master_->stats());
   if (executors_socket_) w.Socket("agora_agent_executor", executors_socket_->stats());
   return w.Take();
+}
+
+std::string Agent::CheckpointProblem() const {
+  return checkpointer_ ? checkpointer_->last_error() : std::string();
 }
 
 namespace {

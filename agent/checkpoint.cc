@@ -150,9 +150,10 @@ absl::Status Checkpointer::Append(const std::string& key, kj::Array<capnp::word>
     ++failures_;
     AGORA_LOG(ERROR, "agent") << "cannot append to the checkpoint journal " << path_ << ": "
                               << std::strerror(e);
-    return absl::UnavailableError(absl::StrCat("cannot write the agent's checkpoint journal ",
-                                               path_, ": ", std::strerror(e)));
+    last_error_ = absl::StrCat("cannot write the agent's checkpoint journal ", path_, ": ", std::strerror(e));
+    return absl::UnavailableError(last_error_);
   }
+  if (!removal) last_error_.clear();  // a launch could be recorded again
   ++journal_records_;
   if (removal) {
     live_.erase(key);

@@ -68,6 +68,8 @@ class Checkpointer {
 
   size_t journal_records() const { return journal_records_; }
   uint64_t failures() const { return failures_; }  // writes that failed
+  // Why the latest write failed; empty once a task could be saved again.
+  const std::string& last_error() const { return last_error_; }
 
  private:
   // Appends one record; `key` names the entity, `words` its put or removal.
@@ -80,6 +82,7 @@ class Checkpointer {
   int fd_ = -1;
   size_t journal_records_ = 0;
   uint64_t failures_ = 0;
+  std::string last_error_;
   // The latest put of every live entity, to write when compacting.
   absl::flat_hash_map<std::string, kj::Array<capnp::word>> live_;
 };

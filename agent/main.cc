@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
         return path == "/state" ? agent_ptr->StateJson() : agent_ptr->MetricsText();
       },
       [&](const HttpRequest& request) { return agent_ptr->ServeFiles(request); },
-      std::move(http_security));
+      std::move(http_security), [&] { return agent_ptr->CheckpointProblem(); });
   if (!http.ok()) {
     std::cerr << http.status().message() << "\n";
     return 1;

@@ -121,7 +121,10 @@ struct AgentRegistered {
   agentId @0 :Text;
   heartbeatIntervalMs @1 :UInt32;
 }
-struct AgentHeartbeat { agentId @0 :Text; }
+struct AgentHeartbeat {
+  agentId @0 :Text;
+  checkpointError @1 :Text;  # why its last checkpoint write failed; empty when fine
+}
 struct ReregisterAgent { agentId @0 :Text; }   # master does not know it
 struct RunTask {
   frameworkId @0 :Text;

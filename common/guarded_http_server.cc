@@ -165,12 +165,17 @@ class GuardedStream final : public httplib::Stream {
 
 thread_local GuardedStream* current_stream = nullptr;
 
-// A whole response written straight to a socket the server will not serve.
-void RefuseConnection(int fd, const std::string& why) {
+// A whole response written straight to a connection the server will not
+// serve (over `ssl` when it has one), without waiting for the client.
+void RefuseConnection(int fd, SSL* ssl, const std::string& why) {
   const std::string body = why + "\n";
   const std::string response =
       absl::StrCat("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: "
                    "text/plain\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
+  if (ssl != nullptr) {
+    SSL_write(ssl, response.data(), static_cast<int>(response.size()));
+    return;
+  }
   [[maybe_unused]] ssize_t ignored = ::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -241,6 +246,10 @@ GuardedHttpServer::GuardedHttpServer(HttpLimits limits) : limits_(limits) {
     if (req.has_header("Transfer-Encoding")) {
       return refuse(411, "chunked request bodies are not accepted: send a Content-Length");
     }
+    // The library would inflate a compressed body without a bound.
+    if (req.has_header("Content-Encoding")) {
+      return refuse(415, "compressed request bodies are not accepted");
+    }
     size_t length = 0;
     if (req.has_header("Content-Length") &&
         !absl::SimpleAtoi(req.get_header_value("Content-Length"), &length)) {
@@ -278,8 +287,17 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
   GuardedStream(sock, limits_).get_remote_ip_and_port(client, port);
   if (!Admit(client)) {
     ++stats_.connections_refused;
-    RefuseConnection(sock, absl::StrCat("too many connections from ", client, " (at most ",
-                                        limits_.max_connections_per_client, ")"));
+    // Over TLS the refusal is said over TLS too (briefly: a refused client
+    // does not hold a worker for a whole request deadline).
+    SSL* ssl = tls_ ? AcceptTls(tls_.get(), sock, absl::Now() + absl::Seconds(1)) : nullptr;
+    if (!tls_ || ssl != nullptr) {
+      RefuseConnection(sock, ssl, absl::StrCat("too many connections from ", client, " (at most ",
+                                               limits_.max_connections_per_client, ")"));
+    }
+    if (ssl != nullptr) {
+      SSL_shutdown(ssl);
+      SSL_free(ssl);
+    }
     return false;
   }
   absl::Cleanup release = [this, &client] { Release(client); };

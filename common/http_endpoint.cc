@@ -7,6 +7,8 @@
 #include <httplib.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "common/log.h"
 #include "common/metrics_writer.h"
@@ -17,7 +19,7 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
                                                                    int port, EventLoop& loop,
                                                                    Render render, Api api,
                                                                    std::optional<HttpSecurity> security,
-                                                                   HttpLimits limits) {
+                                                                   Health health, HttpLimits limits) {
   std::unique_ptr<HttpEndpoint> http(new HttpEndpoint());
   http->loop_ = &loop;
   http->render_ = std::move(render);
@@ -29,9 +31,19 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
     if (absl::Status s = http->server_->EnableTls(http->security_->identity); !s.ok()) return s;
     http->server_->set_authenticator([self](const httplib::Request& head) { return self->Authenticate(head); });
   }
-  http->server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
+  if (health) {
+    http->server_->Get("/health", [self, health](const httplib::Request&, httplib::Response& res) {
+      self->Serve(HttpRequest{"GET", "/health"}, [health](const HttpRequest&) {
+        const std::string problem = health();
+        return problem.empty() ? HttpReply{200, "ok\n", "text/plain"}
+                               : HttpReply{503, problem + "\n", "text/plain"};
+      }, &res);
+    });
+  } else {
+    http->server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok\n", "text/plain");
+    });
+  }
   for (const auto& route : {std::pair{"/state", "application/json"},
                             {"/metrics", "text/plain; version=0.0.4"}}) {
     const char* path = route.first;  // (clang 14 cannot capture structured bindings)
@@ -108,12 +120,13 @@ absl::Status HttpEndpoint::Authenticate(const httplib::Request& head) const {
   }
   const std::string header = head.get_header_value("Authorization");
   absl::string_view token = header;
-  if (!absl::ConsumePrefix(&token, "Bearer ")) {
+  if (!absl::StartsWithIgnoreCase(token, "bearer ")) {
     return absl::UnauthenticatedError(
         "this daemon is secured: send `Authorization: Bearer TOKEN` with a token the master "
         "issues to an operator key (the agora CLI does this itself)");
   }
-  auto grant = security_->verifier.Verify(token, absl::Now());
+  token.remove_prefix(7);
+  auto grant = security_->verifier.Verify(absl::StripLeadingAsciiWhitespace(token), absl::Now());
   if (!grant.ok()) return grant.status();
   if (grant->kind != CurvePrincipal::Kind::kOperator) {
     return absl::PermissionDeniedError(absl::StrCat("key '", grant->holder, "' is not an operator"));

@@ -66,6 +66,10 @@ class HttpEndpoint {
   using Render = std::function<std::string(const std::string& path)>;
   // Runs on the loop thread; answers any request under /v1/.
   using Api = std::function<HttpReply(const HttpRequest& request)>;
+  // Runs on the loop thread: why the daemon is unhealthy, empty when it is
+  // not. With one, /health answers through the loop (503 with the reason,
+  // or when the loop does not answer); without, "ok" from the HTTP thread.
+  using Health = std::function<std::string()>;
 
   // Binds host:port (port 0 picks a free one) and starts serving within
   // `limits` (common/guarded_http_server.h); /metrics carries its counters.
@@ -73,6 +77,7 @@ class HttpEndpoint {
                                                              EventLoop& loop, Render render,
                                                              Api api = nullptr,
                                                              std::optional<HttpSecurity> security = {},
+                                                             Health health = nullptr,
                                                              HttpLimits limits = {});
   ~HttpEndpoint();  // stops serving and joins the server thread
   int port() const { return port_; }

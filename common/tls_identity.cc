@@ -13,6 +13,8 @@ absl::StatusOr<TlsIdentity> MakeSelfSignedIdentity(const std::string& common_nam
   id.key.reset(EVP_EC_gen("P-256"));
   id.cert.reset(X509_new());
   if (!id.key || !id.cert) return absl::InternalError("cannot make a TLS key");
+  // X.509 caps a common name at 64 characters; clients pin, and ignore it.
+  const std::string cn = common_name.empty() ? "agora" : common_name.substr(0, 64);
   X509* cert = id.cert.get();
   uint8_t serial[16];
   RAND_bytes(serial, sizeof(serial));
@@ -25,7 +27,7 @@ absl::StatusOr<TlsIdentity> MakeSelfSignedIdentity(const std::string& common_nam
       X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600) != nullptr &&
       X509_set_pubkey(cert, id.key.get()) == 1 &&
       X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const uint8_t*>(common_name.c_str()), -1, -1,
+                                 reinterpret_cast<const uint8_t*>(cn.c_str()), -1, -1,
                                  0) == 1 &&
       X509_set_issuer_name(cert, X509_get_subject_name(cert)) == 1 &&
       X509_sign(cert, id.key.get(), EVP_sha256()) > 0;

@@ -34,7 +34,8 @@ struct TlsIdentity {
   std::string sha256;  // of the certificate's DER, lowercase hex
 };
 
-// Valid from an hour ago for ten years; `common_name` names the daemon.
+// Valid from an hour ago for ten years; `common_name` names the daemon (its
+// first 64 characters).
 absl::StatusOr<TlsIdentity> MakeSelfSignedIdentity(const std::string& common_name);
 
 // Lowercase hex SHA-256 of the certificate's DER encoding.

@@ -355,6 +355,11 @@ void Master::OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader m
     return;
   }
   it->second.peer = peer;  // the connection may have been re-established
+  const std::string checkpoint_error = msg.getCheckpointError();
+  if (checkpoint_error != it->second.checkpoint_error && !checkpoint_error.empty()) {
+    AGORA_LOG(WARNING, "master") << "agent " << id << " cannot checkpoint: " << checkpoint_error;
+  }
+  it->second.checkpoint_error = checkpoint_error.substr(0, 1024);
   agent_heartbeats_.Beat(id, loop_.Now());
 }
 

@@ -64,6 +64,19 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   } else {
     id = NewId("f");
   }
+  // Operators reach a framework's API by its name (HttpAccess): on a secured
+  // master a name belongs to the key of the framework that holds it, while
+  // that framework is known (active, or disconnected within its failover).
+  if (sender_ != nullptr) {
+    for (const auto& [other_id, other] : frameworks_) {
+      if (other_id != id && other.name == name && !other.principal.empty() && other.principal != sender_->name) {
+        ++stats_.permission_denied;
+        return SendError(peer, rid, wire::ErrorCode::PERMISSION_DENIED,
+                         absl::StrCat("subscribe: the name '", name, "' belongs to framework ", other_id,
+                                      " of key '", other.principal, "'"));
+      }
+    }
+  }
   auto [it, inserted] = frameworks_.try_emplace(id);
   FrameworkRecord& fw = it->second;
   if (!inserted) {

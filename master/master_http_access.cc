@@ -37,8 +37,17 @@ void Master::OnHttpAccess(const PeerId& peer, uint64_t rid, const std::string& t
     info = {agent->http_endpoint, agent->http_cert_sha256, agent->principal};
   } else if (absl::ConsumePrefix(&rest, "framework:")) {
     const FrameworkRecord* found = nullptr;
+    int active = 0;
     for (const auto& [id, fw] : frameworks_) {
-      if (fw.name == agent_or_name && fw.state == FrameworkState::kActive && !fw.endpoint.empty()) found = &fw;
+      if (fw.name == agent_or_name && fw.state == FrameworkState::kActive && !fw.endpoint.empty()) {
+        found = &fw;
+        ++active;
+      }
+    }
+    if (active > 1) {
+      return SendError(peer, rid, wire::ErrorCode::FAILED_PRECONDITION,
+                       absl::StrCat(active, " active frameworks are named '", agent_or_name,
+                                    "': which one to reach is ambiguous (agora frameworks lists them)"));
     }
     if (found == nullptr) {
       return SendError(peer, rid, wire::ErrorCode::NOT_FOUND,

@@ -69,6 +69,7 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
                      {"limits_enforced", a.limits_enforced},
                      {"cgroup_version", a.cgroup_version},
                      {"http", a.http_endpoint},
+                     {"checkpoint_error", a.checkpoint_error},
                      {"registered_at", Rfc3339(a.registered_at)}});
     }
   } else if (query == "frameworks") {

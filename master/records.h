@@ -48,6 +48,7 @@ struct AgentRecord {
   std::string http_cert_sha256;  // secured: its HTTPS certificate's fingerprint
   std::string address;        // IP address its tasks are reached at
   std::string principal;      // secured: the key it registered with (only it may act for it)
+  std::string checkpoint_error;  // its last checkpoint write failed (it launches nothing)
   absl::Time registered_at;
   absl::Time unreachable_since;
   // Draining (an operator asked; kept across unreachability and restarts):

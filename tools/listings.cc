@@ -35,7 +35,11 @@ Table AgentsTable(const json& rows) {
   for (const json& a : rows) {
     std::vector<std::string> attrs;
     for (const auto& [k, v] : a["attributes"].items()) attrs.push_back(absl::StrCat(k, ":", v.get<std::string>()));
-    t.AddRow({a["id"], a["hostname"], a["state"], UsedOfTotal(a["used"], a["resources"], "cpus"),
+    // An agent that cannot checkpoint launches nothing: its state says so.
+    const std::string state = a.value("checkpoint_error", "").empty()
+                                  ? a.value("state", "")
+                                  : a.value("state", "") + " (cannot checkpoint)";
+    t.AddRow({a["id"], a["hostname"], state, UsedOfTotal(a["used"], a["resources"], "cpus"),
               UsedOfTotal(a["used"], a["resources"], "mem"),
               UsedOfTotal(a["used"], a["resources"], "disk"), absl::StrCat(a.value("tasks", 0)),
               a.value("limits_enforced", false)

@@ -89,17 +89,27 @@ int PrintLogs(sdk::MasterClient& master, LogsArgs a) {
   if (a.tail >= 0) offset = -1;  // the last bytes; trimmed to lines below
   uint64_t inode = 0;  // of the file being read: a rotation gives `file` a new one
   bool first = true, ended = false;
+  int missing = 0;  // reads that found no file since the last that did
   for (;;) {
     auto answer = read(file, offset);
-    if (!answer.ok()) return Fail(std::string(answer.status().message()));
+    if (!answer.ok()) {
+      // Following, a file read before may be missing for a moment: between
+      // a rotation's rename and the new file.
+      if (!a.follow || inode == 0 || !absl::IsNotFound(answer.status()) || ++missing > 20) {
+        return Fail(std::string(answer.status().message()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    missing = 0;
     json& body = *answer;
     const uint64_t now_inode = body.value("inode", uint64_t{0});
-    if (inode != 0 && now_inode != inode) {
+    if (inode != 0 && (now_inode != inode || body["size"].get<int64_t>() < offset)) {
       // Rotated: the rest of what was being read is FILE.1 now.
       for (bool more = true; more;) {
         auto rest = read(file + ".1", offset);
         if (!rest.ok() || rest->value("inode", uint64_t{0}) != inode) {
-          std::cerr << "agora logs: [" << file << " rotated more than once meanwhile: output skipped]\n";
+          std::cerr << "agora logs: [" << file << " was rotated away before it was read: output skipped]\n";
           break;
         }
         const std::string data = (*rest)["data"];

@@ -326,6 +326,14 @@ void Executor::CloseTaskOutput(Task& task) {
     loop_.UnwatchFd(stream->pipe.get());
     stream->pipe.Reset();
   }
+  for (auto [stream, name] : {std::pair{&task.out, "stdout"}, std::pair{&task.err, "stderr"}}) {
+    if (stream->log == nullptr) continue;
+    if (stream->log->dropped_bytes() > 0 || stream->log->failed_rotations() > 0) {
+      AGORA_LOG(WARNING, "executor") << "task " << task.id << ": " << stream->log->dropped_bytes() << " bytes of its "
+                                     << name << " dropped, " << stream->log->failed_rotations()
+                                     << " rotations failed";
+    }
+  }
 }
 
 void Executor::Kill(Task& task, absl::Duration grace) {

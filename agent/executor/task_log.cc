@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "agent/sandbox_files.h"
 #include "common/log.h"
@@ -49,13 +48,12 @@ void TaskLog::Failed(const std::string& why) {
   ++failed_rotations_;
   // A task can fail every rotation: the 1st, 2nd, 4th, 8th ... are logged.
   if ((failed_rotations_ & (failed_rotations_ - 1)) == 0) {
-    AGORA_LOG(WARNING, "executor") << why << " (" << failed_rotations_ << " failed rotations)";
+    AGORA_LOG(WARNING, "executor") << why << " (" << failed_rotations_ << " failed; output is "
+                                   << "dropped until a rotation works)";
   }
 }
 
 void TaskLog::Rotate() {
-  // A failed rotation is tried again after another max_bytes, not per write.
-  absl::Cleanup retry_later = [this] { size_ = 0; };
   // NAME.(n-2) -> NAME.(n-1), ..., NAME -> NAME.1: each rename replaces the
   // name it lands on, whatever that is, and follows nothing.
   for (int i = limits_.max_files - 1; i >= 1; --i) {
@@ -67,7 +65,7 @@ void TaskLog::Rotate() {
       return;
     }
   }
-  if (limits_.max_files == 1) ::unlinkat(dir_.get(), name_.c_str(), 0);
+  if (limits_.max_files == 1 || !file_.valid()) ::unlinkat(dir_.get(), name_.c_str(), 0);
   absl::Status s = OpenCurrent(/*create=*/true);
   if (!s.ok() && absl::IsAlreadyExists(s)) {  // planted between the rename and the open
     ::unlinkat(dir_.get(), name_.c_str(), 0);
@@ -78,20 +76,33 @@ void TaskLog::Rotate() {
     return;  // no file: output is dropped until the next try
   }
   ++rotations_;
-  std::move(retry_later).Cancel();
 }
 
 void TaskLog::Write(const char* data, size_t size) {
+  // The task deleted the file being written (whose blocks no walk of the
+  // sandbox would count): a new one takes its name.
+  struct stat st {};
+  if (file_.valid() && ::fstat(file_.get(), &st) == 0 && st.st_nlink == 0) {
+    file_.Reset();
+    size_ = limits_.max_bytes;
+  }
   while (size > 0) {
     if (size_ >= limits_.max_bytes || !file_.valid()) Rotate();
-    if (!file_.valid()) return;  // nowhere to write: dropped (counted as a failed rotation)
+    // No file, or a full one that could not be rotated: what is left is
+    // dropped, so the log stays within its files whatever the task did.
+    if (!file_.valid() || size_ >= limits_.max_bytes) {
+      dropped_bytes_ += size;
+      return;
+    }
     // A file never grows past max_bytes when a rotation works.
     const size_t room = static_cast<size_t>(std::max<uint64_t>(1, limits_.max_bytes - std::min(size_, limits_.max_bytes)));
     const ssize_t n = ::write(file_.get(), data, std::min(size, room));
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
-      AGORA_LOG(WARNING, "executor") << "cannot write " << name_ << ": " << std::strerror(errno);
-      return;  // a full disk: what does not fit is dropped, the task goes on
+      // A full disk: what does not fit is dropped, the task goes on.
+      if (dropped_bytes_ == 0) AGORA_LOG(WARNING, "executor") << "cannot write " << name_ << ": " << std::strerror(errno);
+      dropped_bytes_ += size;
+      return;
     }
     size_ += static_cast<uint64_t>(n);
     data += n;

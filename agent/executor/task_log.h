@@ -9,9 +9,10 @@
 // name in it at any moment: every file is opened through the sandbox's
 // handle (agent/sandbox_files.h: no symlink, no `..`, regular files with one
 // name only), created O_EXCL and handed to the task's user; renames move
-// names and never follow them. A rotation that fails (the task put a
-// directory where the next file goes) is logged and counted; the stream
-// goes on into the current file.
+// names and never follow them. When a rotation fails (the task put a
+// directory where the next file goes) or the disk is full, output is
+// dropped and counted until there is room again: the log never grows past
+// its files, and a file the task deleted under it is replaced by a new one.
 //
 // Loop thread only.
 #pragma once
@@ -46,6 +47,7 @@ class TaskLog {
   bool Pump(int pipe);
   uint64_t rotations() const { return rotations_; }
   uint64_t failed_rotations() const { return failed_rotations_; }
+  uint64_t dropped_bytes() const { return dropped_bytes_; }  // not written: no room
 
  private:
   TaskLog() = default;
@@ -62,6 +64,7 @@ class TaskLog {
   uint64_t size_ = 0;  // of the current file, as far as this log wrote it
   uint64_t rotations_ = 0;
   uint64_t failed_rotations_ = 0;
+  uint64_t dropped_bytes_ = 0;
 };
 
 }  // namespace agora::agent

@@ -92,13 +92,26 @@ TEST_F(TaskLogTest, AStdoutThatIsASymlinkOrAFifoIsRefused) {
   EXPECT_FALSE(TaskLog::Open(sandbox_.get(), "stdout", {}, std::nullopt).ok());  // and did not block
 }
 
-TEST_F(TaskLogTest, ARotationThatCannotHappenIsCountedAndOutputGoesOn) {
+TEST_F(TaskLogTest, WhatCannotBeRotatedIsDroppedNotWrittenPastTheLimit) {
   auto log = Open(4, 2);
   fs::create_directories(dir_ + "/stdout.1/full");  // a rename cannot replace a full directory
   Print(*log, "1234");
   Print(*log, "5678");
   EXPECT_GE(log->failed_rotations(), 1u);
-  EXPECT_EQ(Read("stdout"), "12345678");
+  EXPECT_EQ(log->dropped_bytes(), 4u);
+  EXPECT_EQ(Read("stdout"), "1234");
+  fs::remove_all(dir_ + "/stdout.1");  // room again
+  Print(*log, "9abc");
+  EXPECT_EQ(Read("stdout.1"), "1234");
+  EXPECT_EQ(Read("stdout"), "9abc");
+}
+
+TEST_F(TaskLogTest, AFileTheTaskDeletedIsReplacedSoItsBytesStayVisible) {
+  auto log = Open(100, 2);
+  Print(*log, "1234");
+  fs::remove(dir_ + "/stdout");
+  Print(*log, "5678");
+  EXPECT_EQ(Read("stdout"), "5678");
 }
 
 TEST_F(TaskLogTest, PumpSaysWhenThePipeHasEnded) {

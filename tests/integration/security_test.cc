@@ -38,6 +38,7 @@ class SecurityTest : public ::testing::Test {
              {"master", "own", "any", "*"},
              {"agent", "trusted", "agent", "*"},
              {"batch", "trusted", "framework", "batch"},
+             {"other", "trusted", "framework", "batch"},
              {"ops", "operators", "operator", "*"},
              {"stranger", "own", "any", "*"}}) {
       CliResult r = Keys({"keys", "generate", name, "--dir", keys_ + "/" + dir, "--kind", kind,
@@ -45,7 +46,7 @@ class SecurityTest : public ::testing::Test {
       ASSERT_EQ(r.exit_code, 0) << r.out;
     }
     // Secret keys do not belong in the master's trusted directory.
-    for (const char* name : {"agent", "batch"}) {
+    for (const char* name : {"agent", "batch", "other"}) {
       fs::rename(keys_ + "/trusted/" + name + ".key", keys_ + "/own/" + name + ".key");
     }
   }
@@ -249,6 +250,17 @@ TEST_F(SecurityTest, HttpIsTlsAndTakesOnlyAnOperatorsTokenForThatDaemon) {
   HttpAccess agent_token_at_api = *api;
   agent_token_at_api.token = agent->token;
   EXPECT_EQ(status_of(agent_token_at_api, "/v1/jobs"), 401);
+  // Another framework key cannot take the name to receive operators' requests.
+  Process squatter(Cat({BinPath("agora-batch"), "--master", cluster.master(), "--work_dir",
+                        cluster.dir() + "/squatter", "--role", "batch", "--http_port", "0"},
+                       As("other")),
+                   cluster.dir() + "/squatter.log");
+  int squatter_status = 0;
+  EXPECT_TRUE(squatter.Wait(absl::Seconds(15), &squatter_status));
+  std::ifstream squatter_log(cluster.dir() + "/squatter.log");
+  const std::string said((std::istreambuf_iterator<char>(squatter_log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(said.find("the name 'agora-batch' belongs to framework"), std::string::npos) << said;
+  EXPECT_EQ(ops.HttpAccessTo("framework:agora-batch")->url, api->url);
 
   CliResult status = cluster.Cli(Cat({"status", "--json"}, As("ops")));
   auto http = nlohmann::json::parse(status.out, nullptr, false)["security"]["http"];

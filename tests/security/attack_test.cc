@@ -372,10 +372,24 @@ TEST_F(AttackTest, AnAgentThatCannotCheckpointRefusesToLaunch) {
   auto metrics = http.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->body.find("agora_agent_checkpoint_failures_total 0"), std::string::npos);
-  // Room again: the next task runs.
+  EXPECT_NE(metrics->body.find("agora_agent_checkpoint_failing 1"), std::string::npos);
+  // Its health and `agora agents` say so, with the reason.
+  auto health = http.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 503);
+  EXPECT_NE(health->body.find("No space left on device"), std::string::npos) << health->body;
+  CliResult agents;
+  EXPECT_TRUE(WaitFor(
+      [&] { return (agents = cluster.Cli({"agents"})).out.find("(cannot checkpoint)") != std::string::npos; },
+      absl::Seconds(5)))
+      << agents.out;
+  // Room again: the next task runs, and the condition clears.
   fs::remove(work + "/filler");
   fw.Launch(Command("accepted", "true"));
   EXPECT_TRUE(fw.WaitForState("accepted", TaskState::kFinished, absl::Seconds(15)));
+  EXPECT_EQ(http.Get("/health")->status, 200);
+  EXPECT_TRUE(WaitFor([&] { return cluster.Cli({"agents"}).out.find("cannot checkpoint") == std::string::npos; },
+                      absl::Seconds(5)));
 }
 
 // A raw TCP connection to 127.0.0.1:port, or -1.
@@ -490,6 +504,36 @@ TEST_F(AttackTest, AHugeRequestBodyIsRefusedBeforeItIsRead) {
   const std::string answer(buf, n);
   EXPECT_NE(answer.find("413"), std::string::npos) << answer;
   // The master's memory did not take the body in.
+  const std::string status = ReadProcFile(absl::StrCat("/proc/", cluster.master_process().pid(), "/status"));
+  const size_t at = status.find("VmRSS:");
+  ASSERT_NE(at, std::string::npos);
+  int64_t rss_kib = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(std::string(absl::StripAsciiWhitespace(
+                                   status.substr(at + 6, status.find("kB", at) - at - 6))),
+                               &rss_kib));
+  EXPECT_LT(rss_kib, 200 * 1024);
+}
+
+// A gzip bomb (300 MB of zeros in about 300 KB) posted to /health, which
+// needs no token: refused by its Content-Encoding, never inflated.
+TEST_F(AttackTest, ACompressedBodyIsRefusedUnread) {
+  LocalCluster cluster(Isolated(/*agents=*/0));
+  std::string bomb;
+  {
+    FILE* pipe = ::popen("head -c 300000000 /dev/zero | gzip -c", "r");
+    ASSERT_NE(pipe, nullptr);
+    char buf[65536];
+    size_t n;
+    while ((n = ::fread(buf, 1, sizeof(buf), pipe)) > 0) bomb.append(buf, n);
+    ::pclose(pipe);
+  }
+  ASSERT_LT(bomb.size(), 1u << 20);
+  httplib::Client http("127.0.0.1", MasterHttpPort(cluster));
+  http.set_read_timeout(5, 0);
+  httplib::Headers headers = {{"Content-Encoding", "gzip"}};
+  auto r = http.Post("/health", headers, bomb, "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 415) << r->body;
   const std::string status = ReadProcFile(absl::StrCat("/proc/", cluster.master_process().pid(), "/status"));
   const size_t at = status.find("VmRSS:");
   ASSERT_NE(at, std::string::npos);
