@@ -316,22 +316,20 @@ void Executor::OnTaskOutput(const std::string& task_id, bool err) {
 }
 
 void Executor::CloseTaskOutput(Task& task) {
-  for (Task::Stream* stream : {&task.out, &task.err}) {
-    if (!stream->pipe.valid()) continue;
-    // What the task wrote before it ended is in the pipe: all of it goes to
-    // the file before its end is reported. A writer it left behind cannot
-    // hold the loop: this stops at an empty pipe, or after 64 MiB.
-    for (int i = 0; i < 64 && stream->log->Pump(stream->pipe.get()) && PipeHasData(stream->pipe.get()); ++i) {
-    }
-    loop_.UnwatchFd(stream->pipe.get());
-    stream->pipe.Reset();
-  }
   for (auto [stream, name] : {std::pair{&task.out, "stdout"}, std::pair{&task.err, "stderr"}}) {
-    if (stream->log == nullptr) continue;
-    if (stream->log->dropped_bytes() > 0 || stream->log->failed_rotations() > 0) {
-      AGORA_LOG(WARNING, "executor") << "task " << task.id << ": " << stream->log->dropped_bytes() << " bytes of its "
-                                     << name << " dropped, " << stream->log->failed_rotations()
-                                     << " rotations failed";
+    if (stream->pipe.valid()) {
+      // What the task wrote before it ended is in the pipe: all of it goes to
+      // the file before its end is reported. A writer it left behind cannot
+      // hold the loop: this stops at an empty pipe, or after 64 MiB.
+      for (int i = 0; i < 64 && stream->log->Pump(stream->pipe.get()) && PipeHasData(stream->pipe.get()); ++i) {
+      }
+      loop_.UnwatchFd(stream->pipe.get());
+      stream->pipe.Reset();
+    }
+    if (stream->log != nullptr && (stream->log->dropped_bytes() > 0 || stream->log->failed_rotations() > 0)) {
+      AGORA_LOG(WARNING, "executor") << "task " << task.id << ": " << stream->log->dropped_bytes()
+                                     << " bytes of its " << name << " dropped, "
+                                     << stream->log->failed_rotations() << " rotations failed";
     }
   }
 }
