@@ -179,22 +179,25 @@ void RefuseConnection(int fd, SSL* ssl, const std::string& why) {
   [[maybe_unused]] ssize_t ignored = ::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+// A TLS session: closed (close_notify, best effort) and freed when it goes.
+void CloseSsl(SSL* ssl) {
+  SSL_shutdown(ssl);
+  SSL_free(ssl);
+}
+using UniqueSsl = std::unique_ptr<SSL, OpenSslFree<SSL, CloseSsl>>;
+
 // The server's half of a TLS handshake on `sock` (made non-blocking), by
 // `deadline`; null when it fails or is late.
-SSL* AcceptTls(SSL_CTX* ctx, int sock, absl::Time deadline) {
+UniqueSsl AcceptTls(SSL_CTX* ctx, int sock, absl::Time deadline) {
   ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
-  SSL* ssl = SSL_new(ctx);
-  if (ssl == nullptr || SSL_set_fd(ssl, sock) != 1) {
-    SSL_free(ssl);
-    return nullptr;
-  }
+  UniqueSsl ssl(SSL_new(ctx));
+  if (ssl == nullptr || SSL_set_fd(ssl.get(), sock) != 1) return nullptr;
   for (;;) {
-    const int r = SSL_accept(ssl);
+    const int r = SSL_accept(ssl.get());
     if (r == 1) return ssl;
-    const int error = SSL_get_error(ssl, r);
+    const int error = SSL_get_error(ssl.get(), r);
     if ((error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) ||
         !PollFor(sock, error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline - absl::Now())) {
-      SSL_free(ssl);
       return nullptr;
     }
   }
@@ -202,7 +205,6 @@ SSL* AcceptTls(SSL_CTX* ctx, int sock, absl::Time deadline) {
 
 }  // namespace
 
-void GuardedHttpServer::SslCtxFree::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
 
 absl::Status GuardedHttpServer::EnableTls(const TlsIdentity& identity) {
   tls_.reset(SSL_CTX_new(TLS_server_method()));
@@ -289,19 +291,15 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
     ++stats_.connections_refused;
     // Over TLS the refusal is said over TLS too (briefly: a refused client
     // does not hold a worker for a whole request deadline).
-    SSL* ssl = tls_ ? AcceptTls(tls_.get(), sock, absl::Now() + absl::Seconds(1)) : nullptr;
+    UniqueSsl ssl = tls_ ? AcceptTls(tls_.get(), sock, absl::Now() + absl::Seconds(1)) : nullptr;
     if (!tls_ || ssl != nullptr) {
-      RefuseConnection(sock, ssl, absl::StrCat("too many connections from ", client, " (at most ",
-                                               limits_.max_connections_per_client, ")"));
-    }
-    if (ssl != nullptr) {
-      SSL_shutdown(ssl);
-      SSL_free(ssl);
+      RefuseConnection(sock, ssl.get(), absl::StrCat("too many connections from ", client, " (at most ",
+                                                     limits_.max_connections_per_client, ")"));
     }
     return false;
   }
   absl::Cleanup release = [this, &client] { Release(client); };
-  SSL* ssl = nullptr;
+  UniqueSsl ssl;
   if (tls_) {
     ssl = AcceptTls(tls_.get(), sock, absl::Now() + limits_.request_deadline);
     if (ssl == nullptr) {
@@ -309,12 +307,7 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
       return false;
     }
   }
-  absl::Cleanup end_tls = [ssl] {
-    if (ssl == nullptr) return;
-    SSL_shutdown(ssl);
-    SSL_free(ssl);
-  };
-  GuardedStream stream(sock, limits_, ssl);
+  GuardedStream stream(sock, limits_, ssl.get());
   current_stream = &stream;
   absl::Cleanup forget = [] { current_stream = nullptr; };
   bool ok = true;

@@ -72,11 +72,8 @@ class GuardedHttpServer : public httplib::Server {
   bool Admit(const std::string& client);
   void Release(const std::string& client);
 
-  struct SslCtxFree {
-    void operator()(SSL_CTX* ctx) const;
-  };
   const HttpLimits limits_;
-  std::unique_ptr<SSL_CTX, SslCtxFree> tls_;
+  UniqueSslCtx tls_;
   HttpAuthenticator authenticate_;
   HttpGuardStats stats_;
   std::mutex mu_;

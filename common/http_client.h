@@ -14,6 +14,7 @@
 
 #include <httplib.h>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace agora {
@@ -23,6 +24,9 @@ struct HttpAccess {
   std::string cert_sha256;  // with https: the one certificate to accept
   std::string token;        // with https: sent as a bearer token
   absl::Time expires = absl::InfiniteFuture();
+
+  // Whether its token is good for another request or two; else ask again.
+  bool Fresh() const { return expires - absl::Now() > absl::Seconds(30); }
 };
 
 class HttpClient {

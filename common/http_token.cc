@@ -13,19 +13,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/openssl_ptr.h"
 
 namespace agora {
 namespace {
 
 constexpr absl::string_view kPrefix = "agora1.";
 constexpr size_t kMaxTokenBytes = 1024;
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
 
 absl::StatusOr<std::string> DecodeKey(const std::string& z85) {
   std::string raw(32, '\0');
@@ -42,12 +36,12 @@ absl::StatusOr<std::string> MacKey(const std::string& own_secret, const std::str
   auto pub = DecodeKey(their_public);
   if (!secret.ok()) return secret.status();
   if (!pub.ok()) return pub.status();
-  std::unique_ptr<EVP_PKEY, PkeyFree> own(EVP_PKEY_new_raw_private_key(
+  UniqueEvpPkey own(EVP_PKEY_new_raw_private_key(
       EVP_PKEY_X25519, nullptr, reinterpret_cast<const uint8_t*>(secret->data()), 32));
-  std::unique_ptr<EVP_PKEY, PkeyFree> peer(EVP_PKEY_new_raw_public_key(
+  UniqueEvpPkey peer(EVP_PKEY_new_raw_public_key(
       EVP_PKEY_X25519, nullptr, reinterpret_cast<const uint8_t*>(pub->data()), 32));
   if (!own || !peer) return absl::InternalError("X25519 is not available");
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(own.get(), nullptr));
+  UniqueEvpPkeyCtx ctx(EVP_PKEY_CTX_new(own.get(), nullptr));
   uint8_t shared[32];
   size_t length = sizeof(shared);
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1 ||

@@ -18,19 +18,13 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/openssl_ptr.h"
 
 namespace agora {
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct EvpPkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-
 struct TlsIdentity {
-  std::unique_ptr<X509, X509Free> cert;
-  std::unique_ptr<EVP_PKEY, EvpPkeyFree> key;
+  UniqueX509 cert;
+  UniqueEvpPkey key;
   std::string sha256;  // of the certificate's DER, lowercase hex
 };
 

@@ -5,7 +5,6 @@
 // Permitted() has already refused every key that is not an operator's.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "common/http_token.h"
 #include "master/master.h"
 
@@ -23,11 +22,11 @@ struct HttpTargetInfo {
 
 void Master::OnHttpAccess(const PeerId& peer, uint64_t rid, const std::string& target) {
   HttpTargetInfo info;
-  absl::string_view rest = target;
-  const std::string agent_or_name(target.substr(target.find(':') + 1));
+  const std::string kind = target.substr(0, target.find(':'));
+  const std::string agent_or_name = target.substr(kind.size() + (kind.size() < target.size() ? 1 : 0));
   if (target == "master") {
     info = {http_endpoint_, http_cert_sha256_, ""};
-  } else if (absl::ConsumePrefix(&rest, "agent:")) {
+  } else if (kind == "agent") {
     AgentRecord* agent = FindAgent(agent_or_name);
     if (agent == nullptr || agent->http_endpoint.empty()) {
       return SendError(peer, rid, wire::ErrorCode::NOT_FOUND,
@@ -35,7 +34,7 @@ void Master::OnHttpAccess(const PeerId& peer, uint64_t rid, const std::string& t
                                     "one has that hostname: use its id)"));
     }
     info = {agent->http_endpoint, agent->http_cert_sha256, agent->principal};
-  } else if (absl::ConsumePrefix(&rest, "framework:")) {
+  } else if (kind == "framework") {
     const FrameworkRecord* found = nullptr;
     int active = 0;
     for (const auto& [id, fw] : frameworks_) {

@@ -21,7 +21,7 @@ absl::Status FrameworkClient::Resolve() {
     access_ = HttpAccess{endpoint_};
     return absl::OkStatus();
   }
-  if (access_ && access_->expires - absl::Now() > absl::Seconds(30)) return absl::OkStatus();
+  if (access_ && access_->Fresh()) return absl::OkStatus();
   auto access = master_.HttpAccessTo("framework:" + name_);
   if (!access.ok()) return access.status();
   access_ = *std::move(access);

@@ -65,7 +65,7 @@ int PrintLogs(sdk::MasterClient& master, LogsArgs a) {
   // before the token expires while following.
   std::optional<HttpClient> client;
   auto connect = [&]() -> absl::Status {
-    if (client && client->access().expires - absl::Now() > absl::Seconds(30)) return absl::OkStatus();
+    if (client && client->access().Fresh()) return absl::OkStatus();
     auto access = master.HttpAccessTo("agent:" + a.agent_id);
     if (!access.ok()) return access.status();
     client.emplace(*std::move(access), absl::Seconds(10));

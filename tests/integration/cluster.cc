@@ -225,7 +225,10 @@ CliResult LocalCluster::Cli(const std::vector<std::string>& args, absl::Duration
     for (char c : a) command += c == '\'' ? std::string("'\\''") : std::string(1, c);
     command += "'";
   }
-  command = absl::StrCat("timeout ", absl::ToInt64Seconds(timeout), " ", command, " 2>&1");
+  return RunShell(absl::StrCat("timeout ", absl::ToInt64Seconds(timeout), " ", command, " 2>&1"));
+}
+
+CliResult RunShell(const std::string& command) {
   CliResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return result;

@@ -37,8 +37,10 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
 
 struct CliResult {
   int exit_code = -1;
-  std::string out;  // stdout and stderr together
+  std::string out;  // what it printed (Cli: stdout and stderr together)
 };
+// Runs `command` with /bin/sh and waits: its exit code and its stdout.
+CliResult RunShell(const std::string& command);
 
 struct ClusterOptions {
   int agents = 3;

@@ -55,14 +55,7 @@ class SecurityTest : public ::testing::Test {
   CliResult Keys(const std::vector<std::string>& args) {
     std::string command = BinPath("agora");
     for (const std::string& a : args) command += " '" + a + "'";
-    CliResult result;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = ::fread(buf, 1, sizeof(buf), pipe)) > 0) result.out.append(buf, n);
-    int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+    return RunShell(command + " 2>&1");
   }
   // Global flags: before the subcommand (after `run ... --` they would be
   // the command's).
