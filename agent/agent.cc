@@ -614,6 +614,7 @@ absl::Status Agent::StartExecutor(Executor& executor) {
       "--usage_interval", absl::FormatDuration(options_.usage_interval),
       "--log_max_bytes", std::to_string(options_.task_log_max_mib << 20),
       "--log_max_files", std::to_string(options_.task_log_max_files)};
+  if (options_.task_users.allow_root) args.push_back("--root_tasks");
   AGORA_ASSIGN_OR_RETURN(executor.pid, launcher_->Launch(args, (dir / "executor.log").string()));
   const pid_t pid = executor.pid;
   ++stats_.executors_started;
@@ -850,6 +851,17 @@ void Agent::ExecutorExited(const std::string& id, const std::string& how) {
                         killed > 0 ? absl::StrCat("; its ", killed, " processes were killed") : ""),
            "executor_terminated");
   }
+  // An executor removes its cgroups as it exits; one that died leaves them.
+  RemoveExecutorCgroups(executor_id, /*attempts=*/250);
+}
+
+void Agent::RemoveExecutorCgroups(const std::string& executor_id, int attempts) {
+  if (options_.cgroup_version == 0 || RemoveLeftoverCgroups(options_.cgroup_version, executor_id) ||
+      attempts <= 1) {
+    return;
+  }
+  // Processes just killed take a moment to leave their cgroups.
+  loop_.After(absl::Milliseconds(20), [this, executor_id, attempts] { RemoveExecutorCgroups(executor_id, attempts - 1); });
 }
 
 }  // namespace agora::agent

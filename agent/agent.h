@@ -183,6 +183,9 @@ class Agent {
   void SendLaunch(Executor& executor, Task& task);
   void SendKill(Executor& executor, const Task& task);
   void ExecutorExited(const std::string& executor_id, const std::string& how);
+  // Removes the cgroups a dead executor left, trying every 20 ms while
+  // processes are still in them (at most `attempts` times).
+  void RemoveExecutorCgroups(const std::string& executor_id, int attempts);
   void Recover();
   void CheckAdoptedExecutors();
   absl::Status CheckpointTask(const TaskKey& key);

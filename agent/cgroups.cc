@@ -4,12 +4,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <bit>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace agora::agent {
 namespace fs = std::filesystem;
@@ -17,11 +20,44 @@ namespace {
 
 constexpr const char* kRoot = "/sys/fs/cgroup";
 
+enum Controller : unsigned { kMemory = 1, kCpu = 2, kPids = 4 };
+// The v1 hierarchies, in the order of a task's dirs.
+constexpr std::pair<Controller, const char*> kV1Hierarchies[] = {
+    {kMemory, "memory"}, {kCpu, "cpu"}, {kPids, "pids"}};
+
+// A kept cgroup may start its next task with this much still charged.
+constexpr uint64_t kKeptChargeMax = 1 << 20;
+
 bool WriteFile(const std::string& path, const std::string& value) {
-  std::ofstream out(path);
-  out << value;
-  out.flush();
-  return static_cast<bool>(out);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+  ::close(fd);
+  return ok;
+}
+
+uint64_t ReadNumber(const std::string& path) {
+  std::ifstream in(path);
+  uint64_t n = 0;
+  in >> n;
+  return n;
+}
+
+// SIGKILLs the processes in the cgroup `dir` until none is left (they may
+// take a moment to exit); false when some are still there after 100 ms.
+bool KillUntilEmpty(const std::string& dir) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::ifstream in(dir + "/cgroup.procs");
+    pid_t pid;
+    bool any = false;
+    while (in >> pid) {
+      ::kill(pid, SIGKILL);
+      any = true;
+    }
+    if (!any) return true;
+    ::usleep(2000);
+  }
+  return false;
 }
 
 bool V2HasMemory() {
@@ -68,17 +104,26 @@ int DetectCgroupVersion() {
   return 0;
 }
 
+unsigned TaskCgroup::ControllersFor(int version, const CgroupLimits& limits) {
+  if (version == 2) return kMemory | kCpu | kPids;  // one directory holds them all
+  static const bool has_cpu = ::access((std::string(kRoot) + "/cpu").c_str(), F_OK) == 0;
+  unsigned controllers = kMemory;
+  if (limits.cpu_shares > 0 && has_cpu) controllers |= kCpu;
+  if (limits.pids_max > 0) controllers |= kPids;
+  return controllers;
+}
+
 absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& group,
-                                              const std::string& name, uint64_t mem_limit_bytes,
-                                              uint32_t cpu_shares, uint32_t pids_max) {
+                                              const std::string& name, const CgroupLimits& limits) {
+  if (version != 1 && version != 2) return absl::InvalidArgumentError("cgroups are not available");
   TaskCgroup cg;
   cg.version_ = version;
-  cg.mem_limit_bytes_ = mem_limit_bytes;
+  cg.controllers_ = ControllersFor(version, limits);
   const std::string rel = absl::StrCat("agora/", group, "/", name);
-  std::error_code ec;
   if (version == 2) {
     // Controllers must be enabled on every ancestor's subtree_control, one
     // by one (a write naming one the kernel lacks enables none).
+    std::error_code ec;
     fs::create_directories(fs::path(kRoot) / "agora" / group, ec);
     for (const std::string& parent : {std::string(kRoot), absl::StrCat(kRoot, "/agora"),
                                       absl::StrCat(kRoot, "/agora/", group)}) {
@@ -86,56 +131,98 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
         WriteFile(parent + "/cgroup.subtree_control", controller);
       }
     }
-    std::string dir = absl::StrCat(kRoot, "/", rel);
-    fs::create_directories(dir, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", ec.message()));
-    cg.dirs_.push_back(dir);
-    if (mem_limit_bytes > 0 && !WriteFile(dir + "/memory.max", absl::StrCat(mem_limit_bytes))) {
-      cg.Destroy();
-      return absl::InternalError(absl::StrCat("cannot set memory.max in ", dir));
-    }
-    WriteFile(dir + "/memory.swap.max", "0");
-    if (cpu_shares > 0) WriteFile(dir + "/cpu.weight", absl::StrCat(std::max(1u, cpu_shares * 100 / 1024)));
-    if (pids_max > 0 && !WriteFile(dir + "/pids.max", absl::StrCat(pids_max))) {
-      cg.Destroy();
-      return absl::InternalError(absl::StrCat("cannot set pids.max in ", dir));
-    }
-  } else if (version == 1) {
-    std::string mem_dir = absl::StrCat(kRoot, "/memory/", rel);
-    fs::create_directories(mem_dir, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot create cgroup ", mem_dir, ": ", ec.message()));
-    if (mem_limit_bytes > 0 &&
-        !WriteFile(mem_dir + "/memory.limit_in_bytes", absl::StrCat(mem_limit_bytes))) {
-      return absl::InternalError(absl::StrCat("cannot set memory.limit_in_bytes in ", mem_dir));
-    }
-    cg.dirs_.push_back(mem_dir);
-    std::string cpu_dir = absl::StrCat(kRoot, "/cpu/", rel);
-    if (cpu_shares > 0 && fs::exists(fs::path(kRoot) / "cpu")) {
-      fs::create_directories(cpu_dir, ec);
-      if (!ec && WriteFile(cpu_dir + "/cpu.shares", absl::StrCat(std::max(2u, cpu_shares)))) {
-        cg.dirs_.push_back(cpu_dir);
-      }
-    }
-    if (pids_max > 0) {
-      const std::string pids_dir = absl::StrCat(kRoot, "/pids/", rel);
-      fs::create_directories(pids_dir, ec);
-      if (ec || !WriteFile(pids_dir + "/pids.max", absl::StrCat(pids_max))) {
-        cg.Destroy();
-        return absl::InternalError(absl::StrCat("cannot set pids.max in ", pids_dir));
-      }
-      cg.dirs_.push_back(pids_dir);
-    }
+    cg.dirs_.push_back(absl::StrCat(kRoot, "/", rel));
   } else {
-    return absl::InvalidArgumentError("cgroups are not available");
+    for (const auto& [controller, hierarchy] : kV1Hierarchies) {
+      if (cg.controllers_ & controller) cg.dirs_.push_back(absl::StrCat(kRoot, "/", hierarchy, "/", rel));
+    }
+  }
+  for (const std::string& dir : cg.dirs_) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      cg.Destroy();
+      return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", ec.message()));
+    }
   }
   for (const std::string& d : cg.dirs_) cg.procs_files_.push_back(d + "/cgroup.procs");
+  if (absl::Status applied = cg.Apply(limits, /*fresh=*/true); !applied.ok()) {
+    cg.Destroy();
+    return applied;
+  }
   return cg;
+}
+
+absl::Status TaskCgroup::Apply(const CgroupLimits& limits, bool fresh) {
+  // A new cgroup has no limits; a kept one has its last task's.
+  auto set = [&](unsigned controller, uint64_t now, uint64_t before, const std::string& file,
+                 const std::string& value) -> absl::Status {
+    if (!(controllers_ & controller) || (fresh ? now == 0 : now == before)) return absl::OkStatus();
+    const std::string& dir = DirOf(controller);
+    if (WriteFile(dir + "/" + file, value)) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("cannot set ", file, " to ", value, " in ", dir));
+  };
+  const CgroupLimits& was = limits_;
+  if (version_ == 2) {
+    AGORA_RETURN_IF_ERROR(set(kMemory, limits.mem_bytes, was.mem_bytes, "memory.max", absl::StrCat(limits.mem_bytes)));
+    if (fresh) WriteFile(dirs_[0] + "/memory.swap.max", "0");
+    AGORA_RETURN_IF_ERROR(set(kCpu, limits.cpu_shares, was.cpu_shares, "cpu.weight",
+                              absl::StrCat(std::max(1u, limits.cpu_shares * 100 / 1024))));
+    AGORA_RETURN_IF_ERROR(set(kPids, limits.pids_max, was.pids_max, "pids.max", absl::StrCat(limits.pids_max)));
+  } else {
+    AGORA_RETURN_IF_ERROR(set(kMemory, limits.mem_bytes, was.mem_bytes, "memory.limit_in_bytes",
+                              limits.mem_bytes > 0 ? absl::StrCat(limits.mem_bytes) : "-1"));
+    AGORA_RETURN_IF_ERROR(set(kCpu, limits.cpu_shares, was.cpu_shares, "cpu.shares",
+                              absl::StrCat(std::max(2u, limits.cpu_shares))));
+    AGORA_RETURN_IF_ERROR(set(kPids, limits.pids_max, was.pids_max, "pids.max", absl::StrCat(limits.pids_max)));
+  }
+  limits_ = limits;
+  return absl::OkStatus();
+}
+
+const std::string& TaskCgroup::DirOf(unsigned controller) const {
+  // v1: one directory per controller, in kV1Hierarchies' order.
+  return dirs_[version_ == 2 ? 0 : static_cast<size_t>(std::popcount(controllers_ & (controller - 1)))];
+}
+
+absl::Status TaskCgroup::Rename(const std::string& name) {
+  if (version_ != 1) return absl::UnimplementedError("only cgroup v1 can rename a cgroup");
+  for (std::string& dir : dirs_) {
+    const std::string to = (fs::path(dir).parent_path() / name).string();
+    if (::rename(dir.c_str(), to.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("cannot rename cgroup ", dir, " to ", name, ": ", strerror(errno)));
+    }
+    dir = to;
+  }
+  procs_files_.clear();
+  for (const std::string& d : dirs_) procs_files_.push_back(d + "/cgroup.procs");
+  return absl::OkStatus();
+}
+
+bool TaskCgroup::Empty() {
+  for (const std::string& dir : dirs_) {
+    if (!KillUntilEmpty(dir)) return false;
+  }
+  if (version_ == 1) {
+    // What its last task left charged (files it wrote) is reclaimed now, so
+    // that the next task's usage and limit start near zero.
+    const std::string& memory = dirs_[0];
+    if (ReadNumber(memory + "/memory.usage_in_bytes") > kKeptChargeMax) {
+      WriteFile(memory + "/memory.force_empty", "0");
+      if (ReadNumber(memory + "/memory.usage_in_bytes") > kKeptChargeMax) return false;
+    }
+    static const bool cpuacct_with_cpu = ::access((std::string(kRoot) + "/cpu/cpuacct.usage").c_str(), F_OK) == 0;
+    if (cpuacct_with_cpu && (controllers_ & kCpu)) WriteFile(DirOf(kCpu) + "/cpuacct.usage", "0");
+  }
+  oom_kills_before_ += OomKills();
+  return true;
 }
 
 uint64_t TaskCgroup::OomKills() const {
   if (dirs_.empty()) return 0;
-  if (version_ == 2) return ReadCounter(dirs_[0] + "/memory.events", "oom_kill");
-  return ReadCounter(dirs_[0] + "/memory.oom_control", "oom_kill");
+  const uint64_t total = version_ == 2 ? ReadCounter(dirs_[0] + "/memory.events", "oom_kill")
+                                       : ReadCounter(dirs_[0] + "/memory.oom_control", "oom_kill");
+  return total > oom_kills_before_ ? total - oom_kills_before_ : 0;
 }
 
 std::optional<double> TaskCgroup::CpuSeconds() const {
@@ -164,17 +251,7 @@ std::optional<uint64_t> TaskCgroup::MemoryBytes() const {
 void TaskCgroup::Destroy() {
   for (const std::string& dir : dirs_) {
     // Leftover processes (a task's daemonized children) die with their task.
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      std::ifstream in(dir + "/cgroup.procs");
-      pid_t pid;
-      bool any = false;
-      while (in >> pid) {
-        ::kill(pid, SIGKILL);
-        any = true;
-      }
-      if (!any || ::rmdir(dir.c_str()) == 0) break;
-      ::usleep(2000);
-    }
+    KillUntilEmpty(dir);
     ::rmdir(dir.c_str());
   }
   dirs_.clear();
@@ -218,6 +295,79 @@ int KillCgroupProcesses(int version, const std::string& group, const std::string
     if (!found) break;
   }
   return static_cast<int>(killed.size());
+}
+
+bool RemoveLeftoverCgroups(int version, const std::string& group) {
+  std::vector<std::string> groups;
+  if (version == 2) {
+    groups.push_back(absl::StrCat(kRoot, "/agora/", group));
+  } else if (version == 1) {
+    for (const auto& [controller, hierarchy] : kV1Hierarchies) {
+      groups.push_back(absl::StrCat(kRoot, "/", hierarchy, "/agora/", group));
+    }
+  }
+  bool gone = true;
+  for (const std::string& dir : groups) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.is_directory(ec)) ::rmdir(entry.path().c_str());  // fails while processes remain
+    }
+    gone = (::rmdir(dir.c_str()) == 0 || errno == ENOENT) && gone;
+  }
+  return gone;
+}
+
+CgroupPool::CgroupPool(std::string group) : group_(std::move(group)) {}
+
+CgroupPool::~CgroupPool() {
+  worker_.reset();  // the releases still queued are done
+  for (TaskCgroup& cg : kept_) cg.Destroy();
+  if (version_ != 0) TaskCgroup::RemoveGroup(version_, group_);
+}
+
+absl::StatusOr<TaskCgroup> CgroupPool::Acquire(int version, const std::string& name,
+                                               const CgroupLimits& limits) {
+  version_ = version;
+  const unsigned controllers = TaskCgroup::ControllersFor(version, limits);
+  std::optional<TaskCgroup> kept;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = kept_.rbegin(); it != kept_.rend(); ++it) {
+      if (it->version_ == version && it->controllers_ == controllers) {
+        kept = std::move(*it);
+        kept_.erase(std::next(it).base());
+        break;
+      }
+    }
+  }
+  if (kept.has_value()) {
+    if (kept->Rename(name).ok() && kept->Apply(limits, /*fresh=*/false).ok()) return *std::move(kept);
+    // (A cgroup of that name exists: an earlier run of the task still leaving.)
+    worker_->Post([cgroup = *std::move(kept)]() mutable { cgroup.Destroy(); });
+  }
+  return TaskCgroup::Create(version, group_, name, limits);
+}
+
+void CgroupPool::Release(TaskCgroup cgroup) {
+  if (!cgroup.valid()) return;
+  worker_->Post([this, cgroup = std::move(cgroup)]() mutable { Keep(std::move(cgroup)); });
+}
+
+void CgroupPool::Keep(TaskCgroup cgroup) {
+  bool room;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    room = kept_.size() < kMaxKept;
+  }
+  // Kept under a name no task id can have ('@'), out of the way of the
+  // agent's search for a task's cgroup by its id.
+  if (!room || cgroup.version_ != 1 || !cgroup.Empty() ||
+      !cgroup.Rename(absl::StrCat("@kept-", kept_seq_++)).ok()) {
+    cgroup.Destroy();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  kept_.push_back(std::move(cgroup));
 }
 
 }  // namespace agora::agent

@@ -1,7 +1,8 @@
-// Cgroups puts one task in its own memory (and cpu and pids) cgroup with limits, and
-// tells afterwards whether the kernel OOM-killed it. Supports cgroup v2 when
-// the unified hierarchy has the memory controller, else v1 (memory + cpu
-// hierarchies under /sys/fs/cgroup/<controller>). Needs root.
+// A task's cgroups: its memory (and cpu and pids) cgroup with limits, how it
+// fared (OOM kills, accounting), and the pool that hands them out. Supports
+// cgroup v2 when the unified hierarchy has the memory controller, else v1
+// (memory, cpu and pids hierarchies under /sys/fs/cgroup/<controller>). Needs
+// root.
 //
 // A task joins its cgroups from the spawned child (executor/spawn.h), by
 // writing itself into procs_files() before it execs.
@@ -10,6 +11,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,16 +27,23 @@ int DetectCgroupVersion();
 // Whether cgroups of `version` can limit pids here.
 bool HasPidsController(int version);
 
+// What a task may use; 0: no limit (and, for pids, no pids cgroup).
+struct CgroupLimits {
+  uint64_t mem_bytes = 0;
+  uint32_t cpu_shares = 0;
+  uint32_t pids_max = 0;
+  bool operator==(const CgroupLimits&) const = default;
+};
+
 class TaskCgroup {
  public:
-  // Creates the cgroup "agora/<group>/<name>" and sets its limits (0: none;
-  // a pids limit needs the pids controller, else the creation fails).
+  // Creates the cgroup "agora/<group>/<name>" with `limits` (a pids limit
+  // needs the pids controller, else the creation fails).
   static absl::StatusOr<TaskCgroup> Create(int version, const std::string& group,
-                                           const std::string& name, uint64_t mem_limit_bytes,
-                                           uint32_t cpu_shares, uint32_t pids_max = 0);
+                                           const std::string& name, const CgroupLimits& limits);
   TaskCgroup() = default;
 
-  // The kernel's count of OOM kills in this cgroup.
+  // The kernel's count of OOM kills in this cgroup since its task got it.
   uint64_t OomKills() const;
   // Accounting: cpu-seconds used so far (v2 cpu.stat, v1 cpuacct.usage) and
   // memory in use now (v2 memory.current, v1 memory.usage_in_bytes); each
@@ -42,7 +52,7 @@ class TaskCgroup {
   std::optional<uint64_t> MemoryBytes() const;
   // Kills whatever is left in the cgroup and removes it. Idempotent.
   void Destroy();
-  uint64_t mem_limit_bytes() const { return mem_limit_bytes_; }
+  uint64_t mem_limit_bytes() const { return limits_.mem_bytes; }
   // Removes the (empty) parent cgroup "agora/<group>" of every controller.
   static void RemoveGroup(int version, const std::string& group);
   bool valid() const { return !dirs_.empty(); }
@@ -50,8 +60,23 @@ class TaskCgroup {
   const std::vector<std::string>& procs_files() const { return procs_files_; }
 
  private:
+  friend class CgroupPool;
+  // Writes the limits that differ from the ones in force (all, when fresh).
+  absl::Status Apply(const CgroupLimits& limits, bool fresh);
+  // Renames the cgroup in every controller (v1 only: v2 cannot rename).
+  absl::Status Rename(const std::string& name);
+  // Kills what is left in it and sets its counters back, so that another
+  // task can have it; false when it could not be emptied.
+  bool Empty();
+  // Which controllers a task with `limits` gets (bit per controller).
+  static unsigned ControllersFor(int version, const CgroupLimits& limits);
+  // The directory of `controller` (one of ControllersFor's bits, present).
+  const std::string& DirOf(unsigned controller) const;
+
   int version_ = 0;
-  uint64_t mem_limit_bytes_ = 0;
+  unsigned controllers_ = 0;
+  CgroupLimits limits_;
+  uint64_t oom_kills_before_ = 0;      // of the tasks that had it before
   std::vector<std::string> dirs_;        // one per controller (one for v2)
   std::vector<std::string> procs_files_;  // <dir>/cgroup.procs
 };
@@ -60,19 +85,45 @@ class TaskCgroup {
 // controller (a task's processes cannot leave it, whatever they do to their
 // process group, session or environment); returns how many it signalled.
 int KillCgroupProcesses(int version, const std::string& group, const std::string& name);
+// Removes what is left of the cgroups of `group` (an executor that is gone):
+// every empty cgroup in it, then the group itself. True when none is left
+// (false while processes, killed or not, are still in one).
+bool RemoveLeftoverCgroups(int version, const std::string& group);
 
-// CgroupReaper destroys finished tasks' cgroups on its own thread. Removing a
-// cgroup waits for the kernel (an RCU grace period: milliseconds, little CPU),
-// and done inline it would stall the executor's loop once per task. Reap() is
-// thread-safe; the destructor finishes the queue, then joins.
-class CgroupReaper {
+// CgroupPool hands out the cgroups of one executor's tasks. Making and
+// removing a cgroup in three v1 hierarchies was the largest single cost of an
+// isolated task (docs/benchmarks.md), so on v1 a finished task's cgroup is
+// emptied and kept, and the next task's is a kept one renamed: a running
+// task's cgroup is always named by its task id. Removal and emptying wait for
+// the kernel, so they run on the pool's own thread. v2 cannot rename: there
+// each task gets a new cgroup.
+class CgroupPool {
  public:
-  void Reap(TaskCgroup cgroup) {
-    if (cgroup.valid()) worker_.Post([cgroup]() mutable { cgroup.Destroy(); });
-  }
+  explicit CgroupPool(std::string group);
+  // Finishes the cgroups still being released, removes the kept ones and
+  // then the group.
+  ~CgroupPool();
+  CgroupPool(const CgroupPool&) = delete;
+  CgroupPool& operator=(const CgroupPool&) = delete;
+
+  // The cgroup "agora/<group>/<name>" with `limits`: a kept one when one
+  // fits, else a new one.
+  absl::StatusOr<TaskCgroup> Acquire(int version, const std::string& name, const CgroupLimits& limits);
+  // Takes back a finished task's cgroup (invalid ones are ignored): kept
+  // for the next task, or removed. Returns at once.
+  void Release(TaskCgroup cgroup);
+
+  static constexpr size_t kMaxKept = 64;
 
  private:
-  WorkerThread worker_;
+  void Keep(TaskCgroup cgroup);  // on the pool's thread
+
+  const std::string group_;
+  int version_ = 0;  // of the cgroups handed out
+  std::mutex mu_;
+  std::vector<TaskCgroup> kept_;  // guarded by mu_
+  uint64_t kept_seq_ = 0;         // the pool's thread's
+  std::unique_ptr<WorkerThread> worker_ = std::make_unique<WorkerThread>();
 };
 
 }  // namespace agora::agent

@@ -8,8 +8,11 @@
 // kernel's work on other threads (namespace and cgroup teardown) included.
 //
 //   BM_Spawn/0  plain: clone(CLONE_VM|CLONE_VFORK), exec /bin/sh -c true
-//   BM_Spawn/1  + the task's own uid (setgroups/setresgid/setresuid)
-//   BM_Spawn/2  + cgroups: memory, cpu and pids made, joined, removed
+//   BM_Spawn/1  + the task's own uid (setgroups/setresgid/setresuid) and
+//               no_new_privs (the bounding set is emptied once, as the
+//               executor does at start)
+//   BM_Spawn/2  + cgroups: memory, cpu and pids, from the executor's pool
+//               (agent/cgroups.h), joined, given back
 //   BM_Spawn/3  + namespaces: pid, mount (own /proc, /tmp, /dev/shm), ipc,
 //               uts, no capabilities, agora-init as pid 1 (the default)
 #include <benchmark/benchmark.h>
@@ -37,6 +40,8 @@ double BusyMicros() {
 
 void BM_Spawn(benchmark::State& state) {
   if (::geteuid() != 0) return state.SkipWithError("needs root");
+  // As the executor does at start (unless root tasks are allowed).
+  if (!DropCapabilityBoundingSet().ok()) return state.SkipWithError("cannot empty the bounding set");
   const int steps = static_cast<int>(state.range(0));
   const std::string dir = "/var/lib/agora-spawn-bench";
   std::filesystem::create_directories(dir + "/tmp");
@@ -55,11 +60,12 @@ void BM_Spawn(benchmark::State& state) {
     spec.tmp_dir = dir + "/tmp";
   }
   int64_t n = 0;
+  auto pool = std::make_unique<CgroupPool>("spawn-bench");
   const double busy_before = BusyMicros();
   for (auto _ : state) {
     TaskCgroup cgroup;
     if (steps >= 2) {
-      auto made = TaskCgroup::Create(cgroup_version, "spawn-bench", absl::StrCat("t", n++), 64 << 20, 102, 4096);
+      auto made = pool->Acquire(cgroup_version, absl::StrCat("t", n++), {64 << 20, 102, 4096});
       if (!made.ok()) return state.SkipWithError(std::string(made.status().message()).c_str());
       cgroup = *std::move(made);
       spec.cgroup_procs = cgroup.procs_files();
@@ -69,10 +75,10 @@ void BM_Spawn(benchmark::State& state) {
     int status = 0;
     ::waitpid(*pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return state.SkipWithError("the task failed");
-    cgroup.Destroy();
+    pool->Release(std::move(cgroup));
   }
+  pool.reset();  // the cgroups given back are kept or gone
   state.counters["system_cpu_us"] = (BusyMicros() - busy_before) / static_cast<double>(state.iterations());
-  if (steps >= 2) TaskCgroup::RemoveGroup(cgroup_version, "spawn-bench");
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Spawn)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -72,8 +72,7 @@ Executor::~Executor() {
   loop_.Cancel(heartbeat_timer_);
   loop_.Cancel(usage_timer_);
   loop_.Cancel(disk_timer_);
-  reaper_.reset();  // every task's cgroup is gone before their parent goes
-  if (cgroup_version_ != 0) TaskCgroup::RemoveGroup(cgroup_version_, options_.executor_id);
+  cgroups_.reset();  // every task's cgroup is gone, then their parent
 }
 
 void Executor::Start() {
@@ -230,15 +229,14 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   }
   const std::string sandbox = msg.getSandbox();
   if (msg.getCgroupVersion() != 0) {
-    auto cg = TaskCgroup::Create(msg.getCgroupVersion(), options_.executor_id, spec.task_id,
-                                 msg.getMemLimitBytes(), msg.getCpuShares(), msg.getPidsMax());
+    auto cg = cgroups_->Acquire(msg.getCgroupVersion(), spec.task_id,
+                                {msg.getMemLimitBytes(), msg.getCpuShares(), msg.getPidsMax()});
     if (!cg.ok()) {
       return Report(spec.task_id, TaskState::kFailed,
                     absl::StrCat("cannot set up resource limits: ", cg.status().message()),
                     "cgroup_failed");
     }
     task.cgroup = *std::move(cg);
-    cgroup_version_ = msg.getCgroupVersion();
   }
 
   SpawnSpec spawn;
@@ -247,7 +245,7 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   spawn.dir = sandbox;
   UniqueFd out_writer, err_writer;  // the task's ends: closed here once it has them
   if (absl::Status s = OpenTaskOutput(task, spawn, out_writer, err_writer); !s.ok()) {
-    reaper_->Reap(std::move(task.cgroup));
+    cgroups_->Release(std::move(task.cgroup));
     return Report(spec.task_id, TaskState::kFailed,
                   absl::StrCat("cannot set up the task's stdout and stderr: ", s.message()), "launch_failed");
   }
@@ -263,7 +261,7 @@ void Executor::OnLaunch(wire::LaunchTask::Reader msg) {
   out_writer.Reset();
   err_writer.Reset();
   if (!spawned.ok()) {
-    reaper_->Reap(std::move(task.cgroup));
+    cgroups_->Release(std::move(task.cgroup));
     return Report(spec.task_id, TaskState::kFailed, std::string(spawned.status().message()),
                   "launch_failed");
   }
@@ -395,7 +393,7 @@ void Executor::TaskExited(Task& task, int status) {
   ::kill(-task.pid, SIGKILL);  // whatever the task left behind in its group
   const uint64_t oom_kills = task.cgroup.OomKills();
   const uint64_t limit_mib = task.cgroup.mem_limit_bytes() >> 20;
-  reaper_->Reap(std::move(task.cgroup));  // off the loop: removal waits on the kernel
+  cgroups_->Release(std::move(task.cgroup));
   bool exited = WIFEXITED(status);
   const int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   // An isolated task's init reports a command killed by signal N as 128 + N

@@ -146,8 +146,7 @@ class Executor {
   absl::flat_hash_map<pid_t, std::string> task_by_pid_;
   absl::flat_hash_map<pid_t, std::string> health_check_by_pid_;
   bool shutting_down_ = false;
-  int cgroup_version_ = 0;  // of the last task placed in a cgroup
-  std::unique_ptr<CgroupReaper> reaper_ = std::make_unique<CgroupReaper>();
+  std::unique_ptr<CgroupPool> cgroups_ = std::make_unique<CgroupPool>(options_.executor_id);
   std::unique_ptr<Prober> prober_;  // started with the first http/tcp check
   absl::flat_hash_map<std::string, Reported> reported_;
   uint64_t seq_ = 0;

@@ -1,5 +1,6 @@
 // agora-executor: started by agora-agent, one per framework on each agent.
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -28,12 +29,23 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   app.add_option("--log_max_files", options.log_limits.max_files, "files kept of each stream")
       ->check(CLI::Range(1, 100));
+  bool root_tasks = false;
+  app.add_flag("--root_tasks", root_tasks,
+               "tasks may run as root with capabilities (the agent's --allow_root_tasks); "
+               "otherwise no task can ever gain one");
   app.add_option("--init", options.init_path,
                  "agora-init, pid 1 of isolated tasks (default: beside this binary)");
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
   if (options.init_path.empty()) {
     options.init_path =
         (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "agora-init").string();
+  }
+
+  if (!root_tasks && ::geteuid() == 0) {
+    if (absl::Status s = agent::DropCapabilityBoundingSet(); !s.ok()) {
+      std::cerr << "agora-executor: " << s.message() << "\n";
+      return 1;
+    }
   }
 
   SystemClock clock;

@@ -120,16 +120,23 @@ bool MountPrivateViews(ChildArgs* a) {
          ::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") == 0;
 }
 
-// Drops every capability from the bounding set and forbids gaining
-// privileges by exec (setuid binaries, file capabilities).
-bool DropPrivileges() {
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+// Empties the capability bounding set (the capabilities an exec can grant).
+bool EmptyBoundingSet() {
   for (int cap = 0; cap <= 63; ++cap) {
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
-    if (errno == EINVAL) break;  // past the last capability this kernel has
+    if (errno == EINVAL) return true;  // past the last capability this kernel has
     return false;
   }
   return true;
+}
+
+// Set once the executor emptied its bounding set: its children inherit it.
+bool bounding_set_empty = false;
+
+// Drops every capability a non-root task could regain and forbids gaining
+// privileges by exec (setuid binaries, file capabilities).
+bool DropPrivileges() {
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && (bounding_set_empty || EmptyBoundingSet());
 }
 
 // Closes every descriptor from `first` to `last` (close_range, or one by one
@@ -229,6 +236,14 @@ char* StackTop(int which) {
 }
 
 }  // namespace
+
+absl::Status DropCapabilityBoundingSet() {
+  if (!EmptyBoundingSet()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot empty the capability bounding set: ", strerror(errno)));
+  }
+  bounding_set_empty = true;
+  return absl::OkStatus();
+}
 
 absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
   std::string init = spec.init, adopt = "--adopt", shell = "/bin/sh", dash_c = "-c", command = spec.command;

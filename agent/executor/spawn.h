@@ -56,4 +56,10 @@ struct SpawnSpec {
 // The new process's pid; it leads its own process group.
 absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec);
 
+// Empties this process's capability bounding set, which every child inherits,
+// so that Spawn need not empty it in each child that is not root (about 40
+// system calls there, each making new credentials). The caller keeps the
+// capabilities it has; children, root ones included, can never gain any.
+absl::Status DropCapabilityBoundingSet();
+
 }  // namespace agora::agent

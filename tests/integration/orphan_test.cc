@@ -64,6 +64,18 @@ pid_t ExecutorOf(const std::string& framework_id) {
   return pids.size() == 1 ? pids[0] : -1;
 }
 
+// The --executor_id an executor was started with.
+std::string ExecutorIdOf(pid_t executor) {
+  std::ifstream in(absl::StrCat("/proc/", executor, "/cmdline"));
+  std::string arg;
+  bool next = false;
+  while (std::getline(in, arg, '\0')) {
+    if (next) return arg;
+    next = arg == "--executor_id";
+  }
+  return "";
+}
+
 TEST(OrphanTest, AKilledExecutorsTasksAreKilledAndReportedFailed) {
   LocalCluster cluster({.agents = 1});
   ASSERT_TRUE(cluster.WaitForAgents(1));
@@ -75,12 +87,21 @@ TEST(OrphanTest, AKilledExecutorsTasksAreKilledAndReportedFailed) {
   const pid_t executor = ExecutorOf(fw.framework_id());
   ASSERT_GT(executor, 0);
 
+  const std::string executor_id = ExecutorIdOf(executor);
+  ASSERT_FALSE(executor_id.empty());
+  const std::string cgroups = absl::StrCat("/sys/fs/cgroup/memory/agora/", executor_id);
+  const bool had_cgroups = std::filesystem::exists(cgroups);
+
   ::kill(executor, SIGKILL);
   auto failed = fw.WaitForState("orphan", TaskState::kFailed, absl::Seconds(15));
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->reason, "executor_terminated");
   EXPECT_NE(failed->message.find("processes were killed"), std::string::npos) << failed->message;
   EXPECT_TRUE(WaitFor([&] { return sleeps.alive() == 0; }, absl::Seconds(5)));
+  // The dead executor's cgroups (v1) go too.
+  if (had_cgroups) {
+    EXPECT_TRUE(WaitFor([&] { return !std::filesystem::exists(cgroups); }, absl::Seconds(5))) << cgroups;
+  }
 }
 
 TEST(OrphanTest, TasksOfAnAgentAndExecutorKilledTogetherAreKilledWhenTheAgentReturns) {

@@ -1,0 +1,181 @@
+#include "agent/cgroups.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace agora::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
+
+// Real cgroups: needs root and cgroup v1 (where the pool keeps cgroups).
+class CgroupPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (DetectCgroupVersion() != 1) GTEST_SKIP() << "needs root and cgroup v1";
+    static int n = 0;
+    group_ = absl::StrCat("cgroups-test-", ::getpid(), "-", n++);
+  }
+  void TearDown() override { RemoveLeftoverCgroups(1, group_); }
+
+  std::string Dir(const std::string& hierarchy, const std::string& name = "") const {
+    return absl::StrCat("/sys/fs/cgroup/", hierarchy, "/agora/", group_, name.empty() ? "" : "/", name);
+  }
+  // The names in the group's memory cgroup, sorted.
+  std::vector<std::string> Names() const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(Dir("memory"), ec)) {
+      if (e.is_directory()) names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  // Waits until the pool's thread has kept what it was given.
+  bool WaitForKept(size_t count) const {
+    for (absl::Time end = absl::Now() + absl::Seconds(5); absl::Now() < end; absl::SleepFor(absl::Milliseconds(5))) {
+      size_t kept = 0;
+      for (const std::string& name : Names()) kept += name.rfind("@kept-", 0) == 0;
+      if (kept == count) return true;
+    }
+    return false;
+  }
+
+  std::string group_;
+};
+
+TEST_F(CgroupPoolTest, TheNextTaskGetsAFinishedTasksCgroupRenamedWithItsOwnLimits) {
+  CgroupPool pool(group_);
+  auto first = pool.Acquire(1, "t1", {64 << 20, 512, 100});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Read(Dir("memory", "t1") + "/memory.limit_in_bytes"), std::to_string(64 << 20));
+  EXPECT_EQ(Read(Dir("pids", "t1") + "/pids.max"), "100");
+  pool.Release(*std::move(first));
+  ASSERT_TRUE(WaitForKept(1));
+
+  auto second = pool.Acquire(1, "t2", {32 << 20, 512, 200});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Names(), std::vector<std::string>{"t2"});  // the kept one, renamed
+  EXPECT_EQ(Read(Dir("memory", "t2") + "/memory.limit_in_bytes"), std::to_string(32 << 20));
+  EXPECT_EQ(Read(Dir("pids", "t2") + "/pids.max"), "200");
+  EXPECT_EQ(second->procs_files().front(), Dir("memory", "t2") + "/cgroup.procs");
+  EXPECT_EQ(second->OomKills(), 0u);
+
+  // No memory limit: the kept cgroup's is lifted, not inherited.
+  pool.Release(*std::move(second));
+  ASSERT_TRUE(WaitForKept(1));
+  auto third = pool.Acquire(1, "t3", {0, 512, 200});
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_GT(std::stoull(Read(Dir("memory", "t3") + "/memory.limit_in_bytes")), uint64_t{1} << 40);
+}
+
+TEST_F(CgroupPoolTest, WhatATaskLeftBehindIsKilledBeforeItsCgroupIsKept) {
+  CgroupPool pool(group_);
+  auto cgroup = pool.Acquire(1, "t1", {64 << 20, 512, 100});
+  ASSERT_TRUE(cgroup.ok()) << cgroup.status();
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  std::vector<const char*> procs;  // the child (of a threaded process) only makes system calls
+  for (const std::string& p : cgroup->procs_files()) procs.push_back(p.c_str());
+  const pid_t left = ::fork();
+  if (left == 0) {
+    for (const char* p : procs) {
+      const int fd = ::open(p, O_WRONLY);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(1);
+      ::close(fd);
+    }
+    ::write(ready[1], "x", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char x;
+  ASSERT_EQ(::read(ready[0], &x, 1), 1);
+  pool.Release(*std::move(cgroup));
+  int status = 0;
+  ASSERT_EQ(::waitpid(left, &status, 0), left);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  EXPECT_TRUE(WaitForKept(1));
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+TEST_F(CgroupPoolTest, AnOomKillIsCountedForItsTaskOnly) {
+  std::ifstream swaps("/proc/swaps");
+  std::string header, device;
+  std::getline(swaps, header);
+  if (swaps >> device) GTEST_SKIP() << "swap is on: a task over its limit swaps instead";
+  CgroupPool pool(group_);
+  auto cgroup = pool.Acquire(1, "t1", {8 << 20, 512, 100});
+  ASSERT_TRUE(cgroup.ok()) << cgroup.status();
+  std::vector<const char*> procs;  // the child (of a threaded process) only makes system calls
+  for (const std::string& p : cgroup->procs_files()) procs.push_back(p.c_str());
+  const pid_t hog = ::fork();
+  if (hog == 0) {
+    for (const char* p : procs) {
+      const int fd = ::open(p, O_WRONLY);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(1);
+      ::close(fd);
+    }
+    const size_t size = 64 << 20;
+    char* memory = static_cast<char*>(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    for (size_t i = 0; memory != MAP_FAILED && i < size; i += 4096) memory[i] = 1;
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(hog, &status, 0), hog);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  EXPECT_EQ(cgroup->OomKills(), 1u);
+  pool.Release(*std::move(cgroup));
+  ASSERT_TRUE(WaitForKept(1));
+  auto next = pool.Acquire(1, "t2", {8 << 20, 512, 100});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(Names(), std::vector<std::string>{"t2"});
+  EXPECT_EQ(next->OomKills(), 0u);
+}
+
+TEST_F(CgroupPoolTest, DifferentControllersAreNotSharedAndThePoolLeavesNothingBehind) {
+  {
+    CgroupPool pool(group_);
+    auto with_pids = pool.Acquire(1, "a", {64 << 20, 512, 100});
+    ASSERT_TRUE(with_pids.ok()) << with_pids.status();
+    pool.Release(*std::move(with_pids));
+    ASSERT_TRUE(WaitForKept(1));
+    // No pids limit: no pids cgroup, so the kept one (which has one) does not fit.
+    auto without = pool.Acquire(1, "b", {64 << 20, 512, 0});
+    ASSERT_TRUE(without.ok()) << without.status();
+    EXPECT_EQ(Names().size(), 2u);
+    EXPECT_FALSE(fs::exists(Dir("pids", "b")));
+    pool.Release(*std::move(without));
+  }
+  for (const char* hierarchy : {"memory", "cpu", "pids"}) EXPECT_FALSE(fs::exists(Dir(hierarchy))) << hierarchy;
+}
+
+TEST_F(CgroupPoolTest, AnExecutorThatDiedLeavesCgroupsTheAgentRemoves) {
+  auto cgroup = TaskCgroup::Create(1, group_, "t1", {64 << 20, 512, 100});
+  ASSERT_TRUE(cgroup.ok()) << cgroup.status();
+  ASSERT_TRUE(fs::exists(Dir("pids", "t1")));
+  RemoveLeftoverCgroups(1, group_);
+  for (const char* hierarchy : {"memory", "cpu", "pids"}) EXPECT_FALSE(fs::exists(Dir(hierarchy))) << hierarchy;
+}
+
+}  // namespace
+}  // namespace agora::agent
