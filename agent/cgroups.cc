@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>
@@ -41,6 +42,15 @@ uint64_t ReadNumber(const std::string& path) {
   uint64_t n = 0;
   in >> n;
   return n;
+}
+
+// Waits up to 100 ms for the number in the file at `path` to read 0.
+bool WaitForZero(const std::string& path) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (ReadNumber(path) == 0) return true;
+    ::usleep(2000);
+  }
+  return false;
 }
 
 // SIGKILLs the processes in the cgroup `dir` until none is left (they may
@@ -137,13 +147,18 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
       if (cg.controllers_ & controller) cg.dirs_.push_back(absl::StrCat(kRoot, "/", hierarchy, "/", rel));
     }
   }
+  std::vector<std::string> made;
   for (const std::string& dir : cg.dirs_) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-      cg.Destroy();
-      return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", ec.message()));
+    fs::create_directories(fs::path(dir).parent_path(), ec);
+    // Never an existing one: it would be another run's, with its processes.
+    if (ec || ::mkdir(dir.c_str(), 0755) != 0) {
+      const std::string why = ec ? ec.message() : strerror(errno);
+      for (const std::string& m : made) ::rmdir(m.c_str());
+      cg.dirs_.clear();
+      return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", why));
     }
+    made.push_back(dir);
   }
   for (const std::string& d : cg.dirs_) cg.procs_files_.push_back(d + "/cgroup.procs");
   if (absl::Status applied = cg.Apply(limits, /*fresh=*/true); !applied.ok()) {
@@ -204,13 +219,11 @@ bool TaskCgroup::Empty() {
     if (!KillUntilEmpty(dir)) return false;
   }
   if (version_ == 1) {
-    // What its last task left charged (files it wrote) is reclaimed now, so
-    // that the next task's usage and limit start near zero.
-    const std::string& memory = dirs_[0];
-    if (ReadNumber(memory + "/memory.usage_in_bytes") > kKeptChargeMax) {
-      WriteFile(memory + "/memory.force_empty", "0");
-      if (ReadNumber(memory + "/memory.usage_in_bytes") > kKeptChargeMax) return false;
-    }
+    // Zombies no one reaped yet still count against pids.max; a task that
+    // left more than a little charged (files it wrote) leaves its cgroup for
+    // good rather than make the next task's usage and limit start there.
+    if ((controllers_ & kPids) && !WaitForZero(DirOf(kPids) + "/pids.current")) return false;
+    if (ReadNumber(DirOf(kMemory) + "/memory.usage_in_bytes") > kKeptChargeMax) return false;
     static const bool cpuacct_with_cpu = ::access((std::string(kRoot) + "/cpu/cpuacct.usage").c_str(), F_OK) == 0;
     if (cpuacct_with_cpu && (controllers_ & kCpu)) WriteFile(DirOf(kCpu) + "/cpuacct.usage", "0");
   }
@@ -310,7 +323,13 @@ bool RemoveLeftoverCgroups(int version, const std::string& group) {
   for (const std::string& dir : groups) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (entry.is_directory(ec)) ::rmdir(entry.path().c_str());  // fails while processes remain
+      if (!entry.is_directory(ec)) continue;
+      // Whatever is in a dead executor's cgroups is an orphan (a task's, or
+      // left by a finished task whose cgroup was not emptied yet).
+      std::ifstream in(entry.path() / "cgroup.procs");
+      pid_t pid;
+      while (in >> pid) ::kill(pid, SIGKILL);
+      ::rmdir(entry.path().c_str());  // fails while processes remain
     }
     gone = (::rmdir(dir.c_str()) == 0 || errno == ENOENT) && gone;
   }
@@ -342,14 +361,25 @@ absl::StatusOr<TaskCgroup> CgroupPool::Acquire(int version, const std::string& n
   }
   if (kept.has_value()) {
     if (kept->Rename(name).ok() && kept->Apply(limits, /*fresh=*/false).ok()) return *std::move(kept);
-    // (A cgroup of that name exists: an earlier run of the task still leaving.)
-    worker_->Post([cgroup = *std::move(kept)]() mutable { cgroup.Destroy(); });
+    kept->Destroy();  // rare: not worth its own thread, and `name` must be free again
   }
   return TaskCgroup::Create(version, group_, name, limits);
 }
 
+size_t CgroupPool::kept() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return kept_.size();
+}
+
 void CgroupPool::Release(TaskCgroup cgroup) {
   if (!cgroup.valid()) return;
+  // Renamed at once (v1), to a name no task id can have ('@'): the task id
+  // is free for its next run, and the agent's search for a task's cgroup by
+  // its id no longer finds this one. On v2 the name stays until removal.
+  if (cgroup.version_ != 1 || !cgroup.Rename(absl::StrCat("@kept-", kept_seq_++)).ok()) {
+    worker_->Post([cgroup = std::move(cgroup)]() mutable { cgroup.Destroy(); });
+    return;
+  }
   worker_->Post([this, cgroup = std::move(cgroup)]() mutable { Keep(std::move(cgroup)); });
 }
 
@@ -359,10 +389,7 @@ void CgroupPool::Keep(TaskCgroup cgroup) {
     std::lock_guard<std::mutex> lock(mu_);
     room = kept_.size() < kMaxKept;
   }
-  // Kept under a name no task id can have ('@'), out of the way of the
-  // agent's search for a task's cgroup by its id.
-  if (!room || cgroup.version_ != 1 || !cgroup.Empty() ||
-      !cgroup.Rename(absl::StrCat("@kept-", kept_seq_++)).ok()) {
+  if (!room || !cgroup.Empty()) {
     cgroup.Destroy();
     return;
   }

@@ -38,7 +38,8 @@ struct CgroupLimits {
 class TaskCgroup {
  public:
   // Creates the cgroup "agora/<group>/<name>" with `limits` (a pids limit
-  // needs the pids controller, else the creation fails).
+  // needs the pids controller, else the creation fails). Fails when one of
+  // that name exists: it would be another run's.
   static absl::StatusOr<TaskCgroup> Create(int version, const std::string& group,
                                            const std::string& name, const CgroupLimits& limits);
   TaskCgroup() = default;
@@ -93,10 +94,14 @@ bool RemoveLeftoverCgroups(int version, const std::string& group);
 // CgroupPool hands out the cgroups of one executor's tasks. Making and
 // removing a cgroup in three v1 hierarchies was the largest single cost of an
 // isolated task (docs/benchmarks.md), so on v1 a finished task's cgroup is
-// emptied and kept, and the next task's is a kept one renamed: a running
-// task's cgroup is always named by its task id. Removal and emptying wait for
-// the kernel, so they run on the pool's own thread. v2 cannot rename: there
-// each task gets a new cgroup.
+// renamed at once (freeing the task id for its next run), emptied, and kept;
+// the next task's is a kept one renamed to its id: a running task's cgroup is
+// always named by its task id, and a cgroup is never shared. One is kept only
+// once no process (zombies included) is left in it and under 1 MiB is still
+// charged to it; else it is removed. Removal and emptying wait for the
+// kernel, so they run on the pool's own thread. v2 cannot rename: there each
+// task gets a new cgroup, and Acquire fails for a task id whose previous
+// run's cgroup is not removed yet.
 class CgroupPool {
  public:
   explicit CgroupPool(std::string group);
@@ -113,6 +118,9 @@ class CgroupPool {
   // for the next task, or removed. Returns at once.
   void Release(TaskCgroup cgroup);
 
+  // How many emptied cgroups wait for a task. Thread-safe.
+  size_t kept() const;
+
   static constexpr size_t kMaxKept = 64;
 
  private:
@@ -120,9 +128,9 @@ class CgroupPool {
 
   const std::string group_;
   int version_ = 0;  // of the cgroups handed out
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<TaskCgroup> kept_;  // guarded by mu_
-  uint64_t kept_seq_ = 0;         // the pool's thread's
+  uint64_t kept_seq_ = 0;         // the caller's thread's
   std::unique_ptr<WorkerThread> worker_ = std::make_unique<WorkerThread>();
 };
 

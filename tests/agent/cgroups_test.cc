@@ -20,6 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The first process in the cgroup `dir`, or -1.
+pid_t FirstPid(const std::string& dir) {
+  std::ifstream in(dir + "/cgroup.procs");
+  pid_t pid = -1;
+  in >> pid;
+  return pid;
+}
+
 std::string Read(const std::string& path) {
   std::ifstream in(path);
   std::string text;
@@ -50,13 +58,45 @@ class CgroupPoolTest : public ::testing::Test {
     std::sort(names.begin(), names.end());
     return names;
   }
-  // Waits until the pool's thread has kept what it was given.
-  bool WaitForKept(size_t count) const {
+  // Waits until the pool's thread has emptied and kept `count` cgroups.
+  static bool WaitForKept(const CgroupPool& pool, size_t count) {
     for (absl::Time end = absl::Now() + absl::Seconds(5); absl::Now() < end; absl::SleepFor(absl::Milliseconds(5))) {
-      size_t kept = 0;
-      for (const std::string& name : Names()) kept += name.rfind("@kept-", 0) == 0;
-      if (kept == count) return true;
+      if (pool.kept() == count) return true;
     }
+    return false;
+  }
+
+  // Forks a child that joins `cgroup` and sleeps; its pid once it has joined.
+  static pid_t StartSleeper(const TaskCgroup& cgroup) {
+    std::vector<const char*> procs;  // the child (of a threaded process) only makes system calls
+    for (const std::string& p : cgroup.procs_files()) procs.push_back(p.c_str());
+    int ready[2];
+    if (::pipe(ready) != 0) return -1;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      for (const char* p : procs) {
+        const int fd = ::open(p, O_WRONLY);
+        if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(1);
+        ::close(fd);
+      }
+      (void)!::write(ready[1], "x", 1);
+      ::pause();
+      ::_exit(0);
+    }
+    char x = 0;
+    const bool joined = ::read(ready[0], &x, 1) == 1;
+    ::close(ready[0]);
+    ::close(ready[1]);
+    return joined ? pid : -1;
+  }
+  // Whether `pid` was SIGKILLed within 5 s (it is killed and reaped anyway).
+  static bool KilledWithin5s(pid_t pid) {
+    for (absl::Time end = absl::Now() + absl::Seconds(5); absl::Now() < end; absl::SleepFor(absl::Milliseconds(5))) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
     return false;
   }
 
@@ -70,7 +110,7 @@ TEST_F(CgroupPoolTest, TheNextTaskGetsAFinishedTasksCgroupRenamedWithItsOwnLimit
   EXPECT_EQ(Read(Dir("memory", "t1") + "/memory.limit_in_bytes"), std::to_string(64 << 20));
   EXPECT_EQ(Read(Dir("pids", "t1") + "/pids.max"), "100");
   pool.Release(*std::move(first));
-  ASSERT_TRUE(WaitForKept(1));
+  ASSERT_TRUE(WaitForKept(pool, 1));
 
   auto second = pool.Acquire(1, "t2", {32 << 20, 512, 200});
   ASSERT_TRUE(second.ok()) << second.status();
@@ -82,7 +122,7 @@ TEST_F(CgroupPoolTest, TheNextTaskGetsAFinishedTasksCgroupRenamedWithItsOwnLimit
 
   // No memory limit: the kept cgroup's is lifted, not inherited.
   pool.Release(*std::move(second));
-  ASSERT_TRUE(WaitForKept(1));
+  ASSERT_TRUE(WaitForKept(pool, 1));
   auto third = pool.Acquire(1, "t3", {0, 512, 200});
   ASSERT_TRUE(third.ok()) << third.status();
   EXPECT_GT(std::stoull(Read(Dir("memory", "t3") + "/memory.limit_in_bytes")), uint64_t{1} << 40);
@@ -92,30 +132,33 @@ TEST_F(CgroupPoolTest, WhatATaskLeftBehindIsKilledBeforeItsCgroupIsKept) {
   CgroupPool pool(group_);
   auto cgroup = pool.Acquire(1, "t1", {64 << 20, 512, 100});
   ASSERT_TRUE(cgroup.ok()) << cgroup.status();
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  std::vector<const char*> procs;  // the child (of a threaded process) only makes system calls
-  for (const std::string& p : cgroup->procs_files()) procs.push_back(p.c_str());
-  const pid_t left = ::fork();
-  if (left == 0) {
-    for (const char* p : procs) {
-      const int fd = ::open(p, O_WRONLY);
-      if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(1);
-      ::close(fd);
-    }
-    ::write(ready[1], "x", 1);
-    ::pause();
-    ::_exit(0);
-  }
-  char x;
-  ASSERT_EQ(::read(ready[0], &x, 1), 1);
+  const pid_t left = StartSleeper(*cgroup);
+  ASSERT_GT(left, 0);
   pool.Release(*std::move(cgroup));
-  int status = 0;
-  ASSERT_EQ(::waitpid(left, &status, 0), left);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-  EXPECT_TRUE(WaitForKept(1));
-  ::close(ready[0]);
-  ::close(ready[1]);
+  EXPECT_TRUE(KilledWithin5s(left));
+  EXPECT_TRUE(WaitForKept(pool, 1));
+}
+
+// A task id may run again at once: the new run never shares the old run's
+// cgroup, nor is it killed when the old one is emptied.
+TEST_F(CgroupPoolTest, ATaskIdRunAgainAtOnceGetsACgroupOfItsOwn) {
+  CgroupPool pool(group_);
+  auto first = pool.Acquire(1, "t1", {64 << 20, 512, 100});
+  ASSERT_TRUE(first.ok()) << first.status();
+  const pid_t left = StartSleeper(*first);
+  ASSERT_GT(left, 0);
+  pool.Release(*std::move(first));
+  auto again = pool.Acquire(1, "t1", {32 << 20, 512, 100});
+  ASSERT_TRUE(again.ok()) << again.status();
+  const pid_t second = StartSleeper(*again);
+  ASSERT_GT(second, 0);
+  EXPECT_TRUE(KilledWithin5s(left));
+  absl::SleepFor(absl::Milliseconds(200));  // the first run's cgroup is emptied by now
+  EXPECT_EQ(::waitpid(second, nullptr, WNOHANG), 0) << "the new run was killed";
+  EXPECT_EQ(Read(Dir("memory", "t1") + "/memory.limit_in_bytes"), std::to_string(32 << 20));
+  EXPECT_EQ(FirstPid(Dir("memory", "t1")), second);
+  ::kill(second, SIGKILL);
+  ::waitpid(second, nullptr, 0);
 }
 
 TEST_F(CgroupPoolTest, AnOomKillIsCountedForItsTaskOnly) {
@@ -140,12 +183,10 @@ TEST_F(CgroupPoolTest, AnOomKillIsCountedForItsTaskOnly) {
     for (size_t i = 0; memory != MAP_FAILED && i < size; i += 4096) memory[i] = 1;
     ::_exit(0);
   }
-  int status = 0;
-  ASSERT_EQ(::waitpid(hog, &status, 0), hog);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  ASSERT_TRUE(KilledWithin5s(hog)) << "not stopped by its memory limit";
   EXPECT_EQ(cgroup->OomKills(), 1u);
   pool.Release(*std::move(cgroup));
-  ASSERT_TRUE(WaitForKept(1));
+  ASSERT_TRUE(WaitForKept(pool, 1));
   auto next = pool.Acquire(1, "t2", {8 << 20, 512, 100});
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(Names(), std::vector<std::string>{"t2"});
@@ -158,7 +199,7 @@ TEST_F(CgroupPoolTest, DifferentControllersAreNotSharedAndThePoolLeavesNothingBe
     auto with_pids = pool.Acquire(1, "a", {64 << 20, 512, 100});
     ASSERT_TRUE(with_pids.ok()) << with_pids.status();
     pool.Release(*std::move(with_pids));
-    ASSERT_TRUE(WaitForKept(1));
+    ASSERT_TRUE(WaitForKept(pool, 1));
     // No pids limit: no pids cgroup, so the kept one (which has one) does not fit.
     auto without = pool.Acquire(1, "b", {64 << 20, 512, 0});
     ASSERT_TRUE(without.ok()) << without.status();
@@ -169,12 +210,23 @@ TEST_F(CgroupPoolTest, DifferentControllersAreNotSharedAndThePoolLeavesNothingBe
   for (const char* hierarchy : {"memory", "cpu", "pids"}) EXPECT_FALSE(fs::exists(Dir(hierarchy))) << hierarchy;
 }
 
-TEST_F(CgroupPoolTest, AnExecutorThatDiedLeavesCgroupsTheAgentRemoves) {
+TEST_F(CgroupPoolTest, AnExecutorThatDiedLeavesCgroupsTheAgentEmptiesAndRemoves) {
   auto cgroup = TaskCgroup::Create(1, group_, "t1", {64 << 20, 512, 100});
   ASSERT_TRUE(cgroup.ok()) << cgroup.status();
-  ASSERT_TRUE(fs::exists(Dir("pids", "t1")));
-  RemoveLeftoverCgroups(1, group_);
+  const pid_t left = StartSleeper(*cgroup);
+  ASSERT_GT(left, 0);
+  RemoveLeftoverCgroups(1, group_);  // kills it (gone at once, or once it has exited)
+  EXPECT_TRUE(KilledWithin5s(left));
+  EXPECT_TRUE(RemoveLeftoverCgroups(1, group_));
   for (const char* hierarchy : {"memory", "cpu", "pids"}) EXPECT_FALSE(fs::exists(Dir(hierarchy))) << hierarchy;
+}
+
+TEST_F(CgroupPoolTest, ACgroupIsNeverMadeTwice) {
+  auto first = TaskCgroup::Create(1, group_, "t1", {64 << 20, 512, 100});
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = TaskCgroup::Create(1, group_, "t1", {64 << 20, 512, 100});
+  EXPECT_FALSE(second.ok());
+  EXPECT_TRUE(fs::exists(Dir("memory", "t1")));  // the first one is untouched
 }
 
 }  // namespace
