@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
                   "an unanswered offer is rescinded after this");
   AddDurationFlag(app, "--agent_reregister_timeout", &options.agent_reregister_timeout,
                   "after a start, how long agents have to re-register");
+  AddDurationFlag(app, "--framework_resubscribe_timeout", &options.framework_resubscribe_timeout,
+                  "after a start, how long frameworks have to subscribe again before their own "
+                  "failover timeouts start");
   app.add_option("--max_unreachable_share", options.max_unreachable_share,
                  "mass-expiry guard: share of agents that may turn unreachable per timeout window")
       ->check(CLI::Range(0.0, 1.0))

@@ -45,6 +45,10 @@ struct MasterOptions {
   // After a (re)start, explicit reconciliation does not call a task unknown
   // (lost) before agents had this long to re-register.
   absl::Duration agent_reregister_timeout = absl::Seconds(10);
+  // After a (re)start, frameworks recovered from the registry have this long
+  // to subscribe again before their own failover timeout starts: a master
+  // restart never counts against a framework's failover timeout.
+  absl::Duration framework_resubscribe_timeout = absl::Seconds(10);
   // Mass-expiry guard: at most this share of the registered agents (at least
   // one) may be declared unreachable within one heartbeat_timeout window.
   double max_unreachable_share = 0.5;
@@ -155,6 +159,9 @@ class Master {
   void OnRevive(const PeerId& peer, uint64_t request_id, const FrameworkId& id);
   void OnTeardown(const PeerId& peer, uint64_t request_id, const FrameworkId& id);
   void MarkFrameworkDisconnected(FrameworkRecord& fw);
+  // Counts `id`'s failover timeout from now: it is removed at the end (at
+  // once when the timeout is 0) unless it subscribes again.
+  void StartFailoverTimeout(const FrameworkId& id);
   void RemoveFramework(const FrameworkId& id, absl::string_view why);
   // Validates a launch on the offers named; OK means every task was sent.
   absl::Status Launch(FrameworkRecord& fw, wire::Accept::Reader msg);

@@ -175,7 +175,15 @@ void Master::MarkFrameworkDisconnected(FrameworkRecord& fw) {
   std::vector<OfferId> offers(fw.offers.begin(), fw.offers.end());
   for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/false);
   allocator_->DeactivateFramework(fw.id);
-  const FrameworkId id = fw.id;
+  StartFailoverTimeout(fw.id);
+}
+
+void Master::StartFailoverTimeout(const FrameworkId& id) {
+  auto it = frameworks_.find(id);
+  if (it == frameworks_.end()) return;
+  FrameworkRecord& fw = it->second;
+  fw.failover_timer = 0;
+  if (fw.state == FrameworkState::kActive) return;  // it came back meanwhile
   if (fw.failover_timeout <= absl::ZeroDuration()) {
     RemoveFramework(id, "disconnected with no failover timeout");
     return;

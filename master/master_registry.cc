@@ -54,8 +54,9 @@ void Master::Recover(const RegistryState& state) {
       removed_frameworks_.insert(f.id);
       continue;
     }
-    // Back as disconnected: it keeps its tasks for its failover timeout,
-    // counted again from now, and must subscribe again.
+    // Back as disconnected, and must subscribe again: it keeps its tasks
+    // for --framework_resubscribe_timeout, and only then does its own
+    // failover timeout start (a restart is not its disconnection).
     FrameworkRecord& fw = frameworks_[f.id];
     fw.id = f.id;
     fw.name = f.name;
@@ -63,8 +64,12 @@ void Master::Recover(const RegistryState& state) {
     fw.failover_timeout = f.failover_timeout;
     fw.principal = f.principal;
     fw.subscribed_at = loop_.Now();
+    fw.state = FrameworkState::kDisconnected;
+    fw.disconnected_at = loop_.Now();
     allocator_->AddFramework(f.id, f.role);
-    MarkFrameworkDisconnected(fw);
+    allocator_->DeactivateFramework(f.id);
+    fw.failover_timer = loop_.After(options_.framework_resubscribe_timeout,
+                                    [this, id = f.id] { StartFailoverTimeout(id); });
   }
   for (const RegistryAgent& a : state.agents) {
     if (a.state == RegistryAgent::State::kGone) {

@@ -47,6 +47,11 @@ std::string FirstLine(const std::string& path) {
   return line;
 }
 
+std::string FileText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }
 
 namespace {

@@ -95,6 +95,8 @@ class LocalCluster {
 std::string BinPath(const std::string& name);
 // The first line of the file at `path`, or "" when there is none.
 std::string FirstLine(const std::string& path);
+// The whole file at `path`, or "" when there is none.
+std::string FileText(const std::string& path);
 // Host pids of the processes in the pid namespace `ns` (a task's
 // `readlink /proc/self/ns/pid`) whose command line starts with `program`
 // (empty: all of them).

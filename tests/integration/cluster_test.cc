@@ -210,6 +210,33 @@ TEST(ClusterTest, RestartedMasterGetsItsAgentsAndFrameworkBack) {
       absl::Seconds(10)));
 }
 
+// A master restart does not count against a framework's failover timeout:
+// `agora run` (failover timeout 0) subscribes again and sees its tasks end.
+TEST(ClusterTest, AgoraRunCarriesOnAcrossAMasterRestart) {
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.WaitForAgents(3));
+  const std::string log = cluster.dir() + "/run.log";
+  Process run({BinPath("agora"), "--master", cluster.master(), "run", "--instances", "6", "--name",
+               "through", "--", "sleep", "4"},
+              log);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int running = 0;
+        for (const auto& t : cluster.Query("tasks")) running += t["state"] == "running";
+        return running == 6;
+      },
+      absl::Seconds(15)));
+  cluster.master_process().Signal(SIGKILL);
+  cluster.master_process().Wait(absl::Seconds(5));
+  absl::SleepFor(absl::Seconds(1));
+  cluster.StartMaster();
+
+  int status = -1;
+  ASSERT_TRUE(run.Wait(absl::Seconds(40), &status)) << FileText(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << FileText(log);
+  EXPECT_NE(FileText(log).find("6 of 6 finished with exit status 0"), std::string::npos) << FileText(log);
+}
+
 TEST(ClusterTest, AcceptOfAStaleOfferIsAnErrorAndNothingLaunches) {
   LocalCluster cluster({.agents = 1});
   ASSERT_TRUE(cluster.WaitForAgents(1));

@@ -170,15 +170,18 @@ TEST_F(MasterRegistryTest, RolesOperatorsSetSurviveARestartAndWinOverTheFlags) {
 }
 
 TEST_F(MasterRegistryTest, FrameworkFailoverTimeoutSurvivesARestart) {
+  options_.framework_resubscribe_timeout = absl::Seconds(10);
+  Restart();
   const std::string a1 = RegisterAgent("agent1");
   const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
   CrashAndRestart();
   ASSERT_TRUE(master_->frameworks().contains(fw));
   EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
-  // Its agent comes back with the task; the framework does not.
+  // Its agent comes back with the task; the framework does not: its own
+  // failover timeout starts once the re-subscription window is over.
   Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
   live_agents_["agent1"] = a1;
-  Advance(absl::Seconds(29));
+  Advance(absl::Seconds(10 + 29));
   EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 0u);
   Advance(absl::Seconds(2));
   EXPECT_FALSE(master_->frameworks().contains(fw));
@@ -191,6 +194,40 @@ TEST_F(MasterRegistryTest, FrameworkFailoverTimeoutSurvivesARestart) {
   sub.setName("fw");
   ASSERT_TRUE(Deliver("fw1", msg).ok());
   EXPECT_EQ(TakeErrors("fw1").size(), 1u);
+}
+
+// A restart is not the framework's disconnection: with failover timeout 0
+// (`agora run`, Mesos' default) it keeps its tasks while it subscribes again.
+TEST_F(MasterRegistryTest, ARestartDoesNotCountAgainstAFrameworksFailoverTimeout) {
+  options_.framework_resubscribe_timeout = absl::Seconds(10);
+  Restart();
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::ZeroDuration());
+  CrashAndRestart();
+  Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
+  live_agents_["agent1"] = a1;
+  Advance(absl::Seconds(9));
+  ASSERT_TRUE(master_->frameworks().contains(fw));
+  EXPECT_EQ(Subscribe("fw1", "*", fw, absl::ZeroDuration()), fw);
+  Advance(absl::Minutes(5));
+  ASSERT_TRUE(master_->frameworks().contains(fw));
+  EXPECT_EQ(master_->frameworks().at(fw).state, FrameworkState::kActive);
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 0u);
+}
+
+TEST_F(MasterRegistryTest, AFrameworkThatDoesNotComeBackAfterARestartIsRemovedAfterTheWindow) {
+  options_.framework_resubscribe_timeout = absl::Seconds(10);
+  Restart();
+  const std::string a1 = RegisterAgent("agent1");
+  const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::ZeroDuration());
+  CrashAndRestart();
+  Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
+  live_agents_["agent1"] = a1;
+  Advance(absl::Seconds(9));
+  EXPECT_TRUE(master_->frameworks().contains(fw));
+  Advance(absl::Seconds(2));
+  EXPECT_FALSE(master_->frameworks().contains(fw));
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 1u);
 }
 
 TEST_F(MasterRegistryTest, ARecoveredFrameworkMustSubscribeAgain) {
