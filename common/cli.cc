@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/log.h"
+#include "common/version.h"
 
 namespace agora {
 
@@ -78,11 +79,11 @@ void AddConfigFileFlag(CLI::App& app) {
 }
 
 int ParseCommandLine(CLI::App& app, int argc, char** argv) {
+  const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "agora";
+  app.set_version_flag("--version", VersionLine(program), "print the version and the commit built from");
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message and usage hint to stderr

@@ -1,5 +1,6 @@
 #include "common/http_endpoint.h"
 
+#include <errno.h>  // program_invocation_short_name
 #include <unistd.h>
 
 #include <future>
@@ -12,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "common/log.h"
 #include "common/metrics_writer.h"
+#include "common/version.h"
 
 namespace agora {
 
@@ -44,6 +46,11 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
       res.set_content("ok\n", "text/plain");
     });
   }
+  http->server_->Get("/version", [self](const httplib::Request&, httplib::Response& res) {
+    self->Serve(HttpRequest{"GET", "/version"}, [](const HttpRequest&) {
+      return HttpReply{200, VersionJson(program_invocation_short_name) + "\n", "application/json"};
+    }, &res);
+  });
   for (const auto& route : {std::pair{"/state", "application/json"},
                             {"/metrics", "text/plain; version=0.0.4"}}) {
     const char* path = route.first;  // (clang 14 cannot capture structured bindings)
@@ -78,6 +85,8 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
 
 std::string HttpEndpoint::GuardMetrics() const {
   MetricsWriter w;
+  w.Family("agora_build_info", "gauge", "The version and commit this daemon was built from (always 1).");
+  w.Sample("agora_build_info", 1, absl::StrCat("version=\"", kVersion, "\",commit=\"", kCommit, "\""));
   const HttpGuardStats& s = server_->guard_stats();
   w.Counters({
       {"agora_http_connections_refused_total",

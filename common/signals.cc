@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -24,6 +25,19 @@ sigset_t MakeSet(std::initializer_list<int> signals) {
 void BlockSignals(std::initializer_list<int> signals) {
   sigset_t set = MakeSet(signals);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void DieOnSignals(std::initializer_list<int> signals) {
+  std::thread([set = MakeSet(signals)] {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return;
+    ::signal(sig, SIG_DFL);
+    sigset_t just;
+    sigemptyset(&just);
+    sigaddset(&just, sig);
+    pthread_sigmask(SIG_UNBLOCK, &just, nullptr);
+    ::raise(sig);  // to this thread, which no longer blocks it: the process ends
+  }).detach();
 }
 
 SignalWatcher::SignalWatcher(EventLoop& loop, std::initializer_list<int> signals,

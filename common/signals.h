@@ -14,6 +14,12 @@ namespace agora {
 
 void BlockSignals(std::initializer_list<int> signals);
 
+// For a process that has nothing to clean up: starts a thread that waits for
+// these (blocked) signals and ends the process by the first one as if it had
+// never been blocked (its default action), wherever the other threads are
+// waiting. A shell then reports 128 + N (130 for Ctrl-C).
+void DieOnSignals(std::initializer_list<int> signals);
+
 class SignalWatcher {
  public:
   // Watches the given (blocked) signals; `handler` gets the signal number.

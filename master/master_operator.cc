@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/json_text.h"
+#include "common/version.h"
 #include "master/master.h"
 
 namespace agora::master {
@@ -107,6 +108,8 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
     return RolesJson();
   } else if (query == "security") {
     return SecurityJson();
+  } else if (query == "version") {
+    return VersionJson("agora-master");
   } else if (query == "stats") {
     return JsonText(json{{"messages", stats_.messages},
                 {"invalid_messages", stats_.invalid_messages},
@@ -126,7 +129,7 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
                  absl::ToDoubleMilliseconds(stats_.last_allocation_time)}});
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
-        "unknown query '", query, "' (known: agents, frameworks, tasks, offers, roles, stats, security)"));
+        "unknown query '", query, "' (known: agents, frameworks, tasks, offers, roles, stats, security, version)"));
   }
   return JsonText(out);
 }

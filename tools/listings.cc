@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/version.h"
 #include "tools/table.h"
 
 namespace agora::tools {
@@ -149,6 +150,26 @@ int PrintListing(MasterClient& client, const std::string& noun, bool as_json,
   return 0;
 }
 
+int PrintVersions(MasterClient& client, bool as_json) {
+  auto master = client.Query("version");
+  json about = master.ok() ? json::parse(*master, nullptr, /*allow_exceptions=*/false) : json();
+  const bool known = master.ok() && about.is_object();
+  const std::string problem = master.ok() ? "the master sent malformed JSON" : std::string(master.status().message());
+  if (as_json) {
+    std::cout << JsonText(json{{"client", json::parse(VersionJson("agora"))},
+                               {"master", known ? about : json{{"error", problem}}}})
+              << "\n";
+  } else {
+    std::cout << "client: " << VersionLine("agora") << "\n";
+    if (known) {
+      std::cout << "master: " << about.value("name", "?") << " " << about.value("version", "?")
+                << " (commit " << about.value("commit", "?") << ")\n";
+    }
+  }
+  if (!known) std::cerr << "agora version: the master: " << problem << "\n";
+  return known ? 0 : 1;
+}
+
 int PrintStatus(MasterClient& client, bool as_json) {
   std::optional<json> agents = Fetch(client, "agents");
   std::optional<json> frameworks = agents ? Fetch(client, "frameworks") : std::nullopt;
@@ -216,11 +237,7 @@ int PrintStatus(MasterClient& client, bool as_json) {
 
 int Watch(const WatchFlags& flags, const std::string& title, const std::function<int()>& print) {
   const bool tty = ::isatty(STDOUT_FILENO);
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);  // blocked since main() started: waited for here
-  int rc = 0;
+  int rc = 0;  // (Ctrl-C ends the process: DieOnSignals in main)
   for (int n = 0; flags.count == 0 || n < flags.count; ++n) {
     if (tty) std::cout << "\033[H\033[2J";
     if (tty || n > 0) {
@@ -230,8 +247,7 @@ int Watch(const WatchFlags& flags, const std::string& title, const std::function
     rc = print();
     std::cout << std::flush;
     if (flags.count != 0 && n + 1 == flags.count) break;
-    const timespec wait = absl::ToTimespec(flags.interval);
-    if (::sigtimedwait(&stop, nullptr, &wait) > 0) break;  // Ctrl-C: done
+    absl::SleepFor(flags.interval);
     if (!tty) std::cout << "\n";
   }
   return rc;

@@ -26,6 +26,9 @@ int PrintListing(MasterClient& client, const std::string& noun, bool json,
 // `agora status`: agents by state, resources used of total, frameworks, and
 // tasks by state.
 int PrintStatus(MasterClient& client, bool json);
+// `agora version`: this CLI's version and commit, and the master's (exit 1
+// when the master cannot be asked).
+int PrintVersions(MasterClient& client, bool json);
 
 // --watch: runs `print` every `interval` (`count` times; 0: until SIGINT or
 // SIGTERM, which it waits for, blocked), clearing the screen first on a

@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
   AddServiceCommands(app, &services);
   AddConfigCommands(app, &services);
 
+  CLI::App* version_cmd = app.add_subcommand(
+      "version", "print this CLI's version and commit, and the master's\nExample: agora version --json");
   CLI::App* completion = app.add_subcommand(
       "completion", "print the shell completion script\nExample: source <(agora completion bash)");
   completion->add_option("shell", "the shell (bash)")->check(CLI::IsMember({"bash"}))->required();
@@ -149,6 +151,9 @@ int main(int argc, char** argv) {
   }
 
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  // Every wait and follow ends on Ctrl-C (exit 130) or SIGTERM: only `run`
+  // has something to undo first (its tasks), through its own event loop.
+  if (!run_cmd->parsed()) DieOnSignals({SIGINT, SIGTERM});
   if (completion->parsed()) {
     std::cout << BashCompletionScript();
     return 0;
@@ -193,6 +198,7 @@ int main(int argc, char** argv) {
   maintenance.json = json;
   if (int rc = RunMaintenanceCommand(app, client, maintenance); rc >= 0) return rc;
   if (logs_cmd->parsed()) return PrintLogs(client, logs);
+  if (version_cmd->parsed()) return PrintVersions(client, json);
   if (kill_cmd->parsed()) {
     if (absl::Status s = client.KillTask(kill_task_id, kill_framework_id); !s.ok()) {
       std::cerr << "agora task kill: " << s.message() << "\n";

@@ -87,7 +87,8 @@ class RunScheduler final : public sdk::Scheduler {
     Print(status.task_id, line);
     const bool done = IsTerminal(status.state) || status.state == TaskState::kUnreachable;
     if (done && !finished_.contains(status.task_id)) {
-      finished_[status.task_id] = status.state == TaskState::kFinished && status.exit_code == 0;
+      const bool clean = status.state == TaskState::kFinished && status.exit_code == 0;
+      finished_[status.task_id] = clean ? 0 : status.exit_code > 0 && status.exit_code < 256 ? status.exit_code : 1;
       if (status.state == TaskState::kUnreachable) driver.Kill(status.task_id);
     }
     if (finished_.size() == specs_.size()) driver.Stop(/*failover=*/false);
@@ -99,14 +100,22 @@ class RunScheduler final : public sdk::Scheduler {
 
   bool WantsOffers() const override { return !pending_.empty(); }
 
+  // 0 when every instance finished with 0; else the exit status of the
+  // lowest-numbered one that did not (1 when it ended without one: killed,
+  // lost, never started), as `docker run` passes its command's through.
   int ExitCode() const {
-    int ok = 0;
-    for (const auto& [id, success] : finished_) ok += success;
+    int ok = 0, code = 0;
+    for (int i = options_.instances - 1; i >= 0; --i) {
+      auto f = finished_.find(absl::StrCat(options_.name, "-", i));
+      const int status = f == finished_.end() ? 1 : f->second;
+      ok += status == 0;
+      if (status != 0) code = status;
+    }
     if (!options_.json) {
       std::cout << absl::StrFormat("%d of %d finished with exit status 0", ok, options_.instances)
                 << std::endl;
     }
-    return ok == options_.instances ? 0 : 1;
+    return code;
   }
 
   void KillAll(sdk::SchedulerDriver& driver) {
@@ -130,7 +139,7 @@ class RunScheduler final : public sdk::Scheduler {
   absl::flat_hash_map<std::string, TaskSpec> specs_;
   std::vector<std::string> pending_;
   absl::flat_hash_map<std::string, std::string> hosts_;
-  absl::flat_hash_map<std::string, bool> finished_;  // task -> finished with 0
+  absl::flat_hash_map<std::string, int> finished_;  // task -> its exit status (1: none)
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
+#include "common/version.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/test_framework.h"
 
@@ -235,6 +236,78 @@ TEST(ClusterTest, AgoraRunCarriesOnAcrossAMasterRestart) {
   ASSERT_TRUE(run.Wait(absl::Seconds(40), &status)) << FileText(log);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << FileText(log);
   EXPECT_NE(FileText(log).find("6 of 6 finished with exit status 0"), std::string::npos) << FileText(log);
+}
+
+TEST(ClusterTest, AgoraRunPassesItsTasksExitStatusThrough) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  CliResult r = cluster.Cli({"run", "--", "exit 3"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("0 of 1 finished with exit status 0"), std::string::npos) << r.out;
+  // Several: the lowest-numbered instance that failed gives the status.
+  r = cluster.Cli({"run", "--instances", "3", "--", "exit $((7 + ${AGORA_TASK_ID#run-}))"});
+  EXPECT_EQ(r.exit_code, 7) << r.out;
+}
+
+// Every command that waits or follows ends on Ctrl-C at once, as a shell
+// expects of an interrupted command (killed by SIGINT: status 130).
+TEST(ClusterTest, CtrlCEndsEveryWaitAndFollow) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("chatty", "while true; do echo hi; sleep 0.2; done"));
+  ASSERT_TRUE(fw.WaitForState("chatty", TaskState::kRunning, absl::Seconds(15)));
+  const std::vector<std::vector<std::string>> waits = {
+      {"tasks", "--watch", "--interval", "10s"},
+      {"logs", "chatty", "--follow"},
+  };
+  for (const auto& args : waits) {
+    std::vector<std::string> argv = {BinPath("agora"), "--master", cluster.master()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const std::string log = cluster.dir() + "/" + args[0] + ".log";
+    Process cli(argv, log);
+    absl::SleepFor(absl::Seconds(1));
+    ASSERT_TRUE(cli.running()) << FileText(log);
+    cli.Signal(SIGINT);
+    int status = 0;
+    ASSERT_TRUE(cli.Wait(absl::Seconds(1), &status)) << args[0] << " did not end on SIGINT";
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << args[0] << ": " << status;
+  }
+}
+
+TEST(ClusterTest, EveryBinaryTheMasterAndItsHttpSayTheirVersion) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  for (const char* binary : {"agora", "agora-master", "agora-agent", "agora-executor", "agora-batch",
+                             "agora-services"}) {
+    CliResult r = RunShell(BinPath(binary) + " --version");
+    EXPECT_EQ(r.exit_code, 0) << binary;
+    EXPECT_EQ(r.out.rfind(absl::StrCat(binary, " ", kVersion, " (commit "), 0), 0u) << r.out;
+  }
+  CliResult versions = cluster.Cli({"version", "--json"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.out;
+  auto v = nlohmann::json::parse(versions.out);
+  EXPECT_EQ(v["client"]["version"], kVersion);
+  EXPECT_EQ(v["master"]["name"], "agora-master");
+  EXPECT_EQ(v["master"]["commit"], kCommit);
+
+  std::string url;
+  std::ifstream(cluster.dir() + "/master/http_endpoint") >> url;
+  httplib::Client http(url);
+  auto version = http.Get("/version");
+  ASSERT_TRUE(version);
+  EXPECT_EQ(nlohmann::json::parse(version->body)["name"], "agora-master");
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(absl::StrCat("agora_build_info{version=\"", kVersion, "\",commit=\"", kCommit, "\"} 1")),
+            std::string::npos);
+
+  // A master that is gone: the CLI still says its own version, and fails.
+  cluster.master_process().Signal(SIGKILL);
+  cluster.master_process().Wait(absl::Seconds(5));
+  CliResult alone = cluster.Cli({"version", "--request_timeout", "300ms"});
+  EXPECT_EQ(alone.exit_code, 1);
+  EXPECT_NE(alone.out.find(absl::StrCat("client: agora ", kVersion)), std::string::npos) << alone.out;
 }
 
 TEST(ClusterTest, AcceptOfAStaleOfferIsAnErrorAndNothingLaunches) {
