@@ -19,10 +19,15 @@ std::string MonitorEndpoint() {
 }  // namespace
 
 SocketMonitor::SocketMonitor(zmq::context_t& context, zmq::socket_t& socket, EventLoop* loop,
-                             Handler handler)
-    : socket_(socket), loop_(loop), pair_(context, zmq::socket_type::pair), handler_(std::move(handler)) {
+                             Handler handler, std::function<void()> on_connect_failed)
+    : socket_(socket),
+      loop_(loop),
+      pair_(context, zmq::socket_type::pair),
+      handler_(std::move(handler)),
+      on_connect_failed_(std::move(on_connect_failed)) {
   const std::string endpoint = MonitorEndpoint();
-  zmq_socket_monitor(socket_.handle(), endpoint.c_str(), kEvents);
+  zmq_socket_monitor(socket_.handle(), endpoint.c_str(),
+                     kEvents | (on_connect_failed_ ? ZMQ_EVENT_CONNECT_RETRIED : 0));
   pair_.set(zmq::sockopt::linger, 0);
   pair_.connect(endpoint);
   if (loop_ != nullptr) loop_->Watch(pair_, [this] { Drain(); });
@@ -49,6 +54,10 @@ void SocketMonitor::Drain() {
     uint32_t value = 0;
     std::memcpy(&id, event.data(), sizeof(id));
     std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof(value));
+    if (id == ZMQ_EVENT_CONNECT_RETRIED) {
+      if (on_connect_failed_) on_connect_failed_();
+      continue;
+    }
     HandshakeFailure failure;
     failure.refused = id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     failure.status = static_cast<int>(value);

@@ -1,7 +1,9 @@
 // SocketMonitor reports a ZeroMQ socket's failed security handshakes, read
 // from libzmq's socket monitor (an inproc PAIR socket): a secured server logs
 // and counts peers that could not complete the CURVE handshake, and a client
-// learns that the server refused its key instead of waiting in silence.
+// learns that the server refused its key instead of waiting in silence. A
+// client may also learn that its connection attempts fail (libzmq retries
+// them for ever, silently).
 // Create it before the socket connects or binds; destroy it before the socket.
 // Loop thread only (or, with no loop, the thread that calls Drain()).
 #pragma once
@@ -26,7 +28,10 @@ class SocketMonitor {
   using Handler = std::function<void(const HandshakeFailure&)>;
 
   // `loop` null: nothing is watched; call Drain() to handle pending events.
-  SocketMonitor(zmq::context_t& context, zmq::socket_t& socket, EventLoop* loop, Handler handler);
+  // `on_connect_failed` (optional) runs each time a connection attempt
+  // failed and libzmq will retry it: refused, or a host that did not resolve.
+  SocketMonitor(zmq::context_t& context, zmq::socket_t& socket, EventLoop* loop, Handler handler,
+                std::function<void()> on_connect_failed = nullptr);
   ~SocketMonitor();
   SocketMonitor(const SocketMonitor&) = delete;
   SocketMonitor& operator=(const SocketMonitor&) = delete;
@@ -39,6 +44,7 @@ class SocketMonitor {
   EventLoop* loop_;
   zmq::socket_t pair_;
   Handler handler_;
+  std::function<void()> on_connect_failed_;
 };
 
 }  // namespace agora

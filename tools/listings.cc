@@ -103,15 +103,16 @@ Table RolesTable(const json& rows) {
 }
 
 // The master's answer to `noun`, parsed; an error was printed when null.
-std::optional<json> Fetch(MasterClient& client, const std::string& noun) {
+// The master's `noun` listing; errors are printed as the command `command`'s.
+std::optional<json> Fetch(MasterClient& client, const std::string& noun, const std::string& command) {
   auto text = client.Query(noun);
   if (!text.ok()) {
-    std::cerr << "agora " << noun << ": " << text.status().message() << "\n";
+    std::cerr << "agora " << command << ": " << text.status().message() << "\n";
     return std::nullopt;
   }
   json rows = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (rows.is_discarded() || !(rows.is_array() || (noun == "security" && rows.is_object()))) {
-    std::cerr << "agora " << noun << ": the master sent malformed JSON\n";
+    std::cerr << "agora " << command << ": the master sent malformed JSON\n";
     return std::nullopt;
   }
   return rows;
@@ -131,7 +132,7 @@ bool Keep(const json& row, const ListingFilter& f) {
 
 int PrintListing(MasterClient& client, const std::string& noun, bool as_json,
                  const ListingFilter& filter) {
-  std::optional<json> all = Fetch(client, noun);
+  std::optional<json> all = Fetch(client, noun, noun);
   if (!all) return 1;
   json rows = json::array();
   for (const json& row : *all) {
@@ -171,10 +172,10 @@ int PrintVersions(MasterClient& client, bool as_json) {
 }
 
 int PrintStatus(MasterClient& client, bool as_json) {
-  std::optional<json> agents = Fetch(client, "agents");
-  std::optional<json> frameworks = agents ? Fetch(client, "frameworks") : std::nullopt;
-  std::optional<json> tasks = frameworks ? Fetch(client, "tasks") : std::nullopt;
-  std::optional<json> security = tasks ? Fetch(client, "security") : std::nullopt;
+  std::optional<json> agents = Fetch(client, "agents", "status");
+  std::optional<json> frameworks = agents ? Fetch(client, "frameworks", "status") : std::nullopt;
+  std::optional<json> tasks = frameworks ? Fetch(client, "tasks", "status") : std::nullopt;
+  std::optional<json> security = tasks ? Fetch(client, "security", "status") : std::nullopt;
   if (!security) return 1;
   auto count_states = [](const json& rows) {
     json counts = json::object();

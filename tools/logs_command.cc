@@ -22,17 +22,20 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-json Query(sdk::MasterClient& master, const std::string& noun) {
-  auto text = master.Query(noun);
-  if (!text.ok()) return json::array();
-  json j = json::parse(*text, nullptr, false);
-  return j.is_array() ? j : json::array();
-}
-
 // The task's row in the master's listing (live or recently completed).
 std::optional<json> FindTask(sdk::MasterClient& master, const LogsArgs& a, std::string* error) {
+  auto text = master.Query("tasks");
+  if (!text.ok()) {
+    *error = std::string(text.status().message());
+    return std::nullopt;
+  }
+  json tasks = json::parse(*text, nullptr, false);
+  if (!tasks.is_array()) {
+    *error = "the master sent malformed JSON";
+    return std::nullopt;
+  }
   std::vector<json> matches;
-  for (const json& t : Query(master, "tasks")) {
+  for (const json& t : tasks) {
     if (t["id"] != a.task_id) continue;
     if (!a.framework_id.empty() && t["framework_id"] != a.framework_id) continue;
     matches.push_back(t);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/signals.h"
+#include "frameworks/sdk/master_client.h"
 #include "frameworks/sdk/scheduler_driver.h"
 
 namespace agora::tools {
@@ -145,6 +146,12 @@ class RunScheduler final : public sdk::Scheduler {
 }  // namespace
 
 int RunCommand(const RunOptions& options) {
+  // A master that is not there (or refuses the key) is said at once, rather
+  // than waited for: the driver would retry for ever.
+  if (auto reached = sdk::MasterClient(options.master, absl::Seconds(5), options.curve).Query("version"); !reached.ok()) {
+    std::cerr << "agora run: " << reached.status().message() << "\n";
+    return 1;
+  }
   RunScheduler scheduler(options);
   sdk::FrameworkInfo info;
   info.name = absl::StrCat("agora-run:", options.name);

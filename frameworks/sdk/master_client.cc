@@ -1,14 +1,63 @@
 #include "frameworks/sdk/master_client.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <capnp/message.h>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/framing.h"
+#include "common/unique_fd.h"
 #include "common/wire_convert.h"
 
 namespace agora::sdk {
+namespace {
+
+// Why nothing answers at the ZeroMQ `endpoint` whose connection attempts
+// fail: its host does not resolve, or a plain connect's error.
+std::string WhyUnreachable(const std::string& endpoint) {
+  if (absl::StartsWith(endpoint, "ipc://")) {
+    return absl::StrCat("nothing listens at ", endpoint, ": is agora-master running there?");
+  }
+  absl::string_view rest = absl::StripPrefix(endpoint, "tcp://");
+  const size_t colon = rest.rfind(':');
+  std::string host(rest.substr(0, colon == absl::string_view::npos ? rest.size() : colon));
+  const std::string port(colon == absl::string_view::npos ? "" : rest.substr(colon + 1));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return absl::StrCat("cannot reach the master at ", endpoint, ": its host '", host,
+                        "' does not resolve (", ::gai_strerror(rc), ")");
+  }
+  std::string why = "it did not accept the connection";
+  const UniqueFd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.valid() && ::connect(fd.get(), found->ai_addr, found->ai_addrlen) != 0) {
+    int error = errno;
+    if (error == EINPROGRESS) {
+      pollfd p{fd.get(), POLLOUT, 0};
+      socklen_t len = sizeof(error);
+      error = ::poll(&p, 1, 300) == 1 && ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) == 0
+                  ? error
+                  : ETIMEDOUT;
+    }
+    if (error != 0) why = std::strerror(error);
+  }
+  ::freeaddrinfo(found);
+  return absl::StrCat("cannot reach the master at ", endpoint, ": ", why,
+                      " (is agora-master running, and is this its --listen address?)");
+}
+
+}  // namespace
 
 MasterClient::MasterClient(std::string endpoint, absl::Duration timeout,
                            std::optional<CurveClient> curve)
@@ -18,7 +67,8 @@ MasterClient::MasterClient(std::string endpoint, absl::Duration timeout,
   secured_ = curve.has_value();
   // Also without keys: a secured master fails a plain client's handshake.
   monitor_ = std::make_unique<SocketMonitor>(
-      context_, socket_, nullptr, [this](const HandshakeFailure& f) { handshake_failure_ = f; });
+      context_, socket_, nullptr, [this](const HandshakeFailure& f) { handshake_failure_ = f; },
+      [this] { connect_failed_ = true; });
 }
 
 MasterClient::~MasterClient() { monitor_.reset(); }
@@ -102,6 +152,12 @@ absl::Status MasterClient::SetRole(const std::string& role, double weight,
 absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint64_t rid,
                                                const std::function<bool(wire::Envelope::Reader)>& take) {
   if (!connected_) {
+    if (!absl::StartsWith(endpoint_, "tcp://") && !absl::StartsWith(endpoint_, "ipc://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", endpoint_, "' is not the master's address: that is its ZeroMQ endpoint, tcp://HOST:PORT "
+          "(port 5050 unless its --listen says otherwise)",
+          absl::StartsWith(endpoint_, "http") ? ", not its HTTP URL" : ""));
+    }
     try {
       socket_.connect(endpoint_);
     } catch (const zmq::error_t& e) {
@@ -110,6 +166,10 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
     }
     connected_ = true;
   }
+  // What failed before this call is history (the master may be back): only
+  // a failure seen from now on counts.
+  monitor_->Drain();
+  connect_failed_ = false;
   zmq::message_t frame = Encode(msg);
   socket_.send(frame, zmq::send_flags::none);
 
@@ -133,6 +193,8 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
                              "--curve_secret_key and --master_public_key (or AGORA_CURVE_SECRET_KEY "
                              "and AGORA_MASTER_PUBLIC_KEY)"));
     }
+    // (After the handshake: a failed handshake is retried as a new connection.)
+    if (connect_failed_) return absl::UnavailableError(WhyUnreachable(endpoint_));
     if (!(items[0].revents & ZMQ_POLLIN)) continue;
     zmq::message_t reply;
     if (!socket_.recv(reply, zmq::recv_flags::dontwait)) continue;

@@ -30,7 +30,10 @@ class MasterClient {
                std::optional<CurveClient> curve = std::nullopt);
   ~MasterClient();
   // The JSON text the master returns for `query` (agents, frameworks, tasks,
-  // offers, stats). Unavailable when the master does not answer in time.
+  // offers, stats). Unavailable when the master does not answer in time, or
+  // at once, with the reason, when nothing listens at its address or its
+  // host does not resolve; InvalidArgument for an address that is not a
+  // ZeroMQ endpoint.
   absl::StatusOr<std::string> Query(const std::string& query);
   // How to reach a daemon's HTTP: `target` is "master", "agent:ID-OR-HOSTNAME"
   // or "framework:NAME". On a secured master this needs an operator key and
@@ -63,6 +66,7 @@ class MasterClient {
   bool secured_ = false;
   std::unique_ptr<SocketMonitor> monitor_;  // handshake failures
   std::optional<HandshakeFailure> handshake_failure_;
+  bool connect_failed_ = false;  // an attempt failed: nothing listens, or no such host
   uint64_t next_request_id_ = 1;
   bool connected_ = false;
 };

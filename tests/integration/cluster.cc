@@ -200,7 +200,12 @@ void LocalCluster::StartMaster() {
   std::vector<std::string> argv = {BinPath("agora-master"), "--listen", master_endpoint_,
                                    "--work_dir", dir_ + "/master"};
   argv.insert(argv.end(), options_.master_flags.begin(), options_.master_flags.end());
+  // Started once it listens (it writes `endpoint` then): the CLI says at
+  // once that nothing listens, rather than wait for a master to come up.
+  const std::string listening = dir_ + "/master/endpoint";
+  std::filesystem::remove(listening);
   master_ = std::make_unique<Process>(argv, dir_ + "/master.log");
+  WaitFor([&] { return !FirstLine(listening).empty(); }, absl::Seconds(10));
 }
 
 void LocalCluster::StartAgent(int i) {
