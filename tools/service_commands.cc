@@ -36,8 +36,9 @@ int WaitForDeployment(FrameworkClient& api, const json& versions, absl::Duration
                                    state, s["message"].get<std::string>().empty() ? "" : " (" + s["message"].get<std::string>() + ")"));
       if (state == "failed") {
         if (!quiet) std::cout << absl::StrJoin(parts, "; ") << "\n";
-        std::cerr << "agora service: deployment of " << s["name"].get<std::string>()
-                  << " failed: " << s["message"].get<std::string>() << "\n";
+        const std::string why = s.value("failure", "");
+        std::cerr << "agora service: " << s["name"].get<std::string>() << ": "
+                  << (why.empty() ? "its deployment failed" : why) << "\n";
         return 1;
       }
       if (s["version"] != versions[s["name"].get<std::string>()]) {  // rolled back already

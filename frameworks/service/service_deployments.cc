@@ -83,6 +83,7 @@ void ServiceFramework::StartVersion(ServiceRecord& s, const ServiceSpec& spec) {
   s.spec = spec;
   s.deploy_started = Now();
   s.deploy_failed = false;
+  s.failure.clear();
   s.failures = 0;
   s.backoff_until = absl::InfinitePast();
   s.message = "";
@@ -103,6 +104,7 @@ absl::Status ServiceFramework::Rollback(const std::string& name, int version) {
   AGORA_RETURN_IF_ERROR(AdoptVersion(s, target));
   s.deploy_started = Now();
   s.deploy_failed = false;
+  s.failure.clear();
   s.message = "";
   SaveService(s);
   Flush();
@@ -221,6 +223,7 @@ json ServiceFramework::ListJson() const {
                    {"running", c.live},
                    {"healthy", c.ready},
                    {"state", StateOf(s)},
+                   {"failure", s.failure},
                    {"message", s.message}});
   }
   return out;
@@ -257,6 +260,7 @@ absl::StatusOr<json> ServiceFramework::ShowJson(const std::string& name) const {
               {"running", c.live},
               {"healthy", c.ready},
               {"state", StateOf(s)},
+              {"failure", s.failure},
               {"message", s.message},
               {"depends_on", s.spec.depends_on},
               {"spec", s.spec.source},

@@ -417,6 +417,7 @@ void ServiceFramework::Converge() {
         // A finished rollback says what happened; a finished rollout says nothing.
         s.message = s.deploy_failed ? absl::StrReplaceAll(s.message, {{"rolling back to", "rolled back to"}}) : "";
         s.deploy_failed = false;
+        s.failure.clear();
         SaveService(s);
       } else if (now - s.deploy_started > s.spec.upgrade.deadline) {
         const int failed_version = s.version;
@@ -424,6 +425,7 @@ void ServiceFramework::Converge() {
                                  s.instances, " ready after ", absl::FormatDuration(s.spec.upgrade.deadline));
         s.deploy_started = absl::InfinitePast();
         s.deploy_failed = true;
+        s.failure = s.message;
         if (s.spec.upgrade.auto_rollback && failed_version > 1) {
           const std::string why = s.message;
           if (AdoptVersion(s, failed_version - 1).ok()) {
@@ -451,8 +453,8 @@ void ServiceFramework::Converge() {
 
 std::string ServiceFramework::StateOf(const ServiceRecord& s) const {
   if (s.deleting) return "deleting";
+  if (s.deploy_failed) return "failed";  // (its instances may also be backing off)
   if (Now() < s.backoff_until) return "backoff";
-  if (s.deploy_failed) return "failed";
   const Counts c = Count(s);
   if (s.deploy_started != absl::InfinitePast()) return "deploying";
   if (c.live != s.instances || c.ready < s.instances) return "scaling";

@@ -79,6 +79,7 @@ json StoreJson(const ServiceRecord& s) {
           {"backoff_until", Micros(s.backoff_until)},
           {"deploy_started", Micros(s.deploy_started)},
           {"deploy_failed", s.deploy_failed},
+          {"failure", s.failure},
           {"message", s.message}};
 }
 
@@ -93,6 +94,7 @@ absl::StatusOr<ServiceRecord> ServiceFromStore(const json& j) {
     s.backoff_until = FromMicros(j.at("backoff_until"));
     s.deploy_started = FromMicros(j.at("deploy_started"));
     s.deploy_failed = j.at("deploy_failed");
+    s.failure = j.value("failure", "");  // (absent from records of earlier versions)
     s.message = j.at("message");
     return s;
   });

@@ -55,6 +55,7 @@ struct ServiceRecord {
   absl::Time backoff_until = absl::InfinitePast();
   absl::Time deploy_started = absl::InfinitePast();  // a rollout under way since
   bool deploy_failed = false;  // the last rollout missed its deadline
+  std::string failure;  // why, while deploy_failed ("deployment of v2 failed: 0 of 2 ready after 4s")
   std::string message;  // why it is not converged ("2 unplaced: [hostname, UNIQUE] ...")
 };
 

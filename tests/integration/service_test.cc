@@ -182,6 +182,21 @@ TEST_F(ServiceTest, AFailingDeploymentRollsBack) {
   }
 }
 
+TEST_F(ServiceTest, AFailedDeploymentTellsTheWaitingCliWhy) {
+  Start(WithPorts());
+  // Never healthy, and nothing to roll back to.
+  const std::string never =
+      "name: flaky\ncommand: exec python3 -m http.server $PORT_HTTP --bind 127.0.0.1\ninstances: 1\n"
+      "resources: {cpus: 0.1, mem: 64}\nports: [http]\n"
+      "health_check: {type: http, path: /missing, interval: 300ms, timeout: 1s, grace_period: 0s, max_failures: 1}\n"
+      "upgrade: {deadline: 3s}\n";
+  CliResult r = Cli({"service", "deploy", Write("flaky.yaml", never), "--wait"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("agora service: flaky: deployment of v1 failed: 0 of 1 ready after 3s"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(Service("flaky")["state"], "failed");
+}
+
 TEST_F(ServiceTest, RestartRollsEveryInstanceAndRollbackReturns) {
   Start(WithPorts());
   ASSERT_EQ(Deploy(Web("web", 2, "env: {COLOUR: blue}\n")).exit_code, 0);
