@@ -139,6 +139,7 @@ class MasterRegistryTest : public MasterTest {
     registry_ = *OpenSqliteRegistry(path_);
     Restart();
   }
+  std::string RestartUnderAFrameworkWithoutFailover();
   std::string path_;
 };
 
@@ -196,9 +197,10 @@ TEST_F(MasterRegistryTest, FrameworkFailoverTimeoutSurvivesARestart) {
   EXPECT_EQ(TakeErrors("fw1").size(), 1u);
 }
 
-// A restart is not the framework's disconnection: with failover timeout 0
-// (`agora run`, Mesos' default) it keeps its tasks while it subscribes again.
-TEST_F(MasterRegistryTest, ARestartDoesNotCountAgainstAFrameworksFailoverTimeout) {
+// A master with a 10 s re-subscription window restarts under a framework
+// with failover timeout 0 (`agora run`, Mesos' default) and its task on
+// agent1; the agent is back, 9 s pass. The framework's id.
+std::string MasterRegistryTest::RestartUnderAFrameworkWithoutFailover() {
   options_.framework_resubscribe_timeout = absl::Seconds(10);
   Restart();
   const std::string a1 = RegisterAgent("agent1");
@@ -207,6 +209,13 @@ TEST_F(MasterRegistryTest, ARestartDoesNotCountAgainstAFrameworksFailoverTimeout
   Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
   live_agents_["agent1"] = a1;
   Advance(absl::Seconds(9));
+  return fw;
+}
+
+// A restart is not the framework's disconnection: it keeps its tasks while
+// it subscribes again.
+TEST_F(MasterRegistryTest, ARestartDoesNotCountAgainstAFrameworksFailoverTimeout) {
+  const std::string fw = RestartUnderAFrameworkWithoutFailover();
   ASSERT_TRUE(master_->frameworks().contains(fw));
   EXPECT_EQ(Subscribe("fw1", "*", fw, absl::ZeroDuration()), fw);
   Advance(absl::Minutes(5));
@@ -216,14 +225,7 @@ TEST_F(MasterRegistryTest, ARestartDoesNotCountAgainstAFrameworksFailoverTimeout
 }
 
 TEST_F(MasterRegistryTest, AFrameworkThatDoesNotComeBackAfterARestartIsRemovedAfterTheWindow) {
-  options_.framework_resubscribe_timeout = absl::Seconds(10);
-  Restart();
-  const std::string a1 = RegisterAgent("agent1");
-  const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::ZeroDuration());
-  CrashAndRestart();
-  Reregister("agent1", a1, fw, Task("t1", 1, 1), wire::TaskState::RUNNING);
-  live_agents_["agent1"] = a1;
-  Advance(absl::Seconds(9));
+  const std::string fw = RestartUnderAFrameworkWithoutFailover();
   EXPECT_TRUE(master_->frameworks().contains(fw));
   Advance(absl::Seconds(2));
   EXPECT_FALSE(master_->frameworks().contains(fw));
