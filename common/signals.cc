@@ -28,7 +28,15 @@ void BlockSignals(std::initializer_list<int> signals) {
 }
 
 void DieOnSignals(std::initializer_list<int> signals) {
-  std::thread([set = MakeSet(signals)] {
+  // A signal ignored at start stays ignored (`agora logs -f &` in a script
+  // outlives a Ctrl-C meant for the foreground).
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : signals) {
+    struct sigaction was {};
+    if (::sigaction(sig, nullptr, &was) == 0 && was.sa_handler != SIG_IGN) sigaddset(&set, sig);
+  }
+  std::thread([set] {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) return;
     ::signal(sig, SIG_DFL);

@@ -238,17 +238,20 @@ int DevUp(const DevArgs& a) {
   const int port = PortFree(a.port) && PortFree(a.port + 1) ? a.port : FreePort();
   const std::string master = absl::StrCat("tcp://127.0.0.1:", port);
   json processes = json::array();
-  auto start = [&](const std::string& name, std::vector<std::string> argv) {
-    const std::string log = (fs::path(dir) / "logs" / (name + ".log")).string();
-    pid_t pid = Spawn(argv, log);
-    processes.push_back({{"name", name}, {"pid", pid}, {"start_time", StartTime(pid)}, {"log", log}});
-    return pid;
-  };
   auto save = [&] {
     json cluster = {{"master", master}, {"dir", dir}, {"processes", processes}};
     cluster["master_http"] = ReadLine(fs::path(dir) / "master" / "http_endpoint");
     std::ofstream(fs::path(dir) / "cluster.json") << cluster.dump(2) << "\n";
     return cluster;
+  };
+  // Each process is recorded as it starts: interrupted (Ctrl-C), `dev up`
+  // leaves what `dev down` stops.
+  auto start = [&](const std::string& name, std::vector<std::string> argv) {
+    const std::string log = (fs::path(dir) / "logs" / (name + ".log")).string();
+    pid_t pid = Spawn(argv, log);
+    processes.push_back({{"name", name}, {"pid", pid}, {"start_time", StartTime(pid)}, {"log", log}});
+    save();
+    return pid;
   };
   auto abort = [&](const std::string& why) {
     save();

@@ -30,9 +30,9 @@ int PrintStatus(MasterClient& client, bool json);
 // when the master cannot be asked).
 int PrintVersions(MasterClient& client, bool json);
 
-// --watch: runs `print` every `interval` (`count` times; 0: until SIGINT or
-// SIGTERM, which it waits for, blocked), clearing the screen first on a
-// terminal. Returns the last exit code.
+// --watch: runs `print` every `interval` (`count` times; 0: until Ctrl-C
+// ends the process), clearing the screen first on a terminal. Returns the
+// last exit code.
 struct WatchFlags {
   bool watch = false;
   absl::Duration interval = absl::Seconds(2);

@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
     }
     run.master = master;
     run.curve = *curve;
+    run.request_timeout = timeout;
     run.json = json;
     run.command = ShellJoin(command);
     run.resources = Resources::Scalars(cpus, mem, disk);

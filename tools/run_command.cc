@@ -102,8 +102,9 @@ class RunScheduler final : public sdk::Scheduler {
   bool WantsOffers() const override { return !pending_.empty(); }
 
   // 0 when every instance finished with 0; else the exit status of the
-  // lowest-numbered one that did not (1 when it ended without one: killed,
-  // lost, never started), as `docker run` passes its command's through.
+  // lowest-numbered one that did not (128 + N when signal N ended it, also
+  // on a kill; 1 when it ended without one: lost, never started), as
+  // `docker run` passes its command's through.
   int ExitCode() const {
     int ok = 0, code = 0;
     for (int i = options_.instances - 1; i >= 0; --i) {
@@ -147,8 +148,9 @@ class RunScheduler final : public sdk::Scheduler {
 
 int RunCommand(const RunOptions& options) {
   // A master that is not there (or refuses the key) is said at once, rather
-  // than waited for: the driver would retry for ever.
-  if (auto reached = sdk::MasterClient(options.master, absl::Seconds(5), options.curve).Query("version"); !reached.ok()) {
+  // than waited for: the driver would retry for ever. Any answer will do.
+  auto reached = sdk::MasterClient(options.master, options.request_timeout, options.curve).Query("stats");
+  if (absl::IsUnavailable(reached.status()) || absl::IsPermissionDenied(reached.status())) {
     std::cerr << "agora run: " << reached.status().message() << "\n";
     return 1;
   }

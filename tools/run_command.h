@@ -16,6 +16,7 @@ namespace agora::tools {
 struct RunOptions {
   std::string master;
   std::optional<CurveClient> curve;  // keys for a secured master
+  absl::Duration request_timeout = absl::Seconds(5);  // for the master's first answer
   std::string name = "run";
   std::string role = "*";
   std::string user;     // empty: the agent's --task_user

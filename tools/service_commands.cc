@@ -36,7 +36,8 @@ int WaitForDeployment(FrameworkClient& api, const json& versions, absl::Duration
                                    state, s["message"].get<std::string>().empty() ? "" : " (" + s["message"].get<std::string>() + ")"));
       if (state == "failed") {
         if (!quiet) std::cout << absl::StrJoin(parts, "; ") << "\n";
-        const std::string why = s.value("failure", "");
+        std::string why = s.value("failure", "");
+        if (why.empty()) why = s.value("message", "");  // (an agora-services without `failure`)
         std::cerr << "agora service: " << s["name"].get<std::string>() << ": "
                   << (why.empty() ? "its deployment failed" : why) << "\n";
         return 1;

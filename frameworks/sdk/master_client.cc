@@ -22,8 +22,9 @@ namespace agora::sdk {
 namespace {
 
 // Why nothing answers at the ZeroMQ `endpoint` whose connection attempts
-// fail: its host does not resolve, or a plain connect's error.
-std::string WhyUnreachable(const std::string& endpoint) {
+// fail: its host does not resolve, or a plain connect's error; nullopt when
+// a plain connect succeeds now (the master is back: keep waiting).
+std::optional<std::string> WhyUnreachable(const std::string& endpoint) {
   if (absl::StartsWith(endpoint, "ipc://")) {
     return absl::StrCat("nothing listens at ", endpoint, ": is agora-master running there?");
   }
@@ -39,10 +40,12 @@ std::string WhyUnreachable(const std::string& endpoint) {
     return absl::StrCat("cannot reach the master at ", endpoint, ": its host '", host,
                         "' does not resolve (", ::gai_strerror(rc), ")");
   }
-  std::string why = "it did not accept the connection";
+  int error = 0;
   const UniqueFd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.valid() && ::connect(fd.get(), found->ai_addr, found->ai_addrlen) != 0) {
-    int error = errno;
+  if (!fd.valid()) {
+    error = errno;
+  } else if (::connect(fd.get(), found->ai_addr, found->ai_addrlen) != 0) {
+    error = errno;
     if (error == EINPROGRESS) {
       pollfd p{fd.get(), POLLOUT, 0};
       socklen_t len = sizeof(error);
@@ -50,9 +53,10 @@ std::string WhyUnreachable(const std::string& endpoint) {
                   ? error
                   : ETIMEDOUT;
     }
-    if (error != 0) why = std::strerror(error);
   }
   ::freeaddrinfo(found);
+  if (error == 0) return std::nullopt;
+  const std::string why = std::strerror(error);
   return absl::StrCat("cannot reach the master at ", endpoint, ": ", why,
                       " (is agora-master running, and is this its --listen address?)");
 }
@@ -170,6 +174,7 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
   // a failure seen from now on counts.
   monitor_->Drain();
   connect_failed_ = false;
+  handshake_failure_.reset();
   zmq::message_t frame = Encode(msg);
   socket_.send(frame, zmq::send_flags::none);
 
@@ -193,8 +198,12 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
                              "--curve_secret_key and --master_public_key (or AGORA_CURVE_SECRET_KEY "
                              "and AGORA_MASTER_PUBLIC_KEY)"));
     }
-    // (After the handshake: a failed handshake is retried as a new connection.)
-    if (connect_failed_) return absl::UnavailableError(WhyUnreachable(endpoint_));
+    if (connect_failed_ && !(items[0].revents & ZMQ_POLLIN)) {
+      // (Checked after the handshake, which is retried as a new connection
+      // when it fails, and after any answer already here.)
+      connect_failed_ = false;
+      if (auto why = WhyUnreachable(endpoint_)) return absl::UnavailableError(*why);
+    }
     if (!(items[0].revents & ZMQ_POLLIN)) continue;
     zmq::message_t reply;
     if (!socket_.recv(reply, zmq::recv_flags::dontwait)) continue;

@@ -132,5 +132,38 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   EXPECT_EQ(Agora(absl::StrCat("dev status ", flags)).exit_code, 1);
 }
 
+// Ctrl-C while `dev up` waits for its cluster: what it had started is
+// recorded, and `dev down` stops it all.
+TEST(DevTest, AnInterruptedUpLeavesWhatDownStops) {
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          absl::StrCat("agora-dev-interrupted-", ::getpid());
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      Agora("dev down --dir " + dir);
+      std::filesystem::remove_all(dir);
+    }
+  } cleanup{dir};
+  std::filesystem::create_directories(dir);
+  Process up({BinPath("agora"), "dev", "up", "--dir", dir, "--agents", "2", "--port",
+              std::to_string(FreeMasterPort())},
+             dir + "/up.log");
+  // Interrupted once some daemons run.
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir + "/cluster.json"); }, absl::Seconds(10)));
+  up.Signal(SIGINT);
+  int status = 0;
+  ASSERT_TRUE(up.Wait(absl::Seconds(2), &status));
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << status;
+  const json cluster = json::parse(std::ifstream(dir + "/cluster.json"), nullptr, false);
+  ASSERT_TRUE(cluster.is_object());
+  ASSERT_GE(cluster["processes"].size(), 1u);
+  CliResult down = Agora("dev down --dir " + dir);
+  EXPECT_EQ(down.exit_code, 0) << down.out;
+  for (const json& p : cluster["processes"]) {
+    const pid_t pid = p["pid"].get<pid_t>();
+    EXPECT_TRUE(WaitFor([&] { return ::kill(pid, 0) != 0; }, absl::Seconds(5))) << p.dump();
+  }
+}
+
 }  // namespace
 }  // namespace agora::testing
