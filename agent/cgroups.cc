@@ -153,10 +153,11 @@ absl::StatusOr<TaskCgroup> TaskCgroup::Create(int version, const std::string& gr
     fs::create_directories(fs::path(dir).parent_path(), ec);
     // Never an existing one: it would be another run's, with its processes.
     if (ec || ::mkdir(dir.c_str(), 0755) != 0) {
-      const std::string why = ec ? ec.message() : strerror(errno);
+      absl::Status failed = absl::InternalError(
+          absl::StrCat("cannot create cgroup ", dir, ": ", ec ? ec.message() : strerror(errno)));
       for (const std::string& m : made) ::rmdir(m.c_str());
-      cg.dirs_.clear();
-      return absl::InternalError(absl::StrCat("cannot create cgroup ", dir, ": ", why));
+      cg.dirs_.clear();  // (`dir` is one of them)
+      return failed;
     }
     made.push_back(dir);
   }
