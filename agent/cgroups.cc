@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -44,30 +45,31 @@ uint64_t ReadNumber(const std::string& path) {
   return n;
 }
 
-// Waits up to 100 ms for the number in the file at `path` to read 0.
-bool WaitForZero(const std::string& path) {
+// Tries `done` every 2 ms for up to 100 ms.
+bool Within100ms(const std::function<bool()>& done) {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    if (ReadNumber(path) == 0) return true;
+    if (done()) return true;
     ::usleep(2000);
   }
   return false;
 }
 
+// SIGKILLs every process listed in the cgroup `dir`; whether there was one.
+bool KillListed(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "cgroup.procs");
+  pid_t pid;
+  bool any = false;
+  while (in >> pid) {
+    ::kill(pid, SIGKILL);
+    any = true;
+  }
+  return any;
+}
+
 // SIGKILLs the processes in the cgroup `dir` until none is left (they may
 // take a moment to exit); false when some are still there after 100 ms.
 bool KillUntilEmpty(const std::string& dir) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    std::ifstream in(dir + "/cgroup.procs");
-    pid_t pid;
-    bool any = false;
-    while (in >> pid) {
-      ::kill(pid, SIGKILL);
-      any = true;
-    }
-    if (!any) return true;
-    ::usleep(2000);
-  }
-  return false;
+  return Within100ms([&] { return !KillListed(dir); });
 }
 
 bool V2HasMemory() {
@@ -223,7 +225,8 @@ bool TaskCgroup::Empty() {
     // Zombies no one reaped yet still count against pids.max; a task that
     // left more than a little charged (files it wrote) leaves its cgroup for
     // good rather than make the next task's usage and limit start there.
-    if ((controllers_ & kPids) && !WaitForZero(DirOf(kPids) + "/pids.current")) return false;
+    const std::string pids = (controllers_ & kPids) ? DirOf(kPids) + "/pids.current" : "";
+    if (!pids.empty() && !Within100ms([&] { return ReadNumber(pids) == 0; })) return false;
     if (ReadNumber(DirOf(kMemory) + "/memory.usage_in_bytes") > kKeptChargeMax) return false;
     static const bool cpuacct_with_cpu = ::access((std::string(kRoot) + "/cpu/cpuacct.usage").c_str(), F_OK) == 0;
     if (cpuacct_with_cpu && (controllers_ & kCpu)) WriteFile(DirOf(kCpu) + "/cpuacct.usage", "0");
@@ -327,9 +330,7 @@ bool RemoveLeftoverCgroups(int version, const std::string& group) {
       if (!entry.is_directory(ec)) continue;
       // Whatever is in a dead executor's cgroups is an orphan (a task's, or
       // left by a finished task whose cgroup was not emptied yet).
-      std::ifstream in(entry.path() / "cgroup.procs");
-      pid_t pid;
-      while (in >> pid) ::kill(pid, SIGKILL);
+      KillListed(entry.path());
       ::rmdir(entry.path().c_str());  // fails while processes remain
     }
     gone = (::rmdir(dir.c_str()) == 0 || errno == ENOENT) && gone;

@@ -153,7 +153,7 @@ TEST_F(CgroupPoolTest, ATaskIdRunAgainAtOnceGetsACgroupOfItsOwn) {
   const pid_t second = StartSleeper(*again);
   ASSERT_GT(second, 0);
   EXPECT_TRUE(KilledWithin5s(left));
-  absl::SleepFor(absl::Milliseconds(200));  // the first run's cgroup is emptied by now
+  ASSERT_TRUE(WaitForKept(pool, 1));  // the first run's cgroup, emptied
   EXPECT_EQ(::waitpid(second, nullptr, WNOHANG), 0) << "the new run was killed";
   EXPECT_EQ(Read(Dir("memory", "t1") + "/memory.limit_in_bytes"), std::to_string(32 << 20));
   EXPECT_EQ(FirstPid(Dir("memory", "t1")), second);

@@ -257,17 +257,18 @@ TEST(ClusterTest, CtrlCEndsEveryWaitAndFollow) {
   TestFramework fw(cluster.master());
   fw.Launch(Command("chatty", "while true; do echo hi; sleep 0.2; done"));
   ASSERT_TRUE(fw.WaitForState("chatty", TaskState::kRunning, absl::Seconds(15)));
-  const std::vector<std::vector<std::string>> waits = {
-      {"tasks", "--watch", "--interval", "10s"},
-      {"logs", "chatty", "--follow"},
+  // Each command, and what it prints once it waits.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> waits = {
+      {{"tasks", "--watch", "--interval", "10s"}, "chatty"},
+      {{"logs", "chatty", "--follow"}, "hi"},
   };
-  for (const auto& args : waits) {
+  for (const auto& [args, waiting] : waits) {
     std::vector<std::string> argv = {BinPath("agora"), "--master", cluster.master()};
     argv.insert(argv.end(), args.begin(), args.end());
     const std::string log = cluster.dir() + "/" + args[0] + ".log";
     Process cli(argv, log);
-    absl::SleepFor(absl::Seconds(1));
-    ASSERT_TRUE(cli.running()) << FileText(log);
+    ASSERT_TRUE(WaitFor([&] { return FileText(log).find(waiting) != std::string::npos; }, absl::Seconds(10)))
+        << FileText(log);
     cli.Signal(SIGINT);
     int status = 0;
     ASSERT_TRUE(cli.Wait(absl::Seconds(1), &status)) << args[0] << " did not end on SIGINT";
