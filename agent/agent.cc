@@ -87,8 +87,13 @@ absl::Status Agent::Start() {
                          }));
   agent_id_ = ReadFileOrEmpty(fs::path(options_.work_dir) / "agent_id");
   master_ = std::make_unique<DealerSocket>(
-      context_, options_.master, loop_, [this](wire::Envelope::Reader env) { HandleMaster(env); },
-      /*routing_id=*/"", options_.curve);
+      context_, IsZkUrl(options_.master) ? "" : options_.master, loop_,
+      [this](wire::Envelope::Reader env) { HandleMaster(env); }, /*routing_id=*/"", options_.curve);
+  // With zk://, each newly elected master hears from this agent at once.
+  AGORA_ASSIGN_OR_RETURN(master_follower_, FollowMaster(loop_, options_.master, *master_, [this] {
+                           register_backoff_ = absl::Seconds(1);
+                           Register();
+                         }));
   checkpointer_ = std::make_unique<Checkpointer>((fs::path(options_.work_dir) / "meta").string());
   if (options_.task_users.per_framework_uids) {
     fs::create_directories(fs::path(options_.task_uid_file).parent_path(), ec);

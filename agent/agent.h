@@ -32,6 +32,7 @@
 #include "common/curve.h"
 #include "common/event_loop.h"
 #include "common/resources.h"
+#include "common/leader_detector.h"
 #include "common/sockets.h"
 #include "agent/checkpoint.h"
 #include "agent/process_launcher.h"
@@ -43,7 +44,7 @@
 namespace agora::agent {
 
 struct AgentOptions {
-  std::string master;
+  std::string master;  // tcp://HOST:PORT, or zk://... to follow the elected leader
   std::string work_dir;
   std::string hostname;
   Resources resources;
@@ -219,6 +220,7 @@ class Agent {
   std::unique_ptr<SandboxGc> gc_;
   EventLoop::TimerId gc_timer_ = 0;
   std::unique_ptr<DealerSocket> master_;
+  std::unique_ptr<LeaderFollower> master_follower_;  // with a zk:// master
   std::unique_ptr<RouterSocket> executors_socket_;
   std::string agent_id_;
   bool registered_ = false;

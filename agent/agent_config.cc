@@ -41,7 +41,9 @@ std::string Ip(const sockaddr_in& a) {
 
 std::string DetectAdvertiseAddress(const std::string& master_endpoint, const std::string& hostname) {
   absl::string_view rest = master_endpoint;
-  if (absl::ConsumePrefix(&rest, "tcp://")) {
+  // zk://: the route to its first server is the route to the masters' network.
+  if (absl::ConsumePrefix(&rest, "zk://")) rest = rest.substr(0, rest.find_first_of(",/"));
+  if (absl::StartsWith(master_endpoint, "zk://") || absl::ConsumePrefix(&rest, "tcp://")) {
     const size_t colon = rest.rfind(':');
     const std::string host(rest.substr(0, colon));
     const std::string port(colon == absl::string_view::npos ? "5050" : rest.substr(colon + 1));

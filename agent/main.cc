@@ -37,7 +37,10 @@ int main(int argc, char** argv) {
   ::gethostname(host, sizeof(host) - 1);
   options.hostname = host;
   options.work_dir = "/var/lib/agora/agent";
-  app.add_option("--master", options.master, "the master's endpoint, tcp://HOST:PORT")->required();
+  app.add_option("--master", options.master,
+                 "the master's endpoint, tcp://HOST:PORT, or zk://HOST:PORT,.../PATH to follow "
+                 "the masters' elected leader")
+      ->required();
   app.add_option("--work_dir", options.work_dir, "where sandboxes and state live")
       ->capture_default_str();
   app.add_option("--resources", resources,

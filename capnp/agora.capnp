@@ -102,6 +102,7 @@ enum ErrorCode {
   internal @7;
   agentGone @8;
   permissionDenied @9;  # a secured master: this key may not do that
+  notLeader @10;        # a standby master (--zk): ask the leader (Error.leader) instead
 }
 
 # ---- agent <-> master ----------------------------------------------------
@@ -249,6 +250,7 @@ struct Ok {}
 struct Error {
   code @0 :ErrorCode;
   message @1 :Text;
+  leader @2 :Text;  # notLeader: the leader's ZeroMQ endpoint, empty while there is none
 }
 
 # ---- executor <-> agent ----------------------------------------------------

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "common/log.h"
 #include "common/metrics_writer.h"
+#include "common/sockets.h"
 #include "common/version.h"
 
 namespace agora {
@@ -57,6 +58,9 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
     const char* type = route.second;
     http->server_->Get(path, [self, path, type](const httplib::Request&, httplib::Response& res) {
       self->Serve(HttpRequest{"GET", path}, [self, type](const HttpRequest& r) {
+        if (r.path == "/state" && self->gate_) {
+          if (std::optional<HttpReply> instead = self->gate_(r)) return *std::move(instead);
+        }
         std::string body = self->render_(r.path);
         if (r.path == "/metrics") body += self->GuardMetrics();
         return HttpReply{200, std::move(body), type};
@@ -67,7 +71,12 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
     auto route = [self](const httplib::Request& req, httplib::Response& res) {
       HttpRequest request{req.method, req.path, {}, req.body};
       for (const auto& [k, v] : req.params) request.params[k] = v;
-      self->Serve(std::move(request), self->api_, &res);
+      self->Serve(std::move(request), [self](const HttpRequest& r) {
+        if (self->gate_) {
+          if (std::optional<HttpReply> instead = self->gate_(r)) return *std::move(instead);
+        }
+        return self->api_(r);
+      }, &res);
     };
     http->server_->Get("/v1/.*", route);
     http->server_->Post("/v1/.*", route);
@@ -106,11 +115,7 @@ std::string HttpEndpoint::GuardMetrics() const {
 }
 
 std::string AdvertisedUrl(const std::string& host, int port, bool tls) {
-  std::string advertised = host;
-  if (host == "0.0.0.0" || host == "::") {
-    char name[256] = {};
-    advertised = ::gethostname(name, sizeof(name) - 1) == 0 ? name : "127.0.0.1";
-  }
+  const std::string advertised = host == "0.0.0.0" || host == "::" ? HostName() : host;
   return absl::StrCat(tls ? "https://" : "http://", advertised, ":", port);
 }
 
@@ -164,6 +169,7 @@ void HttpEndpoint::Serve(HttpRequest request, std::function<HttpReply(const Http
   HttpReply r = reply.get();
   if (r.off_loop) r = r.off_loop();
   res.status = r.status;
+  if (!r.location.empty()) res.set_header("Location", r.location);
   res.set_content(r.body, r.content_type);
 }
 

@@ -39,6 +39,7 @@ struct HttpReply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::string location;  // with a 3xx status: where to ask instead
   // When set, the reply sent is what this returns, run on the HTTP worker
   // after the loop answered: work that may block (file I/O) stays off the loop.
   std::function<HttpReply()> off_loop;
@@ -80,6 +81,10 @@ class HttpEndpoint {
                                                              Health health = nullptr,
                                                              HttpLimits limits = {});
   ~HttpEndpoint();  // stops serving and joins the server thread
+  // Runs on the loop thread before /state and /v1/ are answered; a reply it
+  // returns is sent instead (a standby master's redirect to its leader).
+  using Gate = std::function<std::optional<HttpReply>(const HttpRequest& request)>;
+  void set_gate(Gate gate) { gate_ = std::move(gate); }  // loop thread
   int port() const { return port_; }
   bool tls() const { return security_.has_value(); }
   // The fingerprint clients pin (empty without TLS).
@@ -99,6 +104,7 @@ class HttpEndpoint {
   EventLoop* loop_ = nullptr;
   Render render_;
   Api api_;
+  Gate gate_;  // loop thread
   std::unique_ptr<GuardedHttpServer> server_;
   std::thread thread_;
   int port_ = 0;

@@ -1,3 +1,4 @@
+#include <unistd.h>
 #include "common/sockets.h"
 
 #include "absl/strings/str_cat.h"
@@ -5,6 +6,20 @@
 #include "common/log.h"
 
 namespace agora {
+
+std::string HostName() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof(name) - 1) == 0 && name[0] != 0 ? name : "127.0.0.1";
+}
+
+std::string AdvertisedEndpoint(const std::string& bound) {
+  const size_t scheme = bound.find("://");
+  const size_t colon = bound.rfind(':');
+  if (scheme == std::string::npos || colon == std::string::npos || colon <= scheme + 3) return bound;
+  const std::string host = bound.substr(scheme + 3, colon - scheme - 3);
+  if (host != "0.0.0.0" && host != "*" && host != "[::]" && host != "::") return bound;
+  return absl::StrCat(bound.substr(0, scheme + 3), HostName(), bound.substr(colon));
+}
 namespace {
 
 // Frames handled per readable event before yielding to timers and others.
@@ -186,7 +201,7 @@ void DealerSocket::Open() {
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   try {
-    socket_->connect(endpoint_);
+    if (!endpoint_.empty()) socket_->connect(endpoint_);
   } catch (const zmq::error_t& e) {
     AGORA_LOG(ERROR, "dealer") << "cannot connect to " << endpoint_ << ": " << e.what();
   }

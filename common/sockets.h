@@ -25,6 +25,12 @@
 
 namespace agora {
 
+// This machine's name (127.0.0.1 when it has none).
+std::string HostName();
+// The endpoint others reach a socket bound at `bound` by: a wildcard host
+// (0.0.0.0, *, ::) is replaced by HostName().
+std::string AdvertisedEndpoint(const std::string& bound);
+
 struct SocketStats {
   FrameStats frames;
   uint64_t sent = 0;
@@ -82,6 +88,12 @@ class DealerSocket {
   bool Send(capnp::MessageBuilder& message);
   // Closes the connection and opens a fresh one (drops anything queued).
   void Reconnect();
+  // Reconnects to another endpoint (a newly elected master). With an empty
+  // endpoint, as at construction, it connects nowhere and sends are dropped.
+  void Retarget(std::string endpoint) {
+    endpoint_ = std::move(endpoint);
+    Reconnect();
+  }
   // Called (after the socket's own logging and counting) when a CURVE
   // handshake fails; only with `curve`.
   void OnHandshakeFailed(std::function<void(const HandshakeFailure&)> fn) {

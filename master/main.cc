@@ -13,7 +13,11 @@
 #include "common/sockets.h"
 #include "common/zap_authenticator.h"
 #include "master/master.h"
+#include "common/leader_detector.h"
+#include "common/version.h"
+#include "master/master_election.h"
 #include "master/master_keys.h"
+#include "master/standby.h"
 
 int main(int argc, char** argv) {
   using namespace agora;
@@ -75,6 +79,17 @@ int main(int argc, char** argv) {
   app.add_option("--operator_keys", operator_keys,
                  "CurveZMQ: directory whose .pub files are operators' keys (kill, drain, teardown)")
       ->check(CLI::ExistingDirectory);
+  std::string zk, advertise;
+  absl::Duration zk_session_timeout = absl::Seconds(10);
+  app.add_option("--zk", zk,
+                 "several masters: elect a leader through ZooKeeper, zk://HOST:PORT[,HOST:PORT...]/PATH; "
+                 "the registry then lives there too, and the masters of a secured cluster share "
+                 "one key pair");
+  AddDurationFlag(app, "--zk_session_timeout", &zk_session_timeout,
+                  "with --zk: how long ZooKeeper waits for a silent master before another leads");
+  app.add_option("--advertise", advertise,
+                 "with --zk: the ZeroMQ endpoint clients are sent to, tcp://HOST:PORT (default: the "
+                 "one bound, a wildcard host replaced by this machine's name)");
   bool http_open_metrics = false;
   app.add_flag("--http_open_metrics", http_open_metrics,
                "secured: serve /metrics without a token (for Prometheus)");
@@ -101,6 +116,15 @@ int main(int argc, char** argv) {
   if (curve_secret_key.empty() && !operator_keys.empty()) {
     std::cerr << "--operator_keys needs --curve_secret_key and --trusted_keys\n";
     return 2;
+  }
+  std::optional<ZkUrl> zk_url;
+  if (!zk.empty()) {
+    auto parsed = ParseZkUrl(zk);
+    if (!parsed.ok()) {
+      std::cerr << "--zk: " << parsed.status().message() << "\n";
+      return 2;
+    }
+    zk_url = *std::move(parsed);
   }
   std::optional<CurveKeyPair> server_keys;
   if (!curve_secret_key.empty()) {
@@ -137,33 +161,22 @@ int main(int argc, char** argv) {
     }
     zap = std::move(*started);
   }
-  master::Master* master_ptr = nullptr;
+  std::unique_ptr<master::MasterElection> election;  // with --zk
+  std::unique_ptr<master::Registry> registry;
+  std::unique_ptr<master::Master> master;  // once it leads
   RouterSocket* router_ptr = nullptr;
   auto router = RouterSocket::Bind(
       context, listen, loop,
       [&](const PeerId& peer, wire::Envelope::Reader env) {
-        master_ptr->Handle(peer, env, router_ptr->current_principal());
+        if (master) return master->Handle(peer, env, router_ptr->current_principal());
+        master::AnswerNotLeader(*router_ptr, peer, env, election->leader());
       },
       server_keys ? std::optional<std::string>(server_keys->secret_key) : std::nullopt);
   if (!router.ok()) {
     std::cerr << router.status().message() << "\n";
     return 1;
   }
-  auto registry = master::OpenSqliteRegistry(
-      (std::filesystem::path(work_dir) / "registry.sqlite").string(), &loop);
-  if (!registry.ok()) {
-    std::cerr << registry.status().message() << "\n";
-    return 1;
-  }
   router_ptr = router->get();
-  master::Master master(options, loop, **router, master::NewDrfAllocator(options.allocator_seed),
-                        registry->get());
-  master_ptr = &master;
-  master.set_transport_stats(&(*router)->stats());
-  if (absl::Status s = master.Start(); !s.ok()) {
-    std::cerr << "cannot recover the registry: " << s.message() << "\n";
-    return 1;
-  }
   // An open cluster keeps its HTTP on this machine unless told otherwise; a
   // secured one binds the host its ZeroMQ socket listens on.
   if (http_host.empty() && !options.secured) http_host = "127.0.0.1";
@@ -187,24 +200,85 @@ int main(int argc, char** argv) {
   auto http = HttpEndpoint::Start(
       http_host, http_port, loop,
       [&](const std::string& path) {
-        return path == "/state" ? master.StateJson() : master.MetricsText(&transport_stats);
+        if (!master) return master::StandbyMetrics();  // (/state goes through the gate)
+        return path == "/state" ? master->StateJson() : master->MetricsText(&transport_stats);
       },
       nullptr, std::move(http_security));
   if (!http.ok()) {
     std::cerr << http.status().message() << "\n";
     return 1;
   }
-  std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
+  (*http)->set_gate([&](const HttpRequest& request) -> std::optional<HttpReply> {
+    if (master) return std::nullopt;
+    return master::StandbyRedirect(request, election->leader());
+  });
   const std::string http_url =
       absl::StrCat((*http)->tls() ? "https://" : "http://", http_host, ":", (*http)->port());
+
+  // Builds the master on `store` and recovers it: at once when alone, once
+  // elected with --zk.
+  auto lead = [&](std::unique_ptr<master::Registry> store, master::Master::Leadership leadership) {
+    registry = std::move(store);
+    master = std::make_unique<master::Master>(options, loop, **router,
+                                              master::NewDrfAllocator(options.allocator_seed),
+                                              registry.get());
+    master->set_transport_stats(&transport_stats);
+    master->set_http_endpoint(http_url, (*http)->certificate_sha256());
+    master->set_leadership(std::move(leadership));
+    return master->Start();
+  };
+  if (zk.empty()) {
+    auto sqlite = master::OpenSqliteRegistry(
+        (std::filesystem::path(work_dir) / "registry.sqlite").string(), &loop);
+    if (!sqlite.ok()) {
+      std::cerr << sqlite.status().message() << "\n";
+      return 1;
+    }
+    if (absl::Status s = lead(*std::move(sqlite), {}); !s.ok()) {
+      std::cerr << "cannot recover the registry: " << s.message() << "\n";
+      return 1;
+    }
+  } else {
+    LeaderInfo self{"", advertise.empty() ? AdvertisedEndpoint((*router)->endpoint()) : advertise,
+                    http_url, HostName(), std::string(kVersion)};
+    master::MasterElection::Callbacks callbacks;
+    callbacks.on_elected = [&] {
+      auto store = master::OpenZkRegistry(election->session().handle(), zk_url->root + "/registry",
+                                          election->node_path(), &loop);
+      absl::Status s = store.ok() ? lead(*std::move(store), {zk, election->node_path(), loop.Now()})
+                                  : store.status();
+      if (!s.ok()) {
+        AGORA_LOG(ERROR, "master") << "elected, but cannot recover the registry from ZooKeeper, "
+                                      "exiting: " << s.message();
+        std::_Exit(1);
+      }
+    };
+    callbacks.on_deposed = [](const std::string& why) {
+      // Never act on leadership that may be stale: stop now, and let the
+      // supervisor start this master again as a candidate.
+      AGORA_LOG(ERROR, "master") << "no longer leading: " << why << "; exiting";
+      std::_Exit(1);
+    };
+    callbacks.on_leader = [](const std::optional<LeaderInfo>& leader) {
+      AGORA_LOG(INFO, "master") << (leader ? absl::StrCat("the leader is ", leader->endpoint)
+                                           : std::string("no master leads"));
+    };
+    election = std::make_unique<master::MasterElection>(loop, *zk_url, zk_session_timeout, self,
+                                                        std::move(callbacks));
+    if (absl::Status s = election->Start(); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 2;
+    }
+  }
+  std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
   std::ofstream(std::filesystem::path(work_dir) / "http_endpoint") << http_url << "\n";
-  master.set_http_endpoint(http_url, (*http)->certificate_sha256());
   SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
     AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";
     loop.Stop();
   });
   AGORA_LOG(INFO, "master") << "listening on " << (*router)->endpoint() << ", HTTP on port "
-                            << (*http)->port();
+                            << (*http)->port()
+                            << (zk.empty() ? std::string() : absl::StrCat("; contending through ", zk));
   if (options.secured) {
     AGORA_LOG(INFO, "master") << "secured with CurveZMQ: " << options.principals.size()
                               << " trusted keys (public key " << server_keys->public_key << ")";

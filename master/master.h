@@ -116,6 +116,16 @@ class Master {
     http_cert_sha256_ = std::move(cert_sha256);
   }
 
+  // How it came to lead, for `agora status`, /state and /metrics: elected
+  // through ZooKeeper at `zk` (at `elected_at`), or alone (empty `zk`: it
+  // leads from its start).
+  struct Leadership {
+    std::string zk;
+    std::string node;  // its election node
+    absl::Time elected_at = absl::InfinitePast();
+  };
+  void set_leadership(Leadership leadership) { leadership_ = std::move(leadership); }
+
   const MasterStats& stats() const { return stats_; }
   const absl::flat_hash_map<AgentId, AgentRecord>& agents() const { return agents_; }
   const absl::flat_hash_map<FrameworkId, FrameworkRecord>& frameworks() const {
@@ -125,7 +135,8 @@ class Master {
   const std::deque<TaskRecord>& completed_tasks() const { return completed_tasks_; }
   static constexpr size_t kMaxCompletedTasks = 1000;
   const absl::flat_hash_map<OfferId, OfferRecord>& offers() const { return offers_; }
-  // JSON for the operator queries ("agents", "frameworks", "tasks", "offers").
+  // JSON for the operator queries ("agents", "frameworks", "tasks", "offers",
+  // "roles", "security", "version", "stats", "leader").
   absl::StatusOr<std::string> QueryJson(absl::string_view query) const;
   // master_metrics.cc: the HTTP /state body, and /metrics in the Prometheus
   // text format (with the transport's frame counters when given).
@@ -223,6 +234,7 @@ class Master {
   bool Permitted(const PeerId& peer, wire::Envelope::Reader env);
   absl::Status CheckAgentOwner(const std::string& agent_id) const;
   std::string SecurityJson() const;
+  std::string LeadershipJson() const;  // master_operator.cc
   // master_http_access.cc: where a daemon's HTTP is, and a token for it.
   void OnHttpAccess(const PeerId& peer, uint64_t rid, const std::string& target);
   // master_roles.cc: weights and quotas, from the flags, the registry and
@@ -249,6 +261,7 @@ class Master {
   const SocketStats* transport_stats_ = nullptr;
   std::string http_endpoint_;
   std::string http_cert_sha256_;
+  Leadership leadership_;
   EventLoop& loop_;
   HeldTransport transport_;
   Registry* registry_;

@@ -7,7 +7,7 @@ namespace agora::master {
 
 std::string Master::StateJson() const {
   std::string out = "{";
-  for (const char* part : {"agents", "frameworks", "tasks", "offers", "stats"}) {
+  for (const char* part : {"agents", "frameworks", "tasks", "offers", "stats", "leader"}) {
     absl::StrAppend(&out, out.size() > 1 ? "," : "", "\"", part, "\":", *QueryJson(part));
   }
   return out + "}";
@@ -73,6 +73,7 @@ std::string Master::MetricsText(const SocketStats* transport) const {
       {"agora_allocation_passes_total", "Allocation passes.", s.allocation_passes},
       {"agora_registry_commits_total", "Registry group commits.", s.registry_commits},
   });
+  w.One("agora_elected", "gauge", "1 on the leading master (a standby serves 0).", 1);
   w.One("agora_allocation_last_seconds", "gauge", "Duration of the last allocation pass.",
         absl::ToDoubleSeconds(s.last_allocation_time));
   if (transport != nullptr) w.Socket("agora", *transport);

@@ -110,6 +110,8 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
     return SecurityJson();
   } else if (query == "version") {
     return VersionJson("agora-master");
+  } else if (query == "leader") {
+    return LeadershipJson();
   } else if (query == "stats") {
     return JsonText(json{{"messages", stats_.messages},
                 {"invalid_messages", stats_.invalid_messages},
@@ -130,6 +132,19 @@ absl::StatusOr<std::string> Master::QueryJson(absl::string_view query) const {
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown query '", query, "' (known: agents, frameworks, tasks, offers, roles, stats, security, version)"));
+  }
+  return JsonText(out);
+}
+
+std::string Master::LeadershipJson() const {
+  const absl::Time since = leadership_.zk.empty() ? started_at_ : leadership_.elected_at;
+  json out = {{"mode", leadership_.zk.empty() ? "single" : "zookeeper"},
+              {"registry", leadership_.zk.empty() ? (registry_ ? "sqlite" : "none") : "zookeeper"},
+              {"http", http_endpoint_},
+              {"leading_since", Rfc3339(since)}};
+  if (!leadership_.zk.empty()) {
+    out["zk"] = leadership_.zk;
+    out["node"] = leadership_.node;
   }
   return JsonText(out);
 }

@@ -7,9 +7,9 @@
 // Writes are buffered and made durable together (group commit): the master
 // starts a commit at the end of a loop turn with writes, and releases the
 // answers that waited for them once it is durable. Called from the master's
-// loop only; the SQLite registry commits on a writer thread of its own
-// (DESIGN.md: blocking work goes to a helper thread). The seam for a
-// replicated registry (ZooKeeper) later.
+// loop only; both registries commit on a writer thread of their own
+// (DESIGN.md: blocking work goes to a helper thread): SQLite for a master
+// alone, ZooKeeper for masters that elect a leader (--zk).
 #pragma once
 
 #include <functional>
@@ -25,6 +25,7 @@
 namespace agora {
 class EventLoop;
 }
+typedef struct _zhandle zhandle_t;  // <zookeeper/zookeeper.h>
 
 namespace agora::master {
 
@@ -86,5 +87,15 @@ class Registry {
 // buffered are dropped, as in a crash (no answer that waited for them left).
 absl::StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path,
                                                              EventLoop* loop = nullptr);
+
+// ZooKeeper (master/zk_registry.cc has the layout), under `root`
+// (ROOT/registry), through the session `zh`, which must outlive the
+// registry. Every commit is fenced by `fence`, the writer's election node: a
+// master whose session ended (and with it its leadership) cannot write, and
+// its commit fails with FailedPrecondition. A commit whose answer was lost
+// with the connection is sent again until the session expires.
+absl::StatusOr<std::unique_ptr<Registry>> OpenZkRegistry(zhandle_t* zh, std::string root,
+                                                         std::string fence,
+                                                         EventLoop* loop = nullptr);
 
 }  // namespace agora::master

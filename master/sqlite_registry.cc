@@ -1,16 +1,12 @@
 #include <sqlite3.h>
 
-#include <condition_variable>
-#include <deque>
-#include <map>
-#include <mutex>
-#include <thread>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/event_loop.h"
 #include "common/status.h"
-#include "master/registry.h"
+#include "master/buffered_registry.h"
 
 namespace agora::master {
 namespace {
@@ -46,26 +42,11 @@ CREATE TABLE IF NOT EXISTS roles (
 );
 )sql";
 
-// Writes buffered for one commit; a later put of the same id wins.
-struct Writes {
-  std::map<std::string, RegistryAgent> agents;
-  std::map<std::string, RegistryFramework> frameworks;
-  std::map<std::string, RegistryRole> roles;
-  bool empty() const { return agents.empty() && frameworks.empty() && roles.empty(); }
-};
-
-class SqliteRegistry final : public Registry {
+class SqliteRegistry final : public BufferedRegistry {
  public:
-  SqliteRegistry(sqlite3* db, EventLoop* loop) : db_(db), loop_(loop) {
-    if (loop_ != nullptr) writer_ = std::thread([this] { WriterLoop(); });
-  }
+  SqliteRegistry(sqlite3* db, EventLoop* loop) : BufferedRegistry(loop), db_(db) {}
   ~SqliteRegistry() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (writer_.joinable()) writer_.join();  // after every commit started
+    StopWriter();
     sqlite3_close(db_);
   }
 
@@ -84,8 +65,8 @@ class SqliteRegistry final : public Registry {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<RegistryState> Recover() override {
-    WaitIdle();
+ private:
+  absl::StatusOr<RegistryState> Read() override {
     RegistryState state;
     AGORA_RETURN_IF_ERROR(ForEachRow(
         "SELECT id, hostname, state, since_us, principal FROM agents", "read agents",
@@ -125,60 +106,8 @@ class SqliteRegistry final : public Registry {
     return state;
   }
 
-  void PutAgent(const RegistryAgent& agent) override { buffered_.agents[agent.id] = agent; }
-  void PutFramework(const RegistryFramework& fw) override { buffered_.frameworks[fw.id] = fw; }
-  void PutRole(const RegistryRole& role) override { buffered_.roles[role.name] = role; }
-  bool HasPendingWrites() const override { return !buffered_.empty(); }
-
-  absl::Status Commit() override {
-    WaitIdle();  // commits land in the order they were started
-    if (buffered_.empty()) return absl::OkStatus();
-    absl::Status status = Write(buffered_);
-    if (status.ok()) buffered_ = Writes();
-    return status;
-  }
-
-  void CommitAsync(std::function<void(absl::Status)> done) override {
-    if (loop_ == nullptr) return done(Commit());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back({std::exchange(buffered_, Writes()), std::move(done)});
-    }
-    cv_.notify_all();
-  }
-
- private:
-  struct Started {
-    Writes writes;
-    std::function<void(absl::Status)> done;
-  };
-
-  // The writer thread: commits what CommitAsync started, in order, and
-  // posts each result to the loop. The database is only ever used by one
-  // thread at a time: the loop's calls wait for the writer to be idle.
-  void WriterLoop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      Started started = std::move(queue_.front());
-      queue_.pop_front();
-      writing_ = true;
-      lock.unlock();
-      absl::Status status = Write(started.writes);
-      loop_->Post([done = std::move(started.done), status] { done(status); });
-      lock.lock();
-      writing_ = false;
-      cv_.notify_all();
-    }
-  }
-  void WaitIdle() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
-  }
-
   // One transaction, synced before it returns.
-  absl::Status Write(const Writes& writes) {
+  absl::Status Write(const RegistryWrites& writes) override {
     AGORA_RETURN_IF_ERROR_SQL(sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr), "begin");
     absl::Status status = WriteAll(writes);
     const char* end = status.ok() ? "COMMIT" : "ROLLBACK";
@@ -205,7 +134,7 @@ class SqliteRegistry final : public Registry {
     return absl::InternalError(absl::StrCat("registry ", what, ": ", sqlite3_errmsg(db_), " (",
                                             rc, ")"));
   }
-  absl::Status WriteAll(const Writes& writes) {
+  absl::Status WriteAll(const RegistryWrites& writes) {
     AGORA_RETURN_IF_ERROR(WriteEach(
         "INSERT OR REPLACE INTO agents (id, hostname, state, since_us, principal) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -272,14 +201,6 @@ class SqliteRegistry final : public Registry {
   }
 
   sqlite3* db_;
-  EventLoop* const loop_;  // null: commits inline
-  Writes buffered_;        // loop thread only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Started> queue_;  // under mu_
-  bool writing_ = false;       // under mu_
-  bool stopping_ = false;      // under mu_
-  std::thread writer_;
 };
 
 #undef AGORA_RETURN_IF_ERROR_SQL

@@ -177,6 +177,9 @@ int PrintStatus(MasterClient& client, bool as_json) {
   std::optional<json> tasks = frameworks ? Fetch(client, "tasks", "status") : std::nullopt;
   std::optional<json> security = tasks ? Fetch(client, "security", "status") : std::nullopt;
   if (!security) return 1;
+  // (A master older than the "leader" query answers with an error: no row.)
+  auto leader_text = client.Query("leader");
+  json leader = leader_text.ok() ? json::parse(*leader_text, nullptr, false) : json();
   auto count_states = [](const json& rows) {
     json counts = json::object();
     for (const json& r : rows) {
@@ -199,6 +202,7 @@ int PrintStatus(MasterClient& client, bool as_json) {
                  {"frameworks", count_states(*frameworks)},
                  {"tasks", count_states(*tasks)},
                  {"security", *security}};
+  if (leader.is_object()) status["master"] = leader;
   if (as_json) {
     std::cout << JsonText(status) << "\n";
     return 0;
@@ -209,6 +213,15 @@ int PrintStatus(MasterClient& client, bool as_json) {
     return parts.empty() ? std::string("none") : absl::StrJoin(parts, ", ");
   };
   Table table({"", ""});
+  if (leader.is_object()) {
+    table.AddRow({"master", leader.value("mode", "") == "zookeeper"
+                                ? absl::StrCat(leader.value("http", ""), " leads since ",
+                                               leader.value("leading_since", ""),
+                                               ", elected through ZooKeeper ", leader.value("zk", ""))
+                                : absl::StrCat(leader.value("http", ""), " alone since ",
+                                               leader.value("leading_since", ""), ", registry ",
+                                               leader.value("registry", ""))});
+  }
   table.AddRow({"agents", by_state(status["agents"])});
   for (const char* key : {"cpus", "mem", "disk"}) {
     table.AddRow({key, absl::StrCat(Num(used[key]), " of ", Num(total[key]), " used")});

@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
   std::string master = "tcp://127.0.0.1:5050";
   bool json = false;
   absl::Duration timeout = absl::Seconds(5);
-  app.add_option("--master", master, "the master's endpoint (or $AGORA_MASTER)")
+  app.add_option("--master", master,
+                 "the master's endpoint, or zk://HOST:PORT,.../PATH for the elected leader of "
+                 "several (or $AGORA_MASTER)")
       ->envname("AGORA_MASTER")
       ->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of a table");

@@ -1,5 +1,7 @@
 #include "bench/loadgen/emulated_agents.h"
 
+#include "common/zookeeper.h"
+
 #include <algorithm>
 
 #include <capnp/message.h>
@@ -30,7 +32,7 @@ EmulatedAgents::EmulatedAgents(zmq::context_t& context, EventLoop& loop,
     : loop_(loop), options_(options), counts_(counts), random_(options.seed) {
   for (int c = 0; c < ConnectionCount(options); ++c) {
     connections_.push_back(std::make_unique<DealerSocket>(
-        context, options.master, loop, [this](wire::Envelope::Reader env) { OnMessage(env); }));
+        context, IsZkUrl(options.master) ? "" : options.master, loop, [this](wire::Envelope::Reader env) { OnMessage(env); }));
   }
   timers_.push_back(loop.Every(kTick, [this] { RegisterTick(); }));
   timers_.push_back(loop.Every(kTick, [this] { HeartbeatTick(); }));
@@ -39,6 +41,10 @@ EmulatedAgents::EmulatedAgents(zmq::context_t& context, EventLoop& loop,
 
 EmulatedAgents::~EmulatedAgents() {
   for (EventLoop::TimerId id : timers_) loop_.Cancel(id);
+}
+
+void EmulatedAgents::Retarget(const std::string& endpoint) {
+  for (auto& connection : connections_) connection->Retarget(endpoint);
 }
 
 void EmulatedAgents::Add(int count) {

@@ -35,6 +35,9 @@ class EmulatedAgents {
   EmulatedAgents(zmq::context_t& context, EventLoop& loop, const LoadOptions& options,
                  LoadCounts& counts);
   ~EmulatedAgents();
+  // Moves every connection to `endpoint` (a newly elected master); the
+  // master asks the agents it does not know yet to re-register.
+  void Retarget(const std::string& endpoint);
 
   // Adds `count` agents and registers them, a bounded batch per tick.
   void Add(int count);

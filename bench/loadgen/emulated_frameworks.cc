@@ -1,5 +1,7 @@
 #include "bench/loadgen/emulated_frameworks.h"
 
+#include "common/zookeeper.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -22,7 +24,7 @@ EmulatedFrameworks::EmulatedFrameworks(zmq::context_t& context, EventLoop& loop,
     fw->index = i;
     Framework* raw = fw.get();
     fw->socket = std::make_unique<DealerSocket>(
-        context, options.master, loop, [this, raw](wire::Envelope::Reader env) { OnMessage(*raw, env); });
+        context, IsZkUrl(options.master) ? "" : options.master, loop, [this, raw](wire::Envelope::Reader env) { OnMessage(*raw, env); });
     Subscribe(*fw);
     frameworks_.push_back(std::move(fw));
   }
@@ -36,6 +38,13 @@ EmulatedFrameworks::EmulatedFrameworks(zmq::context_t& context, EventLoop& loop,
 EmulatedFrameworks::~EmulatedFrameworks() {
   loop_.Cancel(heartbeat_timer_);
   loop_.Cancel(pace_timer_);
+}
+
+void EmulatedFrameworks::Retarget(const std::string& endpoint) {
+  for (auto& fw : frameworks_) {
+    fw->socket->Retarget(endpoint);
+    Subscribe(*fw);
+  }
 }
 
 int EmulatedFrameworks::subscribed() const {
@@ -156,6 +165,10 @@ void EmulatedFrameworks::OnOffers(Framework& fw, wire::Offers::Reader offers) {
   std::vector<std::string> declined;
   for (auto offer : offers.getOffers()) {
     ++counts_.offers;
+    if (counts_.leader_changed != absl::InfinitePast() &&
+        counts_.first_offer_after_leader_change == absl::InfinitePast()) {
+      counts_.first_offer_after_leader_change = loop_.Now();
+    }
     const std::string agent_id = offer.getAgentId();
     if (auto freed = agents_.TakeFreedAt(agent_id)) counts_.offer.Add(now - *freed);
     auto res = offer.getResources();

@@ -31,6 +31,9 @@ class EmulatedFrameworks {
   EmulatedFrameworks(zmq::context_t& context, EventLoop& loop, const LoadOptions& options,
                      LoadCounts& counts, EmulatedAgents& agents);
   ~EmulatedFrameworks();
+  // Moves every framework to `endpoint` (a newly elected master) and
+  // subscribes it again there.
+  void Retarget(const std::string& endpoint);
 
   int subscribed() const;
   // Launch from now on; RUNNING updates before `window_end` count in the window.

@@ -48,6 +48,9 @@ struct LoadCounts {
   uint64_t send_dropped = 0;
   uint64_t frameworks_resubscribed = 0;
   absl::Time last_reregistered = absl::InfinitePast();
+  // With zk://: the last change of leader seen, and the first offer after it.
+  absl::Time leader_changed = absl::InfinitePast();
+  absl::Time first_offer_after_leader_change = absl::InfinitePast();
   absl::Time last_resubscribed = absl::InfinitePast();
   Samples launch;        // accept sent -> RUNNING at the framework
   Samples offer;         // resources freed at the agent -> offered again

@@ -18,6 +18,7 @@
 #include "bench/loadgen/emulated_frameworks.h"
 #include "bench/loadgen/process_sample.h"
 #include "common/cli.h"
+#include "common/leader_detector.h"
 #include "common/log.h"
 
 namespace agora::loadgen {
@@ -57,6 +58,23 @@ int Run(const LoadOptions& options, int master_pid, bool launch) {
   const auto master_base = sample_master();
 
   EmulatedAgents agents(context, loop, options, counts);
+  // With zk://, every connection follows the elected master.
+  std::unique_ptr<EmulatedFrameworks> frameworks_ptr;
+  std::unique_ptr<LeaderFollower> follower;
+  if (IsZkUrl(options.master)) {
+    auto started = LeaderFollower::Start(loop, options.master, [&](const std::optional<LeaderInfo>& leader) {
+      if (!leader) return;
+      counts.leader_changed = loop.Now();
+      counts.first_offer_after_leader_change = absl::InfinitePast();
+      agents.Retarget(leader->endpoint);
+      if (frameworks_ptr) frameworks_ptr->Retarget(leader->endpoint);
+    });
+    if (!started.ok()) {
+      std::cerr << "agora-loadgen: " << started.status().message() << "\n";
+      return 2;
+    }
+    follower = *std::move(started);
+  }
   agents.Add(options.agents);
   const absl::Time register_start = loop.Now();
   if (!RunUntil(loop, register_start + absl::Seconds(30) + options.agents * absl::Milliseconds(1),
@@ -68,7 +86,9 @@ int Run(const LoadOptions& options, int master_pid, bool launch) {
   const absl::Duration register_time = loop.Now() - register_start;
   const auto master_registered = sample_master();
 
-  EmulatedFrameworks frameworks(context, loop, options, counts, agents);
+  frameworks_ptr = std::make_unique<EmulatedFrameworks>(context, loop, options, counts, agents);
+  EmulatedFrameworks& frameworks = *frameworks_ptr;
+  if (follower && follower->leader()) frameworks.Retarget(follower->leader()->endpoint);
   if (!RunUntil(loop, loop.Now() + absl::Seconds(10),
                 [&] { return frameworks.subscribed() == options.frameworks; })) {
     std::cerr << "agora-loadgen: only " << frameworks.subscribed() << " of " << options.frameworks
@@ -161,6 +181,12 @@ int Run(const LoadOptions& options, int master_pid, bool launch) {
   if (counts.last_reregistered != absl::InfinitePast()) {
     out["last_reregistered_unix_ms"] = absl::ToUnixMillis(counts.last_reregistered);
   }
+  if (counts.leader_changed != absl::InfinitePast()) {
+    out["leader_changed_unix_ms"] = absl::ToUnixMillis(counts.leader_changed);
+  }
+  if (counts.first_offer_after_leader_change != absl::InfinitePast()) {
+    out["first_offer_after_leader_change_unix_ms"] = absl::ToUnixMillis(counts.first_offer_after_leader_change);
+  }
   if (counts.last_resubscribed != absl::InfinitePast()) {
     out["last_resubscribed_unix_ms"] = absl::ToUnixMillis(counts.last_resubscribed);
   }
@@ -182,7 +208,8 @@ int main(int argc, char** argv) {
   loadgen::LoadOptions options;
   int master_pid = 0;
   bool launch = true;
-  app.add_option("--master", options.master, "the master's ZeroMQ endpoint")->required();
+  app.add_option("--master", options.master,
+                 "the master's ZeroMQ endpoint, or zk://HOST:PORT,.../PATH to follow the elected one")->required();
   app.add_option("--agents", options.agents, "emulated agents")
       ->check(CLI::Range(1, 1'000'000))->capture_default_str();
   app.add_option("--frameworks", options.frameworks, "emulated frameworks")

@@ -14,7 +14,9 @@
 namespace agora::sdk {
 
 void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
-  app.add_option("--master", f->master, "the master's endpoint")->capture_default_str();
+  app.add_option("--master", f->master,
+                 "the master's endpoint, tcp://HOST:PORT, or zk://HOST:PORT,.../PATH to follow the "
+                 "elected leader of several")->capture_default_str();
   app.add_option("--work_dir", f->work_dir, "directory for the framework's store")->capture_default_str();
   app.add_option("--role", f->role, "the role to subscribe under")->capture_default_str();
   app.add_option("--name", f->name, "the framework's name (the CLI finds it by this)")

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/framing.h"
+#include "common/leader_detector.h"
 #include "common/unique_fd.h"
 #include "common/wire_convert.h"
 
@@ -153,23 +154,47 @@ absl::Status MasterClient::SetRole(const std::string& role, double weight,
   return Call(msg, rid).status();
 }
 
+absl::Status MasterClient::Connect() {
+  if (connected_) return absl::OkStatus();
+  if (IsZkUrl(endpoint_)) {
+    auto leader = FindLeader(endpoint_, timeout_);
+    if (!leader.ok()) return leader.status();
+    endpoint_ = leader->endpoint;
+  }
+  if (!absl::StartsWith(endpoint_, "tcp://") && !absl::StartsWith(endpoint_, "ipc://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", endpoint_, "' is not the master's address: that is its ZeroMQ endpoint, tcp://HOST:PORT "
+        "(port 5050 unless its --listen says otherwise), or zk://HOST:PORT,.../PATH",
+        absl::StartsWith(endpoint_, "http") ? ", not its HTTP URL" : ""));
+  }
+  try {
+    socket_.connect(endpoint_);
+  } catch (const zmq::error_t& e) {
+    return absl::InvalidArgumentError(absl::StrCat("bad master endpoint '", endpoint_, "': ", e.what()));
+  }
+  connected_ = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint64_t rid,
                                                const std::function<bool(wire::Envelope::Reader)>& take) {
-  if (!connected_) {
-    if (!absl::StartsWith(endpoint_, "tcp://") && !absl::StartsWith(endpoint_, "ipc://")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", endpoint_, "' is not the master's address: that is its ZeroMQ endpoint, tcp://HOST:PORT "
-          "(port 5050 unless its --listen says otherwise)",
-          absl::StartsWith(endpoint_, "http") ? ", not its HTTP URL" : ""));
-    }
-    try {
-      socket_.connect(endpoint_);
-    } catch (const zmq::error_t& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad master endpoint '", endpoint_, "': ", e.what()));
-    }
-    connected_ = true;
+  auto answer = CallOnce(msg, rid, take);
+  if (redirect_.empty()) return answer;
+  // A standby named the leader: ask it instead.
+  try {
+    socket_.disconnect(endpoint_);
+  } catch (const zmq::error_t&) {
   }
+  endpoint_ = std::exchange(redirect_, "");
+  connected_ = false;
+  answer = CallOnce(msg, rid, take);
+  redirect_.clear();
+  return answer;
+}
+
+absl::StatusOr<std::string> MasterClient::CallOnce(capnp::MessageBuilder& msg, uint64_t rid,
+                                                   const std::function<bool(wire::Envelope::Reader)>& take) {
+  if (absl::Status s = Connect(); !s.ok()) return s;
   // What failed before this call is history (the master may be back): only
   // a failure seen from now on counts.
   monitor_->Drain();
@@ -218,6 +243,11 @@ absl::StatusOr<std::string> MasterClient::Call(capnp::MessageBuilder& msg, uint6
         result = std::string();
       } else if (env.isError()) {
         const std::string message = env.getError().getMessage().cStr();
+        if (env.getError().getCode() == wire::ErrorCode::NOT_LEADER) {
+          redirect_ = env.getError().getLeader().cStr();
+          result = absl::UnavailableError(message);
+          return;
+        }
         switch (env.getError().getCode()) {
           case wire::ErrorCode::PERMISSION_DENIED: result = absl::PermissionDeniedError(message); break;
           case wire::ErrorCode::NOT_FOUND: result = absl::NotFoundError(message); break;

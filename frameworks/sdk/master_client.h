@@ -24,8 +24,11 @@ namespace agora::sdk {
 
 class MasterClient {
  public:
-  // With `curve`, the connection is encrypted and authenticated; a master
-  // that refuses the key is reported as PermissionDenied.
+  // `endpoint` is the master's, tcp://HOST:PORT, or zk://... to ask
+  // ZooKeeper who leads. A standby master's answer names the leader, and
+  // the question goes there instead (once). With `curve`, the connection is
+  // encrypted and authenticated; a master that refuses the key is reported
+  // as PermissionDenied.
   MasterClient(std::string endpoint, absl::Duration timeout,
                std::optional<CurveClient> curve = std::nullopt);
   ~MasterClient();
@@ -58,8 +61,13 @@ class MasterClient {
   // expected.
   absl::StatusOr<std::string> Call(capnp::MessageBuilder& msg, uint64_t request_id,
                                    const std::function<bool(wire::Envelope::Reader)>& take = nullptr);
+  absl::StatusOr<std::string> CallOnce(capnp::MessageBuilder& msg, uint64_t request_id,
+                                       const std::function<bool(wire::Envelope::Reader)>& take);
+  // Connects the socket to endpoint_ (the leader's, for zk://) once.
+  absl::Status Connect();
 
-  std::string endpoint_;
+  std::string endpoint_;   // ZeroMQ: the one given, or the leader's
+  std::string redirect_;   // the leader a standby named in its last answer
   absl::Duration timeout_;
   zmq::context_t context_;
   zmq::socket_t socket_;

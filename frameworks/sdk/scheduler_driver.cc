@@ -4,16 +4,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/framing.h"
+#include "common/leader_detector.h"
 #include "common/log.h"
 #include "common/wire_convert.h"
 
 namespace agora::sdk {
 
 SchedulerDriver::SchedulerDriver(Scheduler& scheduler, FrameworkInfo info, std::string master)
-    : scheduler_(scheduler), info_(std::move(info)), loop_(clock_) {
+    : scheduler_(scheduler), info_(std::move(info)), master_address_(std::move(master)), loop_(clock_) {
   master_ = std::make_unique<DealerSocket>(
-      context_, std::move(master), loop_, [this](wire::Envelope::Reader env) { Handle(env); },
-      /*routing_id=*/"", info_.curve);
+      context_, IsZkUrl(master_address_) ? "" : master_address_, loop_,
+      [this](wire::Envelope::Reader env) { Handle(env); }, /*routing_id=*/"", info_.curve);
   master_->OnHandshakeFailed([this](const HandshakeFailure& f) {
     if (!f.refused || subscribed_) return;  // a master restarting: it retries
     // The master does not trust this framework's key: retrying cannot help.
@@ -27,10 +28,19 @@ SchedulerDriver::SchedulerDriver(Scheduler& scheduler, FrameworkInfo info, std::
 }
 
 SchedulerDriver::~SchedulerDriver() {
+  master_follower_.reset();
   master_.reset();  // before the context
 }
 
 int SchedulerDriver::Run() {
+  // With zk://, each newly elected master hears from this framework at once.
+  auto follower = FollowMaster(loop_, master_address_, *master_,
+                               [this] { Resubscribe("another master was elected"); });
+  if (!follower.ok()) {
+    scheduler_.Error(*this, std::string(follower.status().message()));
+    return 1;
+  }
+  master_follower_ = *std::move(follower);
   last_master_contact_ = loop_.Now();
   Subscribe();
   loop_.Run();
@@ -191,6 +201,12 @@ void SchedulerDriver::EndTurn() {
 void SchedulerDriver::OnError(uint64_t rid, wire::Error::Reader error) {
   const std::string message = error.getMessage();
   const auto code = error.getCode();
+  if (code == wire::ErrorCode::NOT_LEADER) {
+    // A standby master: following zk://, the move to the leader is under
+    // way; given one master's endpoint, subscribing is retried there.
+    AGORA_LOG(WARNING, "sdk") << master_->endpoint() << ": " << message;
+    return;
+  }
   if (code == wire::ErrorCode::UNKNOWN_FRAMEWORK && subscribed_ && rid > subscribe_request_) {
     // A request of this subscription: the master restarted and lost us.
     return Resubscribe(message);

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/curve.h"
 #include "common/event_loop.h"
+#include "common/leader_detector.h"
 #include "common/sockets.h"
 #include "frameworks/sdk/scheduler.h"
 
@@ -94,10 +95,12 @@ class SchedulerDriver {
 
   Scheduler& scheduler_;
   FrameworkInfo info_;
+  const std::string master_address_;  // tcp://..., or zk://... to follow the leader
   SystemClock clock_;
   EventLoop loop_;
   zmq::context_t context_;
   std::unique_ptr<DealerSocket> master_;
+  std::unique_ptr<LeaderFollower> master_follower_;  // with zk://
   bool subscribed_ = false;
   bool suppressed_ = false;
   bool fatal_ = false;

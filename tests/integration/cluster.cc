@@ -1,4 +1,6 @@
 #include "tests/integration/cluster.h"
+
+#include "common/leader_detector.h"
 #include "absl/strings/numbers.h"
 
 #include "common/proc_file.h"
@@ -182,35 +184,54 @@ LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)
   // Tasks run as unprivileged users: they reach their sandboxes through it,
   // and tests let them leave traces in it (as /tmp: everyone writes, sticky).
   fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);
-  master_endpoint_ = absl::StrCat("tcp://", options_.master_host, ":", FreeMasterPort());
+  masters_.resize(options_.masters);
+  for (int i = 0; i < options_.masters; ++i) {
+    master_endpoints_.push_back(absl::StrCat("tcp://", options_.master_host, ":", FreeMasterPort()));
+  }
+  master_address_ = options_.zk.empty() ? master_endpoints_[0] : options_.zk;
   if (options_.agent_ports) port_base_ = FreePortRange(100 * options_.agents);
-  StartMaster();
+  for (int i = 0; i < options_.masters; ++i) StartMaster(i);
   agents_.resize(options_.agents);
   for (int i = 0; i < options_.agents; ++i) StartAgent(i);
 }
 
 LocalCluster::~LocalCluster() {
   agents_.clear();  // each agent kills its tasks on SIGTERM (--kill_tasks_on_exit)
-  master_.reset();
+  masters_.clear();
   std::error_code ec;
   if (::getenv("AGORA_KEEP_TEST_DIRS") == nullptr) fs::remove_all(dir_, ec);
 }
 
-void LocalCluster::StartMaster() {
-  std::vector<std::string> argv = {BinPath("agora-master"), "--listen", master_endpoint_,
-                                   "--work_dir", dir_ + "/master"};
+void LocalCluster::StartMaster(int i) {
+  const std::string name = i == 0 ? "master" : absl::StrCat("master", i);
+  std::vector<std::string> argv = {BinPath("agora-master"), "--listen", master_endpoints_.at(i),
+                                   "--work_dir", absl::StrCat(dir_, "/", name)};
+  if (!options_.zk.empty()) argv.insert(argv.end(), {"--zk", options_.zk});
   argv.insert(argv.end(), options_.master_flags.begin(), options_.master_flags.end());
   // Started once it listens (it writes `endpoint` then): the CLI says at
   // once that nothing listens, rather than wait for a master to come up.
-  const std::string listening = dir_ + "/master/endpoint";
+  const std::string listening = absl::StrCat(dir_, "/", name, "/endpoint");
   std::filesystem::remove(listening);
-  master_ = std::make_unique<Process>(argv, dir_ + "/master.log");
+  masters_.at(i) = std::make_unique<Process>(argv, absl::StrCat(dir_, "/", name, ".log"));
   WaitFor([&] { return !FirstLine(listening).empty(); }, absl::Seconds(10));
+}
+
+int LocalCluster::LeaderIndex(absl::Duration timeout) {
+  int leader = -1;
+  WaitFor([&] {
+    auto found = FindLeader(options_.zk, absl::Seconds(2));
+    if (!found.ok()) return false;
+    for (size_t i = 0; i < master_endpoints_.size(); ++i) {
+      if (found->endpoint == master_endpoints_[i] && masters_[i] != nullptr) leader = static_cast<int>(i);
+    }
+    return leader >= 0;
+  }, timeout);
+  return leader;
 }
 
 void LocalCluster::StartAgent(int i) {
   std::vector<std::string> argv = {BinPath("agora-agent"),
-                                   "--master", master_endpoint_,
+                                   "--master", master_address_,
                                    "--work_dir", absl::StrCat(dir_, "/agent", i),
                                    "--hostname", agent_hostname(i),
                                    "--resources", options_.agent_ports
@@ -229,7 +250,7 @@ void LocalCluster::StartAgent(int i) {
 }
 
 CliResult LocalCluster::Cli(const std::vector<std::string>& args, absl::Duration timeout) {
-  std::string command = BinPath("agora") + " --master " + master_endpoint_;
+  std::string command = BinPath("agora") + " --master '" + master_address_ + "'";
   for (const std::string& a : args) {
     command += " '";
     for (char c : a) command += c == '\'' ? std::string("'\\''") : std::string(1, c);

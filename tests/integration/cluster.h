@@ -54,6 +54,10 @@ struct ClusterOptions {
   bool agent_ports = false;
   // The address the master listens on (a test's network namespace host side).
   std::string master_host = "127.0.0.1";
+  // With `zk` (a ZkEnsemble's url()), `masters` masters elect a leader
+  // through it, and agents and the CLI are given that zk:// address.
+  std::string zk;
+  int masters = 1;
   // Where the cluster's folder is made (empty: the temp dir). Isolated tasks
   // get a /tmp of their own only when their work dir is not under /tmp.
   std::string base_dir;
@@ -64,15 +68,23 @@ class LocalCluster {
   explicit LocalCluster(ClusterOptions options = {});
   ~LocalCluster();
 
-  const std::string& master() const { return master_endpoint_; }
+  // What agents and the CLI are given: the master's endpoint, or `zk`.
+  const std::string& master() const { return master_address_; }
+  // Master i's own ZeroMQ endpoint.
+  const std::string& master_endpoint(int i = 0) const { return master_endpoints_.at(i); }
   const std::string& dir() const { return dir_; }
   std::string agent_hostname(int i) const { return "agent" + std::to_string(i); }
   // The first port agent i offers (with `agent_ports`).
   int agent_port_base(int i) const { return port_base_ + 100 * i; }
 
-  void StartMaster();
+  void StartMaster(int i = 0);
   void StartAgent(int i);
-  Process& master_process() { return *master_; }
+  Process& master_process(int i = 0) { return *masters_.at(i); }
+  bool master_running(int i) const { return masters_.at(i) != nullptr; }
+  void StopMaster(int i) { masters_.at(i).reset(); }
+  // With `zk`: which master leads (by ZooKeeper's election), -1 when none
+  // does within `timeout`.
+  int LeaderIndex(absl::Duration timeout = absl::Seconds(30));
   Process& agent_process(int i) { return *agents_.at(i); }
   void StopAgent(int i) { agents_.at(i).reset(); }
 
@@ -86,9 +98,10 @@ class LocalCluster {
  private:
   ClusterOptions options_;
   std::string dir_;
-  std::string master_endpoint_;
+  std::string master_address_;
+  std::vector<std::string> master_endpoints_;
   int port_base_ = 0;
-  std::unique_ptr<Process> master_;
+  std::vector<std::unique_ptr<Process>> masters_;
   std::vector<std::unique_ptr<Process>> agents_;
 };
 

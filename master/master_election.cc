@@ -1,0 +1,121 @@
+#include "master/master_election.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+namespace agora::master {
+
+MasterElection::MasterElection(EventLoop& loop, ZkUrl url, absl::Duration session_timeout,
+                               LeaderInfo self, Callbacks callbacks)
+    : loop_(loop), self_(std::move(self)), callbacks_(std::move(callbacks)) {
+  session_ = std::make_unique<ZkSession>(loop_, std::move(url), session_timeout,
+                                         [this](ZkEvent e, const std::string& path) { OnEvent(e, path); });
+  detector_ = std::make_unique<LeaderDetector>(
+      loop_, *session_, [this](const std::optional<LeaderInfo>& leader) { OnLeader(leader); });
+}
+
+absl::Status MasterElection::Start() {
+  guid_ = NewId("g");
+  return session_->Open();
+}
+
+std::string MasterElection::node_path() const {
+  return node_.empty() ? "" : absl::StrCat(ElectionPath(session_->url()), "/", node_);
+}
+
+void MasterElection::OnEvent(ZkEvent event, const std::string& path) {
+  switch (event) {
+    case ZkEvent::kConnected:
+      loop_.Cancel(disconnected_timer_);
+      disconnected_timer_ = 0;
+      if (node_.empty() || node_session_ != session_->session_id()) Contend();
+      break;
+    case ZkEvent::kDisconnected:
+      if (leading_ && disconnected_timer_ == 0) {
+        const absl::Duration grace =
+            absl::Trunc(session_->negotiated_timeout() / 3, absl::Milliseconds(1));
+        disconnected_timer_ = loop_.After(grace, [this, grace] {
+          disconnected_timer_ = 0;
+          Depose(absl::StrCat("it lost its connection to ZooKeeper for ", absl::FormatDuration(grace),
+                              ", so its session may expire and another master lead"));
+        });
+      }
+      break;
+    case ZkEvent::kExpired:
+      if (leading_) return Depose("its ZooKeeper session expired");
+      AGORA_LOG(WARNING, "master") << "ZooKeeper session expired: contending again with a new one";
+      node_.clear();
+      guid_ = NewId("g");
+      if (absl::Status s = session_->Reopen(); !s.ok()) AGORA_LOG(ERROR, "master") << s.message();
+      return;  // the new session's kConnected contends
+    default:
+      break;
+  }
+  detector_->OnEvent(event, path);
+}
+
+void MasterElection::Contend() {
+  if (creating_) return;
+  creating_ = true;
+  const std::string election = ElectionPath(session_->url());
+  const std::string prefix = ContenderPrefix(guid_);
+  const int64_t session = session_->session_id();
+  auto failed = [this](int rc, absl::string_view what) {
+    creating_ = false;
+    if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED || rc == ZCLOSING) {
+      return;  // contends again once connected
+    }
+    AGORA_LOG(ERROR, "master") << "cannot contend for leadership (" << what << "): " << zerror(rc)
+                               << "; trying again in 1s";
+    loop_.After(absl::Seconds(1), [this] { if (session_->connected() && node_.empty()) Contend(); });
+  };
+  session_->CreatePath(election, [=, this](int rc) {
+    if (rc != ZOK) return failed(rc, absl::StrCat("create ", election));
+    // After a lost answer, the node may exist already: its GUID finds it.
+    session_->Children(election, false, [=, this](int rc, std::vector<std::string> names) {
+      if (rc != ZOK) return failed(rc, absl::StrCat("list ", election));
+      for (const std::string& name : names) {
+        if (!absl::StartsWith(name, prefix)) continue;
+        creating_ = false;
+        node_ = name;
+        node_session_ = session;
+        return OnLeader(detector_->leader());
+      }
+      session_->Create(absl::StrCat(election, "/", prefix), LeaderInfoJson(self_),
+                       ZOO_EPHEMERAL | ZOO_SEQUENCE, [=, this](int rc, std::string created) {
+                         if (rc != ZOK) return failed(rc, "create its node");
+                         creating_ = false;
+                         node_ = created.substr(created.rfind('/') + 1);
+                         node_session_ = session;
+                         AGORA_LOG(INFO, "master") << "contending for leadership as " << node_;
+                         OnLeader(detector_->leader());
+                         detector_->Refresh();  // its first look may have found no election yet
+                       });
+    });
+  });
+}
+
+void MasterElection::OnLeader(const std::optional<LeaderInfo>& leader) {
+  const bool us = leader && !node_.empty() && leader->node == node_ &&
+                  node_session_ == session_->session_id();
+  if (leading_ && !us) {
+    return Depose(leader ? absl::StrCat("the master at ", leader->endpoint, " leads now")
+                         : "no master leads any more");
+  }
+  if (callbacks_.on_leader) callbacks_.on_leader(leader);
+  if (!leading_ && us) {
+    leading_ = true;
+    elected_at_ = loop_.Now();
+    AGORA_LOG(INFO, "master") << "elected leader (" << node_ << ")";
+    callbacks_.on_elected();
+  }
+}
+
+void MasterElection::Depose(const std::string& why) {
+  leading_ = false;
+  callbacks_.on_deposed(why);
+}
+
+}  // namespace agora::master

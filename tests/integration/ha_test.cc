@@ -1,0 +1,200 @@
+// Several masters electing a leader through a real three-node ZooKeeper
+// ensemble on loopback (DESIGN.md: "High availability"): one leads and the
+// others redirect; killing the leader moves agents, frameworks and the CLI
+// to a new one with nothing lost; restarting every master at once loses
+// nothing; a ZooKeeper follower's death stops nothing, a majority's stops
+// the leader until the ensemble is back.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <httplib.h>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/zk_ensemble.h"
+
+namespace agora::testing {
+namespace {
+
+constexpr absl::Duration kSession = absl::Seconds(2);
+
+ClusterOptions HaOptions(const ZkEnsemble& zk, const std::string& root, int masters, int agents) {
+  ClusterOptions o;
+  o.zk = zk.url(root);
+  o.masters = masters;
+  o.agents = agents;
+  o.master_flags = {"--heartbeat_interval", "250ms", "--heartbeat_timeout", "2s", "--http_port", "0",
+                    "--zk_session_timeout", "2s", "--agent_reregister_timeout", "5s",
+                    "--framework_resubscribe_timeout", "10s"};
+  return o;
+}
+
+std::string MasterHttp(LocalCluster& cluster, int i) {
+  return FirstLine(absl::StrCat(cluster.dir(), "/", i == 0 ? "master" : absl::StrCat("master", i),
+                                "/http_endpoint"));
+}
+
+class HaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    zk_ = new ZkEnsemble(3);
+    ASSERT_TRUE(zk_->WaitServing());
+  }
+  static void TearDownTestSuite() { delete zk_; }
+  std::string Root() const {
+    return absl::StrCat("/", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  static ZkEnsemble* zk_;
+};
+ZkEnsemble* HaTest::zk_ = nullptr;
+
+TEST_F(HaTest, OneMasterLeadsTheOthersRedirectAndTheClusterRuns) {
+  LocalCluster cluster(HaOptions(*zk_, Root(), 3, 2));
+  const int leader = cluster.LeaderIndex();
+  ASSERT_GE(leader, 0);
+  ASSERT_TRUE(cluster.WaitForAgents(2, absl::Seconds(30)));
+
+  const int standby = (leader + 1) % 3;
+  httplib::Client to_standby(MasterHttp(cluster, standby));
+  auto redirected = to_standby.Get("/state");
+  ASSERT_TRUE(redirected);
+  EXPECT_EQ(redirected->status, 307);
+  EXPECT_EQ(redirected->get_header_value("Location"), MasterHttp(cluster, leader) + "/state");
+  auto standby_metrics = to_standby.Get("/metrics");
+  ASSERT_TRUE(standby_metrics);
+  EXPECT_NE(standby_metrics->body.find("agora_elected 0"), std::string::npos) << standby_metrics->body;
+  httplib::Client to_leader(MasterHttp(cluster, leader));
+  auto leader_metrics = to_leader.Get("/metrics");
+  ASSERT_TRUE(leader_metrics);
+  EXPECT_NE(leader_metrics->body.find("agora_elected 1"), std::string::npos);
+
+  // The command line asked at a standby's endpoint is answered by the leader.
+  CliResult agents = RunShell(absl::StrCat(BinPath("agora"), " --master ", cluster.master_endpoint(standby),
+                                           " agents --json 2>&1"));
+  EXPECT_EQ(agents.exit_code, 0) << agents.out;
+  EXPECT_NE(agents.out.find("agent1"), std::string::npos) << agents.out;
+
+  CliResult status = cluster.Cli({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("elected through ZooKeeper"), std::string::npos) << status.out;
+
+  CliResult ran = cluster.Cli({"run", "--instances", "2", "--", "true"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+}
+
+TEST_F(HaTest, KillingTheLeaderMovesEverythingToANewOneAndNothingIsLost) {
+  LocalCluster cluster(HaOptions(*zk_, Root(), 3, 2));
+  const int first = cluster.LeaderIndex();
+  ASSERT_GE(first, 0);
+  ASSERT_TRUE(cluster.WaitForAgents(2, absl::Seconds(30)));
+  ASSERT_EQ(cluster.Cli({"role", "set", "batch", "--weight", "3"}).exit_code, 0);
+  ASSERT_EQ(cluster.Cli({"agent", "drain", "agent1"}).exit_code, 0);
+
+  // A framework with tasks running (failover timeout 0, as `agora run`'s).
+  const std::string run_log = cluster.dir() + "/run.log";
+  Process run({BinPath("agora"), "--master", cluster.master(), "run", "--instances", "2", "--", "sleep 6"},
+              run_log);
+  ASSERT_TRUE(WaitFor([&] {
+    int running = 0;
+    for (const auto& t : cluster.Query("tasks")) running += t.value("state", "") == "running";
+    return running == 2;
+  }, absl::Seconds(30))) << FileText(run_log);
+
+  const absl::Time killed = absl::Now();
+  cluster.master_process(first).Signal(SIGKILL);
+  cluster.master_process(first).Wait(absl::Seconds(10));
+  cluster.StopMaster(first);
+  const int second = cluster.LeaderIndex();
+  const absl::Duration failover = absl::Now() - killed;
+  ASSERT_GE(second, 0);
+  EXPECT_NE(second, first);
+  // Elected once ZooKeeper expired the dead leader's session.
+  EXPECT_LT(failover, kSession + absl::Seconds(4)) << failover;
+
+  // The framework carries on: its tasks finish and `agora run` exits 0.
+  int status = -1;
+  ASSERT_TRUE(run.Wait(absl::Seconds(40), &status)) << FileText(run_log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << FileText(run_log);
+  EXPECT_EQ(FileText(run_log).find("removed"), std::string::npos) << FileText(run_log);
+
+  // Agents re-registered; the registry's roles and drains came through.
+  ASSERT_TRUE(WaitFor([&] {
+    int back = 0;
+    for (const auto& a : cluster.Query("agents")) back += a.value("state", "") != "unreachable";
+    return back == 2;
+  }, absl::Seconds(30)));
+  bool drained = false;
+  for (const auto& a : cluster.Query("agents")) {
+    if (a.value("hostname", "") == "agent1") drained = a.value("state", "") == "drained" || a.value("state", "") == "draining";
+  }
+  EXPECT_TRUE(drained) << cluster.Query("agents").dump();
+  bool weight = false;
+  for (const auto& r : cluster.Query("roles")) weight = weight || (r.value("role", r.value("name", "")) == "batch" && r.value("weight", 0.0) == 3.0);
+  EXPECT_TRUE(weight) << cluster.Query("roles").dump();
+
+  // Every master at once: nothing the registry holds is lost either.
+  for (int i = 0; i < 3; ++i) {
+    if (cluster.master_running(i)) cluster.StopMaster(i);
+  }
+  for (int i = 0; i < 3; ++i) cluster.StartMaster(i);
+  ASSERT_GE(cluster.LeaderIndex(), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    int back = 0;
+    for (const auto& a : cluster.Query("agents")) back += a.value("state", "") != "unreachable";
+    return back == 2;
+  }, absl::Seconds(30)));
+  weight = false;
+  for (const auto& r : cluster.Query("roles")) weight = weight || (r.value("role", r.value("name", "")) == "batch" && r.value("weight", 0.0) == 3.0);
+  EXPECT_TRUE(weight) << cluster.Query("roles").dump();
+}
+
+// Its own ensemble: it kills ZooKeeper servers.
+TEST(ZkFaultTest, AFollowerDiesNothingStopsAMajorityDiesTheLeaderStopsUntilItIsBack) {
+  ZkEnsemble zk(3);
+  ASSERT_TRUE(zk.WaitServing());
+  LocalCluster cluster(HaOptions(zk, "/faults", 2, 1));
+  const int leader = cluster.LeaderIndex();
+  ASSERT_GE(leader, 0);
+  ASSERT_TRUE(cluster.WaitForAgents(1, absl::Seconds(30)));
+
+  auto follower_of = [&](int skip) {
+    for (int i = 0; i < zk.size(); ++i) {
+      if (i != skip && zk.running(i) && zk.Srvr(i).find("Mode: follower") != std::string::npos) return i;
+    }
+    return -1;
+  };
+  const int follower = follower_of(-1);
+  ASSERT_GE(follower, 0);
+  zk.Kill(follower);
+  // Three session timeouts later the same master still leads, and serves.
+  const absl::Time until = absl::Now() + 3 * kSession;
+  while (absl::Now() < until) {
+    ASSERT_EQ(cluster.master_process(leader).Wait(absl::Milliseconds(200)), false)
+        << FileText(cluster.dir() + "/master.log");
+  }
+  EXPECT_EQ(cluster.LeaderIndex(), leader);
+  EXPECT_TRUE(cluster.WaitForAgents(1, absl::Seconds(10)));
+
+  // A majority gone: the leader stops within the session timeout.
+  zk.Kill(follower_of(follower) >= 0 ? follower_of(follower) : (follower + 1) % 3);
+  int status = 0;
+  EXPECT_TRUE(cluster.master_process(leader).Wait(kSession + absl::Seconds(3), &status));
+  cluster.StopMaster(leader);
+  EXPECT_LT(cluster.LeaderIndex(absl::Seconds(1)), 0);
+
+  // The ensemble back: the other master leads, and the agent follows it.
+  for (int i = 0; i < zk.size(); ++i) {
+    if (!zk.running(i)) zk.Start(i);
+  }
+  ASSERT_TRUE(zk.WaitServing());
+  const int next = cluster.LeaderIndex(absl::Seconds(60));
+  EXPECT_EQ(next, 1 - leader);
+  cluster.StartMaster(leader);  // as its supervisor would
+  EXPECT_TRUE(cluster.WaitForAgents(1, absl::Seconds(30)));
+}
+
+}  // namespace
+}  // namespace agora::testing
