@@ -237,6 +237,16 @@ void Agent::HandleMaster(wire::Envelope::Reader env) {
       if (env.getError().getCode() == wire::ErrorCode::AGENT_GONE) {
         return OnAgentGone(env.getError().getMessage().cStr());
       }
+      if (env.getError().getCode() == wire::ErrorCode::NOT_LEADER && !registered_ && master_follower_) {
+        // Following zk://: this master may have been elected since we
+        // heard of it; register again shortly.
+        loop_.Cancel(register_timer_);
+        register_timer_ = loop_.After(absl::Milliseconds(200), [this] {
+          register_timer_ = 0;
+          Register();
+        });
+        return;
+      }
       AGORA_LOG(WARNING, "agent") << "master: " << env.getError().getMessage().cStr();
       return;
     default:

@@ -88,7 +88,19 @@ absl::StatusOr<std::unique_ptr<RouterSocket>> RouterSocket::Bind(
 
 RouterSocket::~RouterSocket() {
   monitor_.reset();
+  if (!paused_) loop_.Unwatch(socket_);
+}
+
+void RouterSocket::Pause() {
+  if (paused_) return;
+  paused_ = true;
   loop_.Unwatch(socket_);
+}
+
+void RouterSocket::Resume() {
+  if (!paused_) return;
+  paused_ = false;
+  loop_.Watch(socket_, [this] { OnReadable(); });
 }
 
 bool RouterSocket::Send(const PeerId& peer, capnp::MessageBuilder& message) {

@@ -52,6 +52,10 @@ class RouterSocket final : public Transport {
   ~RouterSocket() override;
 
   bool Send(const PeerId& peer, capnp::MessageBuilder& message) override;
+  // Stops reading (messages wait in the socket's queues) until Resume();
+  // idempotent.
+  void Pause();
+  void Resume();
   // The endpoint actually bound (resolves port 0).
   const std::string& endpoint() const { return endpoint_; }
   const SocketStats& stats() const { return stats_; }
@@ -72,6 +76,7 @@ class RouterSocket final : public Transport {
   absl::Time last_failure_logged_ = absl::InfinitePast();
   std::string current_principal_;
   std::unique_ptr<SocketMonitor> monitor_;
+  bool paused_ = false;
 };
 
 class DealerSocket {

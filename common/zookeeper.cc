@@ -70,8 +70,10 @@ ZkSession::ZkSession(EventLoop& loop, ZkUrl url, absl::Duration session_timeout,
     : loop_(loop), url_(std::move(url)), session_timeout_(session_timeout), watcher_(std::move(watcher)) {}
 
 ZkSession::~ZkSession() {
+  // Closed first: its threads (which copy alive_) are joined before alive_
+  // goes; what they posted meanwhile finds it gone when the loop runs it.
+  if (zh_ != nullptr) zookeeper_close(zh_);
   alive_.reset();
-  if (zh_ != nullptr) zookeeper_close(zh_);  // joins the client's threads
 }
 
 absl::Status ZkSession::Open() {
@@ -90,8 +92,18 @@ absl::Status ZkSession::Reopen() {
   if (zh_ != nullptr) zookeeper_close(zh_);
   zh_ = nullptr;
   connected_ = false;
-  return Open();
+  absl::Status status = Open();
+  if (!status.ok()) {
+    // No server name resolves at this moment, say: try again, for ever.
+    AGORA_LOG(WARNING, "zookeeper") << status.message() << "; trying again in 1s";
+    loop_.After(absl::Seconds(1), [this, alive = std::weak_ptr<char>(alive_)] {
+      if (!alive.expired() && zh_ == nullptr) Reopen().IgnoreError();
+    });
+  }
+  return status;
 }
+
+bool ZkSession::connected_now() const { return zh_ != nullptr && zoo_state(zh_) == ZOO_CONNECTED_STATE; }
 
 int64_t ZkSession::session_id() const {
   const clientid_t* id = zh_ != nullptr ? zoo_client_id(zh_) : nullptr;
@@ -204,6 +216,13 @@ void ZkSession::Create(const std::string& path, const std::string& data, int fla
 void ZkSession::Get(const std::string& path, bool watch, std::function<void(int, std::string)> done) {
   Issue(OnLoop(std::move(done)), [&](const void* ctx) {
     return zoo_aget(zh_, path.c_str(), watch ? 1 : 0, &OnDataDone, ctx);
+  });
+}
+
+void ZkSession::Sync(const std::string& path, std::function<void(int)> done) {
+  std::function<void(int, std::string)> wrapped = [done = std::move(done)](int rc, std::string) { done(rc); };
+  Issue(OnLoop(std::move(wrapped)), [&](const void* ctx) {
+    return zoo_async(zh_, path.c_str(), &OnStringDone, ctx);
   });
 }
 

@@ -65,12 +65,14 @@ class ZkSession {
   ZkSession& operator=(const ZkSession&) = delete;
 
   // Starts connecting; events follow. An error only for a server list the
-  // client refuses. Reopen() replaces an expired (or any) session by a new one.
+  // client refuses (none resolves). Reopen() replaces an expired (or any)
+  // session by a new one; when it cannot, it tries again every second.
   absl::Status Open();
   absl::Status Reopen();
 
   const ZkUrl& url() const { return url_; }
   bool connected() const { return connected_; }  // as of the last event handled
+  bool connected_now() const;                     // as the client knows it this moment
   // The current session's id (0 before it connected), and the timeout the
   // ensemble granted (it bounds what was asked by its tick time).
   int64_t session_id() const;
@@ -88,6 +90,9 @@ class ZkSession {
   // existing node is fine.
   void CreatePath(const std::string& path, std::function<void(int rc)> done);
   void Get(const std::string& path, bool watch, std::function<void(int rc, std::string data)> done);
+  // Brings the server this session talks to up to date with the leader
+  // of the ensemble for `path` (what a read after it must see).
+  void Sync(const std::string& path, std::function<void(int rc)> done);
   void Children(const std::string& path, bool watch,
                 std::function<void(int rc, std::vector<std::string> names)> done);
 

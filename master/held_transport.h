@@ -7,6 +7,8 @@
 // Seal() closes the open batch as it goes to disk; Durable(n) says batch n
 // and every one before it are on disk, and sends, in order, what waited for
 // them. Batches that need no waiting (lazy writes) never call Hold().
+// While paused (a leader that lost ZooKeeper, master/master_election.h),
+// every message waits; Resume() sends, in order, what may go.
 // Master loop only.
 #pragma once
 
@@ -28,15 +30,20 @@ class HeldTransport final : public Transport {
   explicit HeldTransport(Transport& inner) : inner_(inner) {}
 
   bool Send(const PeerId& peer, capnp::MessageBuilder& message) override {
-    if (barrier_ <= durable_) return inner_.Send(peer, message);
+    if (!paused_ && barrier_ <= durable_) return inner_.Send(peer, message);
     held_.push_back({barrier_, peer, capnp::messageToFlatArray(message)});
     return true;
   }
   void Hold() { barrier_ = open_; }
   uint64_t Seal() { return open_++; }
+  void Pause() { paused_ = true; }
+  void Resume() {
+    paused_ = false;
+    Durable(durable_);
+  }
   void Durable(uint64_t batch) {
     durable_ = batch;
-    while (!held_.empty() && held_.front().batch <= durable_) {
+    while (!paused_ && !held_.empty() && held_.front().batch <= durable_) {
       capnp::FlatArrayMessageReader reader(held_.front().words.asPtr());
       WireMessage copy;
       copy.setRoot(reader.getRoot<wire::Envelope>());
@@ -55,6 +62,7 @@ class HeldTransport final : public Transport {
   uint64_t open_ = 1;     // the batch that writes go into now
   uint64_t barrier_ = 0;  // the latest batch a message must wait for
   uint64_t durable_ = 0;  // every batch up to this one is on disk
+  bool paused_ = false;
   std::deque<Held> held_;
 };
 

@@ -240,7 +240,8 @@ int main(int argc, char** argv) {
     }
   } else {
     LeaderInfo self{"", advertise.empty() ? AdvertisedEndpoint((*router)->endpoint()) : advertise,
-                    http_url, HostName(), std::string(kVersion)};
+                    AdvertisedUrl(http_host, (*http)->port(), (*http)->tls()), HostName(),
+                    std::string(kVersion)};
     master::MasterElection::Callbacks callbacks;
     callbacks.on_elected = [&] {
       auto store = master::OpenZkRegistry(election->session().handle(), zk_url->root + "/registry",
@@ -250,8 +251,14 @@ int main(int argc, char** argv) {
       if (!s.ok()) {
         AGORA_LOG(ERROR, "master") << "elected, but cannot recover the registry from ZooKeeper, "
                                       "exiting: " << s.message();
+        zookeeper_close(election->session().handle());  // its node goes now: another may lead
         std::_Exit(1);
       }
+    };
+    callbacks.on_paused = [&](bool paused) {
+      if (!master) return;
+      paused ? (*router)->Pause() : (*router)->Resume();
+      master->SetPaused(paused);
     };
     callbacks.on_deposed = [](const std::string& why) {
       // Never act on leadership that may be stale: stop now, and let the

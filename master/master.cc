@@ -368,7 +368,22 @@ void Master::OnAgentError(const PeerId& peer, wire::Error::Reader msg) {
   AGORA_LOG(WARNING, "master") << "a peer reported an error: " << msg.getMessage().cStr();
 }
 
+void Master::SetPaused(bool paused) {
+  if (paused == paused_) return;
+  paused_ = paused;
+  if (paused) return transport_.Pause();
+  const absl::Time now = loop_.Now();
+  for (const auto& [id, agent] : agents_) {
+    if (agent_heartbeats_.Watching(id)) agent_heartbeats_.Beat(id, now);
+  }
+  for (const auto& [id, fw] : frameworks_) {
+    if (framework_heartbeats_.Watching(id)) framework_heartbeats_.Beat(id, now);
+  }
+  transport_.Resume();
+}
+
 void Master::CheckHeartbeats() {
+  if (paused_) return;
   const absl::Time now = loop_.Now();
   if (now - expiry_window_start_ >= options_.heartbeat_timeout) {
     expiry_window_start_ = now;

@@ -143,6 +143,12 @@ class Master {
   std::string StateJson() const;
   std::string MetricsText(const SocketStats* transport) const;
 
+  // A leader that lost ZooKeeper pauses until it knows whether it still
+  // leads (master/master_election.h): what it sends waits, in order, and no
+  // agent or framework is declared silent; resumed, the messages go and every
+  // heartbeat deadline starts afresh (the silence was its own).
+  void SetPaused(bool paused);
+
   // Runs an allocation pass now and sends the offers (tests, timers).
   void AllocateNow();
   // Checks heartbeat deadlines now (tests, timers).
@@ -288,6 +294,7 @@ class Master {
   absl::Time expiry_window_start_ = absl::InfinitePast();
   int expiries_in_window_ = 0;
   bool allocation_scheduled_ = false;
+  bool paused_ = false;
   std::vector<EventLoop::TimerId> periodic_timers_;
   MasterStats stats_;
 };

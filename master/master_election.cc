@@ -28,20 +28,16 @@ std::string MasterElection::node_path() const {
 void MasterElection::OnEvent(ZkEvent event, const std::string& path) {
   switch (event) {
     case ZkEvent::kConnected:
-      loop_.Cancel(disconnected_timer_);
-      disconnected_timer_ = 0;
+      if (disconnected_timer_ != 0) {
+        loop_.Cancel(disconnected_timer_);
+        disconnected_timer_ = 0;
+        AGORA_LOG(INFO, "master") << "ZooKeeper is back within the session: leading again";
+        if (callbacks_.on_paused) callbacks_.on_paused(false);
+      }
       if (node_.empty() || node_session_ != session_->session_id()) Contend();
       break;
     case ZkEvent::kDisconnected:
-      if (leading_ && disconnected_timer_ == 0) {
-        const absl::Duration grace =
-            absl::Trunc(session_->negotiated_timeout() / 3, absl::Milliseconds(1));
-        disconnected_timer_ = loop_.After(grace, [this, grace] {
-          disconnected_timer_ = 0;
-          Depose(absl::StrCat("it lost its connection to ZooKeeper for ", absl::FormatDuration(grace),
-                              ", so its session may expire and another master lead"));
-        });
-      }
+      if (leading_ && disconnected_timer_ == 0) Pause();
       break;
     case ZkEvent::kExpired:
       if (leading_) return Depose("its ZooKeeper session expired");
@@ -54,6 +50,18 @@ void MasterElection::OnEvent(ZkEvent event, const std::string& path) {
       break;
   }
   detector_->OnEvent(event, path);
+}
+
+void MasterElection::Pause() {
+  const absl::Duration grace = absl::Trunc(session_->negotiated_timeout() / 3, absl::Milliseconds(1));
+  AGORA_LOG(WARNING, "master") << "lost ZooKeeper: pausing until it is back (at most "
+                               << absl::FormatDuration(grace) << ")";
+  if (callbacks_.on_paused) callbacks_.on_paused(true);
+  disconnected_timer_ = loop_.After(grace, [this, grace] {
+    disconnected_timer_ = 0;
+    Depose(absl::StrCat("it lost its connection to ZooKeeper for ", absl::FormatDuration(grace),
+                        ", so its session may expire and another master lead"));
+  });
 }
 
 void MasterElection::Contend() {
@@ -73,7 +81,10 @@ void MasterElection::Contend() {
   };
   session_->CreatePath(election, [=, this](int rc) {
     if (rc != ZOK) return failed(rc, absl::StrCat("create ", election));
-    // After a lost answer, the node may exist already: its GUID finds it.
+    // After a lost answer, the node may exist already: its GUID finds it,
+    // once a sync brought this server up to date with the create.
+    session_->Sync(election, [=, this](int rc) {
+    if (rc != ZOK) return failed(rc, absl::StrCat("sync ", election));
     session_->Children(election, false, [=, this](int rc, std::vector<std::string> names) {
       if (rc != ZOK) return failed(rc, absl::StrCat("list ", election));
       for (const std::string& name : names) {
@@ -94,6 +105,7 @@ void MasterElection::Contend() {
                          detector_->Refresh();  // its first look may have found no election yet
                        });
     });
+    });
   });
 }
 
@@ -110,6 +122,8 @@ void MasterElection::OnLeader(const std::optional<LeaderInfo>& leader) {
     elected_at_ = loop_.Now();
     AGORA_LOG(INFO, "master") << "elected leader (" << node_ << ")";
     callbacks_.on_elected();
+    // Recovery blocked the loop: a loss of ZooKeeper meanwhile is not heard of yet.
+    if (leading_ && !session_->connected_now() && disconnected_timer_ == 0) Pause();
   }
 }
 

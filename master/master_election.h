@@ -3,20 +3,24 @@
 // ephemeral sequential node ROOT/masters/m-GUID-SEQ holding its LeaderInfo;
 // the lowest sequence leads (common/leader_detector.h).
 //
-// Leading ends only with the process: once elected, a master that loses its
-// session, or its connection to ZooKeeper for longer than a third of the
-// session timeout, or sees another master lead, calls `on_deposed` and the
-// caller exits (as Mesos does; its supervisor starts it again as a
-// candidate). A third is short enough: the connection is declared lost after
-// two thirds of the timeout without an answer, and the ensemble expires the
-// session only after the whole timeout without hearing from it, so this
-// master stops before anyone else can be elected. Its registry writes are
-// fenced by its node as well (master/registry.h), so even a master that
-// stopped late cannot write. A candidate that is not leading and whose
-// session expired contends again with a new session.
+// Leading ends only with the process. The moment a leader loses its
+// connection to ZooKeeper it pauses (`on_paused`): it reads nothing and
+// sends nothing, since it cannot know whether its session still lives. The
+// client reports a lost connection a third of the session timeout before the
+// ensemble can expire the session (two thirds without an answer against the
+// whole timeout without hearing from it), so it pauses before any other
+// master can be elected. Reconnected within a third of the session timeout,
+// its session (and so its node and its leadership) intact, it resumes; if
+// not, or once its session expired or another master leads, it calls
+// `on_deposed` and the caller exits (as Mesos does; its supervisor starts
+// it again as a candidate). Its registry writes are fenced by its node as
+// well (master/registry.h), so even a master that stopped late cannot
+// write. A candidate that is not leading and whose session expired contends
+// again with a new session.
 //
 // A create whose answer was lost with the connection may have succeeded:
-// the GUID in the name finds it again once connected. Loop thread only.
+// once connected, a sync brings the server up to date and the GUID in the
+// name finds the node. Loop thread only.
 #pragma once
 
 #include <functional>
@@ -36,6 +40,8 @@ class MasterElection {
   struct Callbacks {
     std::function<void()> on_elected;
     std::function<void(const std::string& why)> on_deposed;
+    // A leader lost its connection (true) or has it back, same session (false).
+    std::function<void(bool paused)> on_paused;
     // Any change of who leads (this master too), for standbys' redirects.
     std::function<void(const std::optional<LeaderInfo>& leader)> on_leader;
   };
@@ -55,6 +61,8 @@ class MasterElection {
  private:
   void OnEvent(ZkEvent event, const std::string& path);
   void Contend();
+  // A leader without ZooKeeper: paused at once, deposed after the grace.
+  void Pause();
   void OnLeader(const std::optional<LeaderInfo>& leader);
   void Depose(const std::string& why);
 

@@ -305,6 +305,7 @@ class ZkRegistry final : public BufferedRegistry {
     std::vector<bool> create(end - begin);
     for (size_t i = begin; i < end; ++i) create[i - begin] = !existing_.contains(nodes[i].path);
     const absl::Time give_up = absl::Now() + kRetryFor;
+    bool resent = false;  // an earlier attempt's answer was lost: it may have landed
     for (;;) {
       std::vector<zoo_op_t> ops(end - begin + 1);
       std::vector<zoo_op_result_t> results(ops.size());
@@ -331,6 +332,7 @@ class ZkRegistry final : public BufferedRegistry {
           return ZkError(rc, "commit");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the writer thread's own
+        resent = true;
         continue;
       }
       if (results[0].err == ZNONODE) {
@@ -338,22 +340,17 @@ class ZkRegistry final : public BufferedRegistry {
             "registry commit fenced: this master's election node ", fence_,
             " is gone, so it no longer leads and may not write"));
       }
-      bool retried = false;
-      for (size_t i = begin; i < end; ++i) {
-        if (results[i - begin + 1].err == ZNODEEXISTS && create[i - begin]) {
-          create[i - begin] = false;  // an earlier attempt of ours made it
-          retried = true;
+      for (size_t i = 0; i < results.size(); ++i) {
+        if (results[i].err == ZOK || results[i].err == ZRUNTIMEINCONSISTENCY) continue;
+        // A multi-op is atomic, and only this leader writes: a node one of
+        // our creates finds after a lost answer means that attempt landed.
+        if (resent && i > 0 && results[i].err == ZNODEEXISTS && create[i - 1]) {
+          for (size_t j = begin; j < end; ++j) existing_.insert(nodes[j].path);
+          return absl::OkStatus();
         }
+        return ZkError(results[i].err, absl::StrCat("write ", i == 0 ? fence_ : nodes[begin + i - 1].path));
       }
-      if (!retried) {
-        for (size_t i = 0; i < results.size(); ++i) {
-          if (results[i].err != ZOK && results[i].err != ZRUNTIMEINCONSISTENCY) {
-            return ZkError(results[i].err,
-                           absl::StrCat("write ", i == 0 ? fence_ : nodes[begin + i - 1].path));
-          }
-        }
-        return ZkError(rc, "commit");
-      }
+      return ZkError(rc, "commit");
     }
   }
 

@@ -182,9 +182,37 @@ void Stop(const json& processes, const std::string& prefix, absl::Duration grace
   WaitUntil(gone, absl::Seconds(2));
 }
 
-// Frameworks first, then the agents (which kill their tasks), then the master.
+// Frameworks first, then the agents (which kill their tasks), then the
+// masters, then ZooKeeper.
 void StopCluster(const json& processes, absl::Duration grace) {
-  for (const char* prefix : {"agora-", "agent-", "master"}) Stop(processes, prefix, grace);
+  for (const char* prefix : {"agora-", "agent-", "master", "zookeeper"}) Stop(processes, prefix, grace);
+}
+
+// Whether the ZooKeeper server on `port` serves (answers `srvr` with its mode).
+bool ZooKeeperServes(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && ::write(fd, "srvr", 4) == 4) {
+    char buf[1024];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) answer.append(buf, n);
+  }
+  ::close(fd);
+  return answer.find("Mode: ") != std::string::npos;
+}
+
+// The recorded process called `name`, or null.
+json* FindProcess(json& cluster, const std::string& name) {
+  for (json& p : cluster["processes"]) {
+    if (p["name"] == name) return &p;
+  }
+  return nullptr;
 }
 
 // agora-services stops its HAProxy when it stops; one it left behind by
@@ -236,20 +264,26 @@ int DevUp(const DevArgs& a) {
     if (!fs::exists(fs::path(bin) / b)) return Fail(absl::StrCat(b, " is not in ", bin));
   }
   const int port = PortFree(a.port) && PortFree(a.port + 1) ? a.port : FreePort();
-  const std::string master = absl::StrCat("tcp://127.0.0.1:", port);
+  std::vector<std::string> master_endpoints;
+  for (int i = 0; i < a.masters; ++i) {
+    master_endpoints.push_back(absl::StrCat("tcp://127.0.0.1:", i == 0 ? port : FreePort()));
+  }
+  std::string master = master_endpoints[0];  // what the others are given
+  auto master_name = [&](int i) { return a.masters == 1 ? std::string("master") : absl::StrCat("master-", i); };
   json processes = json::array();
   auto save = [&] {
     json cluster = {{"master", master}, {"dir", dir}, {"processes", processes}};
-    cluster["master_http"] = ReadLine(fs::path(dir) / "master" / "http_endpoint");
+    cluster["master_http"] = ReadLine(fs::path(dir) / master_name(0) / "http_endpoint");
     std::ofstream(fs::path(dir) / "cluster.json") << cluster.dump(2) << "\n";
     return cluster;
   };
-  // Each process is recorded as it starts: interrupted (Ctrl-C), `dev up`
-  // leaves what `dev down` stops.
+  // Each process is recorded as it starts (with its command line, for `dev
+  // start`): interrupted (Ctrl-C), `dev up` leaves what `dev down` stops.
   auto start = [&](const std::string& name, std::vector<std::string> argv) {
     const std::string log = (fs::path(dir) / "logs" / (name + ".log")).string();
     pid_t pid = Spawn(argv, log);
-    processes.push_back({{"name", name}, {"pid", pid}, {"start_time", StartTime(pid)}, {"log", log}});
+    processes.push_back(
+        {{"name", name}, {"pid", pid}, {"start_time", StartTime(pid)}, {"log", log}, {"argv", argv}});
     save();
     return pid;
   };
@@ -258,14 +292,47 @@ int DevUp(const DevArgs& a) {
     StopCluster(processes, absl::Seconds(5));
     return Fail(absl::StrCat(why, "; logs are in ", dir, "/logs"));
   };
-  fs::remove(fs::path(dir) / "master" / "http_endpoint", ec);
-  start("master", {bin + "/agora-master", "--listen", master, "--work_dir", dir + "/master",
-                   "--http_port", absl::StrCat(PortFree(port + 1) ? port + 1 : 0)});
   std::string exited;
+  if (a.masters > 1) {
+    const std::string jar = "/usr/share/java/zookeeper.jar";
+    if (!fs::exists(jar) || !fs::exists("/usr/bin/java")) {
+      return Fail("--masters needs ZooKeeper and Java: apt install zookeeper");
+    }
+    const int zk_port = FreePort();
+    const fs::path zk_dir = fs::path(dir) / "zookeeper";
+    fs::create_directories(zk_dir / "data", ec);
+    std::ofstream(zk_dir / "zoo.cfg") << "tickTime=500\ninitLimit=10\nsyncLimit=5\n"
+                                      << "dataDir=" << (zk_dir / "data").string() << "\n"
+                                      << "clientPort=" << zk_port << "\nclientPortAddress=127.0.0.1\n"
+                                      << "admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n";
+    start("zookeeper", {"/usr/bin/java", "-Xmx256m", "-Dzookeeper.log.dir=" + zk_dir.string(), "-cp",
+                        "/etc/zookeeper/conf_example:" + jar,
+                        "org.apache.zookeeper.server.quorum.QuorumPeerMain", (zk_dir / "zoo.cfg").string()});
+    if (!WaitUntil([&] { return !(exited = FirstExited(processes)).empty() || ZooKeeperServes(zk_port); },
+                   absl::Seconds(30))) {
+      return abort("ZooKeeper did not start");
+    }
+    if (!exited.empty()) return abort(exited);
+    master = absl::StrCat("zk://127.0.0.1:", zk_port, "/agora");
+  }
+  for (int i = 0; i < a.masters; ++i) {
+    fs::remove(fs::path(dir) / master_name(i) / "http_endpoint", ec);
+    const int http = i == 0 && PortFree(port + 1) ? port + 1 : 0;
+    std::vector<std::string> argv = {bin + "/agora-master", "--listen", master_endpoints[i], "--work_dir",
+                                     (fs::path(dir) / master_name(i)).string(), "--http_port",
+                                     absl::StrCat(http)};
+    // A dev cluster fails over within about 2s of a master's death.
+    if (a.masters > 1) argv.insert(argv.end(), {"--zk", master, "--zk_session_timeout", "2s"});
+    start(master_name(i), argv);
+  }
   if (!WaitUntil(
           [&] {
             exited = FirstExited(processes);
-            return !exited.empty() || !ReadLine(fs::path(dir) / "master" / "http_endpoint").empty();
+            if (!exited.empty()) return true;
+            for (int i = 0; i < a.masters; ++i) {
+              if (ReadLine(fs::path(dir) / master_name(i) / "http_endpoint").empty()) return false;
+            }
+            return true;
           },
           absl::Seconds(10))) {
     return abort("the master did not start");
@@ -310,11 +377,12 @@ int DevUp(const DevArgs& a) {
               << "\n";
     return 0;
   }
-  std::cout << "agora dev: a master, " << a.agents << " agents, agora-batch and agora-services are up\n"
+  std::cout << "agora dev: " << (a.masters == 1 ? "a master" : absl::StrCat(a.masters, " masters and ZooKeeper"))
+            << ", " << a.agents << " agents, agora-batch and agora-services are up\n"
             << "  master       " << master << "  (HTTP " << cluster["master_http"].get<std::string>()
-            << ")\n"
+            << (a.masters == 1 ? "" : ", the first master's") << ")\n"
             << "  directory    " << dir << "  (logs in " << dir << "/logs)\n";
-  if (port != 5050) std::cout << "  export AGORA_MASTER=" << master << "\n";
+  if (master != "tcp://127.0.0.1:5050") std::cout << "  export AGORA_MASTER=" << master << "\n";
   std::cout << "next: agora status; agora job submit examples/batch/etl.yaml --wait;\n"
             << "      agora service deploy examples/services/web.yaml --wait; agora dev down\n";
   return 0;
@@ -356,6 +424,37 @@ int DevDown(const DevArgs& a) {
   StopLeftoverHaproxy(dir);
   fs::remove(fs::path(dir) / "cluster.json");
   if (!a.json) std::cout << "agora dev: stopped; state and logs stay in " << dir << "\n";
+  return 0;
+}
+
+int DevKill(const DevArgs& a) {
+  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  auto cluster = LoadCluster(dir);
+  if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
+  json* p = FindProcess(*cluster, a.name);
+  if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
+  if (!Ours(*p)) return Fail(absl::StrCat(a.name, " is not running"));
+  const pid_t pid = (*p)["pid"].get<pid_t>();
+  ::kill(pid, SIGKILL);
+  if (!WaitUntil([&] { return !Ours(*p); }, absl::Seconds(5))) return Fail(absl::StrCat(a.name, " did not die"));
+  if (!a.json) std::cout << "agora dev: killed " << a.name << " (pid " << pid << "); `agora dev start " << a.name
+                         << "` starts it again\n";
+  return 0;
+}
+
+int DevStart(const DevArgs& a) {
+  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  auto cluster = LoadCluster(dir);
+  if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
+  json* p = FindProcess(*cluster, a.name);
+  if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
+  if (Ours(*p)) return Fail(absl::StrCat(a.name, " is running already"));
+  if (!p->contains("argv")) return Fail(absl::StrCat("cluster.json has no command line for ", a.name));
+  const pid_t pid = Spawn((*p)["argv"].get<std::vector<std::string>>(), (*p)["log"].get<std::string>());
+  (*p)["pid"] = pid;
+  (*p)["start_time"] = StartTime(pid);
+  std::ofstream(fs::path(dir) / "cluster.json") << cluster->dump(2) << "\n";
+  if (!a.json) std::cout << "agora dev: started " << a.name << " (pid " << pid << ")\n";
   return 0;
 }
 

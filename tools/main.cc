@@ -115,6 +115,17 @@ int main(int argc, char** argv) {
   dev_up->add_option("--port", dev.port, "the master's port (a free one if taken)")
       ->check(CLI::Range(1, 65534))
       ->capture_default_str();
+  dev_up->add_option("--masters", dev.masters,
+                     "masters electing a leader through a ZooKeeper that dev up starts too (1, 3 or 5)")
+      ->check(CLI::IsMember({1, 3, 5}))
+      ->capture_default_str();
+  CLI::App* dev_kill = dev_cmd->add_subcommand(
+      "kill", "SIGKILL one of the cluster's processes (a master, an agent, a framework)\n"
+              "Example: agora dev kill master-0");
+  dev_kill->add_option("name", dev.name, "as `agora dev status` lists it")->required();
+  CLI::App* dev_start = dev_cmd->add_subcommand(
+      "start", "start one of the cluster's processes again, as it was\nExample: agora dev start master-0");
+  dev_start->add_option("name", dev.name, "as `agora dev status` lists it")->required();
   dev_cmd->add_subcommand("status", "show the cluster's processes\nExample: agora dev status --json");
   dev_cmd->add_subcommand("down", "stop everything `up` started, tasks included\nExample: agora dev down");
 
@@ -181,6 +192,8 @@ int main(int argc, char** argv) {
     dev.json = json;
     if (dev_cmd->get_subcommand("up")->parsed()) return DevUp(dev);
     if (dev_cmd->get_subcommand("status")->parsed()) return DevStatus(dev);
+    if (dev_kill->parsed()) return DevKill(dev);
+    if (dev_start->parsed()) return DevStart(dev);
     return DevDown(dev);
   }
 

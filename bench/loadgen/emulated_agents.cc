@@ -45,6 +45,12 @@ EmulatedAgents::~EmulatedAgents() {
 
 void EmulatedAgents::Retarget(const std::string& endpoint) {
   for (auto& connection : connections_) connection->Retarget(endpoint);
+  for (size_t i = 0; i < next_to_register_; ++i) {
+    Agent& a = agents_[i];
+    if (a.silent || a.id.empty()) continue;
+    a.reregistering = true;
+    reregister_queue_.push_back(static_cast<int>(i));
+  }
 }
 
 void EmulatedAgents::Add(int count) {
@@ -56,7 +62,12 @@ void EmulatedAgents::Add(int count) {
 }
 
 void EmulatedAgents::RegisterTick() {
-  for (int n = 0; n < kRegistrationsPerTick && next_to_register_ < agents_.size(); ++n) {
+  int n = 0;
+  for (; n < kRegistrationsPerTick && !reregister_queue_.empty(); ++n) {
+    SendRegistration(reregister_queue_.back());
+    reregister_queue_.pop_back();
+  }
+  for (; n < kRegistrationsPerTick && next_to_register_ < agents_.size(); ++n) {
     SendRegistration(static_cast<int>(next_to_register_++));
   }
 }

@@ -35,8 +35,9 @@ class EmulatedAgents {
   EmulatedAgents(zmq::context_t& context, EventLoop& loop, const LoadOptions& options,
                  LoadCounts& counts);
   ~EmulatedAgents();
-  // Moves every connection to `endpoint` (a newly elected master); the
-  // master asks the agents it does not know yet to re-register.
+  // Moves every connection to `endpoint` (a newly elected master) and
+  // re-registers every agent there, as real agents do (paced as first
+  // registrations are).
   void Retarget(const std::string& endpoint);
 
   // Adds `count` agents and registers them, a bounded batch per tick.
@@ -103,6 +104,7 @@ class EmulatedAgents {
   std::vector<Agent> agents_;
   absl::flat_hash_map<std::string, int> index_of_;
   size_t next_to_register_ = 0;
+  std::vector<int> reregister_queue_;  // Retarget(): agents to register again
   int registered_ = 0;
   int tasks_running_ = 0;
   absl::Duration heartbeat_interval_ = absl::Seconds(1);

@@ -43,6 +43,7 @@ EmulatedFrameworks::~EmulatedFrameworks() {
 void EmulatedFrameworks::Retarget(const std::string& endpoint) {
   for (auto& fw : frameworks_) {
     fw->socket->Retarget(endpoint);
+    fw->subscribing = false;  // what was in flight went to the old master
     Subscribe(*fw);
   }
 }
@@ -153,6 +154,11 @@ void EmulatedFrameworks::OnMessage(Framework& fw, wire::Envelope::Reader env) {
                                     << env.getError().getMessage().cStr();
       // Unknown after a master restart: subscribe again with the same id.
       if (env.getError().getCode() == wire::ErrorCode::UNKNOWN_FRAMEWORK) Subscribe(fw);
+      // A master not elected yet (heard of before it had): again shortly.
+      if (env.getError().getCode() == wire::ErrorCode::NOT_LEADER && fw.subscribing) {
+        fw.subscribing = false;
+        loop_.After(absl::Milliseconds(200), [this, &fw] { Subscribe(fw); });
+      }
       return;
     }
     default:

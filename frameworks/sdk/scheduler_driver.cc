@@ -202,9 +202,17 @@ void SchedulerDriver::OnError(uint64_t rid, wire::Error::Reader error) {
   const std::string message = error.getMessage();
   const auto code = error.getCode();
   if (code == wire::ErrorCode::NOT_LEADER) {
-    // A standby master: following zk://, the move to the leader is under
-    // way; given one master's endpoint, subscribing is retried there.
+    // A standby: following zk://, this master may have been elected since
+    // (clients can hear of it first), so subscribing is retried shortly;
+    // given one master's endpoint, it is retried there with backoff.
     AGORA_LOG(WARNING, "sdk") << master_->endpoint() << ": " << message;
+    if (!subscribed_ && master_follower_) {
+      loop_.Cancel(subscribe_timer_);
+      subscribe_timer_ = loop_.After(absl::Milliseconds(200), [this] {
+        subscribe_timer_ = 0;
+        Subscribe();
+      });
+    }
     return;
   }
   if (code == wire::ErrorCode::UNKNOWN_FRAMEWORK && subscribed_ && rid > subscribe_request_) {

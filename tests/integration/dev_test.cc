@@ -165,5 +165,49 @@ TEST(DevTest, AnInterruptedUpLeavesWhatDownStops) {
   }
 }
 
+// `dev up --masters 3`: ZooKeeper and three masters; killing the leader
+// with `dev kill` moves the cluster to another, which keeps doing work, and
+// `dev start` brings the killed one back as a standby.
+TEST(DevTest, ThreeMastersCarryOnWhenTheLeaderIsKilled) {
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          absl::StrCat("agora-dev-ha-", ::getpid());
+  const std::string flags = absl::StrCat("--dir ", dir);
+  struct Cleanup {
+    std::string flags, dir;
+    ~Cleanup() {
+      Agora("dev down " + flags);
+      std::filesystem::remove_all(dir);
+    }
+  } cleanup{flags, dir};
+  CliResult up = Agora(absl::StrCat("dev up ", flags, " --masters 3 --agents 2 --port ", FreeMasterPort(), " --json"));
+  ASSERT_EQ(up.exit_code, 0) << up.out;
+  const json where = json::parse(up.out, nullptr, false);
+  ASSERT_EQ(where["master"].get<std::string>().rfind("zk://127.0.0.1:", 0), 0u) << up.out;
+  const std::string master = absl::StrCat("--master ", where["master"].get<std::string>());
+  auto leader = [&] {
+    json status = json::parse(Agora(absl::StrCat(master, " status --json")).out, nullptr, false);
+    if (!status.is_object() || !status.contains("master")) return std::string();
+    for (int i = 0; i < 3; ++i) {
+      if (FirstLine(absl::StrCat(dir, "/master-", i, "/http_endpoint")) == status["master"].value("http", "")) {
+        return absl::StrCat("master-", i);
+      }
+    }
+    return std::string();
+  };
+  const std::string first = leader();
+  ASSERT_FALSE(first.empty());
+  CliResult kill = Agora(absl::StrCat("dev kill ", first, " ", flags));
+  ASSERT_EQ(kill.exit_code, 0) << kill.out;
+  std::string second;
+  ASSERT_TRUE(WaitFor([&] { return !(second = leader()).empty() && second != first; }, absl::Seconds(15)));
+  CliResult job = Agora(absl::StrCat(master, " job submit ", AGORA_SOURCE_DIR, "/examples/batch/etl.yaml --wait"));
+  EXPECT_EQ(job.exit_code, 0) << job.out;
+  EXPECT_EQ(Agora(absl::StrCat("dev start ", first, " ", flags)).exit_code, 0);
+  CliResult status = Agora(absl::StrCat("dev status ", flags, " --json"));
+  EXPECT_EQ(status.exit_code, 0) << status.out;  // every process runs again
+  EXPECT_EQ(json::parse(status.out, nullptr, false)["processes"].size(), 8u) << status.out;
+  EXPECT_EQ(leader(), second);  // the one back is a standby
+}
+
 }  // namespace
 }  // namespace agora::testing

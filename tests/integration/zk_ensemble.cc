@@ -32,7 +32,7 @@ ZkEnsemble::ZkEnsemble(int size) : servers_(size) {
         << "dataDir=" << (home / "data").string() << "\n"
         << "clientPort=" << servers_[i].client_port << "\nclientPortAddress=127.0.0.1\n"
         << "admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n"
-        << "minSessionTimeout=500\n";
+        << "minSessionTimeout=500\nforceSync=no\n";  // no fsync stalls on a loaded test machine
     for (int j = 0; j < size; ++j) {
       cfg << "server." << j + 1 << "=127.0.0.1:" << servers_[j].peer_port << ":"
           << servers_[j].election_port << "\n";

@@ -1,7 +1,8 @@
 // ZkEnsemble: a real ZooKeeper ensemble on loopback for tests (PLATFORM.md:
 // Debian's zookeeper run by hand with a zoo.cfg of our own), in a temporary
 // folder removed at the end. tickTime is 250ms, so sessions may be as short
-// as 500ms. Servers can be killed and started again, singly or all.
+// as 500ms (and at most 5s); no fsync (forceSync=no). Servers can be killed
+// and started again, singly or all.
 #pragma once
 
 #include <memory>
@@ -25,8 +26,7 @@ class ZkEnsemble {
   void Start(int i);
   void Kill(int i);  // SIGKILL
   bool running(int i) const { return servers_[i].process != nullptr; }
-  // Until every running server serves (answers `srvr` with its mode) and,
-  // with `quorum`, they are a majority of the ensemble.
+  // Until every running server serves (answers `srvr` with its mode).
   bool WaitServing(absl::Duration timeout = absl::Seconds(60));
   // What server i answers to `srvr` ("" when it does not).
   std::string Srvr(int i) const;

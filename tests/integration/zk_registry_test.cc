@@ -3,6 +3,8 @@
 // node is gone (a deposed leader) cannot write.
 #include <zookeeper/zookeeper.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -34,7 +36,8 @@ class ZkRegistryTest : public ::testing::Test {
     zh_ = zookeeper_init(url.substr(5).c_str(), nullptr, 10000, nullptr, nullptr, 0);
     ASSERT_NE(zh_, nullptr);
     ASSERT_TRUE(WaitFor([&] { return zoo_state(zh_) == ZOO_CONNECTED_STATE; }, absl::Seconds(20)));
-    root_ = absl::StrCat("/t", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = absl::StrCat("/t", ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
+                         ::getpid(), "-", ++runs_);
     ASSERT_EQ(zoo_create(zh_, root_.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK);
     fence_ = root_ + "/leader";
     ASSERT_EQ(zoo_create(zh_, fence_.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, nullptr, 0), ZOK);
@@ -48,6 +51,7 @@ class ZkRegistryTest : public ::testing::Test {
   }
 
   static ZkEnsemble* ensemble_;
+  static inline int runs_ = 0;  // --gtest_repeat: a root of its own each time
   zhandle_t* zh_ = nullptr;
   std::string root_, fence_;
 };
