@@ -15,7 +15,7 @@
 namespace agora::testing {
 namespace fs = std::filesystem;
 
-ZkEnsemble::ZkEnsemble(int size) : servers_(size) {
+ZkEnsemble::ZkEnsemble(int size, std::string address) : address_(std::move(address)), servers_(size) {
   std::string tmpl = (fs::temp_directory_path() / "agora-zk-XXXXXX").string();
   dir_ = ::mkdtemp(tmpl.data());
   for (Server& s : servers_) {
@@ -30,7 +30,7 @@ ZkEnsemble::ZkEnsemble(int size) : servers_(size) {
     std::ofstream cfg(home / "zoo.cfg");
     cfg << "tickTime=250\ninitLimit=20\nsyncLimit=10\n"
         << "dataDir=" << (home / "data").string() << "\n"
-        << "clientPort=" << servers_[i].client_port << "\nclientPortAddress=127.0.0.1\n"
+        << "clientPort=" << servers_[i].client_port << "\nclientPortAddress=" << address_ << "\n"
         << "admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n"
         << "minSessionTimeout=500\nforceSync=no\n";  // no fsync stalls on a loaded test machine
     for (int j = 0; j < size; ++j) {
@@ -52,7 +52,7 @@ ZkEnsemble::~ZkEnsemble() {
 
 std::string ZkEnsemble::url(const std::string& root) const {
   std::vector<std::string> hosts;
-  for (const Server& s : servers_) hosts.push_back(absl::StrCat("127.0.0.1:", s.client_port));
+  for (const Server& s : servers_) hosts.push_back(absl::StrCat(address_, ":", s.client_port));
   return absl::StrCat("zk://", absl::StrJoin(hosts, ","), root);
 }
 
@@ -83,7 +83,7 @@ std::string ZkEnsemble::Srvr(int i) const {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(servers_[i].client_port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::inet_pton(AF_INET, address_.c_str(), &addr.sin_addr);
   std::string out;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::write(fd, "srvr", 4) == 4) {
     char buf[4096];

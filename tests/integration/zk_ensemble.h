@@ -16,10 +16,11 @@ namespace agora::testing {
 
 class ZkEnsemble {
  public:
-  explicit ZkEnsemble(int size = 3);
+  // Clients reach it at `address` (a test's network namespace host side).
+  explicit ZkEnsemble(int size = 3, std::string address = "127.0.0.1");
   ~ZkEnsemble();  // stops every server
 
-  // zk://127.0.0.1:P1,127.0.0.1:P2,.../ROOT
+  // zk://ADDRESS:P1,ADDRESS:P2,.../ROOT
   std::string url(const std::string& root) const;
   int size() const { return static_cast<int>(servers_.size()); }
   int client_port(int i) const { return servers_[i].client_port; }
@@ -37,6 +38,7 @@ class ZkEnsemble {
     std::unique_ptr<Process> process;
   };
   std::string dir_;
+  std::string address_;
   std::vector<Server> servers_;
 };
 
