@@ -1,31 +1,33 @@
 // The registry in ZooKeeper (agora-master --zk). Layout under ROOT/registry:
 //
-//   agents/BUCKET/ID       one node per agent     {"hostname", "state", "since_us", "principal"}
-//   frameworks/BUCKET/ID   one node per framework {"name", "role", "failover_timeout_ms", ...}
-//   roles/NAME             one node per role      {"weight", "quota"}
+//   agents/BUCKET       {"AGENT_ID": {"hostname", "state", "since_us", "principal"}, ...}
+//   frameworks/BUCKET   {"FRAMEWORK_ID": {"name", "role", "failover_timeout_ms", ...}, ...}
+//   roles               {"ROLE": {"weight", "quota"}, ...}
+//   layout              made last by the first master: the rest exists
 //
-// BUCKET is one of 64 (a hash of the id), so that no node has more children
-// than one answer can carry (ZooKeeper's 1 MiB jute.maxbuffer) at 100,000
-// agents: about 1,600 names of ~15 bytes each. Names outside [A-Za-z0-9._-]
-// are %-escaped.
+// Records are packed into 256 buckets per kind (a stable hash of the id), so
+// that a newly elected master reads the registry back with about 500 reads
+// however many agents there are: at 100,000 agents a bucket holds about 400
+// records, 60 KB, far under ZooKeeper's 1 MiB per node (jute.maxbuffer). The
+// registry keeps every bucket in memory; a commit sets each bucket it
+// touched, whole.
 //
-// A commit is one multi-op per chunk of at most kMaxOpsPerMulti writes and
+// A commit is one multi-op per chunk of at most kMaxOpsPerMulti buckets and
 // kMaxBytesPerMulti bytes, each beginning with a check that this master's
 // election node exists (the fence: it is ephemeral, so it is gone with the
-// session that made this master the leader). Records are independent and
-// the last write wins, so chunks need not land together. A chunk whose
-// answer was lost with the connection is sent again; a create that finds its
-// node (it landed the first time) becomes a set.
+// session that made this master the leader). Buckets are independent and
+// a set is idempotent, so chunks need not land together, and a chunk whose
+// answer was lost with the connection is simply sent again.
 #include <zookeeper/zookeeper.h>
 
 #include <condition_variable>
+#include <cstring>
+#include <map>
+#include <set>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/log.h"
@@ -35,36 +37,11 @@
 namespace agora::master {
 namespace {
 
-constexpr int kBuckets = 64;
+constexpr int kBuckets = 256;
 constexpr size_t kMaxOpsPerMulti = 1000;
 constexpr size_t kMaxBytesPerMulti = 512 * 1024;
+constexpr size_t kMaxBucketBytes = 1000 * 1024;  // under ZooKeeper's 1 MiB
 constexpr absl::Duration kRetryFor = absl::Seconds(30);
-
-std::string Escape(absl::string_view id) {
-  std::string out;
-  for (char c : id) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || (c == '.' && !out.empty())) {
-      out += c;
-    } else {
-      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
-
-std::string Unescape(absl::string_view name) {
-  std::string out;
-  for (size_t i = 0; i < name.size(); ++i) {
-    int byte = 0;
-    if (name[i] == '%' && i + 2 < name.size() && absl::SimpleHexAtoi(name.substr(i + 1, 2), &byte)) {
-      out += static_cast<char>(byte);
-      i += 2;
-    } else {
-      out += name[i];
-    }
-  }
-  return out;
-}
 
 std::string Bucket(absl::string_view id) {
   uint32_t hash = 2166136261u;  // FNV-1a: stable across builds and machines
@@ -131,8 +108,7 @@ void AddRecord(RegistryState& state, const std::string& kind, std::string id, co
 // One asynchronous call of a batch, filled in on the client's thread.
 struct Slot {
   int rc = ZOK;
-  std::string value;               // a get's data
-  std::vector<std::string> names;  // a list's children
+  std::string value;  // a get's data
 };
 
 // Issues `issue(i, slot)` for every i < n, all in flight together, and waits
@@ -189,14 +165,6 @@ void OnRead(int rc, const char* value, int length, const struct Stat*, const voi
   if (rc == ZOK && value != nullptr && length > 0) slot.value.assign(value, length);
   InFlight::Done(data);
 }
-void OnListed(int rc, const struct String_vector* names, const void* data) {
-  Slot& slot = InFlight::SlotOf(data);
-  slot.rc = rc;
-  if (rc == ZOK && names != nullptr) {
-    for (int i = 0; i < names->count; ++i) slot.names.emplace_back(names->data[i]);
-  }
-  InFlight::Done(data);
-}
 
 class ZkRegistry final : public BufferedRegistry {
  public:
@@ -204,29 +172,27 @@ class ZkRegistry final : public BufferedRegistry {
       : BufferedRegistry(loop), zh_(zh), root_(std::move(root)), fence_(std::move(fence)) {}
   ~ZkRegistry() override { StopWriter(); }
 
-  // Creates the layout's fixed nodes, once per ensemble: the node `layout`
-  // is made last, so a master that died half-way creates the rest again.
+  // Creates the layout's nodes, once per ensemble: `layout` is made last,
+  // so a master that died half-way creates the rest again.
   absl::Status Init() {
     const std::string layout = root_ + "/layout";
     int rc = zoo_exists(zh_, layout.c_str(), 0, nullptr);
     if (rc == ZOK) return absl::OkStatus();
     if (rc != ZNONODE) return ZkError(rc, absl::StrCat("look for ", layout));
-    rc = zoo_create(zh_, root_.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
-    if (rc != ZOK && rc != ZNODEEXISTS) return ZkError(rc, absl::StrCat("create ", root_));
-    std::vector<std::string> paths;
-    for (const char* kind : {"agents", "frameworks", "roles"}) paths.push_back(absl::StrCat(root_, "/", kind));
-    for (const std::string& bucket : Buckets()) paths.push_back(bucket);
-    paths.push_back(layout);
-    // Parents before children: the kinds, then their buckets (in flight
+    // Parents before children: the root, the kinds, the buckets (in flight
     // together), then the marker.
-    for (auto [begin, end] : {std::pair<size_t, size_t>{0, 3}, {3, paths.size() - 1},
-                              {paths.size() - 1, paths.size()}}) {
-        const std::vector<Slot> created = InFlight::Run(end - begin, [&](size_t i, const void* slot) {
-        return zoo_acreate(zh_, paths[begin + i].c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, &OnCreated, slot);
+    const std::vector<std::vector<std::string>> levels = {
+        {root_}, {root_ + "/agents", root_ + "/frameworks"}, Buckets(), {layout}};
+    for (size_t level = 0; level < levels.size(); ++level) {
+      const std::vector<std::string>& paths = levels[level];
+      const char* value = level == 2 ? "{}" : "";  // buckets hold records; the rest nothing
+      const std::vector<Slot> created = InFlight::Run(paths.size(), [&](size_t i, const void* slot) {
+        return zoo_acreate(zh_, paths[i].c_str(), value, static_cast<int>(std::strlen(value)),
+                           &ZOO_OPEN_ACL_UNSAFE, 0, &OnCreated, slot);
       });
       for (size_t i = 0; i < created.size(); ++i) {
         if (created[i].rc != ZOK && created[i].rc != ZNODEEXISTS) {
-          return ZkError(created[i].rc, absl::StrCat("create ", paths[begin + i]));
+          return ZkError(created[i].rc, absl::StrCat("create ", paths[i]));
         }
       }
     }
@@ -234,64 +200,60 @@ class ZkRegistry final : public BufferedRegistry {
   }
 
  private:
-  struct Node {
-    std::string path;
-    std::string value;
-  };
-
-  // Every record, read with all gets in flight at once.
+  // Every bucket, read with all gets in flight at once.
   absl::StatusOr<RegistryState> Read() override {
-    std::vector<std::string> parents = Buckets();
-    parents.push_back(absl::StrCat(root_, "/roles"));
-    const std::vector<Slot> lists = InFlight::Run(parents.size(), [&](size_t i, const void* slot) {
-      return zoo_aget_children(zh_, parents[i].c_str(), 0, &OnListed, slot);
-    });
-    std::vector<std::pair<std::string, std::string>> records;  // kind, name
-    std::vector<std::string> paths;
-    for (size_t p = 0; p < parents.size(); ++p) {
-      if (lists[p].rc != ZOK) return ZkError(lists[p].rc, absl::StrCat("list ", parents[p]));
-      const std::string kind = parents[p].substr(root_.size() + 1, parents[p].find('/', root_.size() + 1) - root_.size() - 1);
-      for (const std::string& name : lists[p].names) {
-        records.emplace_back(kind, name);
-        paths.push_back(absl::StrCat(parents[p], "/", name));
-      }
-    }
+    const std::vector<std::string> paths = Buckets();
     const std::vector<Slot> values = InFlight::Run(paths.size(), [&](size_t i, const void* slot) {
       return zoo_aget(zh_, paths[i].c_str(), 0, &OnRead, slot);
     });
     RegistryState state;
+    buckets_.clear();
     for (size_t i = 0; i < paths.size(); ++i) {
       if (values[i].rc != ZOK) return ZkError(values[i].rc, absl::StrCat("read ", paths[i]));
+      const std::string kind = KindOf(paths[i]);
+      std::map<std::string, std::string>& bucket = buckets_[paths[i]];
       try {
-        AddRecord(state, records[i].first, Unescape(records[i].second), nlohmann::json::parse(values[i].value));
+        const nlohmann::json records = nlohmann::json::parse(values[i].value);
+        for (const auto& [id, record] : records.items()) {
+          AddRecord(state, kind, id, record);
+          bucket[id] = record.dump();
+        }
       } catch (const nlohmann::json::exception& e) {
         return absl::DataLossError(
             absl::StrCat("registry node ", paths[i], " holds what no master wrote: ", e.what()));
       }
-      existing_.insert(paths[i]);
     }
     return state;
   }
 
   absl::Status Write(const RegistryWrites& writes) override {
-    std::vector<Node> nodes;
-    auto add = [&](const char* kind, const std::string& id, const nlohmann::json& value) {
-      Node node;
-      node.path = std::string(kind) == "roles"
-                      ? absl::StrCat(root_, "/roles/", Escape(id))
-                      : absl::StrCat(root_, "/", kind, "/", Bucket(id), "/", Escape(id));
-      node.value = value.dump();
-      nodes.push_back(std::move(node));
+    std::set<std::string> touched;
+    auto put = [&](const std::string& path, const std::string& id, const nlohmann::json& record) {
+      buckets_[path][id] = record.dump();
+      touched.insert(path);
     };
-    for (const auto& [id, a] : writes.agents) add("agents", id, AgentJson(a));
-    for (const auto& [id, f] : writes.frameworks) add("frameworks", id, FrameworkJson(f));
-    for (const auto& [name, r] : writes.roles) add("roles", name, RoleJson(r));
+    for (const auto& [id, a] : writes.agents) put(BucketPath("agents", id), id, AgentJson(a));
+    for (const auto& [id, f] : writes.frameworks) put(BucketPath("frameworks", id), id, FrameworkJson(f));
+    for (const auto& [name, r] : writes.roles) put(root_ + "/roles", name, RoleJson(r));
+    std::vector<std::pair<std::string, std::string>> nodes;  // path, value
+    for (const std::string& path : touched) {
+      std::string value = "{";
+      for (const auto& [id, record] : buckets_[path]) {
+        absl::StrAppend(&value, value.size() > 1 ? "," : "", nlohmann::json(id).dump(), ":", record);
+      }
+      value += "}";
+      if (value.size() > kMaxBucketBytes) {
+        return absl::ResourceExhaustedError(absl::StrCat("registry node ", path, " would hold ", value.size(),
+                                                         " bytes, more than ZooKeeper takes"));
+      }
+      nodes.emplace_back(path, std::move(value));
+    }
     size_t begin = 0;
     while (begin < nodes.size()) {
       size_t end = begin, bytes = 0;
       while (end < nodes.size() && end - begin < kMaxOpsPerMulti &&
-             (end == begin || bytes + nodes[end].value.size() + nodes[end].path.size() <= kMaxBytesPerMulti)) {
-        bytes += nodes[end].value.size() + nodes[end].path.size();
+             (end == begin || bytes + nodes[end].second.size() <= kMaxBytesPerMulti)) {
+        bytes += nodes[end].second.size();
         ++end;
       }
       AGORA_RETURN_IF_ERROR(WriteChunk(nodes, begin, end));
@@ -300,39 +262,26 @@ class ZkRegistry final : public BufferedRegistry {
     return absl::OkStatus();
   }
 
-  // nodes[begin, end) in one fenced multi-op, sent again while the answer is lost.
-  absl::Status WriteChunk(const std::vector<Node>& nodes, size_t begin, size_t end) {
-    std::vector<bool> create(end - begin);
-    for (size_t i = begin; i < end; ++i) create[i - begin] = !existing_.contains(nodes[i].path);
+  // nodes[begin, end) in one fenced multi-op, sent again while the answer is
+  // lost (a set is idempotent) until the session expires.
+  absl::Status WriteChunk(const std::vector<std::pair<std::string, std::string>>& nodes, size_t begin,
+                          size_t end) {
     const absl::Time give_up = absl::Now() + kRetryFor;
-    bool resent = false;  // an earlier attempt's answer was lost: it may have landed
     for (;;) {
       std::vector<zoo_op_t> ops(end - begin + 1);
       std::vector<zoo_op_result_t> results(ops.size());
       zoo_check_op_init(&ops[0], fence_.c_str(), -1);
       for (size_t i = begin; i < end; ++i) {
-        const Node& n = nodes[i];
-        if (create[i - begin]) {
-          zoo_create_op_init(&ops[i - begin + 1], n.path.c_str(), n.value.data(),
-                             static_cast<int>(n.value.size()), &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
-        } else {
-          zoo_set_op_init(&ops[i - begin + 1], n.path.c_str(), n.value.data(),
-                          static_cast<int>(n.value.size()), -1, nullptr);
-        }
+        zoo_set_op_init(&ops[i - begin + 1], nodes[i].first.c_str(), nodes[i].second.data(),
+                        static_cast<int>(nodes[i].second.size()), -1, nullptr);
       }
       const int rc = zoo_multi(zh_, static_cast<int>(ops.size()), ops.data(), results.data());
-      if (rc == ZOK) {
-        for (size_t i = begin; i < end; ++i) existing_.insert(nodes[i].path);
-        return absl::OkStatus();
-      }
+      if (rc == ZOK) return absl::OkStatus();
       if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT) {
-        // Unknown whether it landed: the session may still live (the client
-        // is finding another server); send it again until it expires.
         if (zoo_state(zh_) == ZOO_EXPIRED_SESSION_STATE || absl::Now() > give_up) {
           return ZkError(rc, "commit");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the writer thread's own
-        resent = true;
         continue;
       }
       if (results[0].err == ZNONODE) {
@@ -340,33 +289,39 @@ class ZkRegistry final : public BufferedRegistry {
             "registry commit fenced: this master's election node ", fence_,
             " is gone, so it no longer leads and may not write"));
       }
-      for (size_t i = 0; i < results.size(); ++i) {
-        if (results[i].err == ZOK || results[i].err == ZRUNTIMEINCONSISTENCY) continue;
-        // A multi-op is atomic, and only this leader writes: a node one of
-        // our creates finds after a lost answer means that attempt landed.
-        if (resent && i > 0 && results[i].err == ZNODEEXISTS && create[i - 1]) {
-          for (size_t j = begin; j < end; ++j) existing_.insert(nodes[j].path);
-          return absl::OkStatus();
+      for (size_t i = 1; i < results.size(); ++i) {
+        if (results[i].err != ZOK && results[i].err != ZRUNTIMEINCONSISTENCY) {
+          return ZkError(results[i].err, absl::StrCat("write ", nodes[begin + i - 1].first));
         }
-        return ZkError(results[i].err, absl::StrCat("write ", i == 0 ? fence_ : nodes[begin + i - 1].path));
       }
       return ZkError(rc, "commit");
     }
   }
 
-  // Every parent of records: ROOT/agents/00..3f, ROOT/frameworks/00..3f, ROOT/roles.
+  // Every node records live in: ROOT/agents/00..ff, ROOT/frameworks/00..ff, ROOT/roles.
   std::vector<std::string> Buckets() const {
     std::vector<std::string> out;
     for (const char* kind : {"agents", "frameworks"}) {
       for (int b = 0; b < kBuckets; ++b) out.push_back(absl::StrFormat("%s/%s/%02x", root_, kind, b));
     }
+    out.push_back(root_ + "/roles");
     return out;
+  }
+  std::string BucketPath(const char* kind, const std::string& id) const {
+    return absl::StrCat(root_, "/", kind, "/", Bucket(id));
+  }
+  // "agents", "frameworks" or "roles", from a node's path.
+  std::string KindOf(const std::string& path) const {
+    const std::string rest = path.substr(root_.size() + 1);
+    return rest.substr(0, rest.find('/'));
   }
 
   zhandle_t* const zh_;
   const std::string root_;
   const std::string fence_;
-  absl::flat_hash_set<std::string> existing_;  // nodes known to exist; Read() and Write() only
+  // Every bucket's records (id -> JSON text), as last read or written; Read()
+  // and Write() only.
+  std::map<std::string, std::map<std::string, std::string>> buckets_;
 };
 
 }  // namespace

@@ -274,11 +274,22 @@ void EmulatedAgents::OnMessage(wire::Envelope::Reader env) {
       SendRegistration(it->second);
       return;
     }
-    case wire::Envelope::ERROR:
+    case wire::Envelope::ERROR: {
+      // A registration (its request id is the agent's index + 1) that reached
+      // a master not elected yet (heard of before it had): again shortly, as
+      // real agents do.
+      const uint64_t rid = env.getRequestId();
+      if (env.getError().getCode() == wire::ErrorCode::NOT_LEADER && rid > 0 && rid <= agents_.size()) {
+        loop_.After(absl::Milliseconds(200), [this, index = static_cast<int>(rid - 1)] {
+          reregister_queue_.push_back(index);
+        });
+        return;
+      }
       ++counts_.errors;
       AGORA_LOG(WARNING, "loadgen") << "the master answered an agent: "
                                     << env.getError().getMessage().cStr();
       return;
+    }
     default:
       return;
   }
