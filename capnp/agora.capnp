@@ -103,6 +103,7 @@ enum ErrorCode {
   agentGone @8;
   permissionDenied @9;  # a secured master: this key may not do that
   notLeader @10;        # a standby master (--zk): ask the leader (Error.leader) instead
+  unavailable @11;      # known, but out of reach this moment (a framework re-subscribing): ask again shortly
 }
 
 # ---- agent <-> master ----------------------------------------------------

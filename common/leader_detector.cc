@@ -83,6 +83,7 @@ void LeaderDetector::List() {
       return;
     }
     if (rc != ZOK) return;  // connection lost: List() again once connected
+    if (on_listed_) on_listed_(names);
     const std::optional<std::string> lowest = LowestContender(names);
     if (!lowest) return Report(std::nullopt);
     if (leader_ && leader_->node == *lowest) return;

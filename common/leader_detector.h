@@ -57,6 +57,11 @@ class LeaderDetector {
   void OnEvent(ZkEvent event, const std::string& path);
   // Looks again now (a contender that just created its node).
   void Refresh() { List(); }
+  // Also called with every listing of the election's nodes, on the loop
+  // (a contender checks that its own node is still there).
+  void set_on_listed(std::function<void(const std::vector<std::string>& names)> on_listed) {
+    on_listed_ = std::move(on_listed);
+  }
   const std::optional<LeaderInfo>& leader() const { return leader_; }
 
  private:
@@ -66,6 +71,7 @@ class LeaderDetector {
   EventLoop& loop_;
   ZkSession& session_;
   OnChange on_change_;
+  std::function<void(const std::vector<std::string>& names)> on_listed_;
   std::optional<LeaderInfo> leader_;
   EventLoop::TimerId retry_timer_ = 0;
   uint64_t generation_ = 0;  // answers to older List() calls are stale

@@ -78,9 +78,11 @@ ZkSession::~ZkSession() {
 
 absl::Status ZkSession::Open() {
   zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+  // The previous handle (if any) is closed: nothing refers to its context.
+  watch_context_ = std::make_unique<WatchContext>(WatchContext{this, ++generation_});
   zh_ = zookeeper_init2(url_.servers.c_str(), &ZkSession::OnWatch,
-                        static_cast<int>(absl::ToInt64Milliseconds(session_timeout_)), nullptr, this,
-                        0, &LogFromClient);
+                        static_cast<int>(absl::ToInt64Milliseconds(session_timeout_)), nullptr,
+                        watch_context_.get(), 0, &LogFromClient);
   if (zh_ == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot start a ZooKeeper session with ", url_.servers, ": ", std::strerror(errno)));
@@ -116,7 +118,8 @@ absl::Duration ZkSession::negotiated_timeout() const {
 
 // The client's thread: hand the event to the loop.
 void ZkSession::OnWatch(zhandle_t* zh, int type, int state, const char* path, void* context) {
-  auto* self = static_cast<ZkSession*>(context);
+  const auto* watched = static_cast<const WatchContext*>(context);
+  ZkSession* self = watched->session;
   ZkEvent event;
   if (type == ZOO_SESSION_EVENT) {
     if (state == ZOO_CONNECTED_STATE) {
@@ -133,10 +136,10 @@ void ZkSession::OnWatch(zhandle_t* zh, int type, int state, const char* path, vo
   } else {
     return;
   }
-  self->loop_.Post([self, zh, event, path = std::string(path != nullptr ? path : ""),
-                    alive = std::weak_ptr<char>(self->alive_)] {
+  self->loop_.Post([self, zh, event, generation = watched->generation,
+                    path = std::string(path != nullptr ? path : ""), alive = std::weak_ptr<char>(self->alive_)] {
     // An event of a handle since replaced by Reopen() is old news.
-    if (alive.expired() || zh != self->zh_) return;
+    if (alive.expired() || generation != self->generation_) return;
     if (event == ZkEvent::kConnected) {
       const char* server = zoo_get_current_server(zh);
       AGORA_LOG(INFO, "zookeeper") << "connected to " << (server != nullptr ? server : "?") << ", session "

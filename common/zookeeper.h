@@ -108,6 +108,15 @@ class ZkSession {
   const absl::Duration session_timeout_;
   Watcher watcher_;
   zhandle_t* zh_ = nullptr;
+  // The watcher's context: which session, and which of its handles (events
+  // of a handle since replaced are dropped; a new handle may reuse the old
+  // one's address, its generation is new).
+  struct WatchContext {
+    ZkSession* session;
+    uint64_t generation;
+  };
+  std::unique_ptr<WatchContext> watch_context_;
+  uint64_t generation_ = 0;
   bool connected_ = false;
   // Closures posted to the loop hold a weak reference: they do nothing once
   // the session is destroyed (both happen on the loop thread).

@@ -243,6 +243,9 @@ int main(int argc, char** argv) {
                     AdvertisedUrl(http_host, (*http)->port(), (*http)->tls()), HostName(),
                     std::string(kVersion)};
     master::MasterElection::Callbacks callbacks;
+    // Exits a leader that cannot go on; its session closed first, its node
+    // goes now and another master may lead at once.
+    auto close_session = [&] { zookeeper_close(election->session().handle()); };
     callbacks.on_elected = [&] {
       auto store = master::OpenZkRegistry(election->session().handle(), zk_url->root + "/registry",
                                           election->node_path(), &loop);
@@ -251,9 +254,10 @@ int main(int argc, char** argv) {
       if (!s.ok()) {
         AGORA_LOG(ERROR, "master") << "elected, but cannot recover the registry from ZooKeeper, "
                                       "exiting: " << s.message();
-        zookeeper_close(election->session().handle());  // its node goes now: another may lead
+        close_session();
         std::_Exit(1);
       }
+      master->set_before_exit(close_session);
     };
     callbacks.on_paused = [&](bool paused) {
       if (!master) return;
@@ -280,6 +284,12 @@ int main(int argc, char** argv) {
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
   std::ofstream(std::filesystem::path(work_dir) / "http_endpoint") << http_url << "\n";
   SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
+    if (election != nullptr && election->paused()) {
+      // Its commits cannot land and nothing it holds was confirmed to
+      // anyone: waiting for ZooKeeper would only delay the stop.
+      AGORA_LOG(WARNING, "master") << "signal " << sig << ": exiting at once, ZooKeeper being out of reach";
+      std::_Exit(0);
+    }
     AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";
     loop.Stop();
   });

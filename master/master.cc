@@ -202,12 +202,21 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
                                     " was declared gone; it must register anew with a clean "
                                     "work dir"));
     }
+  } else if (const AgentRecord* again = RegisteredFrom(peer, hostname)) {
+    // The same agent process asking again before it heard its id (the
+    // answer held for the registry, or sent by a master elected meanwhile).
+    id = again->id;
   } else {
     id = NewId("a");
   }
 
   auto [it, inserted] = agents_.try_emplace(id);
   AgentRecord& agent = it->second;
+  if (auto was = agent_by_peer_.find({agent.peer, agent.hostname});
+      was != agent_by_peer_.end() && was->second == id) {
+    agent_by_peer_.erase(was);
+  }
+  agent_by_peer_[{peer, hostname}] = id;
   if (!inserted) {
     // Re-registration: start from a clean slate for offers and allocation;
     // the reported tasks rebuild the rest.
@@ -258,6 +267,14 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
                             << " (" << hostname << ") with " << total.ToString() << " and "
                             << agent.tasks.size() << " tasks";
   RequestAllocation();
+}
+
+const AgentRecord* Master::RegisteredFrom(const PeerId& peer, const std::string& hostname) const {
+  auto it = agent_by_peer_.find({peer, hostname});
+  if (it == agent_by_peer_.end()) return nullptr;
+  const AgentRecord& agent = agents_.at(it->second);
+  const std::string principal = sender_ != nullptr ? sender_->name : std::string();
+  return agent.state != AgentState::kGone && agent.principal == principal ? &agent : nullptr;
 }
 
 void Master::ReconcileAgentTasks(AgentRecord& agent,

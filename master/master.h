@@ -125,6 +125,10 @@ class Master {
     absl::Time elected_at = absl::InfinitePast();
   };
   void set_leadership(Leadership leadership) { leadership_ = std::move(leadership); }
+  // Runs just before it exits because its registry cannot be written: a
+  // master elected through ZooKeeper closes its session there, so that the
+  // next one leads at once instead of after the session timeout.
+  void set_before_exit(std::function<void()> hook) { before_exit_ = std::move(hook); }
 
   const MasterStats& stats() const { return stats_; }
   const absl::flat_hash_map<AgentId, AgentRecord>& agents() const { return agents_; }
@@ -156,6 +160,10 @@ class Master {
 
  private:
   // master.cc: agents.
+  // The agent of `hostname` that last registered from `peer` (a connection:
+  // one agent process's, or many emulated agents'), unless it is gone or the
+  // sender is not its principal.
+  const AgentRecord* RegisteredFrom(const PeerId& peer, const std::string& hostname) const;
   void OnRegisterAgent(const PeerId& peer, uint64_t request_id,
                        wire::RegisterAgent::Reader msg);
   void OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader msg);
@@ -167,6 +175,11 @@ class Master {
   void OnAgentError(const PeerId& peer, wire::Error::Reader msg);
 
   // master_frameworks.cc: frameworks and offers.
+  // The framework of `name` and `role` that last subscribed from `peer` (a
+  // connection), unless the sender is not its principal.
+  const FrameworkRecord* SubscribedFrom(const PeerId& peer, const std::string& name,
+                                        const std::string& role) const;
+  void ForgetConnection(const FrameworkRecord& fw);  // out of framework_by_peer_
   void OnSubscribe(const PeerId& peer, uint64_t request_id, wire::Subscribe::Reader msg);
   void OnFrameworkHeartbeat(const PeerId& peer, uint64_t request_id,
                             wire::FrameworkHeartbeat::Reader msg);
@@ -268,6 +281,7 @@ class Master {
   std::string http_endpoint_;
   std::string http_cert_sha256_;
   Leadership leadership_;
+  std::function<void()> before_exit_;
   EventLoop& loop_;
   HeldTransport transport_;
   Registry* registry_;
@@ -278,6 +292,9 @@ class Master {
   HeartbeatMonitor agent_heartbeats_;
   HeartbeatMonitor framework_heartbeats_;
   absl::flat_hash_map<AgentId, AgentRecord> agents_;
+  // Each agent and framework by its latest connection and its hostname or name.
+  absl::flat_hash_map<std::pair<PeerId, std::string>, AgentId> agent_by_peer_;
+  absl::flat_hash_map<std::pair<PeerId, std::string>, FrameworkId> framework_by_peer_;
   size_t gone_agents_ = 0;  // agents_ in state kGone (they stay, to refuse them)
   absl::flat_hash_map<FrameworkId, FrameworkRecord> frameworks_;
   absl::flat_hash_map<OfferId, OfferRecord> offers_;

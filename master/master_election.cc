@@ -1,5 +1,7 @@
 #include "master/master_election.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -14,6 +16,7 @@ MasterElection::MasterElection(EventLoop& loop, ZkUrl url, absl::Duration sessio
                                          [this](ZkEvent e, const std::string& path) { OnEvent(e, path); });
   detector_ = std::make_unique<LeaderDetector>(
       loop_, *session_, [this](const std::optional<LeaderInfo>& leader) { OnLeader(leader); });
+  detector_->set_on_listed([this](const std::vector<std::string>& names) { OnListed(names); });
 }
 
 absl::Status MasterElection::Start() {
@@ -68,45 +71,61 @@ void MasterElection::Contend() {
   if (creating_) return;
   creating_ = true;
   const std::string election = ElectionPath(session_->url());
-  const std::string prefix = ContenderPrefix(guid_);
-  const int64_t session = session_->session_id();
-  auto failed = [this](int rc, absl::string_view what) {
-    creating_ = false;
-    if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED || rc == ZCLOSING) {
-      return;  // contends again once connected
-    }
-    AGORA_LOG(ERROR, "master") << "cannot contend for leadership (" << what << "): " << zerror(rc)
-                               << "; trying again in 1s";
-    loop_.After(absl::Seconds(1), [this] { if (session_->connected() && node_.empty()) Contend(); });
-  };
-  session_->CreatePath(election, [=, this](int rc) {
-    if (rc != ZOK) return failed(rc, absl::StrCat("create ", election));
-    // After a lost answer, the node may exist already: its GUID finds it,
-    // once a sync brought this server up to date with the create.
-    session_->Sync(election, [=, this](int rc) {
-    if (rc != ZOK) return failed(rc, absl::StrCat("sync ", election));
-    session_->Children(election, false, [=, this](int rc, std::vector<std::string> names) {
-      if (rc != ZOK) return failed(rc, absl::StrCat("list ", election));
-      for (const std::string& name : names) {
-        if (!absl::StartsWith(name, prefix)) continue;
-        creating_ = false;
-        node_ = name;
-        node_session_ = session;
-        return OnLeader(detector_->leader());
-      }
-      session_->Create(absl::StrCat(election, "/", prefix), LeaderInfoJson(self_),
-                       ZOO_EPHEMERAL | ZOO_SEQUENCE, [=, this](int rc, std::string created) {
-                         if (rc != ZOK) return failed(rc, "create its node");
-                         creating_ = false;
-                         node_ = created.substr(created.rfind('/') + 1);
-                         node_session_ = session;
-                         AGORA_LOG(INFO, "master") << "contending for leadership as " << node_;
-                         OnLeader(detector_->leader());
-                         detector_->Refresh();  // its first look may have found no election yet
-                       });
-    });
+  session_->CreatePath(election, [this, election, session = session_->session_id()](int rc) {
+    if (rc != ZOK) return ContendFailed(rc, absl::StrCat("create ", election));
+    // After a lost answer, the node may exist already: a sync brings this
+    // server up to date with the create, and the GUID finds it.
+    session_->Sync(election, [this, election, session](int rc) {
+      if (rc != ZOK) return ContendFailed(rc, absl::StrCat("sync ", election));
+      session_->Children(election, false, [this, session](int rc, std::vector<std::string> names) {
+        if (rc != ZOK) return ContendFailed(rc, "list the candidates");
+        for (const std::string& name : names) {
+          if (absl::StartsWith(name, ContenderPrefix(guid_))) return Contending(name, session);
+        }
+        CreateNode(session);
+      });
     });
   });
+}
+
+void MasterElection::CreateNode(int64_t session) {
+  const std::string prefix = absl::StrCat(ElectionPath(session_->url()), "/", ContenderPrefix(guid_));
+  session_->Create(prefix, LeaderInfoJson(self_), ZOO_EPHEMERAL | ZOO_SEQUENCE,
+                   [this, session](int rc, std::string created) {
+                     if (rc != ZOK) return ContendFailed(rc, "create its node");
+                     Contending(created.substr(created.rfind('/') + 1), session);
+                     detector_->Refresh();  // its first look may have found no election yet
+                   });
+}
+
+void MasterElection::Contending(std::string node, int64_t session) {
+  creating_ = false;
+  node_ = std::move(node);
+  node_session_ = session;
+  AGORA_LOG(INFO, "master") << "contending for leadership as " << node_;
+  OnLeader(detector_->leader());
+}
+
+void MasterElection::ContendFailed(int rc, absl::string_view what) {
+  creating_ = false;
+  if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED || rc == ZCLOSING) {
+    return;  // contends again once connected
+  }
+  AGORA_LOG(ERROR, "master") << "cannot contend for leadership (" << what << "): " << zerror(rc)
+                             << "; trying again in 1s";
+  loop_.After(absl::Seconds(1), [this] {
+    if (session_->connected() && node_.empty()) Contend();
+  });
+}
+
+void MasterElection::OnListed(const std::vector<std::string>& names) {
+  if (leading_ || creating_ || node_.empty() || node_session_ != session_->session_id()) return;
+  if (std::find(names.begin(), names.end(), node_) != names.end()) return;
+  AGORA_LOG(WARNING, "master") << "its election node " << node_
+                               << " is gone although its session lives (deleted by hand?): contending again";
+  node_.clear();
+  guid_ = NewId("g");
+  Contend();
 }
 
 void MasterElection::OnLeader(const std::optional<LeaderInfo>& leader) {

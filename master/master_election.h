@@ -20,13 +20,17 @@
 //
 // A create whose answer was lost with the connection may have succeeded:
 // once connected, a sync brings the server up to date and the GUID in the
-// name finds the node. Loop thread only.
+// name finds the node. Each session has a GUID of its own, so a node found by
+// it is this session's (an ephemeral node dies with the session that made
+// it). A standby whose node vanished while its session lives (deleted by
+// hand) contends again. Loop thread only.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/event_loop.h"
@@ -52,6 +56,8 @@ class MasterElection {
   absl::Status Start();
 
   bool leading() const { return leading_; }
+  // Leading, and out of touch with ZooKeeper (see above).
+  bool paused() const { return disconnected_timer_ != 0; }
   absl::Time elected_at() const { return elected_at_; }
   const std::optional<LeaderInfo>& leader() const { return detector_->leader(); }
   // This candidate's node (the registry's fence); empty until it is created.
@@ -60,7 +66,13 @@ class MasterElection {
 
  private:
   void OnEvent(ZkEvent event, const std::string& path);
+  // Finds or creates this session's node; the steps:
   void Contend();
+  void CreateNode(int64_t session);
+  void Contending(std::string node, int64_t session);
+  void ContendFailed(int rc, absl::string_view what);
+  // A standby whose node vanished (its session alive) contends again.
+  void OnListed(const std::vector<std::string>& names);
   // A leader without ZooKeeper: paused at once, deposed after the grace.
   void Pause();
   void OnLeader(const std::optional<LeaderInfo>& leader);
@@ -71,7 +83,7 @@ class MasterElection {
   Callbacks callbacks_;
   std::unique_ptr<ZkSession> session_;
   std::unique_ptr<LeaderDetector> detector_;
-  std::string guid_;            // of the current session's candidacy
+  std::string guid_;            // of the current session's candidacy: new with each session
   std::string node_;            // its node's name, once created
   int64_t node_session_ = 0;    // the session that created node_
   bool creating_ = false;

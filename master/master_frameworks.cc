@@ -43,6 +43,20 @@ absl::Status CheckHealthCheck(const TaskSpec& spec) {
 }  // namespace
 
 
+const FrameworkRecord* Master::SubscribedFrom(const PeerId& peer, const std::string& name,
+                                              const std::string& role) const {
+  auto it = framework_by_peer_.find({peer, name});
+  if (it == framework_by_peer_.end()) return nullptr;
+  const FrameworkRecord& fw = frameworks_.at(it->second);
+  const std::string principal = sender_ != nullptr ? sender_->name : std::string();
+  return fw.role == role && fw.principal == principal ? &fw : nullptr;
+}
+
+void Master::ForgetConnection(const FrameworkRecord& fw) {
+  auto it = framework_by_peer_.find({fw.peer, fw.name});
+  if (it != framework_by_peer_.end() && it->second == fw.id) framework_by_peer_.erase(it);
+}
+
 void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Reader msg) {
   const std::string name = msg.getName();
   std::string role = msg.getRole();
@@ -61,6 +75,9 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
                                     " was removed (torn down or failover timeout expired); "
                                     "subscribe without an id"));
     }
+  } else if (const FrameworkRecord* again = SubscribedFrom(peer, name, role)) {
+    // The same driver asking again before it heard its id.
+    id = again->id;
   } else {
     id = NewId("f");
   }
@@ -79,6 +96,8 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   }
   auto [it, inserted] = frameworks_.try_emplace(id);
   FrameworkRecord& fw = it->second;
+  ForgetConnection(fw);
+  framework_by_peer_[{peer, name}] = id;
   if (!inserted) {
     if (fw.role != role) {
       return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
@@ -211,6 +230,7 @@ void Master::RemoveFramework(const FrameworkId& id, absl::string_view why) {
   framework_heartbeats_.Forget(id);
   removed_frameworks_.insert(id);
   PersistFramework(fw, /*removed=*/true);
+  ForgetConnection(fw);
   frameworks_.erase(it);
 }
 

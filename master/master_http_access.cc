@@ -49,6 +49,16 @@ void Master::OnHttpAccess(const PeerId& peer, uint64_t rid, const std::string& t
                                     "': which one to reach is ambiguous (agora frameworks lists them)"));
     }
     if (found == nullptr) {
+      for (const auto& [id, fw] : frameworks_) {
+        if (fw.name != agent_or_name || fw.state != FrameworkState::kDisconnected) continue;
+        // After a master failover or a restart of the framework: it has its
+        // failover timeout to come back.
+        return SendError(peer, rid, wire::ErrorCode::UNAVAILABLE,
+                         absl::StrCat("framework '", agent_or_name, "' (", id, ") is disconnected since ",
+                                      absl::FormatDuration(absl::Trunc(loop_.Now() - fw.disconnected_at,
+                                                                       absl::Milliseconds(100))),
+                                      " ago; it may be subscribing again"));
+      }
       return SendError(peer, rid, wire::ErrorCode::NOT_FOUND,
                        absl::StrCat("no active framework named '", agent_or_name,
                                     "' with an API is registered with the master; is ", agent_or_name,

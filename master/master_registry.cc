@@ -38,6 +38,7 @@ void Master::EndTurn() {
   registry_->CommitAsync([this, batch](absl::Status s) {
     if (!s.ok()) {
       AGORA_LOG(ERROR, "master") << "cannot persist the registry, exiting: " << s.message();
+      if (before_exit_) before_exit_();
       std::_Exit(1);
     }
     ++stats_.registry_commits;

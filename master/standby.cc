@@ -13,7 +13,8 @@ void AnswerNotLeader(Transport& transport, const PeerId& peer, wire::Envelope::R
   WireMessage msg;
   auto error = NewEnvelope(msg, env.getRequestId()).initError();
   error.setCode(wire::ErrorCode::NOT_LEADER);
-  error.setMessage(leader ? absl::StrCat("this master does not lead; the leader is at ", leader->endpoint)
+  error.setMessage(leader ? absl::StrCat("this master does not lead; the leader is at ", leader->endpoint,
+                                         " (a zk:// master address follows whoever leads)")
                           : std::string("this master does not lead, and no master leads yet"));
   if (leader) error.setLeader(leader->endpoint);
   transport.Send(peer, msg);

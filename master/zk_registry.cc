@@ -3,7 +3,7 @@
 //   agents/BUCKET       {"AGENT_ID": {"hostname", "state", "since_us", "principal"}, ...}
 //   frameworks/BUCKET   {"FRAMEWORK_ID": {"name", "role", "failover_timeout_ms", ...}, ...}
 //   roles               {"ROLE": {"weight", "quota"}, ...}
-//   layout              made last by the first master: the rest exists
+//   layout              "1", the layout's version; made last by the first master: the rest exists
 //
 // Records are packed into 256 buckets per kind (a stable hash of the id), so
 // that a newly elected master reads the registry back with about 500 reads
@@ -20,11 +20,10 @@
 // answer was lost with the connection is simply sent again.
 #include <zookeeper/zookeeper.h>
 
-#include <condition_variable>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -33,15 +32,17 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "master/buffered_registry.h"
+#include "master/zk_in_flight.h"
 
 namespace agora::master {
 namespace {
 
 constexpr int kBuckets = 256;
+constexpr char kLayoutVersion[] = "1";  // what ROOT/layout holds: a master refuses any other
 constexpr size_t kMaxOpsPerMulti = 1000;
 constexpr size_t kMaxBytesPerMulti = 512 * 1024;
 constexpr size_t kMaxBucketBytes = 1000 * 1024;  // under ZooKeeper's 1 MiB
-constexpr absl::Duration kRetryFor = absl::Seconds(30);
+constexpr absl::Duration kRetryFor = absl::Seconds(30);  // a commit resent, a batch of reads awaited
 
 std::string Bucket(absl::string_view id) {
   uint32_t hash = 2166136261u;  // FNV-1a: stable across builds and machines
@@ -105,65 +106,9 @@ void AddRecord(RegistryState& state, const std::string& kind, std::string id, co
   }
 }
 
-// One asynchronous call of a batch, filled in on the client's thread.
-struct Slot {
-  int rc = ZOK;
-  std::string value;  // a get's data
-};
-
-// Issues `issue(i, slot)` for every i < n, all in flight together, and waits
-// until every call answered: one round trip for the batch instead of n.
-// `issue` returns the client's code for the call itself and passes `slot` as
-// its completion's data; the completion fills it in and calls Finished().
-class InFlight {
- public:
-  static std::vector<Slot> Run(size_t n, const std::function<int(size_t, const void*)>& issue) {
-    InFlight batch(n);
-    for (size_t i = 0; i < n; ++i) {
-      const int rc = issue(i, &batch.calls_[i]);
-      if (rc != ZOK) {  // refused at once: no completion will come
-        batch.calls_[i].slot.rc = rc;
-        batch.Finished();
-      }
-    }
-    std::unique_lock<std::mutex> lock(batch.mu_);
-    batch.cv_.wait(lock, [&] { return batch.pending_ == 0; });
-    std::vector<Slot> out;
-    for (Call& c : batch.calls_) out.push_back(std::move(c.slot));
-    return out;
-  }
-  // Completion side: `data` is what `issue` was given.
-  static Slot& SlotOf(const void* data) { return const_cast<Call*>(static_cast<const Call*>(data))->slot; }
-  static void Done(const void* data) { static_cast<const Call*>(data)->self->Finished(); }
-
- private:
-  struct Call {
-    InFlight* self;
-    size_t index;
-    Slot slot;
-  };
-  explicit InFlight(size_t n) : calls_(n), pending_(n) {
-    for (size_t i = 0; i < n; ++i) calls_[i] = Call{this, i, Slot()};
-  }
-  void Finished() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--pending_ == 0) cv_.notify_all();
-  }
-  std::vector<Call> calls_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t pending_;
-};
-
-void OnCreated(int rc, const char*, const void* data) {
-  InFlight::SlotOf(data).rc = rc;
-  InFlight::Done(data);
-}
+void OnCreated(int rc, const char*, const void* data) { ZkInFlight::Answer(data, rc); }
 void OnRead(int rc, const char* value, int length, const struct Stat*, const void* data) {
-  Slot& slot = InFlight::SlotOf(data);
-  slot.rc = rc;
-  if (rc == ZOK && value != nullptr && length > 0) slot.value.assign(value, length);
-  InFlight::Done(data);
+  ZkInFlight::Answer(data, rc, value, length);
 }
 
 class ZkRegistry final : public BufferedRegistry {
@@ -176,8 +121,16 @@ class ZkRegistry final : public BufferedRegistry {
   // so a master that died half-way creates the rest again.
   absl::Status Init() {
     const std::string layout = root_ + "/layout";
-    int rc = zoo_exists(zh_, layout.c_str(), 0, nullptr);
-    if (rc == ZOK) return absl::OkStatus();
+    char version[16];
+    int length = sizeof(version);
+    int rc = zoo_get(zh_, layout.c_str(), 0, version, &length, nullptr);
+    if (rc == ZOK) {
+      const std::string found(version, std::max(length, 0));
+      // Empty: made before the marker held the version, of this same layout.
+      if (found == kLayoutVersion || found.empty()) return absl::OkStatus();
+      return absl::FailedPreconditionError(absl::StrCat("the registry at ", root_, " has layout version \"", found,
+                                                        "\"; this master reads version ", kLayoutVersion));
+    }
     if (rc != ZNONODE) return ZkError(rc, absl::StrCat("look for ", layout));
     // Parents before children: the root, the kinds, the buckets (in flight
     // together), then the marker.
@@ -185,8 +138,9 @@ class ZkRegistry final : public BufferedRegistry {
         {root_}, {root_ + "/agents", root_ + "/frameworks"}, Buckets(), {layout}};
     for (size_t level = 0; level < levels.size(); ++level) {
       const std::vector<std::string>& paths = levels[level];
-      const char* value = level == 2 ? "{}" : "";  // buckets hold records; the rest nothing
-      const std::vector<Slot> created = InFlight::Run(paths.size(), [&](size_t i, const void* slot) {
+      // Buckets hold records, the marker the layout's version; the rest nothing.
+      const char* value = level == 2 ? "{}" : level == 3 ? kLayoutVersion : "";
+      const std::vector<ZkSlot> created = ZkInFlight::Run(paths.size(), kRetryFor, [&](size_t i, const void* slot) {
         return zoo_acreate(zh_, paths[i].c_str(), value, static_cast<int>(std::strlen(value)),
                            &ZOO_OPEN_ACL_UNSAFE, 0, &OnCreated, slot);
       });
@@ -203,7 +157,7 @@ class ZkRegistry final : public BufferedRegistry {
   // Every bucket, read with all gets in flight at once.
   absl::StatusOr<RegistryState> Read() override {
     const std::vector<std::string> paths = Buckets();
-    const std::vector<Slot> values = InFlight::Run(paths.size(), [&](size_t i, const void* slot) {
+    const std::vector<ZkSlot> values = ZkInFlight::Run(paths.size(), kRetryFor, [&](size_t i, const void* slot) {
       return zoo_aget(zh_, paths[i].c_str(), 0, &OnRead, slot);
     });
     RegistryState state;

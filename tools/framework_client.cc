@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace agora::tools {
 
@@ -22,7 +23,14 @@ absl::Status FrameworkClient::Resolve() {
     return absl::OkStatus();
   }
   if (access_ && access_->Fresh()) return absl::OkStatus();
+  // A framework known to be re-subscribing (after a master failover, say)
+  // is waited for, within the command's timeout.
+  const absl::Time give_up = absl::Now() + timeout_;
   auto access = master_.HttpAccessTo("framework:" + name_);
+  while (absl::IsUnavailable(access.status()) && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(250));
+    access = master_.HttpAccessTo("framework:" + name_);
+  }
   if (!access.ok()) return access.status();
   access_ = *std::move(access);
   return absl::OkStatus();

@@ -252,6 +252,7 @@ absl::StatusOr<std::string> MasterClient::CallOnce(capnp::MessageBuilder& msg, u
           case wire::ErrorCode::PERMISSION_DENIED: result = absl::PermissionDeniedError(message); break;
           case wire::ErrorCode::NOT_FOUND: result = absl::NotFoundError(message); break;
           case wire::ErrorCode::FAILED_PRECONDITION: result = absl::FailedPreconditionError(message); break;
+          case wire::ErrorCode::UNAVAILABLE: result = absl::UnavailableError(message); break;
           default: result = absl::InvalidArgumentError(message);
         }
       } else if (take && take(env)) {

@@ -2,7 +2,11 @@
 // agora-batch, agora-services and a framework of the test's own, while a
 // driver SIGKILLs and restarts the master, agents, executors and frameworks
 // at random moments (seeded: AGORA_FAULT_SEED, printed) and cuts an agent off
-// in a network namespace. Then it checks what the issue promises:
+// in a network namespace. It runs twice: with one master (registry in
+// SQLite), and with three masters electing a leader through a three-server
+// ZooKeeper ensemble, where the driver kills the leading master and
+// ZooKeeper servers too (and, as a supervisor would, restarts a master that
+// exited on losing ZooKeeper). Then it checks what the issue promises:
 //
 //  - every task the test's framework launched reached exactly one terminal
 //    state there (none stuck, none with two different ends);
@@ -33,6 +37,7 @@
 #include "frameworks/sdk/scheduler_driver.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/netns.h"
+#include "tests/integration/zk_ensemble.h"
 #include "common/proc_file.h"
 
 namespace agora::testing {
@@ -189,21 +194,45 @@ std::vector<pid_t> ProcessesMentioning(const std::string& text) {
 }
 
 constexpr int kHostAgents = 3;
+constexpr int kHaMasters = 3;
 
-TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDoubled) {
+// Runs the workload under faults and checks it; `ha`: three masters and a
+// ZooKeeper ensemble instead of one master.
+void RunWorkloadUnderFaults(bool ha) {
   const int seconds = EnvInt("AGORA_FAULT_SECONDS", 40);
   const unsigned seed = static_cast<unsigned>(EnvInt("AGORA_FAULT_SEED", 42));
   std::mt19937 rng(seed);
-  std::cout << "fault suite: seed " << seed << ", " << seconds << "s of faults" << std::endl;
+  std::cout << "fault suite: seed " << seed << ", " << seconds << "s of faults"
+            << (ha ? ", three masters" : "") << std::endl;
 
   std::unique_ptr<NetnsHost> island;
   if (NetnsHost::Available()) island = std::make_unique<NetnsHost>();
+  const bool with_island = island != nullptr && island->ok();
   ClusterOptions options;
   options.agents = kHostAgents;
   options.agent_resources = "cpus:4;mem:4096;disk:1000";
   options.master_flags.insert(options.master_flags.end(), {"--agent_reregister_timeout", "3s"});
-  if (island != nullptr && island->ok()) options.master_host = island->host_ip();
+  if (with_island) options.master_host = island->host_ip();
+  std::unique_ptr<ZkEnsemble> zk;
+  if (ha) {
+    zk = std::make_unique<ZkEnsemble>(3, options.master_host);  // the island's agent reaches it too
+    ASSERT_TRUE(zk->WaitServing());
+    options.zk = zk->url("/faults");
+    options.masters = kHaMasters;
+    options.master_flags.insert(options.master_flags.end(), {"--zk_session_timeout", "2s"});
+  }
   LocalCluster cluster(options);
+  // As systemd would: a master that exited (on losing ZooKeeper) is started
+  // again as a candidate.
+  int masters_restarted = 0;
+  auto supervise = [&] {
+    for (int i = 0; i < options.masters; ++i) {
+      if (cluster.master_process(i).Wait(absl::ZeroDuration())) {
+        ++masters_restarted;
+        cluster.StartMaster(i);
+      }
+    }
+  };
   const std::string dir = cluster.dir();
   std::unique_ptr<Process> island_agent;
   auto start_island = [&] {
@@ -213,7 +242,6 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
                          "--kill_tasks_on_exit", "--http_port", "0", "--recovery_timeout", "60s"}),
         dir + "/island.log");
   };
-  const bool with_island = island != nullptr && island->ok();
   if (with_island) start_island();
   ASSERT_TRUE(cluster.WaitForAgents(kHostAgents + (with_island ? 1 : 0), absl::Seconds(20)));
 
@@ -225,6 +253,7 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
   auto ledger_framework = std::make_unique<LedgerFramework>(cluster.master(), ledger);
   auto cli = [&](std::vector<std::string> args) { return cluster.Cli(args, absl::Seconds(30)); };
   auto cli_json = [&](std::vector<std::string> args) {
+    supervise();  // while the test waits, too
     args.push_back("--json");
     CliResult r = cli(args);
     json j = json::parse(r.out, nullptr, false);
@@ -281,20 +310,26 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
   int rounds = 0, submit_failures = 0;
   while (absl::Now() < end) {
     ++rounds;
+    supervise();
     queue_ledger_tasks(10);
     ledger_framework->Revive();
     // agora-batch may be down this very moment: a refused submission is the
     // user's to repeat, and is counted.
     if (cli({"job", "submit", dir + "/work.yaml"}).exit_code != 0) ++submit_failures;
     pause(1500, 4000);
-    const int kind = std::uniform_int_distribution<int>(0, with_island ? 6 : 5)(rng);
+    // With three masters every other fault is the leader's death or a
+    // ZooKeeper server's, in turn.
+    const int kind = ha && rounds % 2 == 1 ? (rounds % 4 == 1 ? 0 : 7)
+                                           : std::uniform_int_distribution<int>(0, with_island ? 6 : 5)(rng);
     switch (kind) {
       case 0: {
-        ++faults["master"];
-        cluster.master_process().Signal(SIGKILL);
-        cluster.master_process().Wait(absl::Seconds(5));
+        const int leader = ha ? cluster.LeaderIndex(absl::Seconds(10)) : 0;
+        if (leader < 0) break;
+        ++faults[ha ? "leading master" : "master"];
+        cluster.master_process(leader).Signal(SIGKILL);
+        cluster.master_process(leader).Wait(absl::Seconds(5));
         pause(200, 2000);
-        cluster.StartMaster();
+        cluster.StartMaster(leader);
         break;
       }
       case 1: {
@@ -336,11 +371,21 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
         ledger_framework->Start();
         break;
       case 6:
+        if (!with_island) break;
         ++faults["partition"];
         island->Cut();
         pause(3000, 6000);  // past the heartbeat timeout: unreachable
         island->Heal();
         break;
+      case 7: {  // one server of three at a time: the ensemble keeps a majority
+        ++faults["zookeeper server"];
+        const int i = std::uniform_int_distribution<int>(0, zk->size() - 1)(rng);
+        zk->Kill(i);
+        pause(500, 4000);
+        zk->Start(i);
+        zk->WaitServing();
+        break;
+      }
     }
   }
 
@@ -438,7 +483,12 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
   const bool clean = WaitFor(
       [&] {
         left = ProcessesMentioning(dir);
-        std::erase_if(left, [&](pid_t pid) { return pid == cluster.master_process().pid(); });
+        std::erase_if(left, [&](pid_t pid) {
+          for (int i = 0; i < options.masters; ++i) {
+            if (pid == cluster.master_process(i).pid()) return true;
+          }
+          return false;
+        });
         return left.empty();
       },
       absl::Seconds(20));
@@ -446,6 +496,8 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
 
   json summary = {{"seed", seed},
                   {"seconds", seconds},
+                  {"masters", options.masters},
+                  {"masters_restarted_after_exiting", masters_restarted},
                   {"rounds", rounds},
                   {"faults", faults},
                   {"batch_submissions_refused", submit_failures},
@@ -463,7 +515,16 @@ TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDouble
                   {"services_back", services_back},
                   {"processes_left", left.size()}};
   std::cout << "fault suite: " << summary.dump() << std::endl;
-  std::ofstream(fs::temp_directory_path() / "agora-fault-summary.json") << summary.dump() << "\n";
+  std::ofstream(fs::temp_directory_path() / (ha ? "agora-fault-summary-ha.json" : "agora-fault-summary.json"))
+      << summary.dump() << "\n";
+}
+
+TEST(FaultTest, AWorkloadSurvivesRandomKillsAndPartitionsWithNothingLostOrDoubled) {
+  RunWorkloadUnderFaults(/*ha=*/false);
+}
+
+TEST(FaultTest, WithThreeMastersAWorkloadSurvivesLeaderAndZooKeeperKillsWithNothingLostOrDoubled) {
+  RunWorkloadUnderFaults(/*ha=*/true);
 }
 
 }  // namespace

@@ -91,8 +91,10 @@ TEST_F(HaTest, KillingTheLeaderMovesEverythingToANewOneAndNothingIsLost) {
   const int first = cluster.LeaderIndex();
   ASSERT_GE(first, 0);
   ASSERT_TRUE(cluster.WaitForAgents(2, absl::Seconds(30)));
-  ASSERT_EQ(cluster.Cli({"role", "set", "batch", "--weight", "3"}).exit_code, 0);
-  ASSERT_EQ(cluster.Cli({"agent", "drain", "agent1"}).exit_code, 0);
+  CliResult weighted = cluster.Cli({"role", "set", "batch", "--weight", "3"});
+  ASSERT_EQ(weighted.exit_code, 0) << weighted.out;
+  CliResult drain = cluster.Cli({"agent", "drain", "agent1"});
+  ASSERT_EQ(drain.exit_code, 0) << drain.out << cluster.Query("agents").dump();
 
   // A framework with tasks running (failover timeout 0, as `agora run`'s).
   const std::string run_log = cluster.dir() + "/run.log";

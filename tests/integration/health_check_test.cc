@@ -77,7 +77,9 @@ TEST(HealthCheckTest, HttpAndTcpChecksProbeTheTasksPort) {
   EXPECT_TRUE(WaitFor([&] { return Verdicts(fw, "web") == std::vector<bool>{true}; }, absl::Seconds(15)));
   EXPECT_TRUE(WaitFor([&] { return Verdicts(fw, "deaf") == std::vector<bool>{false}; }, absl::Seconds(15)));
   for (const TaskStatus& s : fw.Updates("deaf")) {
-    if (s.healthy) EXPECT_NE(s.message.find(absl::StrCat("tcp ", base + 11)), std::string::npos) << s.message;
+    if (s.healthy) {
+      EXPECT_NE(s.message.find(absl::StrCat("tcp ", base + 11)), std::string::npos) << s.message;
+    }
   }
 }
 

@@ -153,7 +153,9 @@ TEST_F(ServiceTest, ARollingUpdateKeepsMinHealthCapacity) {
   json show = CliJson({"service", "show", "web"});
   EXPECT_EQ(show["version"], 2);
   for (const json& i : show["instances"]) {
-    if (i["kill_reason"].is_null()) EXPECT_EQ(i["version"], 2) << i.dump();
+    if (i["kill_reason"].is_null()) {
+      EXPECT_EQ(i["version"], 2) << i.dump();
+    }
   }
   EXPECT_EQ(CliJson({"service", "history", "web"}).size(), 2u);
 }
@@ -178,7 +180,9 @@ TEST_F(ServiceTest, AFailingDeploymentRollsBack) {
   EXPECT_NE(web["message"].get<std::string>().find("rolled back to v1"), std::string::npos) << web.dump();
   const json show = CliJson({"service", "show", "web"});
   for (const json& i : show["instances"]) {
-    if (i["kill_reason"].is_null()) EXPECT_EQ(i["version"], 1) << i.dump();
+    if (i["kill_reason"].is_null()) {
+      EXPECT_EQ(i["version"], 1) << i.dump();
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The registry in a real ZooKeeper ensemble: what it commits comes back,
-// commits larger than one multi-op land whole, and a writer whose election
-// node is gone (a deposed leader) cannot write.
+// commits larger than one multi-op land whole, a writer whose election node
+// is gone (a deposed leader) cannot write, and a layout of another version
+// is refused.
 #include <zookeeper/zookeeper.h>
 
 #include <unistd.h>
@@ -140,6 +141,17 @@ TEST_F(ZkRegistryTest, AsyncCommitsReportOnTheLoop) {
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (done.size() < 3 && absl::Now() < deadline) loop.RunOnce(absl::Milliseconds(50));
   EXPECT_EQ(done, (std::vector<int>{0, 1, 2}));
+}
+
+TEST_F(ZkRegistryTest, ARegistryOfAnotherLayoutVersionIsRefused) {
+  Open();  // made with this version's layout: opened again, it is read
+  EXPECT_TRUE(OpenZkRegistry(zh_, root_ + "/registry", fence_).ok());
+  const std::string layout = root_ + "/registry/layout";
+  ASSERT_EQ(zoo_set(zh_, layout.c_str(), "2", 1, -1), ZOK);  // as a later release would leave it
+  auto refused = OpenZkRegistry(zh_, root_ + "/registry", fence_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("layout version \"2\""), std::string::npos) << refused.status();
 }
 
 }  // namespace

@@ -22,6 +22,43 @@ TEST_F(MasterTest, RegistersAnAgentAndOffersItToAFramework) {
   EXPECT_EQ(master_->agents().at(agent).state, AgentState::kActive);
 }
 
+// An agent asks again when its first answer is slow (held until the
+// registry's commit, or sent to a master elected meanwhile): it is still one
+// agent, not two with the same resources.
+TEST_F(MasterTest, AnAgentThatRegistersAgainBeforeItHeardItsIdStaysOneAgent) {
+  const std::string first = RegisterAgent("agent1");
+  const std::string again = RegisterAgent("agent1");  // no id yet: the first answer is in flight
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(master_->agents().size(), 1u);
+  // Another agent process (another connection) is another agent.
+  EXPECT_NE(RegisterAgent("agent2"), first);
+  EXPECT_EQ(master_->agents().size(), 2u);
+  // So is another host on the same connection (agora-loadgen's emulated agents).
+  WireMessage msg;
+  auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+  reg.setHostname("another-host");
+  ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
+  ASSERT_TRUE(Deliver("agent1", msg).ok());
+  auto replies = transport_.Take("agent1", W::AGENT_REGISTERED);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_NE(std::string(replies[0]->env().getAgentRegistered().getAgentId()), first);
+  EXPECT_EQ(master_->agents().size(), 3u);
+}
+
+TEST_F(MasterTest, AFrameworkThatSubscribesAgainBeforeItHeardItsIdStaysOneFramework) {
+  const std::string first = Subscribe("fw1");
+  EXPECT_EQ(Subscribe("fw1"), first);
+  EXPECT_EQ(master_->frameworks().size(), 1u);
+  EXPECT_NE(Subscribe("fw2"), first);
+  // Torn down, it is gone: the same connection subscribing anew is a new framework.
+  WireMessage msg;
+  NewEnvelope(msg, 3).initTeardown().setFrameworkId(first);
+  ASSERT_TRUE(Deliver("fw1", msg).ok());
+  const std::string next = Subscribe("fw1");
+  EXPECT_FALSE(next.empty());
+  EXPECT_NE(next, first);
+}
+
 TEST_F(MasterTest, RejectsAnAgentWithoutHostnameOrResources) {
   WireMessage msg;
   auto reg = NewEnvelope(msg, 1).initRegisterAgent();
@@ -347,6 +384,26 @@ TEST_F(MasterTest, DisconnectedFrameworkIsRemovedAfterItsFailoverTimeout) {
   Advance(absl::Seconds(30));
   EXPECT_FALSE(master_->frameworks().contains(fw));
   EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 1u);
+}
+
+// `agora job submit` asks for agora-batch's API: while agora-batch is
+// disconnected (re-subscribing after a failover) the answer says so and may
+// be asked again; a framework nobody knows is not found.
+TEST_F(MasterTest, TheApiOfADisconnectedFrameworkIsUnavailableAndOfAnUnknownOneNotFound) {
+  const std::string fw = Subscribe("fw1");
+  Silence("fw1");
+  Advance(absl::Seconds(6));
+  ASSERT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
+  auto ask = [&](const std::string& target) {
+    WireMessage msg;
+    NewEnvelope(msg, 9).initHttpAccessRequest().setTarget(target);
+    EXPECT_TRUE(Deliver("cli", msg).ok());
+    auto errors = transport_.Take("cli", W::ERROR);
+    EXPECT_EQ(errors.size(), 1u);
+    return errors.empty() ? wire::ErrorCode::INTERNAL : errors[0]->env().getError().getCode();
+  };
+  EXPECT_EQ(ask("framework:fw-fw1"), wire::ErrorCode::UNAVAILABLE);
+  EXPECT_EQ(ask("framework:nobody"), wire::ErrorCode::NOT_FOUND);
 }
 
 TEST_F(MasterTest, FrameworkResubscribingWithItsIdKeepsItsTasks) {
