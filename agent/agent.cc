@@ -273,7 +273,7 @@ void Agent::OnRegistered(wire::AgentRegistered::Reader msg) {
     loop_.Cancel(heartbeat_timer_);
     heartbeat_timer_ = loop_.Every(heartbeat_interval_, [this] { SendHeartbeat(); });
   }
-  if (first) AGORA_LOG(INFO, "agent") << "registered as " << agent_id_;
+  if (first) AGORA_LOG(INFO, "agent").With("agent", agent_id_) << "registered as " << agent_id_;
   // The master may be new: resend every update in flight right away.
   for (auto& [key, task] : tasks_) {
     if (!task.pending.empty()) SendHead(key);
@@ -501,7 +501,8 @@ void Agent::OnKillTask(wire::KillTask::Reader msg) {
     MaybeArmIdleTimer(executor);
     return Report(key, TaskState::kKilled, "killed before it started", "killed");
   }
-  AGORA_LOG(INFO, "agent") << "killing task " << key.second << " of " << key.first;
+  AGORA_LOG(INFO, "agent").With("task", key.second).With("framework", key.first)
+      << "killing task " << key.second << " of " << key.first;
   if (!executor.registered) {
     // A re-adopted executor that has not re-registered yet.
     executor.pending_kills.insert(key.second);
@@ -633,8 +634,8 @@ absl::Status Agent::StartExecutor(Executor& executor) {
   AGORA_ASSIGN_OR_RETURN(executor.pid, launcher_->Launch(args, (dir / "executor.log").string()));
   const pid_t pid = executor.pid;
   ++stats_.executors_started;
-  AGORA_LOG(INFO, "agent") << "started executor " << executor.id << " (pid " << pid
-                           << ") for framework " << executor.framework_id;
+  AGORA_LOG(INFO, "agent").With("framework", executor.framework_id)
+      << "started executor " << executor.id << " (pid " << pid << ") for framework " << executor.framework_id;
   return absl::OkStatus();
 }
 

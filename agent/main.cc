@@ -21,7 +21,7 @@
 
 int main(int argc, char** argv) {
   using namespace agora;
-  BlockSignals({SIGCHLD, SIGTERM, SIGINT});
+  BlockSignals({SIGCHLD, SIGTERM, SIGINT, SIGHUP});
   signal(SIGPIPE, SIG_IGN);
   ::umask(077);  // what the agent writes is its own; tasks get 022 back
 
@@ -254,7 +254,8 @@ int main(int argc, char** argv) {
   agent_ptr = std::make_unique<agent::Agent>(options, loop, context);
   agent::Agent& agent = *agent_ptr;
   bool stopping = false;
-  SignalWatcher signals(loop, {SIGCHLD, SIGTERM, SIGINT}, [&](int sig) {
+  SignalWatcher signals(loop, {SIGCHLD, SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
+    if (sig == SIGHUP) return ReopenLogOnHangup("agent");
     if (sig == SIGCHLD) {
       agent.ReapChildren();
       if (stopping && agent.executor_count() == 0) loop.Stop();

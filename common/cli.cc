@@ -1,5 +1,7 @@
 #include "common/cli.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -56,13 +58,20 @@ CLI::Option* AddLogLevelFlag(CLI::App& app) {
 
 void AddLogFlags(CLI::App& app, LogFlags* flags) {
   AddLogLevelFlag(app);
-  app.add_option("--log_file", flags->file, "where log lines go besides stderr (default: in the work dir; none: nowhere)");
-  app.add_flag("--log_json", flags->json, "log JSON lines ({time, level, component, message}) instead of text");
+  app.add_option("--log_file", flags->file,
+                 "where log lines go besides stderr (default: in the work dir, unless stderr is systemd's journal; "
+                 "none: nowhere); reopened on SIGHUP");
+  app.add_flag("--log_json", flags->json,
+               "log JSON lines ({time, level, component, message} and agent, framework, task... ids) instead of text");
 }
 
 bool StartLogging(const LogFlags& flags, const std::string& default_file) {
   SetLogJson(flags.json);
-  const std::string path = flags.file.empty() ? default_file : flags.file;
+  // Under systemd the journal keeps stderr: a file of our own would only
+  // hold every line twice (one named with --log_file is still written).
+  const bool journal = StderrIsJournal();
+  SetLogToJournal(journal);
+  const std::string path = flags.file.empty() ? (journal ? "none" : default_file) : flags.file;
   if (path == "none") return true;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -71,6 +80,15 @@ bool StartLogging(const LogFlags& flags, const std::string& default_file) {
     return false;
   }
   return true;
+}
+
+void ReopenLogOnHangup(absl::string_view component) {
+  if (ReopenLogFile()) {
+    AGORA_LOG(INFO, component) << "SIGHUP: log file reopened";
+  } else {
+    AGORA_LOG(WARNING, component) << "SIGHUP: cannot reopen the log file (" << std::strerror(errno)
+                                  << "); writing on to the old one";
+  }
 }
 
 void AddConfigFileFlag(CLI::App& app) {

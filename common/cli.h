@@ -32,8 +32,12 @@ struct LogFlags {
 };
 void AddLogFlags(CLI::App& app, LogFlags* flags);
 // After parsing: applies --log_json and opens the log file (`default_file`
-// unless --log_file says otherwise). False after printing why it cannot.
+// unless --log_file says otherwise; none by default when stderr is systemd's
+// journal, whose priority prefixes the lines then carry). False after
+// printing why it cannot. Daemons reopen the file on SIGHUP (ReopenLogFile).
 bool StartLogging(const LogFlags& flags, const std::string& default_file);
+// On SIGHUP: opens the log file again (logrotate moved it) and says so.
+void ReopenLogOnHangup(absl::string_view component);
 
 // Adds `--config FILE`: flags read from a file, one `name = value` per line
 // (TOML; the keys are the flag names, e.g. `work_dir = "/var/lib/agora"`);

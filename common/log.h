@@ -1,14 +1,26 @@
 // Leveled logging: one line per statement, with time, level and component,
-// to stderr and, once OpenLogFile() succeeded, to that file as well; as text
-// ("I 2026-11-23T09:00:00.000 master: ...") or JSON lines ({"time", "level",
-// "component", "message"}). Thread-safe (each line is one write() per sink).
+// to stderr and, once OpenLogFile() succeeded, to that file as well.
+//
+//   text:     I 2026-11-23T09:00:00.000Z master: agent a-1 registered
+//   JSON:     {"time":"2026-11-23T09:00:00.000Z","level":"info","component":"master",
+//              "agent":"a-1","message":"agent a-1 registered"}
+//   journal:  <6>master: agent a-1 registered
+//
+// Times are RFC 3339, UTC. Fields (With()) are keys of their own in JSON
+// lines, for filtering by agent, framework or task; text lines say them in
+// the message. When stderr is systemd's journal (SetLogToJournal), lines
+// carry the journal's priority prefix instead of a time, which the journal
+// adds itself. Thread-safe: each line is one write() per sink.
 //
 // Example:
-//   AGORA_LOG(INFO, "master") << "agent " << id << " registered";
+//   AGORA_LOG(INFO, "master").With("agent", id) << "agent " << id << " registered";
 #pragma once
 
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 
 namespace agora {
@@ -22,12 +34,23 @@ LogLevel GetLogLevel();
 // Appends every line to `path` too (created if missing). False if it cannot
 // be opened; stderr goes on either way.
 bool OpenLogFile(const std::string& path);
+// Opens the log file's path again (after logrotate moved it: SIGHUP). False
+// if it cannot; the old file is kept then.
+bool ReopenLogFile();
 void SetLogJson(bool json);
+// stderr is systemd's journal: JOURNAL_STREAM names its device and inode.
+bool StderrIsJournal();
+void SetLogToJournal(bool journal);
 
 class LogLine {
  public:
   LogLine(LogLevel level, absl::string_view component);
   ~LogLine();
+  // A structured field: "agent", "framework", "task", "job", "service".
+  LogLine& With(absl::string_view key, absl::string_view value) {
+    fields_.emplace_back(key, value);
+    return *this;
+  }
   template <typename T>
   LogLine& operator<<(const T& value) {
     stream_ << value;
@@ -37,6 +60,7 @@ class LogLine {
  private:
   LogLevel level_;
   std::string component_;
+  std::vector<std::pair<std::string, std::string>> fields_;
   std::ostringstream stream_;
 };
 

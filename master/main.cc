@@ -21,7 +21,7 @@
 
 int main(int argc, char** argv) {
   using namespace agora;
-  BlockSignals({SIGINT, SIGTERM});
+  BlockSignals({SIGINT, SIGTERM, SIGHUP});
   signal(SIGPIPE, SIG_IGN);
   ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
@@ -283,7 +283,8 @@ int main(int argc, char** argv) {
   }
   std::ofstream(std::filesystem::path(work_dir) / "endpoint") << (*router)->endpoint() << "\n";
   std::ofstream(std::filesystem::path(work_dir) / "http_endpoint") << http_url << "\n";
-  SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int sig) {
+  SignalWatcher signals(loop, {SIGINT, SIGTERM, SIGHUP}, [&](int sig) {
+    if (sig == SIGHUP) return ReopenLogOnHangup("master");
     if (election != nullptr && election->paused()) {
       // Its commits cannot land and nothing it holds was confirmed to
       // anyone: waiting for ZooKeeper would only delay the stop.

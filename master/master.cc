@@ -263,9 +263,9 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   registered.setHeartbeatIntervalMs(
       static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.heartbeat_interval)));
   transport_.Send(peer, reply);
-  AGORA_LOG(INFO, "master") << (inserted ? "registered" : "re-registered") << " agent " << id
-                            << " (" << hostname << ") with " << total.ToString() << " and "
-                            << agent.tasks.size() << " tasks";
+  AGORA_LOG(INFO, "master").With("agent", id)
+      << (inserted ? "registered" : "re-registered") << " agent " << id << " (" << hostname << ") with "
+      << total.ToString() << " and " << agent.tasks.size() << " tasks";
   RequestAllocation();
 }
 
@@ -289,8 +289,12 @@ void Master::ReconcileAgentTasks(AgentRecord& agent,
     auto [it, inserted] = tasks_.try_emplace(key);
     TaskRecord& task = it->second;
     if (!inserted && task.agent_id != agent.id) {
-      AGORA_LOG(WARNING, "master") << "agent " << agent.id << " reports task " << key.task_id
-                                   << " that runs on agent " << task.agent_id << "; ignored";
+      AGORA_LOG(WARNING, "master")
+              .With("agent", agent.id)
+              .With("task", key.task_id)
+              .With("framework", key.framework_id)
+          << "agent " << agent.id << " reports task " << key.task_id << " that runs on agent "
+          << task.agent_id << "; ignored";
       continue;
     }
     const TaskState before = inserted ? TaskState::kStaging : task.state;
@@ -316,9 +320,12 @@ void Master::ReconcileAgentTasks(AgentRecord& agent,
       removed_frameworks_.insert(key.framework_id);
       task.kill_requested = true;
       ++stats_.orphan_tasks_killed;
-      AGORA_LOG(WARNING, "master") << "agent " << agent.id << " runs task " << key.task_id
-                                   << " of framework " << key.framework_id
-                                   << ", which is gone: killing it";
+      AGORA_LOG(WARNING, "master")
+              .With("agent", agent.id)
+              .With("task", key.task_id)
+              .With("framework", key.framework_id)
+          << "agent " << agent.id << " runs task " << key.task_id << " of framework " << key.framework_id
+          << ", which is gone: killing it";
     }
     if (IsTerminal(state)) continue;  // the agent still resends its final update
     agent.used += task.spec.resources;
@@ -374,7 +381,8 @@ void Master::OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader m
   it->second.peer = peer;  // the connection may have been re-established
   const std::string checkpoint_error = msg.getCheckpointError();
   if (checkpoint_error != it->second.checkpoint_error && !checkpoint_error.empty()) {
-    AGORA_LOG(WARNING, "master") << "agent " << id << " cannot checkpoint: " << checkpoint_error;
+    AGORA_LOG(WARNING, "master").With("agent", id)
+        << "agent " << id << " cannot checkpoint: " << checkpoint_error;
   }
   it->second.checkpoint_error = checkpoint_error.substr(0, 1024);
   agent_heartbeats_.Beat(id, loop_.Now());
@@ -449,9 +457,9 @@ void Master::CheckHeartbeats() {
 void Master::MarkAgentUnreachable(AgentRecord& agent, absl::Time since) {
   if (since == absl::InfinitePast()) since = loop_.Now();
   ++stats_.agents_expired;
-  AGORA_LOG(WARNING, "master") << "agent " << agent.id << " (" << agent.hostname
-                               << ") is unreachable: no heartbeat for "
-                               << options_.heartbeat_timeout;
+  AGORA_LOG(WARNING, "master").With("agent", agent.id)
+      << "agent " << agent.id << " (" << agent.hostname << ") is unreachable: no heartbeat for "
+      << options_.heartbeat_timeout;
   agent.state = AgentState::kUnreachable;
   agent.unreachable_since = since;
   PersistAgent(agent, Durability::kLazy);
@@ -500,7 +508,7 @@ void Master::MarkAgentGone(const AgentId& id) {
     ForgetTask(key);
   }
   agent.used = Resources();
-  AGORA_LOG(WARNING, "master") << "agent " << id << " is gone";
+  AGORA_LOG(WARNING, "master").With("agent", id) << "agent " << id << " is gone";
 }
 
 AgentRecord* Master::AgentFromPeer(const PeerId& peer, const AgentId& id) {

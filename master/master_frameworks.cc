@@ -142,8 +142,9 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   subscribed.setHeartbeatIntervalMs(
       static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.heartbeat_interval)));
   transport_.Send(peer, reply);
-  AGORA_LOG(INFO, "master") << (inserted ? "subscribed" : "re-subscribed") << " framework "
-                            << id << " (" << name << ", role " << role << ")";
+  AGORA_LOG(INFO, "master").With("framework", id)
+      << (inserted ? "subscribed" : "re-subscribed") << " framework " << id << " (" << name << ", role "
+      << role << ")";
   RequestAllocation();
 }
 
@@ -186,9 +187,9 @@ FrameworkRecord* Master::AuthorizedFramework(const PeerId& peer, uint64_t rid,
 }
 
 void Master::MarkFrameworkDisconnected(FrameworkRecord& fw) {
-  AGORA_LOG(WARNING, "master") << "framework " << fw.id << " (" << fw.name
-                               << ") disconnected; failover timeout "
-                               << absl::FormatDuration(fw.failover_timeout);
+  AGORA_LOG(WARNING, "master").With("framework", fw.id)
+      << "framework " << fw.id << " (" << fw.name << ") disconnected; failover timeout "
+      << absl::FormatDuration(fw.failover_timeout);
   fw.state = FrameworkState::kDisconnected;
   fw.disconnected_at = loop_.Now();
   std::vector<OfferId> offers(fw.offers.begin(), fw.offers.end());
@@ -216,7 +217,8 @@ void Master::RemoveFramework(const FrameworkId& id, absl::string_view why) {
   auto it = frameworks_.find(id);
   if (it == frameworks_.end()) return;
   FrameworkRecord& fw = it->second;
-  AGORA_LOG(INFO, "master") << "removing framework " << id << " (" << fw.name << "): " << why;
+  AGORA_LOG(INFO, "master").With("framework", id)
+      << "removing framework " << id << " (" << fw.name << "): " << why;
   std::vector<OfferId> offers(fw.offers.begin(), fw.offers.end());
   for (const OfferId& o : offers) RemoveOffer(o, /*notify=*/false);
   if (fw.failover_timer != 0) loop_.Cancel(fw.failover_timer);

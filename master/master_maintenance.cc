@@ -99,8 +99,9 @@ void Master::StartDrain(AgentRecord& agent, absl::Time deadline) {
     draining.setDeadlineUnixMs(deadline == absl::InfiniteFuture() ? 0 : absl::ToUnixMillis(deadline));
     transport_.Send(fw->second.peer, msg);
   }
-  AGORA_LOG(INFO, "master") << "draining agent " << agent.id << " (" << agent.hostname << "), deadline "
-                            << (deadline == absl::InfiniteFuture() ? "none" : absl::FormatTime(deadline));
+  AGORA_LOG(INFO, "master").With("agent", agent.id)
+      << "draining agent " << agent.id << " (" << agent.hostname << "), deadline "
+      << (deadline == absl::InfiniteFuture() ? "none" : absl::FormatTime(deadline));
   PersistAgent(agent);
   MaybeDrained(agent);
 }
@@ -119,7 +120,8 @@ void Master::OnDrainDeadline(const AgentId& id) {
     SendKillToAgent(t->second);
     ++killed;
   }
-  AGORA_LOG(INFO, "master") << "drain deadline of agent " << id << ": killing " << killed << " tasks left";
+  AGORA_LOG(INFO, "master").With("agent", id)
+      << "drain deadline of agent " << id << ": killing " << killed << " tasks left";
 }
 
 void Master::MaybeDrained(AgentRecord& agent) {
@@ -132,7 +134,8 @@ void Master::MaybeDrained(AgentRecord& agent) {
   loop_.Cancel(agent.drain_timer);
   agent.drain_timer = 0;
   PersistAgent(agent);
-  AGORA_LOG(INFO, "master") << "agent " << agent.id << " (" << agent.hostname << ") is drained";
+  AGORA_LOG(INFO, "master").With("agent", agent.id)
+      << "agent " << agent.id << " (" << agent.hostname << ") is drained";
 }
 
 void Master::OnOperatorTeardown(const PeerId& peer, uint64_t rid, const FrameworkId& id) {
@@ -142,7 +145,8 @@ void Master::OnOperatorTeardown(const PeerId& peer, uint64_t rid, const Framewor
                      removed_frameworks_.contains(id) ? absl::StrCat("framework ", id, " was already torn down")
                                                       : absl::StrCat("no framework '", id, "'"));
   }
-  AGORA_LOG(INFO, "master") << "operator tears down framework " << id << " (" << fw->second.name << ")";
+  AGORA_LOG(INFO, "master").With("framework", id)
+      << "operator tears down framework " << id << " (" << fw->second.name << ")";
   RemoveFramework(id, "torn down by an operator");
   SendOk(peer, rid);
 }

@@ -103,8 +103,8 @@ void Master::ExpireRecoveredAgent(const AgentId& id) {
   if (r == recovering_agents_.end()) return;
   const RegistryAgent entry = std::move(r->second);
   recovering_agents_.erase(r);
-  AGORA_LOG(WARNING, "master") << "agent " << id << " (" << entry.hostname
-                               << ") did not re-register after the restart";
+  AGORA_LOG(WARNING, "master").With("agent", id)
+      << "agent " << id << " (" << entry.hostname << ") did not re-register after the restart";
   AgentRecord& agent = agents_[id];
   agent.id = id;
   agent.hostname = entry.hostname;

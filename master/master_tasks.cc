@@ -203,7 +203,8 @@ void Master::OnOperatorKill(const PeerId& peer, uint64_t rid, wire::OperatorKill
     return SendError(peer, rid, wire::ErrorCode::FAILED_PRECONDITION,
                      absl::StrCat("task ", task_id, " is already ", TaskStateName(task.state)));
   }
-  AGORA_LOG(INFO, "master") << "operator kills task " << task_id << " of " << task.framework_id;
+  AGORA_LOG(INFO, "master").With("task", task_id).With("framework", task.framework_id)
+      << "operator kills task " << task_id << " of " << task.framework_id;
   task.kill_requested = true;
   SendKillToAgent(task);
   SendOk(peer, rid);

@@ -132,17 +132,18 @@ void BatchFramework::TryPreempt(const QueuedJob& head) {
   preempting_[head.queue] = job.id;
   Save(job);
   KillTask(job);
-  AGORA_LOG(INFO, "batch") << "preempting " << job.id << " for " << head.id;
+  AGORA_LOG(INFO, "batch").With("job", job.id) << "preempting " << job.id << " for " << head.id;
 }
 
-void BatchFramework::AgentDraining(sdk::SchedulerDriver& driver, const std::string& agent_id, absl::Time deadline) {
+void BatchFramework::AgentDraining(sdk::SchedulerDriver& driver, const std::string& agent_id,
+                                   absl::Time deadline) {
   draining_agents_[agent_id] = deadline;
   for (const auto& [task_id, job_id] : job_of_task_) {
     JobRecord& job = jobs_.at(job_id);
     if (job.agent_id != agent_id || job.kill_requested || job.preempting) continue;
     if (Now() + queues_.Remaining(job.id, Now()) <= deadline) continue;  // it finishes in time
-    AGORA_LOG(INFO, "batch") << job.id << " would not finish before agent " << agent_id
-                             << " is drained: moving it";
+    AGORA_LOG(INFO, "batch").With("job", job.id).With("agent", agent_id)
+        << job.id << " would not finish before agent " << agent_id << " is drained: moving it";
     KillTask(job);
   }
 }
@@ -158,7 +159,8 @@ void BatchFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& stat
     // it must not run beside its replacement.
     if (!IsTerminal(status.state) && status.state != TaskState::kUnreachable &&
         status.state != TaskState::kKilling) {
-      AGORA_LOG(WARNING, "batch") << "killing superseded task " << status.task_id;
+      AGORA_LOG(WARNING, "batch").With("task", status.task_id)
+          << "killing superseded task " << status.task_id;
       driver.Kill(status.task_id);
     }
     return;
@@ -265,7 +267,7 @@ void BatchFramework::Requeue(JobRecord& job, const std::string& why) {
     job.message = absl::StrCat("gave up after ", job.lost, " lost attempts; last: ", why);
     return OnJobFinal(job);
   }
-  AGORA_LOG(INFO, "batch") << "requeueing " << job.id << ": " << why;
+  AGORA_LOG(INFO, "batch").With("job", job.id) << "requeueing " << job.id << ": " << why;
   Enqueue(job, JobState::kPending);
 }
 

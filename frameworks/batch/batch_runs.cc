@@ -156,7 +156,8 @@ void BatchFramework::ResolveDependant(JobRecord& job) {
 void BatchFramework::OnJobFinal(JobRecord& job) {
   CancelTimer(job.id);
   Save(job);
-  AGORA_LOG(DEBUG, "batch") << job.id << " " << JobStateName(job.state) << " " << job.message;
+  AGORA_LOG(DEBUG, "batch").With("job", job.id)
+      << job.id << " " << JobStateName(job.state) << " " << job.message;
   auto it = dependants_.find(job.id);
   if (it == dependants_.end()) return;
   for (const std::string& id : it->second) {

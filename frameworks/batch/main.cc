@@ -67,7 +67,7 @@ int RunSimulation(const SimulateOptions& o) {
 int main(int argc, char** argv) {
   using namespace agora;
   using namespace agora::batch;
-  BlockSignals({SIGINT, SIGTERM});
+  BlockSignals({SIGINT, SIGTERM, SIGHUP});
   signal(SIGPIPE, SIG_IGN);
   ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 

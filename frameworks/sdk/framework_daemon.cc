@@ -82,7 +82,8 @@ int ServeAndRun(SchedulerDriver& driver, const DaemonFlags& f, HttpEndpoint::Ren
   driver.SetEndpoint(endpoint, (*http)->certificate_sha256());
   std::ofstream(std::filesystem::path(f.work_dir) / "endpoint") << endpoint << "\n";
   AGORA_LOG(INFO, f.name) << "API on " << endpoint << ", master " << f.master;
-  SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {
+  SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM, SIGHUP}, [&](int sig) {
+    if (sig == SIGHUP) return ReopenLogOnHangup(f.name);
     AGORA_LOG(INFO, f.name) << "signal " << sig << ": stopping (tasks keep running for failover)";
     driver.Stop(/*failover=*/true);
   });

@@ -18,7 +18,7 @@
 int main(int argc, char** argv) {
   using namespace agora;
   using namespace agora::service;
-  BlockSignals({SIGINT, SIGTERM});
+  BlockSignals({SIGINT, SIGTERM, SIGHUP});
   signal(SIGPIPE, SIG_IGN);
   ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 

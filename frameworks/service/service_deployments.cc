@@ -88,7 +88,7 @@ void ServiceFramework::StartVersion(ServiceRecord& s, const ServiceSpec& spec) {
   s.backoff_until = absl::InfinitePast();
   s.message = "";
   SaveService(s);
-  AGORA_LOG(INFO, "services") << "rolling " << s.name << " to v" << version;
+  AGORA_LOG(INFO, "services").With("service", s.name) << "rolling " << s.name << " to v" << version;
 }
 
 absl::Status ServiceFramework::Rollback(const std::string& name, int version) {

@@ -213,7 +213,8 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
     // Not ours any more (replaced, or from before a crash): it must not run.
     if (!IsTerminal(status.state) && status.state != TaskState::kKilling &&
         status.state != TaskState::kUnreachable) {
-      AGORA_LOG(WARNING, "services") << "killing unknown task " << status.task_id;
+      AGORA_LOG(WARNING, "services").With("task", status.task_id)
+          << "killing unknown task " << status.task_id;
       driver.Kill(status.task_id);
     }
     return;
@@ -245,7 +246,8 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
     case TaskState::kLost:
     case TaskState::kGone:
     case TaskState::kDropped:
-      AGORA_LOG(INFO, "services") << inst.task_id << " lost (" << TaskStateName(status.state) << "): replacing";
+      AGORA_LOG(INFO, "services").With("task", inst.task_id)
+          << inst.task_id << " lost (" << TaskStateName(status.state) << "): replacing";
       Forget(inst.task_id);
       break;
     default: {  // finished, failed, killed, error
@@ -263,7 +265,7 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
         s.backoff_until = Now() + delay;
         s.message = absl::StrCat("instance ", TaskStateName(status.state), ": ", status.message,
                                  "; restarting in ", absl::FormatDuration(delay));
-        AGORA_LOG(INFO, "services") << name << ": " << s.message;
+        AGORA_LOG(INFO, "services").With("service", name) << name << ": " << s.message;
         SaveService(s);
         ArmBackoffTimer(s);
       }
@@ -274,7 +276,8 @@ void ServiceFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& st
 }
 
 void ServiceFramework::AgentDraining(sdk::SchedulerDriver& driver, const std::string& agent_id, absl::Time deadline) {
-  AGORA_LOG(INFO, "services") << "agent " << agent_id << " is draining: moving its instances";
+  AGORA_LOG(INFO, "services").With("agent", agent_id)
+      << "agent " << agent_id << " is draining: moving its instances";
   draining_agents_.insert(agent_id);
   driver.WantsOffersChanged();
   Converge();
@@ -310,8 +313,9 @@ void ServiceFramework::Autoscale(ServiceRecord& s) {
   }
   s.message = absl::StrFormat("autoscaled from %d to %d: cpu at %.0f%% of what it asks, target %.0f%%", s.instances,
                               desired, n ? 100 * sum / n : 0.0, 100 * spec.target_cpu);
-  AGORA_LOG(INFO, "services") << s.name << ": " << s.message;
-  last_autoscale_[s.name] = absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ ", Now(), absl::UTCTimeZone()), s.message);
+  AGORA_LOG(INFO, "services").With("service", s.name) << s.name << ": " << s.message;
+  last_autoscale_[s.name] =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ ", Now(), absl::UTCTimeZone()), s.message);
   s.instances = desired;
   ++autoscale_changes_;
   SaveService(s);
@@ -433,7 +437,7 @@ void ServiceFramework::Converge() {
             s.message = absl::StrCat(why, "; rolling back to v", s.version);
           }
         }
-        AGORA_LOG(WARNING, "services") << name << ": " << s.message;
+        AGORA_LOG(WARNING, "services").With("service", name) << name << ": " << s.message;
         SaveService(s);
       }
     }
@@ -446,7 +450,7 @@ void ServiceFramework::Converge() {
     services_.erase(name);
     versions_.erase(name);
     store_.Erase("service", name);
-    AGORA_LOG(INFO, "services") << "deleted " << name;
+    AGORA_LOG(INFO, "services").With("service", name) << "deleted " << name;
   }
   driver_->WantsOffersChanged();
 }

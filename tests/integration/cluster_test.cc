@@ -1,6 +1,7 @@
 // End-to-end tests on the real binaries over loopback: one master, three
 // agents, frameworks through the SDK and the CLI.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -666,6 +667,13 @@ TEST(ClusterTest, DaemonsReadAConfigFileAndLogJsonLinesInTheirWorkDir) {
   for (const auto& line : lines) {
     for (const char* key : {"time", "level", "component", "message"}) EXPECT_TRUE(line.contains(key)) << line;
   }
+  // logrotate moves the file and sends SIGHUP: the master writes on in a new one.
+  std::filesystem::rename(log, log + ".1");
+  master.Signal(SIGHUP);
+  EXPECT_TRUE(WaitFor([&] { return FileText(log).find("log file reopened") != std::string::npos; },
+                      absl::Seconds(10)))
+      << FileText(dir + "/stderr.log");
+  EXPECT_FALSE(master.Wait(absl::ZeroDuration()));  // SIGHUP did not end it
   // An unknown key is a usage error naming it.
   std::ofstream(dir + "/bad.conf") << "work_dri = \"/tmp\"\n";
   Process bad({BinPath("agora-master"), "--config", dir + "/bad.conf"}, dir + "/bad.log");
@@ -675,6 +683,32 @@ TEST(ClusterTest, DaemonsReadAConfigFileAndLogJsonLinesInTheirWorkDir) {
   std::ifstream in(dir + "/bad.log");
   const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(said.find("work_dri"), std::string::npos) << said;
+}
+
+// systemd gives a daemon's stderr to the journal and says so in
+// JOURNAL_STREAM: lines then carry the journal's priority, and no file of
+// the daemon's own holds them a second time.
+TEST(ClusterTest, UnderTheJournalADaemonWritesPrefixedLinesAndNoFileOfItsOwn) {
+  LocalCluster cluster({.agents = 0});  // for its directory
+  const std::string dir = cluster.dir() + "/journaled";
+  std::filesystem::create_directories(dir);
+  const std::string journal = dir + "/journal";
+  std::ofstream(journal).flush();
+  struct stat st;
+  ASSERT_EQ(::stat(journal.c_str(), &st), 0);
+  ::setenv("JOURNAL_STREAM", absl::StrCat(st.st_dev, ":", st.st_ino).c_str(), 1);
+  Process master({BinPath("agora-master"), "--listen", absl::StrCat("tcp://127.0.0.1:", FreeMasterPort()),
+                  "--http_port", "0", "--work_dir", dir + "/master"},
+                 journal);
+  ::unsetenv("JOURNAL_STREAM");
+  EXPECT_TRUE(WaitFor([&] { return FileText(journal).find("<6>master: listening on") != std::string::npos; },
+                      absl::Seconds(10)))
+      << FileText(journal);
+  std::istringstream lines(FileText(journal));
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_EQ(line.rfind("<", 0), 0u) << line;  // a priority, and no time of its own: the journal stamps
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/master/agora-master.log"));
 }
 
 TEST(ClusterTest, AgentsJsonHasThePromisedShape) {
