@@ -134,13 +134,19 @@ void EventLoop::RunOnce(absl::Duration max_wait) {
     DrainWakeFd();
     RunPosted();
   }
-  // Callbacks may (un)watch: iterate over a snapshot of the ready handlers.
+  // Callbacks (the posted ones above too) may (un)watch: each ready item is
+  // looked up by its socket or fd, skipped if no longer watched, and the
+  // handlers run from a snapshot.
   std::vector<std::function<void()>> ready;
   for (size_t i = 1; i < items.size(); ++i) {
+    auto w = std::find_if(watched_.begin(), watched_.end(), [&](const Watched& w) {
+      return w.socket == items[i].socket && w.fd == items[i].fd;
+    });
+    if (w == watched_.end()) continue;
     // A hung-up or failed fd is "readable" too: its read says so (else the
     // poll would return at once, for ever).
-    const short events = watched_[i - 1].socket == nullptr ? (ZMQ_POLLIN | ZMQ_POLLERR) : ZMQ_POLLIN;
-    if (items[i].revents & events) ready.push_back(watched_[i - 1].on_readable);
+    const short events = w->socket == nullptr ? (ZMQ_POLLIN | ZMQ_POLLERR) : ZMQ_POLLIN;
+    if (items[i].revents & events) ready.push_back(w->on_readable);
   }
   for (auto& fn : ready) fn();
   RunDueTimers();

@@ -272,9 +272,13 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
 const AgentRecord* Master::RegisteredFrom(const PeerId& peer, const std::string& hostname) const {
   auto it = agent_by_peer_.find({peer, hostname});
   if (it == agent_by_peer_.end()) return nullptr;
-  const AgentRecord& agent = agents_.at(it->second);
+  auto agent = agents_.find(it->second);
   const std::string principal = sender_ != nullptr ? sender_->name : std::string();
-  return agent.state != AgentState::kGone && agent.principal == principal ? &agent : nullptr;
+  if (agent == agents_.end() || agent->second.peer != peer || agent->second.hostname != hostname ||
+      agent->second.state == AgentState::kGone || agent->second.principal != principal) {
+    return nullptr;
+  }
+  return &agent->second;
 }
 
 void Master::ReconcileAgentTasks(AgentRecord& agent,
@@ -398,6 +402,7 @@ void Master::SetPaused(bool paused) {
   paused_ = paused;
   if (paused) return transport_.Pause();
   const absl::Time now = loop_.Now();
+  resumed_at_ = now;
   for (const auto& [id, agent] : agents_) {
     if (agent_heartbeats_.Watching(id)) agent_heartbeats_.Beat(id, now);
   }
@@ -407,8 +412,12 @@ void Master::SetPaused(bool paused) {
   transport_.Resume();
 }
 
+bool Master::MayDecide() const {
+  return !paused_ && loop_.Now() - resumed_at_ >= options_.heartbeat_interval;
+}
+
 void Master::CheckHeartbeats() {
-  if (paused_) return;
+  if (!MayDecide()) return;
   const absl::Time now = loop_.Now();
   if (now - expiry_window_start_ >= options_.heartbeat_timeout) {
     expiry_window_start_ = now;
@@ -492,6 +501,10 @@ void Master::MarkAgentGone(const AgentId& id) {
   auto it = agents_.find(id);
   if (it == agents_.end() || it->second.state != AgentState::kUnreachable) return;
   AgentRecord& agent = it->second;
+  if (!MayDecide()) {
+    agent.gone_timer = loop_.After(options_.heartbeat_interval, [this, id] { MarkAgentGone(id); });
+    return;
+  }
   agent.state = AgentState::kGone;
   ++gone_agents_;
   agent.gone_timer = 0;

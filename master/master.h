@@ -148,10 +148,16 @@ class Master {
   std::string MetricsText(const SocketStats* transport) const;
 
   // A leader that lost ZooKeeper pauses until it knows whether it still
-  // leads (master/master_election.h): what it sends waits, in order, and no
-  // agent or framework is declared silent; resumed, the messages go and every
-  // heartbeat deadline starts afresh (the silence was its own).
+  // leads (master/master_election.h): what it sends waits, in order, no
+  // agent or framework is declared silent and no timeout decides anything;
+  // resumed, the messages go and every heartbeat deadline starts afresh (the
+  // silence was its own).
   void SetPaused(bool paused);
+  // False while paused and for a heartbeat interval after: expiries and
+  // timeouts that come due then wait (and are tried again a heartbeat
+  // interval later), so that time paused never counts against an agent or a
+  // framework, and what queued up meanwhile is read before anything is decided.
+  bool MayDecide() const;
 
   // Runs an allocation pass now and sends the offers (tests, timers).
   void AllocateNow();
@@ -192,6 +198,7 @@ class Master {
   // Counts `id`'s failover timeout from now: it is removed at the end (at
   // once when the timeout is 0) unless it subscribes again.
   void StartFailoverTimeout(const FrameworkId& id);
+  void OnFailoverTimeout(const FrameworkId& id);
   void RemoveFramework(const FrameworkId& id, absl::string_view why);
   // Validates a launch on the offers named; OK means every task was sent.
   absl::Status Launch(FrameworkRecord& fw, wire::Accept::Reader msg);
@@ -312,6 +319,7 @@ class Master {
   int expiries_in_window_ = 0;
   bool allocation_scheduled_ = false;
   bool paused_ = false;
+  absl::Time resumed_at_ = absl::InfinitePast();
   std::vector<EventLoop::TimerId> periodic_timers_;
   MasterStats stats_;
 };

@@ -31,16 +31,14 @@ std::string MasterElection::node_path() const {
 void MasterElection::OnEvent(ZkEvent event, const std::string& path) {
   switch (event) {
     case ZkEvent::kConnected:
-      if (disconnected_timer_ != 0) {
-        loop_.Cancel(disconnected_timer_);
-        disconnected_timer_ = 0;
-        AGORA_LOG(INFO, "master") << "ZooKeeper is back within the session: leading again";
-        if (callbacks_.on_paused) callbacks_.on_paused(false);
-      }
+      // A server takes a session back only once the ensemble's leader has
+      // confirmed it: a lease as good as a sync's.
+      if (leading_) lease_until_ = loop_.Now() + Lease();
+      if (disconnected_timer_ != 0) Resume("ZooKeeper is back within the session");
       if (node_.empty() || node_session_ != session_->session_id()) Contend();
       break;
     case ZkEvent::kDisconnected:
-      if (leading_ && disconnected_timer_ == 0) Pause();
+      if (leading_ && disconnected_timer_ == 0) Pause("lost ZooKeeper");
       break;
     case ZkEvent::kExpired:
       if (leading_) return Depose("its ZooKeeper session expired");
@@ -55,15 +53,46 @@ void MasterElection::OnEvent(ZkEvent event, const std::string& path) {
   detector_->OnEvent(event, path);
 }
 
-void MasterElection::Pause() {
+void MasterElection::Pause(const std::string& why) {
   const absl::Duration grace = absl::Trunc(session_->negotiated_timeout() / 3, absl::Milliseconds(1));
-  AGORA_LOG(WARNING, "master") << "lost ZooKeeper: pausing until it is back (at most "
-                               << absl::FormatDuration(grace) << ")";
+  AGORA_LOG(WARNING, "master") << why << ": pausing until it is back (at most " << absl::FormatDuration(grace)
+                               << ")";
   if (callbacks_.on_paused) callbacks_.on_paused(true);
-  disconnected_timer_ = loop_.After(grace, [this, grace] {
+  disconnected_timer_ = loop_.After(grace, [this, grace, why] {
     disconnected_timer_ = 0;
-    Depose(absl::StrCat("it lost its connection to ZooKeeper for ", absl::FormatDuration(grace),
+    Depose(absl::StrCat(why, " and was not back within ", absl::FormatDuration(grace),
                         ", so its session may expire and another master lead"));
+  });
+}
+
+void MasterElection::Resume(const std::string& why) {
+  loop_.Cancel(disconnected_timer_);
+  disconnected_timer_ = 0;
+  AGORA_LOG(INFO, "master") << why << ": leading again";
+  if (callbacks_.on_paused) callbacks_.on_paused(false);
+}
+
+absl::Duration MasterElection::Lease() const { return session_->negotiated_timeout() * 2 / 3; }
+
+void MasterElection::RenewLease() {
+  if (!leading_) return;
+  if (disconnected_timer_ == 0 && loop_.Now() > lease_until_) {
+    Pause(absl::StrCat("ZooKeeper confirmed nothing for ",
+                       absl::FormatDuration(absl::Trunc(Lease(), absl::Milliseconds(1))),
+                       " (its server may be cut off from the others)"));
+  }
+  if (syncing_) return;
+  syncing_ = true;
+  const absl::Time issued = loop_.Now();
+  const int64_t session = session_->session_id();
+  session_->Sync(ElectionPath(session_->url()), [this, issued, session](int rc) {
+    syncing_ = false;
+    if (rc != ZOK || !leading_ || session != session_->session_id()) return;
+    // The ensemble's leader answered: the session lived when this was sent.
+    lease_until_ = std::max(lease_until_, issued + Lease());
+    if (disconnected_timer_ != 0 && session_->connected_now() && loop_.Now() < lease_until_) {
+      Resume("ZooKeeper confirmed the session again");
+    }
   });
 }
 
@@ -139,15 +168,20 @@ void MasterElection::OnLeader(const std::optional<LeaderInfo>& leader) {
   if (!leading_ && us) {
     leading_ = true;
     elected_at_ = loop_.Now();
+    lease_until_ = elected_at_ + Lease();
     AGORA_LOG(INFO, "master") << "elected leader (" << node_ << ")";
     callbacks_.on_elected();
+    lease_timer_ = loop_.Every(session_->negotiated_timeout() / 6, [this] { RenewLease(); });
+    RenewLease();
     // Recovery blocked the loop: a loss of ZooKeeper meanwhile is not heard of yet.
-    if (leading_ && !session_->connected_now() && disconnected_timer_ == 0) Pause();
+    if (leading_ && !session_->connected_now() && disconnected_timer_ == 0) Pause("lost ZooKeeper");
   }
 }
 
 void MasterElection::Depose(const std::string& why) {
   leading_ = false;
+  loop_.Cancel(lease_timer_);
+  lease_timer_ = 0;
   callbacks_.on_deposed(why);
 }
 

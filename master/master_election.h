@@ -4,7 +4,9 @@
 // the lowest sequence leads (common/leader_detector.h).
 //
 // Leading ends only with the process. The moment a leader loses its
-// connection to ZooKeeper it pauses (`on_paused`): it reads nothing and
+// connection to ZooKeeper, or ZooKeeper's leader has not confirmed its
+// session lately (its server may be cut off from the rest of the ensemble
+// and still answer pings), it pauses (`on_paused`): it reads nothing and
 // sends nothing, since it cannot know whether its session still lives. The
 // client reports a lost connection a third of the session timeout before the
 // ensemble can expire the session (two thirds without an answer against the
@@ -73,8 +75,15 @@ class MasterElection {
   void ContendFailed(int rc, absl::string_view what);
   // A standby whose node vanished (its session alive) contends again.
   void OnListed(const std::vector<std::string>& names);
-  // A leader without ZooKeeper: paused at once, deposed after the grace.
-  void Pause();
+  // A leader without ZooKeeper: paused at once, deposed after the grace
+  // unless Resume()d.
+  void Pause(const std::string& why);
+  void Resume(const std::string& why);
+  // Leading needs the ensemble's leader to confirm the session: a sync every
+  // sixth of the session timeout; one answered renews the lease to two
+  // thirds of the timeout after it was sent. A lease run out pauses.
+  absl::Duration Lease() const;
+  void RenewLease();
   void OnLeader(const std::optional<LeaderInfo>& leader);
   void Depose(const std::string& why);
 
@@ -89,7 +98,10 @@ class MasterElection {
   bool creating_ = false;
   bool leading_ = false;
   absl::Time elected_at_ = absl::InfinitePast();
-  EventLoop::TimerId disconnected_timer_ = 0;
+  EventLoop::TimerId disconnected_timer_ = 0;  // while paused: until deposed
+  EventLoop::TimerId lease_timer_ = 0;
+  absl::Time lease_until_ = absl::InfinitePast();
+  bool syncing_ = false;
 };
 
 }  // namespace agora::master

@@ -47,9 +47,13 @@ const FrameworkRecord* Master::SubscribedFrom(const PeerId& peer, const std::str
                                               const std::string& role) const {
   auto it = framework_by_peer_.find({peer, name});
   if (it == framework_by_peer_.end()) return nullptr;
-  const FrameworkRecord& fw = frameworks_.at(it->second);
+  auto fw = frameworks_.find(it->second);
   const std::string principal = sender_ != nullptr ? sender_->name : std::string();
-  return fw.role == role && fw.principal == principal ? &fw : nullptr;
+  if (fw == frameworks_.end() || fw->second.peer != peer || fw->second.name != name || fw->second.role != role ||
+      fw->second.principal != principal) {
+    return nullptr;
+  }
+  return &fw->second;
 }
 
 void Master::ForgetConnection(const FrameworkRecord& fw) {
@@ -96,8 +100,6 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
   }
   auto [it, inserted] = frameworks_.try_emplace(id);
   FrameworkRecord& fw = it->second;
-  ForgetConnection(fw);
-  framework_by_peer_[{peer, name}] = id;
   if (!inserted) {
     if (fw.role != role) {
       return SendError(peer, rid, wire::ErrorCode::INVALID_ARGUMENT,
@@ -120,10 +122,12 @@ void Master::OnSubscribe(const PeerId& peer, uint64_t rid, wire::Subscribe::Read
       }
     }
   }
+  ForgetConnection(fw);  // by the connection and name it had
   fw.name = name;
   fw.endpoint = msg.getEndpoint();
   fw.endpoint_cert_sha256 = msg.getEndpointCertSha256();
   fw.peer = peer;
+  framework_by_peer_[{peer, name}] = id;  // once every check passed
   if (sender_ != nullptr) fw.principal = sender_->name;
   fw.state = FrameworkState::kActive;
   fw.failover_timeout = absl::Milliseconds(msg.getFailoverTimeoutMs());
@@ -204,13 +208,26 @@ void Master::StartFailoverTimeout(const FrameworkId& id) {
   FrameworkRecord& fw = it->second;
   fw.failover_timer = 0;
   if (fw.state == FrameworkState::kActive) return;  // it came back meanwhile
+  if (!MayDecide()) {
+    fw.failover_timer = loop_.After(options_.heartbeat_interval, [this, id] { StartFailoverTimeout(id); });
+    return;
+  }
   if (fw.failover_timeout <= absl::ZeroDuration()) {
     RemoveFramework(id, "disconnected with no failover timeout");
     return;
   }
-  fw.failover_timer = loop_.After(fw.failover_timeout, [this, id] {
-    RemoveFramework(id, "its failover timeout expired");
-  });
+  fw.failover_timer = loop_.After(fw.failover_timeout, [this, id] { OnFailoverTimeout(id); });
+}
+
+void Master::OnFailoverTimeout(const FrameworkId& id) {
+  auto it = frameworks_.find(id);
+  if (it == frameworks_.end()) return;
+  if (!MayDecide()) {
+    it->second.failover_timer = loop_.After(options_.heartbeat_interval, [this, id] { OnFailoverTimeout(id); });
+    return;
+  }
+  it->second.failover_timer = 0;
+  RemoveFramework(id, "its failover timeout expired");
 }
 
 void Master::RemoveFramework(const FrameworkId& id, absl::string_view why) {

@@ -112,6 +112,10 @@ void Master::OnDrainDeadline(const AgentId& id) {
   AgentRecord& agent = it->second;
   agent.drain_timer = 0;
   if (agent.drain_deadline == absl::InfinitePast()) return;
+  if (!MayDecide()) {
+    agent.drain_timer = loop_.After(options_.heartbeat_interval, [this, id] { OnDrainDeadline(id); });
+    return;
+  }
   int killed = 0;
   for (const TaskKey& key : agent.tasks) {
     auto t = tasks_.find(key);

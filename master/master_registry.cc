@@ -91,6 +91,10 @@ void Master::Recover(const RegistryState& state) {
 }
 
 void Master::ExpireUnregisteredAgents() {
+  if (!MayDecide()) {
+    loop_.After(options_.heartbeat_interval, [this] { ExpireUnregisteredAgents(); });
+    return;
+  }
   // Through the mass-expiry guard, as silent agents are: if the master
   // itself is cut off after a restart, its agents must not all turn
   // unreachable (and later gone) at once.

@@ -1,5 +1,7 @@
 #include "common/event_loop.h"
 
+#include <unistd.h>
+
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -74,6 +76,33 @@ TEST(EventLoopTest, PostAndStopWorkFromAnotherThread) {
   loop.Run();
   other.join();
   EXPECT_EQ(posted, 1);
+}
+
+}  // namespace
+}  // namespace agora
+
+namespace agora {
+namespace {
+
+// A posted callback (a ZooKeeper event pausing the master's router) may
+// unwatch what the same turn found readable: that handler no longer runs,
+// and the others still run, each its own.
+TEST(EventLoopTest, AHandlerUnwatchedByAPostedCallbackDoesNotRunAndTheOthersRunTheirOwn) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  int a[2], b[2];
+  ASSERT_EQ(::pipe(a), 0);
+  ASSERT_EQ(::pipe(b), 0);
+  int ran_a = 0, ran_b = 0;
+  loop.WatchFd(a[0], [&] { ++ran_a; });
+  loop.WatchFd(b[0], [&] { ++ran_b; });
+  ASSERT_EQ(::write(a[1], "x", 1), 1);
+  ASSERT_EQ(::write(b[1], "x", 1), 1);
+  loop.Post([&] { loop.UnwatchFd(a[0]); });
+  loop.RunOnce(absl::Seconds(1));
+  EXPECT_EQ(ran_a, 0);
+  EXPECT_EQ(ran_b, 1);
+  for (int fd : {a[0], a[1], b[0], b[1]}) ::close(fd);
 }
 
 }  // namespace

@@ -183,6 +183,9 @@ TEST(ZkFaultTest, AMinorityDiesNothingStopsAMajorityDiesTheLeaderStopsUntilItIsB
   EXPECT_EQ(cluster.LeaderIndex(), leader);
   EXPECT_TRUE(cluster.WaitForAgents(1, absl::Seconds(10)));
   EXPECT_NE(FileText(leader_log).find("connected to", at + said.size()), std::string::npos);
+  // It paused while it had no server, and resumed on the same session.
+  EXPECT_NE(FileText(leader_log).find("lost ZooKeeper: pausing", at), std::string::npos) << FileText(leader_log);
+  EXPECT_NE(FileText(leader_log).find("within the session: leading again", at), std::string::npos);
 
   // A majority gone: the leader stops within the session timeout; the other
   // master runs on, not leading.
@@ -204,6 +207,45 @@ TEST(ZkFaultTest, AMinorityDiesNothingStopsAMajorityDiesTheLeaderStopsUntilItIsB
   EXPECT_EQ(cluster.LeaderIndex(absl::Seconds(60)), standby);
   cluster.StartMaster(leader);  // as its supervisor would
   EXPECT_TRUE(cluster.WaitForAgents(1, absl::Seconds(30)));
+}
+
+// The leading master's ZooKeeper server cut off from the other two (frozen
+// here, the ensemble's leader among them). Cut off, a server goes on
+// answering its clients' pings until it gives up on its leader (syncLimit:
+// 10 s here), while the other side could expire the master's session after
+// 2 s. The master's lease, renewed only through ZooKeeper's leader, runs out
+// first: it pauses and exits long before its server would have dropped it.
+TEST(ZkFaultTest, ALeaderWhoseServerIsCutOffFromTheEnsembleStopsBeforeItsServerNotices) {
+  ZkEnsemble zk(3, "127.0.0.1", /*sync_limit_ticks=*/40);
+  ASSERT_TRUE(zk.WaitServing());
+  int follower = -1;
+  for (int i = 0; i < zk.size() && follower < 0; ++i) {
+    if (zk.Srvr(i).find("Mode: follower") != std::string::npos) follower = i;
+  }
+  ASSERT_GE(follower, 0);
+  ClusterOptions options = HaOptions(zk, "/cutoff", 2, 0);
+  options.zk = absl::StrCat("zk://127.0.0.1:", zk.client_port(follower), "/cutoff");  // that server only
+  LocalCluster cluster(options);
+  const int leader = cluster.LeaderIndex();
+  ASSERT_GE(leader, 0);
+  const std::string leader_log = cluster.dir() + (leader == 0 ? "/master.log" : "/master1.log");
+  ASSERT_TRUE(WaitFor([&] { return cluster.Cli({"status"}).exit_code == 0; }, absl::Seconds(30)));  // recovered
+
+  for (int i = 0; i < zk.size(); ++i) {
+    if (i != follower) zk.Signal(i, SIGSTOP);
+  }
+  const absl::Time cut = absl::Now();
+  const bool exited = cluster.master_process(leader).Wait(absl::Seconds(6));
+  const absl::Duration took = absl::Now() - cut;
+  for (int i = 0; i < zk.size(); ++i) {
+    if (i != follower) zk.Signal(i, SIGCONT);
+  }
+  ASSERT_TRUE(exited) << "still leading " << took << " after its server was cut off\n" << FileText(leader_log);
+  EXPECT_NE(FileText(leader_log).find("ZooKeeper confirmed nothing"), std::string::npos) << FileText(leader_log);
+  cluster.StopMaster(leader);
+  // The ensemble whole again: the other master leads.
+  ASSERT_TRUE(zk.WaitServing());
+  EXPECT_EQ(cluster.LeaderIndex(absl::Seconds(60)), 1 - leader);
 }
 
 }  // namespace

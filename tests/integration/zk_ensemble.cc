@@ -15,7 +15,8 @@
 namespace agora::testing {
 namespace fs = std::filesystem;
 
-ZkEnsemble::ZkEnsemble(int size, std::string address) : address_(std::move(address)), servers_(size) {
+ZkEnsemble::ZkEnsemble(int size, std::string address, int sync_limit_ticks)
+    : address_(std::move(address)), servers_(size) {
   std::string tmpl = (fs::temp_directory_path() / "agora-zk-XXXXXX").string();
   dir_ = ::mkdtemp(tmpl.data());
   for (Server& s : servers_) {
@@ -28,7 +29,7 @@ ZkEnsemble::ZkEnsemble(int size, std::string address) : address_(std::move(addre
     fs::create_directories(home / "data");
     std::ofstream(home / "data" / "myid") << i + 1 << "\n";
     std::ofstream cfg(home / "zoo.cfg");
-    cfg << "tickTime=250\ninitLimit=20\nsyncLimit=10\n"
+    cfg << "tickTime=250\ninitLimit=20\nsyncLimit=" << sync_limit_ticks << "\n"
         << "dataDir=" << (home / "data").string() << "\n"
         << "clientPort=" << servers_[i].client_port << "\nclientPortAddress=" << address_ << "\n"
         << "admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n"
@@ -65,6 +66,10 @@ void ZkEnsemble::Start(int i) {
                                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                                (home / "zoo.cfg").string()},
       (home / "server.log").string());
+}
+
+void ZkEnsemble::Signal(int i, int sig) {
+  if (servers_[i].process) servers_[i].process->Signal(sig);
 }
 
 void ZkEnsemble::Kill(int i) {

@@ -17,7 +17,9 @@ namespace agora::testing {
 class ZkEnsemble {
  public:
   // Clients reach it at `address` (a test's network namespace host side).
-  explicit ZkEnsemble(int size = 3, std::string address = "127.0.0.1");
+  // A server cut off from the others keeps serving its clients for
+  // `sync_limit_ticks` ticks.
+  explicit ZkEnsemble(int size = 3, std::string address = "127.0.0.1", int sync_limit_ticks = 10);
   ~ZkEnsemble();  // stops every server
 
   // zk://ADDRESS:P1,ADDRESS:P2,.../ROOT
@@ -26,6 +28,7 @@ class ZkEnsemble {
   int client_port(int i) const { return servers_[i].client_port; }
   void Start(int i);
   void Kill(int i);  // SIGKILL
+  void Signal(int i, int sig);  // SIGSTOP, SIGCONT: a server frozen, then back
   bool running(int i) const { return servers_[i].process != nullptr; }
   // Until every running server serves (answers `srvr` with its mode).
   bool WaitServing(absl::Duration timeout = absl::Seconds(60));

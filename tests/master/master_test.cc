@@ -59,6 +59,31 @@ TEST_F(MasterTest, AFrameworkThatSubscribesAgainBeforeItHeardItsIdStaysOneFramew
   EXPECT_NE(next, first);
 }
 
+// A refused subscription leaves nothing behind that a later one could trip
+// on (it once left an entry naming a framework since removed).
+TEST_F(MasterTest, ARefusedResubscriptionLeavesNoTraceForALaterSubscription) {
+  auto subscribe = [&](const PeerId& peer, const std::string& id, const std::string& role) {
+    WireMessage msg;
+    auto sub = NewEnvelope(msg, 2).initSubscribe();
+    sub.setFrameworkId(id);
+    sub.setName("sweep");
+    sub.setRole(role);
+    EXPECT_TRUE(Deliver(peer, msg).ok());
+    auto replies = transport_.Take(peer, W::SUBSCRIBED);
+    return replies.empty() ? std::string() : std::string(replies[0]->env().getSubscribed().getFrameworkId());
+  };
+  const std::string first = subscribe("p1", "", "r");
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(subscribe("p2", first, "other-role"), "");  // refused: a role cannot change
+  EXPECT_EQ(TakeErrors("p2").size(), 1u);
+  WireMessage teardown;
+  NewEnvelope(teardown, 3).initTeardown().setFrameworkId(first);
+  ASSERT_TRUE(Deliver("p1", teardown).ok());
+  const std::string next = subscribe("p2", "", "r");
+  EXPECT_FALSE(next.empty());
+  EXPECT_NE(next, first);
+}
+
 TEST_F(MasterTest, RejectsAnAgentWithoutHostnameOrResources) {
   WireMessage msg;
   auto reg = NewEnvelope(msg, 1).initRegisterAgent();
@@ -404,6 +429,33 @@ TEST_F(MasterTest, TheApiOfADisconnectedFrameworkIsUnavailableAndOfAnUnknownOneN
   };
   EXPECT_EQ(ask("framework:fw-fw1"), wire::ErrorCode::UNAVAILABLE);
   EXPECT_EQ(ask("framework:nobody"), wire::ErrorCode::NOT_FOUND);
+}
+
+// A leader paused (out of touch with ZooKeeper) decides nothing: a
+// failover timeout or an agent's gone timeout that comes due meanwhile waits
+// until it has resumed and read what queued up, so a framework that
+// re-subscribes right then keeps its tasks.
+TEST_F(MasterTest, TimeSpentPausedNeverCountsAgainstAFrameworkOrAnAgent) {
+  RegisterAgent("agent1");
+  const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
+  const std::string silent = RegisterAgent("agent2");
+  Silence("fw1");
+  Silence("agent2");
+  Advance(absl::Seconds(6));
+  ASSERT_EQ(master_->frameworks().at(fw).state, FrameworkState::kDisconnected);
+  ASSERT_EQ(master_->agents().at(silent).state, AgentState::kUnreachable);
+  master_->SetPaused(true);
+  Advance(absl::Hours(2));  // past the failover timeout and the agent's gone timeout
+  master_->SetPaused(false);
+  EXPECT_TRUE(master_->frameworks().contains(fw));
+  EXPECT_EQ(master_->agents().at(silent).state, AgentState::kUnreachable);
+  EXPECT_EQ(Subscribe("fw1-again", "*", fw, absl::Seconds(30)), fw);  // queued while paused, read now
+  Advance(absl::Seconds(5));
+  ASSERT_TRUE(master_->frameworks().contains(fw));
+  EXPECT_EQ(master_->frameworks().at(fw).tasks.size(), 1u);
+  EXPECT_EQ(transport_.Count("agent1", wire::Envelope::KILL_TASK), 0u);
+  // Nothing came back for agent2: gone once the master could decide again.
+  EXPECT_EQ(master_->agents().at(silent).state, AgentState::kGone);
 }
 
 TEST_F(MasterTest, FrameworkResubscribingWithItsIdKeepsItsTasks) {
