@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "frameworks/sdk/master_client.h"
 #include "tools/table.h"
@@ -59,6 +61,72 @@ int FreePort() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+// A process's command line, split at its NULs.
+std::vector<std::string> CommandLine(pid_t pid) {
+  const std::string raw = ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::vector<std::string> argv;
+  for (size_t at = 0; at < raw.size();) {
+    const size_t end = raw.find('\0', at);
+    argv.push_back(raw.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return argv;
+}
+
+std::vector<pid_t> AllPids() {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    pid_t pid = 0;
+    if (absl::SimpleAtoi(e.path().filename().string(), &pid)) pids.push_back(pid);
+  }
+  return pids;
+}
+
+// The port ranges that the agents running on this machine offer (any
+// cluster's: read from their --resources), as [first, last] pairs.
+std::vector<std::pair<int, int>> OfferedPortRanges() {
+  std::vector<std::pair<int, int>> ranges;
+  for (pid_t pid : AllPids()) {
+    const std::vector<std::string> argv = CommandLine(pid);
+    if (argv.empty() || fs::path(argv[0]).filename() != "agora-agent") continue;
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      if (argv[i] != "--resources") continue;
+      const size_t open = argv[i + 1].find("ports:[");
+      if (open == std::string::npos) continue;
+      const std::string list = argv[i + 1].substr(open + 7, argv[i + 1].find(']', open) - open - 7);
+      for (absl::string_view range : absl::StrSplit(list, ',')) {
+        std::pair<absl::string_view, absl::string_view> ends = absl::StrSplit(range, '-');
+        int first = 0, last = 0;
+        if (absl::SimpleAtoi(ends.first, &first) && absl::SimpleAtoi(ends.second, &last)) {
+          ranges.emplace_back(first, last);
+        }
+      }
+    }
+  }
+  return ranges;
+}
+
+// The first of `count` ports, below the kernel's ephemeral ports (32768 and
+// up, which outgoing connections would take from under the tasks), that no
+// running agent offers and no one listens on; 0 if there is none. `taken`
+// grows by the range returned.
+int FreePortRange(int count, std::vector<std::pair<int, int>>& taken) {
+  for (int first = 20000; first + count <= 32768; first += count) {
+    const int last = first + count - 1;
+    const bool offered = std::any_of(taken.begin(), taken.end(),
+                                     [&](const auto& r) { return r.first <= last && first <= r.second; });
+    if (offered) continue;
+    bool free = true;
+    for (int port = first; free && port <= last; ++port) free = PortFree(port);
+    if (!free) continue;
+    taken.emplace_back(first, last);
+    return first;
+  }
+  return 0;
 }
 
 // Starts argv as a daemon in its own session, output appended to `log`.
@@ -207,12 +275,65 @@ bool ZooKeeperServes(int port) {
   return answer.find("Mode: ") != std::string::npos;
 }
 
-// The recorded process called `name`, or null.
+// The recorded process called `name` ("batch" and "services" name the
+// frameworks too), or null.
 json* FindProcess(json& cluster, const std::string& name) {
+  const std::string wanted = name == "batch" || name == "services" ? "agora-" + name : name;
   for (json& p : cluster["processes"]) {
-    if (p["name"] == name) return &p;
+    if (p["name"] == wanted) return &p;
   }
   return nullptr;
+}
+
+// What tells a recorded process from any other: its --work_dir (ZooKeeper:
+// its zoo.cfg, the last argument).
+std::string Identity(const std::vector<std::string>& argv) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--work_dir") return argv[i + 1];
+  }
+  return argv.empty() ? "" : argv.back();
+}
+
+// Records whose process is gone are pointed at a process of the same program
+// and identity started by other hands (a daemon restarted outside `agora
+// dev`): `dev status` shows it and `dev down` stops it. Saves cluster.json
+// when it adopted any.
+void AdoptRestarted(json& cluster, const std::string& dir) {
+  bool adopted = false;
+  for (json& p : cluster["processes"]) {
+    if (Ours(p) || !p.contains("argv")) continue;
+    const std::vector<std::string> recorded = p["argv"].get<std::vector<std::string>>();
+    if (recorded.empty()) continue;
+    const std::string identity = Identity(recorded);
+    for (pid_t pid : AllPids()) {
+      const std::vector<std::string> argv = CommandLine(pid);
+      if (argv.empty() || fs::path(argv[0]).filename() != fs::path(recorded[0]).filename() ||
+          Identity(argv) != identity) {
+        continue;
+      }
+      p["pid"] = pid;
+      p["start_time"] = StartTime(pid);
+      adopted = true;
+      break;
+    }
+  }
+  if (adopted) std::ofstream(fs::path(dir) / "cluster.json") << cluster.dump(2) << "\n";
+}
+
+// The cluster in `dir`, its records pointed at the daemons restarted by hand.
+std::optional<json> LoadRunningCluster(const std::string& dir) {
+  auto cluster = LoadCluster(dir);
+  if (cluster) AdoptRestarted(*cluster, dir);
+  return cluster;
+}
+
+// Starts the recorded process again with its command line; records it.
+pid_t Restart(json& cluster, json& p, const std::string& dir) {
+  const pid_t pid = Spawn(p["argv"].get<std::vector<std::string>>(), p["log"].get<std::string>());
+  p["pid"] = pid;
+  p["start_time"] = StartTime(pid);
+  std::ofstream(fs::path(dir) / "cluster.json") << cluster.dump(2) << "\n";
+  return pid;
 }
 
 // agora-services stops its HAProxy when it stops; one it left behind by
@@ -338,12 +459,13 @@ int DevUp(const DevArgs& a) {
     return abort("the master did not start");
   }
   if (!exited.empty()) return abort(exited);
-  // Each agent gets a share of the machine and its own port range.
+  // Each agent gets a share of the machine and 100 ports of its own, which
+  // no other agent on this machine (another dev cluster's) offers.
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::pair<int, int>> offered = OfferedPortRanges();
   for (int i = 0; i < a.agents; ++i) {
-    // 100 ports each from 28000: below the kernel's ephemeral ports (32768+),
-    // which outgoing connections would otherwise take from under the tasks.
-    const int ports = 28000 + i * 100;
+    const int ports = FreePortRange(100, offered);
+    if (ports == 0) return abort("no 100 free ports below 32768 are left for an agent");
     start(absl::StrCat("agent-", i),
           {bin + "/agora-agent", "--master", master, "--work_dir", absl::StrCat(dir, "/agent-", i),
            "--hostname", absl::StrCat("dev-agent-", i), "--attributes", absl::StrCat("zone:z", i % 3),
@@ -390,7 +512,7 @@ int DevUp(const DevArgs& a) {
 
 int DevStatus(const DevArgs& a) {
   const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
-  auto cluster = LoadCluster(dir);
+  auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir, " (start one with `agora dev up`)"));
   json out = *cluster;
   bool all = true;
@@ -418,7 +540,7 @@ int DevStatus(const DevArgs& a) {
 
 int DevDown(const DevArgs& a) {
   const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
-  auto cluster = LoadCluster(dir);
+  auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   StopCluster((*cluster)["processes"], absl::Seconds(10));
   StopLeftoverHaproxy(dir);
@@ -429,7 +551,7 @@ int DevDown(const DevArgs& a) {
 
 int DevKill(const DevArgs& a) {
   const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
-  auto cluster = LoadCluster(dir);
+  auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   json* p = FindProcess(*cluster, a.name);
   if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
@@ -444,17 +566,34 @@ int DevKill(const DevArgs& a) {
 
 int DevStart(const DevArgs& a) {
   const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
-  auto cluster = LoadCluster(dir);
+  auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   json* p = FindProcess(*cluster, a.name);
   if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
   if (Ours(*p)) return Fail(absl::StrCat(a.name, " is running already"));
   if (!p->contains("argv")) return Fail(absl::StrCat("cluster.json has no command line for ", a.name));
-  const pid_t pid = Spawn((*p)["argv"].get<std::vector<std::string>>(), (*p)["log"].get<std::string>());
-  (*p)["pid"] = pid;
-  (*p)["start_time"] = StartTime(pid);
-  std::ofstream(fs::path(dir) / "cluster.json") << cluster->dump(2) << "\n";
-  if (!a.json) std::cout << "agora dev: started " << a.name << " (pid " << pid << ")\n";
+  const pid_t pid = Restart(*cluster, *p, dir);
+  if (!a.json) std::cout << "agora dev: started " << (*p)["name"].get<std::string>() << " (pid " << pid << ")\n";
+  return 0;
+}
+
+int DevRestart(const DevArgs& a) {
+  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  auto cluster = LoadRunningCluster(dir);
+  if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
+  json* p = FindProcess(*cluster, a.name);
+  if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
+  if (!p->contains("argv")) return Fail(absl::StrCat("cluster.json has no command line for ", a.name));
+  const std::string name = (*p)["name"];
+  if (name.rfind("agent-", 0) == 0 && Ours(*p)) {
+    // As after a crash: a dev agent stopped by SIGTERM would kill its tasks
+    // (--kill_tasks_on_exit); killed, it finds them again when it starts.
+    ::kill((*p)["pid"].get<pid_t>(), SIGKILL);
+    WaitUntil([&] { return !Ours(*p); }, absl::Seconds(5));
+  }
+  Stop(json::array({*p}), name, absl::Seconds(10));  // the others: SIGTERM, a clean stop
+  const pid_t pid = Restart(*cluster, *p, dir);
+  if (!a.json) std::cout << "agora dev: restarted " << name << " (pid " << pid << ")\n";
   return 0;
 }
 

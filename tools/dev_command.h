@@ -20,7 +20,7 @@ struct DevArgs {
   int agents = 3;
   int port = 5050;  // the (first) master's; taken: a free one is used
   int masters = 1;  // more: through ZooKeeper
-  std::string name;  // kill, start: the process (`agora dev status` lists them)
+  std::string name;  // kill, start, restart: the process (`agora dev status` lists them)
   bool json = false;
 };
 
@@ -32,5 +32,6 @@ int DevStatus(const DevArgs& args);
 int DevDown(const DevArgs& args);
 int DevKill(const DevArgs& args);
 int DevStart(const DevArgs& args);
+int DevRestart(const DevArgs& args);
 
 }  // namespace agora::tools

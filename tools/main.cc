@@ -126,6 +126,11 @@ int main(int argc, char** argv) {
   CLI::App* dev_start = dev_cmd->add_subcommand(
       "start", "start one of the cluster's processes again, as it was\nExample: agora dev start master-0");
   dev_start->add_option("name", dev.name, "as `agora dev status` lists it")->required();
+  CLI::App* dev_restart = dev_cmd->add_subcommand(
+      "restart", "stop one of the cluster's processes and start it again (an agent as after a crash:\n"
+                 "its tasks keep running); `batch` and `services` name the frameworks\n"
+                 "Example: agora dev restart agent-1");
+  dev_restart->add_option("name", dev.name, "as `agora dev status` lists it")->required();
   dev_cmd->add_subcommand("status", "show the cluster's processes\nExample: agora dev status --json");
   dev_cmd->add_subcommand("down", "stop everything `up` started, tasks included\nExample: agora dev down");
 
@@ -194,6 +199,7 @@ int main(int argc, char** argv) {
     if (dev_cmd->get_subcommand("status")->parsed()) return DevStatus(dev);
     if (dev_kill->parsed()) return DevKill(dev);
     if (dev_start->parsed()) return DevStart(dev);
+    if (dev_restart->parsed()) return DevRestart(dev);
     return DevDown(dev);
   }
 

@@ -18,6 +18,8 @@ std::string RenderHaproxyConfig(std::vector<LbFrontend> frontends, const Haproxy
       "global\n"
       "  stats socket ", options.socket_path, " mode 600 level admin expose-fd listeners\n",
       "  hard-stop-after 30s\n"
+      // A port someone else holds is an error to report, not a port to share.
+      "  noreuseport\n"
       "\n"
       "defaults\n"
       "  mode tcp\n"

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <set>
 
+#include <httplib.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -207,6 +209,112 @@ TEST(DevTest, ThreeMastersCarryOnWhenTheLeaderIsKilled) {
   EXPECT_EQ(status.exit_code, 0) << status.out;  // every process runs again
   EXPECT_EQ(json::parse(status.out, nullptr, false)["processes"].size(), 8u) << status.out;
   EXPECT_EQ(leader(), second);  // the one back is a standby
+}
+
+// Processes naming `text` on their command line or running in it.
+std::vector<std::string> ProcessesOf(const std::string& text) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string cmdline = ReadProcFile((entry.path() / "cmdline").string());
+    std::error_code ec;
+    const std::string cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
+    if (cmdline.find(text) != std::string::npos || (!ec && cwd.rfind(text, 0) == 0)) {
+      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+      found.push_back(entry.path().filename().string() + ": " + cmdline);
+    }
+  }
+  return found;
+}
+
+// Two dev clusters on one machine: their agents offer ports of their own; a
+// load balancer port the other cluster's HAProxy holds is an error reported,
+// not a port shared; a daemon restarted by hand is shown and stopped like
+// the rest, and `dev restart` restarts one.
+TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
+  const std::string base = std::filesystem::temp_directory_path() / absl::StrCat("agora-dev-two-", ::getpid());
+  const std::string dirs[2] = {base + "-a", base + "-b"};
+  struct Cleanup {
+    const std::string* dirs;
+    ~Cleanup() {
+      for (int i = 0; i < 2; ++i) {
+        Agora(absl::StrCat("dev down --dir ", dirs[i]));
+        std::filesystem::remove_all(dirs[i]);
+      }
+    }
+  } cleanup{dirs};
+  std::string masters[2];
+  std::string ports[2];
+  for (int i = 0; i < 2; ++i) {
+    CliResult up = Agora(absl::StrCat("dev up --dir ", dirs[i], " --agents 1 --port ", FreeMasterPort(), " --json"));
+    ASSERT_EQ(up.exit_code, 0) << up.out;
+    masters[i] = absl::StrCat("--master ", json::parse(up.out, nullptr, false)["master"].get<std::string>());
+    json agents = json::parse(Agora(absl::StrCat(masters[i], " agents --json")).out, nullptr, false);
+    ASSERT_EQ(agents.size(), 1u);
+    ports[i] = agents[0]["resources"]["ports"].dump();
+  }
+  EXPECT_NE(ports[0], ports[1]);
+
+  if (std::filesystem::exists("/usr/sbin/haproxy")) {
+    const int port = FreePort();
+    const std::string spec = base + "-edge.yaml";
+    std::ofstream(spec) << "services:\n  - {name: edge, command: 'exec sleep 3600', ports: [http],\n"
+                        << "     resources: {cpus: 0.1, mem: 16}, load_balancer: {port: " << port << "}}\n";
+    auto lb_state = [&](int i) {
+      httplib::Client http(FirstLine(dirs[i] + "/agora-services/endpoint"));
+      auto res = http.Get("/state");
+      return res ? json::parse(res->body, nullptr, false)["load_balancer"] : json();
+    };
+    for (int i = 0; i < 2; ++i) {
+      CliResult deployed = Agora(absl::StrCat(masters[i], " service deploy ", spec));
+      ASSERT_EQ(deployed.exit_code, 0) << deployed.out;
+      if (i == 0) {
+        ASSERT_TRUE(WaitFor([&] { return lb_state(0).value("pid", 0) > 0; }, absl::Seconds(20))) << lb_state(0);
+      }
+    }
+    EXPECT_TRUE(WaitFor([&] { return lb_state(1).value("last_error", "").find(std::to_string(port)) != std::string::npos; },
+                        absl::Seconds(20)))
+        << lb_state(1);
+    std::filesystem::remove(spec);
+  }
+
+  // agora-batch of the second cluster killed, and started again by hand
+  // (out of `agora dev`'s sight, in a session of its own).
+  std::ifstream in(dirs[1] + "/cluster.json");
+  const json recorded = json::parse(in, nullptr, false);
+  json batch;
+  for (const json& p : recorded["processes"]) {
+    if (p["name"] == "agora-batch") batch = p;
+  }
+  ASSERT_TRUE(batch.is_object()) << recorded.dump();
+  const pid_t old_pid = batch["pid"];
+  ::kill(old_pid, SIGKILL);
+  ASSERT_TRUE(WaitFor([&] { return ::kill(old_pid, 0) != 0; }, absl::Seconds(10)));
+  std::string command = "setsid";
+  for (const std::string& arg : batch["argv"].get<std::vector<std::string>>()) absl::StrAppend(&command, " '", arg, "'");
+  ASSERT_EQ(RunShell(absl::StrCat(command, " >>", dirs[1], "/by-hand.log 2>&1 </dev/null &")).exit_code, 0);
+  auto batch_status = [&] {
+    json status = json::parse(Agora(absl::StrCat("dev status --dir ", dirs[1], " --json")).out, nullptr, false);
+    for (const json& p : status["processes"]) {
+      if (p["name"] == "agora-batch") return p;
+    }
+    return json();
+  };
+  json seen;
+  ASSERT_TRUE(WaitFor([&] { return (seen = batch_status()).value("running", false); }, absl::Seconds(10))) << seen;
+  EXPECT_NE(seen["pid"], old_pid);
+  const pid_t by_hand = seen["pid"];
+  CliResult restarted = Agora(absl::StrCat("dev restart batch --dir ", dirs[1]));
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.out;
+  seen = batch_status();
+  EXPECT_TRUE(seen.value("running", false)) << seen;
+  EXPECT_NE(seen["pid"], by_hand);
+
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Agora(absl::StrCat("dev down --dir ", dirs[i])).exit_code, 0);
+    std::vector<std::string> left;
+    WaitFor([&] { return (left = ProcessesOf(dirs[i])).empty(); }, absl::Seconds(10));
+    EXPECT_TRUE(left.empty()) << absl::StrJoin(left, "\n");
+  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ TEST(HaproxyConfigTest, OneListenSectionPerServiceWithItsPolicyAndWeightedServer
   const std::string cfg = RenderHaproxyConfig(frontends, {"127.0.0.1", "/run/lb.sock"});
   EXPECT_NE(cfg.find("stats socket /run/lb.sock mode 600 level admin expose-fd listeners\n"), std::string::npos);
   EXPECT_NE(cfg.find("mode tcp\n"), std::string::npos);
+  EXPECT_NE(cfg.find("  noreuseport\n"), std::string::npos);  // a port held by another is an error, not shared
   const std::string web =
       "listen web\n  bind 127.0.0.1:10080\n  balance leastconn\n"
       "  server web.v1.a 10.0.0.1:31000 weight 16\n  server web.v1.b 10.0.0.2:31001 weight 32\n";
