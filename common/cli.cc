@@ -83,7 +83,9 @@ bool StartLogging(const LogFlags& flags, const std::string& default_file) {
 }
 
 void ReopenLogOnHangup(absl::string_view component) {
-  if (ReopenLogFile()) {
+  if (!HasLogFile()) {
+    AGORA_LOG(INFO, component) << "SIGHUP: no log file to reopen (logging to stderr only)";
+  } else if (ReopenLogFile()) {
     AGORA_LOG(INFO, component) << "SIGHUP: log file reopened";
   } else {
     AGORA_LOG(WARNING, component) << "SIGHUP: cannot reopen the log file (" << std::strerror(errno)

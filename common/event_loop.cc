@@ -134,9 +134,10 @@ void EventLoop::RunOnce(absl::Duration max_wait) {
     DrainWakeFd();
     RunPosted();
   }
-  // Callbacks (the posted ones above too) may (un)watch: each ready item is
-  // looked up by its socket or fd, skipped if no longer watched, and the
-  // handlers run from a snapshot.
+  // The posted callbacks above may have (un)watched: each ready item is
+  // looked up by its socket or fd and skipped if no longer watched. The
+  // handlers run from a snapshot (one that an earlier handler of this turn
+  // unwatched still runs: handlers only read without blocking).
   std::vector<std::function<void()>> ready;
   for (size_t i = 1; i < items.size(); ++i) {
     auto w = std::find_if(watched_.begin(), watched_.end(), [&](const Watched& w) {

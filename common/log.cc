@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -103,7 +104,6 @@ LogLine::~LogLine() {
   const int level = static_cast<int>(level_);
   const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::ostringstream line;
-  if (g_journal) line << kJournalPriorities[level];
   if (g_json) {
     line << "{\"time\":\"" << time << "\",\"level\":\"" << kLevelWords[level] << "\",\"component\":";
     JsonString(line, component_);
@@ -116,14 +116,20 @@ LogLine::~LogLine() {
     line << ",\"message\":";
     JsonString(line, stream_.str());
     line << "}\n";
-  } else if (g_journal) {
-    line << component_ << ": " << stream_.str() << '\n';
   } else {
     line << kLevelNames[level] << ' ' << time << ' ' << component_ << ": " << stream_.str() << '\n';
   }
   const std::string text = line.str();
-  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+  // The journal stamps its lines and reads their priority from a prefix; a
+  // file keeps the whole line.
+  const std::string to_stderr =
+      !g_journal ? text
+                 : absl::StrCat(kJournalPriorities[level],
+                                g_json ? text : absl::StrCat(component_, ": ", stream_.str(), "\n"));
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, to_stderr.data(), to_stderr.size());
   if (int fd = g_file.load(); fd >= 0) n = ::write(fd, text.data(), text.size());
 }
+
+bool HasLogFile() { return g_file.load() >= 0; }
 
 }  // namespace agora

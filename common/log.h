@@ -8,9 +8,10 @@
 //
 // Times are RFC 3339, UTC. Fields (With()) are keys of their own in JSON
 // lines, for filtering by agent, framework or task; text lines say them in
-// the message. When stderr is systemd's journal (SetLogToJournal), lines
-// carry the journal's priority prefix instead of a time, which the journal
-// adds itself. Thread-safe: each line is one write() per sink.
+// the message. When stderr is systemd's journal (SetLogToJournal), what goes
+// there carries the journal's priority prefix, and text lines no time (the
+// journal adds its own); a log file still gets whole lines. Thread-safe:
+// each line is one write() per sink.
 //
 // Example:
 //   AGORA_LOG(INFO, "master").With("agent", id) << "agent " << id << " registered";
@@ -37,6 +38,7 @@ bool OpenLogFile(const std::string& path);
 // Opens the log file's path again (after logrotate moved it: SIGHUP). False
 // if it cannot; the old file is kept then.
 bool ReopenLogFile();
+bool HasLogFile();
 void SetLogJson(bool json);
 // stderr is systemd's journal: JOURNAL_STREAM names its device and inode.
 bool StderrIsJournal();

@@ -243,10 +243,15 @@ int main(int argc, char** argv) {
                     AdvertisedUrl(http_host, (*http)->port(), (*http)->tls()), HostName(),
                     std::string(kVersion)};
     master::MasterElection::Callbacks callbacks;
-    // Exits a leader that cannot go on; its session closed first, its node
-    // goes now and another master may lead at once.
-    auto close_session = [&] { zookeeper_close(election->session().handle()); };
-    callbacks.on_elected = [&] {
+    // Before a leader that cannot go on exits: its session closed, its node
+    // goes now and another master may lead at once. Only while connected: a
+    // close cannot reach the ensemble otherwise (the session expires by
+    // itself), and the C client was seen to crash closing a handle whose
+    // connection had just timed out.
+    auto close_session = [&] {
+      if (election->session().connected_now()) zookeeper_close(election->session().handle());
+    };
+    callbacks.on_elected = [&, close_session] {  // a copy: this block ends before the loop runs
       auto store = master::OpenZkRegistry(election->session().handle(), zk_url->root + "/registry",
                                           election->node_path(), &loop);
       absl::Status s = store.ok() ? lead(*std::move(store), {zk, election->node_path(), loop.Now()})

@@ -154,9 +154,9 @@ class Master {
   // silence was its own).
   void SetPaused(bool paused);
   // False while paused and for a heartbeat interval after: expiries and
-  // timeouts that come due then wait (and are tried again a heartbeat
-  // interval later), so that time paused never counts against an agent or a
-  // framework, and what queued up meanwhile is read before anything is decided.
+  // timeouts that come due then wait (tried again a heartbeat interval
+  // later), so that none acts while the master is paused, nor before what
+  // queued up meanwhile has been read.
   bool MayDecide() const;
 
   // Runs an allocation pass now and sends the offers (tests, timers).

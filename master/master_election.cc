@@ -19,6 +19,10 @@ MasterElection::MasterElection(EventLoop& loop, ZkUrl url, absl::Duration sessio
   detector_->set_on_listed([this](const std::vector<std::string>& names) { OnListed(names); });
 }
 
+MasterElection::~MasterElection() {
+  for (EventLoop::TimerId timer : {disconnected_timer_, lease_timer_, retry_timer_}) loop_.Cancel(timer);
+}
+
 absl::Status MasterElection::Start() {
   guid_ = NewId("g");
   return session_->Open();
@@ -72,28 +76,32 @@ void MasterElection::Resume(const std::string& why) {
   if (callbacks_.on_paused) callbacks_.on_paused(false);
 }
 
-absl::Duration MasterElection::Lease() const { return session_->negotiated_timeout() * 2 / 3; }
+absl::Duration MasterElection::Lease() const { return session_->negotiated_timeout() / 2; }
 
 void MasterElection::RenewLease() {
   if (!leading_) return;
+  if (!syncing_) {
+    syncing_ = true;
+    const absl::Time issued = loop_.Now();
+    const int64_t session = session_->session_id();
+    session_->Sync(ElectionPath(session_->url()), [this, issued, session](int rc) {
+      syncing_ = false;
+      if (rc != ZOK || !leading_ || session != session_->session_id()) return;
+      // The ensemble's leader answered: the session lived when this was sent.
+      lease_until_ = std::max(lease_until_, issued + Lease());
+      if (disconnected_timer_ == 0) return;
+      if (session_->connected_now() && loop_.Now() < lease_until_) {
+        Resume("ZooKeeper confirmed the session again");
+      } else {
+        RenewLease();  // a late answer, sent too long ago: ask again now
+      }
+    });
+  }
   if (disconnected_timer_ == 0 && loop_.Now() > lease_until_) {
     Pause(absl::StrCat("ZooKeeper confirmed nothing for ",
                        absl::FormatDuration(absl::Trunc(Lease(), absl::Milliseconds(1))),
                        " (its server may be cut off from the others)"));
   }
-  if (syncing_) return;
-  syncing_ = true;
-  const absl::Time issued = loop_.Now();
-  const int64_t session = session_->session_id();
-  session_->Sync(ElectionPath(session_->url()), [this, issued, session](int rc) {
-    syncing_ = false;
-    if (rc != ZOK || !leading_ || session != session_->session_id()) return;
-    // The ensemble's leader answered: the session lived when this was sent.
-    lease_until_ = std::max(lease_until_, issued + Lease());
-    if (disconnected_timer_ != 0 && session_->connected_now() && loop_.Now() < lease_until_) {
-      Resume("ZooKeeper confirmed the session again");
-    }
-  });
 }
 
 void MasterElection::Contend() {
@@ -142,7 +150,9 @@ void MasterElection::ContendFailed(int rc, absl::string_view what) {
   }
   AGORA_LOG(ERROR, "master") << "cannot contend for leadership (" << what << "): " << zerror(rc)
                              << "; trying again in 1s";
-  loop_.After(absl::Seconds(1), [this] {
+  loop_.Cancel(retry_timer_);
+  retry_timer_ = loop_.After(absl::Seconds(1), [this] {
+    retry_timer_ = 0;
     if (session_->connected() && node_.empty()) Contend();
   });
 }
@@ -168,9 +178,11 @@ void MasterElection::OnLeader(const std::optional<LeaderInfo>& leader) {
   if (!leading_ && us) {
     leading_ = true;
     elected_at_ = loop_.Now();
-    lease_until_ = elected_at_ + Lease();
     AGORA_LOG(INFO, "master") << "elected leader (" << node_ << ")";
     callbacks_.on_elected();
+    // Recovery blocked the loop (nothing acted meanwhile): the first sync,
+    // sent now, has a sixth of the timeout to confirm the session.
+    lease_until_ = loop_.Now() + session_->negotiated_timeout() / 6;
     lease_timer_ = loop_.Every(session_->negotiated_timeout() / 6, [this] { RenewLease(); });
     RenewLease();
     // Recovery blocked the loop: a loss of ZooKeeper meanwhile is not heard of yet.

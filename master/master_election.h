@@ -54,6 +54,7 @@ class MasterElection {
 
   MasterElection(EventLoop& loop, ZkUrl url, absl::Duration session_timeout, LeaderInfo self,
                  Callbacks callbacks);
+  ~MasterElection();  // its timers go with it; its session closes (its node goes)
   // Starts contending.
   absl::Status Start();
 
@@ -80,8 +81,10 @@ class MasterElection {
   void Pause(const std::string& why);
   void Resume(const std::string& why);
   // Leading needs the ensemble's leader to confirm the session: a sync every
-  // sixth of the session timeout; one answered renews the lease to two
-  // thirds of the timeout after it was sent. A lease run out pauses.
+  // sixth of the session timeout; one answered renews the lease to half the
+  // timeout after it was sent. A lease run out pauses (seen within a sixth),
+  // so a leader acts at most two thirds of the timeout after its last
+  // confirmed sync.
   absl::Duration Lease() const;
   void RenewLease();
   void OnLeader(const std::optional<LeaderInfo>& leader);
@@ -100,6 +103,7 @@ class MasterElection {
   absl::Time elected_at_ = absl::InfinitePast();
   EventLoop::TimerId disconnected_timer_ = 0;  // while paused: until deposed
   EventLoop::TimerId lease_timer_ = 0;
+  EventLoop::TimerId retry_timer_ = 0;  // contending again after an error
   absl::Time lease_until_ = absl::InfinitePast();
   bool syncing_ = false;
 };

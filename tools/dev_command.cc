@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -23,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "frameworks/sdk/master_client.h"
+#include "common/resources.h"
 #include "tools/table.h"
 #include "common/proc_file.h"
 
@@ -86,26 +89,22 @@ std::vector<pid_t> AllPids() {
   return pids;
 }
 
-// The port ranges that the agents running on this machine offer (any
-// cluster's: read from their --resources), as [first, last] pairs.
+// The ports that the agents running on this machine offer (any cluster's:
+// their --resources, or the default 31000-32000 when it names no ports).
 std::vector<std::pair<int, int>> OfferedPortRanges() {
   std::vector<std::pair<int, int>> ranges;
   for (pid_t pid : AllPids()) {
     const std::vector<std::string> argv = CommandLine(pid);
     if (argv.empty() || fs::path(argv[0]).filename() != "agora-agent") continue;
-    for (size_t i = 0; i + 1 < argv.size(); ++i) {
-      if (argv[i] != "--resources") continue;
-      const size_t open = argv[i + 1].find("ports:[");
-      if (open == std::string::npos) continue;
-      const std::string list = argv[i + 1].substr(open + 7, argv[i + 1].find(']', open) - open - 7);
-      for (absl::string_view range : absl::StrSplit(list, ',')) {
-        std::pair<absl::string_view, absl::string_view> ends = absl::StrSplit(range, '-');
-        int first = 0, last = 0;
-        if (absl::SimpleAtoi(ends.first, &first) && absl::SimpleAtoi(ends.second, &last)) {
-          ranges.emplace_back(first, last);
-        }
-      }
+    std::string resources;
+    for (size_t i = 0; i < argv.size(); ++i) {
+      if (argv[i] == "--resources" && i + 1 < argv.size()) resources = argv[i + 1];
+      if (argv[i].rfind("--resources=", 0) == 0) resources = argv[i].substr(12);
     }
+    auto parsed = Resources::Parse(resources);
+    PortSet ports = parsed.ok() && resources.find("ports") != std::string::npos ? parsed->ports()
+                                                                                 : PortSet({{31000, 32000}});
+    for (const PortRange& r : ports.ranges()) ranges.emplace_back(r.begin, r.end);
   }
   return ranges;
 }
@@ -286,12 +285,19 @@ json* FindProcess(json& cluster, const std::string& name) {
 }
 
 // What tells a recorded process from any other: its --work_dir (ZooKeeper:
-// its zoo.cfg, the last argument).
-std::string Identity(const std::vector<std::string>& argv) {
+// its zoo.cfg, the last argument), made absolute against `cwd`.
+std::string Identity(const std::vector<std::string>& argv, const fs::path& cwd) {
+  std::string path = argv.empty() ? "" : argv.back();
   for (size_t i = 0; i + 1 < argv.size(); ++i) {
-    if (argv[i] == "--work_dir") return argv[i + 1];
+    if (argv[i] == "--work_dir") path = argv[i + 1];
   }
-  return argv.empty() ? "" : argv.back();
+  return (cwd / path).lexically_normal().string();
+}
+
+// The owner of process `pid`, or -1.
+uid_t OwnerOf(pid_t pid) {
+  struct stat st;
+  return ::stat(absl::StrCat("/proc/", pid).c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
 }
 
 // Records whose process is gone are pointed at a process of the same program
@@ -300,17 +306,25 @@ std::string Identity(const std::vector<std::string>& argv) {
 // when it adopted any.
 void AdoptRestarted(json& cluster, const std::string& dir) {
   bool adopted = false;
+  std::set<pid_t> recorded_pids;
+  for (const json& p : cluster["processes"]) {
+    if (Ours(p)) recorded_pids.insert(p["pid"].get<pid_t>());
+  }
   for (json& p : cluster["processes"]) {
     if (Ours(p) || !p.contains("argv")) continue;
     const std::vector<std::string> recorded = p["argv"].get<std::vector<std::string>>();
     if (recorded.empty()) continue;
-    const std::string identity = Identity(recorded);
+    const std::string identity = Identity(recorded, "/");  // dev up writes absolute paths
     for (pid_t pid : AllPids()) {
+      if (recorded_pids.contains(pid) || OwnerOf(pid) != ::getuid()) continue;
       const std::vector<std::string> argv = CommandLine(pid);
-      if (argv.empty() || fs::path(argv[0]).filename() != fs::path(recorded[0]).filename() ||
-          Identity(argv) != identity) {
+      std::error_code ec;
+      const fs::path cwd = fs::read_symlink(absl::StrCat("/proc/", pid, "/cwd"), ec);
+      if (ec || argv.empty() || fs::path(argv[0]).filename() != fs::path(recorded[0]).filename() ||
+          Identity(argv, cwd) != identity) {
         continue;
       }
+      recorded_pids.insert(pid);
       p["pid"] = pid;
       p["start_time"] = StartTime(pid);
       adopted = true;
@@ -355,6 +369,14 @@ int Fail(const std::string& message) {
 
 }  // namespace
 
+namespace {
+// The cluster's folder, absolute: its daemons' command lines name it, and
+// processes are told apart by it.
+std::string ClusterDir(const DevArgs& a) {
+  return fs::absolute(a.dir.empty() ? DefaultDevDir() : a.dir).lexically_normal().string();
+}
+}  // namespace
+
 std::string DefaultDevDir() {
   if (const char* home = ::getenv("HOME"); home != nullptr && *home != '\0') {
     return (fs::path(home) / ".local" / "state" / "agora" / "dev").string();
@@ -363,8 +385,8 @@ std::string DefaultDevDir() {
 }
 
 int DevUp(const DevArgs& a) {
-  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
-  if (auto running = LoadCluster(dir)) {
+  const std::string dir = ClusterDir(a);
+  if (auto running = LoadRunningCluster(dir)) {
     for (const json& p : (*running)["processes"]) {
       if (Ours(p)) {
         return Fail(absl::StrCat("a cluster is already running in ", dir,
@@ -511,7 +533,7 @@ int DevUp(const DevArgs& a) {
 }
 
 int DevStatus(const DevArgs& a) {
-  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  const std::string dir = ClusterDir(a);
   auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir, " (start one with `agora dev up`)"));
   json out = *cluster;
@@ -539,7 +561,7 @@ int DevStatus(const DevArgs& a) {
 }
 
 int DevDown(const DevArgs& a) {
-  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  const std::string dir = ClusterDir(a);
   auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   StopCluster((*cluster)["processes"], absl::Seconds(10));
@@ -550,7 +572,7 @@ int DevDown(const DevArgs& a) {
 }
 
 int DevKill(const DevArgs& a) {
-  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  const std::string dir = ClusterDir(a);
   auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   json* p = FindProcess(*cluster, a.name);
@@ -565,7 +587,7 @@ int DevKill(const DevArgs& a) {
 }
 
 int DevStart(const DevArgs& a) {
-  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  const std::string dir = ClusterDir(a);
   auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   json* p = FindProcess(*cluster, a.name);
@@ -578,7 +600,7 @@ int DevStart(const DevArgs& a) {
 }
 
 int DevRestart(const DevArgs& a) {
-  const std::string dir = a.dir.empty() ? DefaultDevDir() : a.dir;
+  const std::string dir = ClusterDir(a);
   auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   json* p = FindProcess(*cluster, a.name);

@@ -1,9 +1,17 @@
 #include "frameworks/service/haproxy_process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -20,6 +28,41 @@ namespace agora::service {
 namespace {
 
 constexpr absl::Duration kCommandTimeout = absl::Seconds(10);
+
+// The ADDRESS:PORT of every "bind" line of a configuration.
+std::set<std::string> Binds(const std::string& config) {
+  std::set<std::string> out;
+  std::istringstream lines(config);
+  for (std::string line; std::getline(lines, line);) {
+    absl::string_view rest = absl::StripAsciiWhitespace(line);
+    if (absl::ConsumePrefix(&rest, "bind ")) out.insert(std::string(absl::StripAsciiWhitespace(rest)));
+  }
+  return out;
+}
+
+// Whether ADDRESS:PORT (IPv4) can be bound now. A reload binds new ports in
+// HAProxy's new workers, whose failure leaves the old ones serving out of
+// sight: a port someone holds is found here first.
+absl::Status Bindable(const std::string& address_port) {
+  const size_t colon = address_port.rfind(':');
+  int port = 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address_port.substr(colon + 1), &port) ||
+      ::inet_pton(AF_INET, address_port.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    return absl::OkStatus();  // not an IPv4 address: HAProxy says for itself
+  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as HAProxy binds
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (ok) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("cannot bind ", address_port, ": ", std::strerror(error), " (another process holds it?)"));
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -88,6 +131,15 @@ absl::Status HaproxyProcess::Apply(const std::string& config) {
   auto check = RunCommand({binary_, "-c", "-f", candidate}, dir_ + "/haproxy.out", kCommandTimeout);
   if (!check.ok()) return Fail(check.status());
   if (!check->ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("HAProxy rejects the configuration: ", Reason(*check))));
+  if (pid != 0) {
+    // What the running HAProxy holds: the installed configuration (also when
+    // it was adopted from an earlier agora-services).
+    const std::set<std::string> held = Binds(ReadFile(config_path_));
+    for (const std::string& bind : Binds(config)) {
+      if (held.contains(bind)) continue;
+      if (absl::Status s = Bindable(bind); !s.ok()) return Fail(s);
+    }
+  }
   std::error_code ec;
   std::filesystem::rename(candidate, config_path_, ec);
   if (ec) return Fail(absl::InternalError(absl::StrCat("cannot install ", config_path_, ": ", ec.message())));

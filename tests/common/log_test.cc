@@ -75,7 +75,9 @@ TEST_F(LogTest, JsonLinesCarryTheIdsAsFields) {
   EXPECT_TRUE(RE2::FullMatch(j["time"].get<std::string>(), R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")) << line;
 }
 
-TEST_F(LogTest, IntoTheJournalLinesCarryItsPriorityAndNoTime) {
+TEST_F(LogTest, IntoTheJournalLinesCarryItsPriorityAndNoTimeAndAFileStillGetsWholeLines) {
+  const std::string path = (fs::temp_directory_path() / absl::StrCat("agora-log-journal-", ::getpid())).string();
+  ASSERT_TRUE(OpenLogFile(path));
   std::string line = Stderr([] {
     struct stat st;
     ASSERT_EQ(::fstat(STDERR_FILENO, &st), 0);
@@ -86,6 +88,10 @@ TEST_F(LogTest, IntoTheJournalLinesCarryItsPriorityAndNoTime) {
     AGORA_LOG(INFO, "agent") << "registered";
   });
   EXPECT_EQ(line, "<3>agent: cannot checkpoint\n<6>agent: registered\n");
+  EXPECT_TRUE(RE2::FullMatch(Slurp(path), R"(E \S+Z agent: cannot checkpoint\nI \S+Z agent: registered\n)"))
+      << Slurp(path);
+  ASSERT_TRUE(OpenLogFile("/dev/null"));
+  fs::remove(path);
   // Another stream (a terminal, a file) is not the journal.
   ::setenv("JOURNAL_STREAM", "1:2", 1);
   EXPECT_FALSE(StderrIsJournal());

@@ -1,6 +1,9 @@
 // `agora dev up|status|down` on the real binaries: a cluster comes up ready,
 // does work, and goes down leaving no process behind.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -274,6 +277,23 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
     EXPECT_TRUE(WaitFor([&] { return lb_state(1).value("last_error", "").find(std::to_string(port)) != std::string::npos; },
                         absl::Seconds(20)))
         << lb_state(1);
+    // The same on a reload of a running HAProxy: a port this test holds.
+    const int held_port = FreePort();
+    const int held = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(held_port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(held, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(held, 1), 0);
+    std::ofstream(spec) << "services:\n  - {name: edge2, command: 'exec sleep 3600', ports: [http],\n"
+                        << "     resources: {cpus: 0.1, mem: 16}, load_balancer: {port: " << held_port << "}}\n";
+    CliResult second = Agora(absl::StrCat(masters[0], " service deploy ", spec));
+    ASSERT_EQ(second.exit_code, 0) << second.out;
+    EXPECT_TRUE(WaitFor([&] { return lb_state(0).value("last_error", "").find(std::to_string(held_port)) != std::string::npos; },
+                        absl::Seconds(20)))
+        << lb_state(0);
+    ::close(held);
     std::filesystem::remove(spec);
   }
 

@@ -54,6 +54,11 @@ TEST(HaPartitionTest, ALeaderCutOffFromZooKeeperPausesBeforeAnotherIsElectedThen
   Process here(master("here", here_endpoint), dir + "/here.log");
   ASSERT_TRUE(WaitFor([&] { return FileText(dir + "/here.log").find("contending") != std::string::npos; },
                       absl::Seconds(20)));
+  // A leader at work: it has read the registry back (cut off during that,
+  // it would exit before ever acting).
+  ASSERT_TRUE(WaitFor([&] { return FileText(dir + "/island.log").find("from the registry") != std::string::npos; },
+                      absl::Seconds(30)))
+      << FileText(dir + "/island.log");
 
   island.Cut();
   ASSERT_TRUE(WaitFor([&] {

@@ -435,7 +435,7 @@ TEST_F(MasterTest, TheApiOfADisconnectedFrameworkIsUnavailableAndOfAnUnknownOneN
 // failover timeout or an agent's gone timeout that comes due meanwhile waits
 // until it has resumed and read what queued up, so a framework that
 // re-subscribes right then keeps its tasks.
-TEST_F(MasterTest, TimeSpentPausedNeverCountsAgainstAFrameworkOrAnAgent) {
+TEST_F(MasterTest, NoTimeoutActsWhilePausedNorBeforeWhatQueuedUpIsRead) {
   RegisterAgent("agent1");
   const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
   const std::string silent = RegisterAgent("agent2");
