@@ -21,11 +21,11 @@ EventLoop::EventLoop(const Clock& clock) : clock_(clock) {
 EventLoop::~EventLoop() { ::close(wake_fd_); }
 
 void EventLoop::Watch(zmq::socket_t& socket, std::function<void()> on_readable) {
-  watched_.push_back({socket.handle(), -1, std::move(on_readable)});
+  watched_.push_back({socket.handle(), -1, std::move(on_readable), ++next_watch_id_});
 }
 
 void EventLoop::WatchFd(int fd, std::function<void()> on_readable) {
-  watched_.push_back({nullptr, fd, std::move(on_readable)});
+  watched_.push_back({nullptr, fd, std::move(on_readable), ++next_watch_id_});
 }
 
 void EventLoop::Unwatch(zmq::socket_t& socket) {
@@ -119,9 +119,13 @@ void EventLoop::RunOnce(absl::Duration max_wait) {
   if (wait < absl::ZeroDuration()) wait = absl::ZeroDuration();
 
   std::vector<zmq::pollitem_t> items;
+  std::vector<uint64_t> polled;  // the watch each item (after the wake fd) stands for
   items.reserve(watched_.size() + 1);
   items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
-  for (const Watched& w : watched_) items.push_back({w.socket, w.fd, ZMQ_POLLIN, 0});
+  for (const Watched& w : watched_) {
+    items.push_back({w.socket, w.fd, ZMQ_POLLIN, 0});
+    polled.push_back(w.id);
+  }
   // Round up so that a timer 0.4 ms away does not spin.
   auto ms = std::chrono::milliseconds(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
   try {
@@ -134,15 +138,13 @@ void EventLoop::RunOnce(absl::Duration max_wait) {
     DrainWakeFd();
     RunPosted();
   }
-  // The posted callbacks above may have (un)watched: each ready item is
-  // looked up by its socket or fd and skipped if no longer watched. The
-  // handlers run from a snapshot (one that an earlier handler of this turn
-  // unwatched still runs: handlers only read without blocking).
+  // The posted callbacks above may have (un)watched: each ready item's watch
+  // is looked up by its id and skipped if it is gone. The handlers run from
+  // a snapshot (one that an earlier handler of this turn unwatched still
+  // runs: handlers only read without blocking).
   std::vector<std::function<void()>> ready;
   for (size_t i = 1; i < items.size(); ++i) {
-    auto w = std::find_if(watched_.begin(), watched_.end(), [&](const Watched& w) {
-      return w.socket == items[i].socket && w.fd == items[i].fd;
-    });
+    auto w = std::find_if(watched_.begin(), watched_.end(), [&](const Watched& w) { return w.id == polled[i - 1]; });
     if (w == watched_.end()) continue;
     // A hung-up or failed fd is "readable" too: its read says so (else the
     // poll would return at once, for ever).

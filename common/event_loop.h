@@ -82,6 +82,7 @@ class EventLoop {
     void* socket = nullptr;  // zmq socket handle, or null for an fd
     int fd = -1;
     std::function<void()> on_readable;
+    uint64_t id = 0;  // this watch's own: a handle or fd may be watched anew (reused)
   };
 
   TimerId Schedule(absl::Time deadline, absl::Duration period, std::function<void()> fn);
@@ -90,6 +91,7 @@ class EventLoop {
 
   const Clock& clock_;
   std::vector<Watched> watched_;
+  uint64_t next_watch_id_ = 0;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
   absl::flat_hash_map<TimerId, Timer> timers_;
   TimerId next_timer_id_ = 1;

@@ -234,6 +234,9 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   agent.hostname = hostname;
   agent.attributes = FromWire(msg.getAttributes());
   agent.total = total;
+  // Launches sent to another connection (an agent process since restarted)
+  // are lost unless the agent reports them; on this one they may be on their way.
+  const bool same_connection = !inserted && agent.peer == peer;
   agent.peer = peer;
   agent.limits_enforced = msg.getLimitsEnforced();
   agent.cgroup_version = msg.getCgroupVersion();
@@ -253,7 +256,7 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
     recovering_agents_.erase(r);
   }
   PersistAgent(agent);
-  ReconcileAgentTasks(agent, msg.getTasks());
+  ReconcileAgentTasks(agent, msg.getTasks(), same_connection);
   if (agent.drain_deadline != absl::InfinitePast()) StartDrain(agent, agent.drain_deadline);
   agent_heartbeats_.Beat(id, loop_.Now());
 
@@ -281,8 +284,8 @@ const AgentRecord* Master::RegisteredFrom(const PeerId& peer, const std::string&
   return &agent->second;
 }
 
-void Master::ReconcileAgentTasks(AgentRecord& agent,
-                                 capnp::List<wire::AgentTask>::Reader reported) {
+void Master::ReconcileAgentTasks(AgentRecord& agent, capnp::List<wire::AgentTask>::Reader reported,
+                                 bool same_connection) {
   absl::flat_hash_set<TaskKey> seen;
   agent.used = Resources();
   for (auto t : reported) {
@@ -351,8 +354,10 @@ void Master::ReconcileAgentTasks(AgentRecord& agent,
     if (it == tasks_.end()) continue;
     it->second.agent_id = agent.id;
     if (!IsTerminal(it->second.state)) {
-      // STAGING tasks may still be on their way (RunTask not yet handled).
-      if (it->second.state == TaskState::kStaging &&
+      // STAGING tasks may still be on their way (RunTask not yet handled), on
+      // the same connection only: sent to an agent process that has died
+      // since, they are lost.
+      if (same_connection && it->second.state == TaskState::kStaging &&
           loop_.Now() - it->second.launched_at < options_.heartbeat_timeout) {
         agent.tasks.insert(key);
         agent.used += it->second.spec.resources;

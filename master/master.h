@@ -173,7 +173,8 @@ class Master {
   void OnRegisterAgent(const PeerId& peer, uint64_t request_id,
                        wire::RegisterAgent::Reader msg);
   void OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader msg);
-  void ReconcileAgentTasks(AgentRecord& agent, capnp::List<wire::AgentTask>::Reader reported);
+  void ReconcileAgentTasks(AgentRecord& agent, capnp::List<wire::AgentTask>::Reader reported,
+                           bool same_connection);
   // `since`: when it went silent (InfinitePast: now); it is gone
   // --agent_gone_timeout after that.
   void MarkAgentUnreachable(AgentRecord& agent, absl::Time since = absl::InfinitePast());

@@ -458,6 +458,31 @@ TEST_F(MasterTest, NoTimeoutActsWhilePausedNorBeforeWhatQueuedUpIsRead) {
   EXPECT_EQ(master_->agents().at(silent).state, AgentState::kGone);
 }
 
+// A launch sent to an agent process that died before it got it: the agent,
+// restarted (a new connection), re-registers without the task, which is lost
+// at once (it had stayed STAGING for ever). Re-registering on the same
+// connection, the launch may still be on its way and is kept.
+TEST_F(MasterTest, ALaunchSentToAnAgentProcessThatDiedIsLostWhenItsSuccessorReregisters) {
+  const std::string agent = RegisterAgent("agent1");
+  const std::string fw = SubscribeAndLaunch("fw1", "t1");
+  ASSERT_EQ(transport_.Count("agent1", wire::Envelope::RUN_TASK), 1u);  // never handled
+  auto reregister = [&](const PeerId& peer) {
+    WireMessage msg;
+    auto reg = NewEnvelope(msg, 1).initRegisterAgent();
+    reg.setAgentId(agent);
+    reg.setHostname("host-agent1");
+    ToWire(*Resources::Parse("cpus:4;mem:4096"), reg.initResources());
+    ASSERT_TRUE(Deliver(peer, msg).ok());
+  };
+  reregister("agent1");  // the same process (after a master restart, say)
+  EXPECT_TRUE(TakeUpdates("fw1").empty());
+  reregister("agent1-restarted");
+  auto updates = TakeUpdates("fw1");
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].task_id, "t1");
+  EXPECT_EQ(updates[0].state, TaskState::kLost);
+}
+
 TEST_F(MasterTest, FrameworkResubscribingWithItsIdKeepsItsTasks) {
   RegisterAgent("agent1");
   const std::string fw = SubscribeAndLaunch("fw1", "t1", absl::Seconds(30));
