@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -571,52 +572,57 @@ int DevDown(const DevArgs& a) {
   return 0;
 }
 
-int DevKill(const DevArgs& a) {
+// Runs `act` on the recorded process `a.name` of the cluster in `a.dir`
+// (its records pointed at daemons restarted by hand); the exit code.
+int WithProcess(const DevArgs& a, const std::function<int(json& cluster, json& process, const std::string& dir)>& act) {
   const std::string dir = ClusterDir(a);
   auto cluster = LoadRunningCluster(dir);
   if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
   json* p = FindProcess(*cluster, a.name);
   if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
-  if (!Ours(*p)) return Fail(absl::StrCat(a.name, " is not running"));
-  const pid_t pid = (*p)["pid"].get<pid_t>();
-  ::kill(pid, SIGKILL);
-  if (!WaitUntil([&] { return !Ours(*p); }, absl::Seconds(5))) return Fail(absl::StrCat(a.name, " did not die"));
-  if (!a.json) std::cout << "agora dev: killed " << a.name << " (pid " << pid << "); `agora dev start " << a.name
-                         << "` starts it again\n";
-  return 0;
+  return act(*cluster, *p, dir);
+}
+
+int DevKill(const DevArgs& a) {
+  return WithProcess(a, [&](json&, json& process, const std::string&) {
+    json* p = &process;
+    if (!Ours(*p)) return Fail(absl::StrCat(a.name, " is not running"));
+    const pid_t pid = (*p)["pid"].get<pid_t>();
+    ::kill(pid, SIGKILL);
+    if (!WaitUntil([&] { return !Ours(*p); }, absl::Seconds(5))) return Fail(absl::StrCat(a.name, " did not die"));
+    if (!a.json) std::cout << "agora dev: killed " << a.name << " (pid " << pid << "); `agora dev start " << a.name
+                           << "` starts it again\n";
+    return 0;
+  });
 }
 
 int DevStart(const DevArgs& a) {
-  const std::string dir = ClusterDir(a);
-  auto cluster = LoadRunningCluster(dir);
-  if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
-  json* p = FindProcess(*cluster, a.name);
-  if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
-  if (Ours(*p)) return Fail(absl::StrCat(a.name, " is running already"));
-  if (!p->contains("argv")) return Fail(absl::StrCat("cluster.json has no command line for ", a.name));
-  const pid_t pid = Restart(*cluster, *p, dir);
-  if (!a.json) std::cout << "agora dev: started " << (*p)["name"].get<std::string>() << " (pid " << pid << ")\n";
-  return 0;
+  return WithProcess(a, [&](json& cluster, json& process, const std::string& dir) {
+    json* p = &process;
+    if (Ours(*p)) return Fail(absl::StrCat(a.name, " is running already"));
+    if (!p->contains("argv")) return Fail(absl::StrCat("cluster.json has no command line for ", a.name));
+    const pid_t pid = Restart(cluster, *p, dir);
+    if (!a.json) std::cout << "agora dev: started " << (*p)["name"].get<std::string>() << " (pid " << pid << ")\n";
+    return 0;
+  });
 }
 
 int DevRestart(const DevArgs& a) {
-  const std::string dir = ClusterDir(a);
-  auto cluster = LoadRunningCluster(dir);
-  if (!cluster) return Fail(absl::StrCat("no cluster in ", dir));
-  json* p = FindProcess(*cluster, a.name);
-  if (p == nullptr) return Fail(absl::StrCat("no process '", a.name, "' (`agora dev status` lists them)"));
-  if (!p->contains("argv")) return Fail(absl::StrCat("cluster.json has no command line for ", a.name));
-  const std::string name = (*p)["name"];
-  if (name.rfind("agent-", 0) == 0 && Ours(*p)) {
-    // As after a crash: a dev agent stopped by SIGTERM would kill its tasks
-    // (--kill_tasks_on_exit); killed, it finds them again when it starts.
-    ::kill((*p)["pid"].get<pid_t>(), SIGKILL);
-    WaitUntil([&] { return !Ours(*p); }, absl::Seconds(5));
-  }
-  Stop(json::array({*p}), name, absl::Seconds(10));  // the others: SIGTERM, a clean stop
-  const pid_t pid = Restart(*cluster, *p, dir);
-  if (!a.json) std::cout << "agora dev: restarted " << name << " (pid " << pid << ")\n";
-  return 0;
+  return WithProcess(a, [&](json& cluster, json& process, const std::string& dir) {
+    json* p = &process;
+    if (!p->contains("argv")) return Fail(absl::StrCat("cluster.json has no command line for ", a.name));
+    const std::string name = (*p)["name"];
+    if (name.rfind("agent-", 0) == 0 && Ours(*p)) {
+      // As after a crash: a dev agent stopped by SIGTERM would kill its tasks
+      // (--kill_tasks_on_exit); killed, it finds them again when it starts.
+      ::kill((*p)["pid"].get<pid_t>(), SIGKILL);
+      WaitUntil([&] { return !Ours(*p); }, absl::Seconds(5));
+    }
+    Stop(json::array({*p}), name, absl::Seconds(10));  // the others: SIGTERM, a clean stop
+    const pid_t pid = Restart(cluster, *p, dir);
+    if (!a.json) std::cout << "agora dev: restarted " << name << " (pid " << pid << ")\n";
+    return 0;
+  });
 }
 
 }  // namespace agora::tools

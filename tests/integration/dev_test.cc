@@ -37,6 +37,21 @@ CliResult Agora(const std::string& args) {
   return r;
 }
 
+// Processes naming `text` on their command line or running in it.
+std::vector<std::string> ProcessesOf(const std::string& text) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string cmdline = ReadProcFile((entry.path() / "cmdline").string());
+    std::error_code ec;
+    const std::string cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
+    if (cmdline.find(text) != std::string::npos || (!ec && cwd.rfind(text, 0) == 0)) {
+      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+      found.push_back(entry.path().filename().string() + ": " + cmdline);
+    }
+  }
+  return found;
+}
+
 TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   const std::string dir = std::filesystem::temp_directory_path() /
                           absl::StrCat("agora-dev-test-", ::getpid());
@@ -123,16 +138,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   }
   // Nor anything they started: executors, tasks, the services' HAProxy (every
   // one of them names the folder on its command line or runs in it).
-  std::vector<std::string> left;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::string cmdline = ReadProcFile((entry.path() / "cmdline").string());
-    std::error_code ec;
-    const std::string cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
-    if (cmdline.find(dir) != std::string::npos || (!ec && cwd.rfind(dir, 0) == 0)) {
-      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-      left.push_back(entry.path().filename().string() + ": " + cmdline);
-    }
-  }
+  const std::vector<std::string> left = ProcessesOf(dir);
   EXPECT_TRUE(left.empty()) << absl::StrJoin(left, "\n");
   EXPECT_EQ(Agora(absl::StrCat("dev status ", flags)).exit_code, 1);
 }
@@ -212,21 +218,6 @@ TEST(DevTest, ThreeMastersCarryOnWhenTheLeaderIsKilled) {
   EXPECT_EQ(status.exit_code, 0) << status.out;  // every process runs again
   EXPECT_EQ(json::parse(status.out, nullptr, false)["processes"].size(), 8u) << status.out;
   EXPECT_EQ(leader(), second);  // the one back is a standby
-}
-
-// Processes naming `text` on their command line or running in it.
-std::vector<std::string> ProcessesOf(const std::string& text) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::string cmdline = ReadProcFile((entry.path() / "cmdline").string());
-    std::error_code ec;
-    const std::string cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
-    if (cmdline.find(text) != std::string::npos || (!ec && cwd.rfind(text, 0) == 0)) {
-      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-      found.push_back(entry.path().filename().string() + ": " + cmdline);
-    }
-  }
-  return found;
 }
 
 // Two dev clusters on one machine: their agents offer ports of their own; a
