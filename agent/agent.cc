@@ -529,6 +529,8 @@ void Agent::OnAcknowledge(wire::Acknowledge::Reader msg) {
   Task& task = it->second;
   if (task.pending.empty() || task.pending.front().uuid != msg.getUuid().cStr()) return;
   task.pending.pop_front();
+  if (task.head_sent_at != absl::InfinitePast()) update_round_trip_.Observe(loop_.Now() - task.head_sent_at);
+  task.head_sent_at = absl::InfinitePast();
   loop_.Cancel(task.retry_timer);
   task.retry_timer = 0;
   task.backoff = absl::Seconds(1);
@@ -573,6 +575,7 @@ void Agent::SendHead(const TaskKey& key) {
   ToWire(head, NewEnvelope(msg).initStatusUpdate().initStatus());
   master_->Send(msg);
   ++stats_.updates_sent;
+  if (task.head_sent_at == absl::InfinitePast()) task.head_sent_at = loop_.Now();
   loop_.Cancel(task.retry_timer);
   task.retry_timer = loop_.After(task.backoff, [this, key] {
     auto it = tasks_.find(key);

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/curve.h"
 #include "common/event_loop.h"
+#include "common/histogram.h"
 #include "common/resources.h"
 #include "common/leader_detector.h"
 #include "common/sockets.h"
@@ -149,6 +150,7 @@ class Agent {
   struct Task : TaskCheckpoint {
     EventLoop::TimerId retry_timer = 0;
     absl::Duration backoff = absl::Seconds(1);
+    absl::Time head_sent_at = absl::InfinitePast();  // the head update's first send
   };
   struct Executor {
     std::string id;
@@ -238,6 +240,7 @@ class Agent {
   const std::string instance_;  // new on every start; executors notice restarts
   EventLoop::TimerId adopted_check_timer_ = 0;
   AgentStats stats_;
+  Histogram update_round_trip_;  // a status update's first send → its acknowledgement
 };
 
 }  // namespace agora::agent

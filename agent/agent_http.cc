@@ -88,6 +88,8 @@ std::string Agent::MetricsText() const {
        "Checkpoint journal writes that failed (tasks are refused meanwhile).",
        checkpointer_ ? checkpointer_->failures() : 0},
   });
+  w.Latency("agora_agent_status_update_round_trip_seconds",
+            "From a status update's first send to the framework's acknowledgement.", update_round_trip_);
   if (master_) w.Socket("agora_agent_master", master_->stats());
   if (executors_socket_) w.Socket("agora_agent_executor", executors_socket_->stats());
   return w.Take();

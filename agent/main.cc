@@ -15,7 +15,9 @@
 #include "agent/cgroups.h"
 #include "agent/isolation.h"
 #include "common/cli.h"
+#include "common/bind_policy.h"
 #include "common/http_endpoint.h"
+#include "common/systemd_notify.h"
 #include "common/log.h"
 #include "common/signals.h"
 
@@ -124,6 +126,10 @@ int main(int argc, char** argv) {
   bool http_open_metrics = false;
   app.add_flag("--http_open_metrics", http_open_metrics,
                "secured: serve /metrics without a token (for Prometheus)");
+  bool insecure = false;
+  app.add_flag("--insecure", insecure,
+               "open cluster: let --http_host reach beyond this machine without CurveZMQ keys, "
+               "although anyone who connects may then read tasks' files");
   LogFlags log;
   AddLogFlags(app, &log);
   AddConfigFileFlag(app);
@@ -137,6 +143,10 @@ int main(int argc, char** argv) {
   }
   options.curve = *curve_client;
   if (http_host.empty()) http_host = options.curve ? "0.0.0.0" : "127.0.0.1";
+  if (absl::Status s = CheckOpenBind("--http_host", http_host, options.curve.has_value(), insecure); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
   auto uid_range = agent::ParseUidRange(task_uids);
   if (!uid_range.ok()) {
     std::cerr << "--task_uids: " << uid_range.status().message() << "\n";
@@ -254,6 +264,7 @@ int main(int argc, char** argv) {
   agent_ptr = std::make_unique<agent::Agent>(options, loop, context);
   agent::Agent& agent = *agent_ptr;
   bool stopping = false;
+  SystemdNotifier systemd(loop);
   SignalWatcher signals(loop, {SIGCHLD, SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
     if (sig == SIGHUP) return ReopenLogOnHangup("agent");
     if (sig == SIGCHLD) {
@@ -262,6 +273,7 @@ int main(int argc, char** argv) {
       return;
     }
     AGORA_LOG(INFO, "agent") << "signal " << sig << ": shutting down";
+    systemd.Stopping();
     if (!kill_tasks_on_exit || agent.executor_count() == 0 || stopping) return loop.Stop();
     stopping = true;
     agent.ShutdownExecutors();
@@ -272,6 +284,7 @@ int main(int argc, char** argv) {
     std::cerr << s.message() << "\n";
     return 1;
   }
+  systemd.Ready("serving; registering with the master");
   loop.Run();
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>  // program_invocation_short_name
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 
 #include <httplib.h>
@@ -13,10 +14,28 @@
 #include "absl/strings/strip.h"
 #include "common/log.h"
 #include "common/metrics_writer.h"
+#include "common/process_metrics.h"
 #include "common/sockets.h"
 #include "common/version.h"
 
 namespace agora {
+namespace {
+
+// The labels of a request's duration: a bounded set whatever the client asks.
+std::string RouteLabels(const std::string& method, absl::string_view path, int status) {
+  std::string route(path);
+  if (absl::ConsumePrefix(&path, "/v1/")) {
+    const absl::string_view first = path.substr(0, path.find('/'));
+    const bool plain = std::all_of(first.begin(), first.end(), [](char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+    route = status == 404 || !plain ? "/v1/unknown" : absl::StrCat("/v1/", first);
+  }
+  const bool known = method == "GET" || method == "POST" || method == "PUT" || method == "DELETE";
+  return absl::StrCat("method=\"", known ? method : "other", "\",route=\"", route, "\"");
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::string& host,
                                                                    int port, EventLoop& loop,
@@ -62,7 +81,7 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
           if (std::optional<HttpReply> instead = self->gate_(r)) return *std::move(instead);
         }
         std::string body = self->render_(r.path);
-        if (r.path == "/metrics") body += self->GuardMetrics();
+        if (r.path == "/metrics") body += self->CommonMetrics();
         return HttpReply{200, std::move(body), type};
       }, &res);
     });
@@ -92,8 +111,12 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
   return http;
 }
 
-std::string HttpEndpoint::GuardMetrics() const {
+std::string HttpEndpoint::CommonMetrics() const {
   MetricsWriter w;
+  WriteProcessMetrics(w);
+  w.Latencies("agora_http_request_duration_seconds",
+              "HTTP requests answered, by method and route: from the request read to the reply made.",
+              request_seconds_);
   w.Family("agora_build_info", "gauge", "The version and commit this daemon was built from (always 1).");
   w.Sample("agora_build_info", 1, absl::StrCat("version=\"", kVersion, "\",commit=\"", kCommit, "\""));
   const HttpGuardStats& s = server_->guard_stats();
@@ -156,6 +179,9 @@ HttpEndpoint::~HttpEndpoint() {
 void HttpEndpoint::Serve(HttpRequest request, std::function<HttpReply(const HttpRequest&)> answer,
                          void* response) {
   auto& res = *static_cast<httplib::Response*>(response);
+  const absl::Time start = absl::Now();
+  const std::string method = request.method;
+  const std::string path = request.path;
   auto promise = std::make_shared<std::promise<HttpReply>>();
   std::future<HttpReply> reply = promise->get_future();
   loop_->Post([request = std::move(request), answer = std::move(answer), promise] {
@@ -164,13 +190,14 @@ void HttpEndpoint::Serve(HttpRequest request, std::function<HttpReply(const Http
   if (reply.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     res.status = 503;
     res.set_content("the daemon's loop did not answer in time\n", "text/plain");
-    return;
+  } else {
+    HttpReply r = reply.get();
+    if (r.off_loop) r = r.off_loop();
+    res.status = r.status;
+    if (!r.location.empty()) res.set_header("Location", r.location);
+    res.set_content(r.body, r.content_type);
   }
-  HttpReply r = reply.get();
-  if (r.off_loop) r = r.off_loop();
-  res.status = r.status;
-  if (!r.location.empty()) res.set_header("Location", r.location);
-  res.set_content(r.body, r.content_type);
+  request_seconds_.For(RouteLabels(method, path, res.status)).Observe(absl::Now() - start);
 }
 
 }  // namespace agora

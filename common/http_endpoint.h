@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "common/event_loop.h"
 #include "common/guarded_http_server.h"
+#include "common/histogram.h"
 #include "common/http_token.h"
 #include "common/tls_identity.h"
 
@@ -93,7 +94,9 @@ class HttpEndpoint {
  private:
   HttpEndpoint() = default;
   // Answers `request` with `answer` run on the loop, or 503 after a deadline.
-  std::string GuardMetrics() const;  // the server's refusal counters, Prometheus text
+  // What every daemon's /metrics carries: build info, process_*, the
+  // server's refusal counters and its request durations.
+  std::string CommonMetrics() const;
   void Serve(HttpRequest request, std::function<HttpReply(const HttpRequest&)> answer,
              void* response);
 
@@ -108,6 +111,9 @@ class HttpEndpoint {
   std::unique_ptr<GuardedHttpServer> server_;
   std::thread thread_;
   int port_ = 0;
+  // By method and route: a fixed path, or /v1/ and the first segment of a
+  // path the API knows (unknown ones count as /v1/unknown). Any thread.
+  HistogramVec request_seconds_{R"(method="other",route="other")"};
 };
 
 }  // namespace agora

@@ -6,6 +6,7 @@
 //   w.Family("agora_tasks", "gauge", "Tasks by state.");
 //   w.Sample("agora_tasks", 3, "state=\"running\"");
 //   w.One("agora_messages_total", "counter", "Messages handled.", 42);
+//   w.Latency("agora_registry_commit_seconds", "Registry commits.", histogram);
 #pragma once
 
 #include <array>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/histogram.h"
 #include "common/task.h"
 
 namespace agora {
@@ -70,9 +72,32 @@ class MetricsWriter {
     Sample(handshakes, double(s.handshakes_refused), "reason=\"key_refused\"");
     Sample(handshakes, double(s.handshakes_failed), "reason=\"protocol\"");
   }
+  // One histogram family (common/histogram.h).
+  void Latency(absl::string_view name, absl::string_view help, const Histogram& h) {
+    Family(name, "histogram", help);
+    LatencySamples(name, "", h);
+  }
+  // One histogram family, a histogram per set of labels.
+  void Latencies(absl::string_view name, absl::string_view help, const HistogramVec& v) {
+    Family(name, "histogram", help);
+    v.ForEach([&](const std::string& labels, const Histogram& h) { LatencySamples(name, labels, h); });
+  }
   std::string Take() { return std::move(out_); }
 
  private:
+  void LatencySamples(absl::string_view name, absl::string_view labels, const Histogram& h) {
+    const Histogram::Reading r = h.Read();
+    const std::string bucket = absl::StrCat(name, "_bucket");
+    const std::string sep = labels.empty() ? "" : ",";
+    for (int i = 0; i < Histogram::kBuckets; ++i) {
+      Sample(bucket, double(r.cumulative[i]),
+             absl::StrCat(labels, sep, absl::StrFormat("le=\"%g\"", Histogram::UpperBound(i))));
+    }
+    Sample(bucket, double(r.cumulative[Histogram::kBuckets]), absl::StrCat(labels, sep, "le=\"+Inf\""));
+    Sample(absl::StrCat(name, "_sum"), r.sum_seconds, labels);
+    Sample(absl::StrCat(name, "_count"), double(r.cumulative[Histogram::kBuckets]), labels);
+  }
+
   std::string out_;
 };
 

@@ -16,4 +16,21 @@ std::string ReadProcFile(const std::string& path) {
   return out;
 }
 
+std::vector<std::string> ReadProcStat(const std::string& pid) {
+  const std::string stat = ReadProcFile("/proc/" + pid + "/stat");
+  const size_t open = stat.find('(');
+  const size_t close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {};
+  std::vector<std::string> fields{"", stat.substr(0, open > 0 ? open - 1 : 0),
+                                  stat.substr(open + 1, close - open - 1)};
+  size_t i = close + 1;
+  while (i < stat.size()) {
+    while (i < stat.size() && (stat[i] == ' ' || stat[i] == '\n')) ++i;
+    const size_t end = stat.find_first_of(" \n", i);
+    if (i < stat.size()) fields.push_back(stat.substr(i, end - i));
+    i = end == std::string::npos ? stat.size() : end;
+  }
+  return fields;
+}
+
 }  // namespace agora

@@ -7,7 +7,9 @@
 
 #include "common/cli.h"
 #include "absl/strings/str_cat.h"
+#include "common/bind_policy.h"
 #include "common/http_endpoint.h"
+#include "common/systemd_notify.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/sockets.h"
@@ -27,12 +29,18 @@ int main(int argc, char** argv) {
 
   CLI::App app{"agora-master: tracks agents, offers their resources to frameworks by DRF.\n"
                "Example: agora-master --listen tcp://0.0.0.0:5050 --work_dir /var/lib/agora"};
-  std::string listen = "tcp://0.0.0.0:5050";
+  std::string listen;  // default: loopback when open, every interface when secured
   std::string work_dir = "/var/lib/agora/master";
   master::MasterOptions options;
   int http_port = 5051;
   std::string http_host;
-  app.add_option("--listen", listen, "ZeroMQ endpoint to bind")->capture_default_str();
+  app.add_option("--listen", listen,
+                 "ZeroMQ endpoint to bind (default: tcp://127.0.0.1:5050 on an open cluster, "
+                 "tcp://0.0.0.0:5050 with --curve_secret_key)");
+  bool insecure = false;
+  app.add_flag("--insecure", insecure,
+               "open cluster: let --listen and --http_host reach beyond this machine without "
+               "CurveZMQ keys, although anyone who connects may then do anything");
   app.add_option("--http_host", http_host,
                  "address for /health, /state and /metrics (default: 127.0.0.1 on an open cluster, "
                  "else the --listen host); its HTTP is not authenticated");
@@ -138,6 +146,14 @@ int main(int argc, char** argv) {
     options.secured = true;
     options.principals = std::move(keys->principals);
   }
+  if (listen.empty()) listen = options.secured ? "tcp://0.0.0.0:5050" : "tcp://127.0.0.1:5050";
+  for (const auto& [flag, address] : {std::pair{"--listen", &listen}, std::pair{"--http_host", &http_host}}) {
+    if (address->empty()) continue;
+    if (absl::Status s = CheckOpenBind(flag, *address, options.secured, insecure); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 2;
+    }
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(work_dir, ec);
@@ -150,6 +166,7 @@ int main(int argc, char** argv) {
 
   SystemClock clock;
   EventLoop loop(clock);
+  SystemdNotifier systemd(loop);
   zmq::context_t context;
   // The authenticator must answer before the secured socket takes its first peer.
   std::unique_ptr<ZapAuthenticator> zap;
@@ -263,6 +280,7 @@ int main(int argc, char** argv) {
         std::_Exit(1);
       }
       master->set_before_exit(close_session);
+      systemd.Status("leading");
     };
     callbacks.on_paused = [&](bool paused) {
       if (!master) return;
@@ -297,6 +315,7 @@ int main(int argc, char** argv) {
       std::_Exit(0);
     }
     AGORA_LOG(INFO, "master") << "signal " << sig << ": shutting down";
+    systemd.Stopping();
     loop.Stop();
   });
   AGORA_LOG(INFO, "master") << "listening on " << (*router)->endpoint() << ", HTTP on port "
@@ -311,6 +330,7 @@ int main(int argc, char** argv) {
            "authenticated and anyone who reaches this port may launch, kill and drain. For "
            "development only; see `agora keys generate`.";
   }
+  systemd.Ready(zk.empty() || master ? "leading" : "a standby, contending through ZooKeeper");
   loop.Run();
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <capnp/message.h>
+#include <capnp/schema.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -68,6 +69,24 @@ absl::Status Master::Start() {
 }
 
 void Master::Handle(const PeerId& peer, wire::Envelope::Reader env, const std::string& principal) {
+  const absl::Time start = absl::Now();
+  const uint16_t kind = static_cast<uint16_t>(env.which());
+  Dispatch(peer, env, principal);
+  MessageLatency(kind).Observe(absl::Now() - start);
+}
+
+Histogram& Master::MessageLatency(uint16_t kind) {
+  if (kind < message_latency_.size() && message_latency_[kind] != nullptr) return *message_latency_[kind];
+  KJ_IF_MAYBE(field, capnp::Schema::from<wire::Envelope>().getFieldByDiscriminant(kind)) {
+    if (kind >= message_latency_.size()) message_latency_.resize(kind + 1, nullptr);
+    message_latency_[kind] =
+        &latencies_.message.For(absl::StrCat("kind=\"", field->getProto().getName().cStr(), "\""));
+    return *message_latency_[kind];
+  }
+  return latencies_.message.For(R"(kind="unknown")");  // from a newer or hostile peer
+}
+
+void Master::Dispatch(const PeerId& peer, wire::Envelope::Reader env, const std::string& principal) {
   ++stats_.messages;
   if (options_.secured) {
     auto p = principals_.find(principal);

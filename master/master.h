@@ -24,6 +24,7 @@
 #include "capnp/agora.capnp.h"
 #include "common/curve.h"
 #include "common/event_loop.h"
+#include "common/histogram.h"
 #include "common/sockets.h"
 #include "common/transport.h"
 #include "master/allocator/allocator.h"
@@ -83,6 +84,16 @@ struct MasterStats {
   uint64_t allocation_passes = 0;
   uint64_t registry_commits = 0;
   absl::Duration last_allocation_time;
+};
+
+// How long the master's work takes, for /metrics (seconds, common/histogram.h).
+struct MasterLatencies {
+  Histogram offer_to_launch;    // an offer sent → a launch accepted on it
+  Histogram launch_to_running;  // a launch accepted → its task's first RUNNING
+  Histogram allocation_pass;
+  Histogram registry_commit;    // a group commit started → durable
+  // Handling one message, by its kind (`kind="accept"`).
+  HistogramVec message{R"(kind="other")"};
 };
 
 class Master {
@@ -170,6 +181,10 @@ class Master {
   // one agent process's, or many emulated agents'), unless it is gone or the
   // sender is not its principal.
   const AgentRecord* RegisteredFrom(const PeerId& peer, const std::string& hostname) const;
+  // Handle() without timing it.
+  void Dispatch(const PeerId& peer, wire::Envelope::Reader env, const std::string& principal);
+  // The duration histogram of one kind of message.
+  Histogram& MessageLatency(uint16_t kind);
   void OnRegisterAgent(const PeerId& peer, uint64_t request_id,
                        wire::RegisterAgent::Reader msg);
   void OnAgentHeartbeat(const PeerId& peer, wire::AgentHeartbeat::Reader msg);
@@ -323,6 +338,8 @@ class Master {
   absl::Time resumed_at_ = absl::InfinitePast();
   std::vector<EventLoop::TimerId> periodic_timers_;
   MasterStats stats_;
+  MasterLatencies latencies_;
+  std::vector<Histogram*> message_latency_;  // by wire::Envelope::Which, filled as kinds arrive
 };
 
 }  // namespace agora::master

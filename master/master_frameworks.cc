@@ -421,7 +421,10 @@ absl::Status Master::Launch(FrameworkRecord& fw, wire::Accept::Reader msg) {
   // 3. Launch: the offers are consumed, the unused part returns at once.
   // RemoveOffer returns each whole offer to the pool; the tasks' part is then
   // taken again, and the remainder is refused until `refuse_until`.
-  for (const OfferId& id : own) RemoveOffer(id, /*notify=*/false);
+  for (const OfferId& id : own) {
+    latencies_.offer_to_launch.Observe(loop_.Now() - offers_.at(id).created);
+    RemoveOffer(id, /*notify=*/false);
+  }
   allocator_->AddAllocation(fw.id, agent_id, asked);
   allocator_->Filter(fw.id, agent_id, offered - asked, refuse_until);
   for (TaskSpec& spec : specs) {
@@ -460,6 +463,7 @@ void Master::AllocateNow() {
   const absl::Time start = absl::Now();
   std::vector<Allocation> allocations = allocator_->Allocate(loop_.Now());
   stats_.last_allocation_time = absl::Now() - start;
+  latencies_.allocation_pass.Observe(stats_.last_allocation_time);
   ++stats_.allocation_passes;
   if (!allocations.empty()) SendOffers(allocations);
 }

@@ -37,12 +37,14 @@ std::string Master::MetricsText(const SocketStats* transport) const {
     total += Resources::Scalars(a.total.cpus(), a.total.mem(), a.total.disk());
     used += Resources::Scalars(a.used.cpus(), a.used.mem(), a.used.disk());
   }
-  for (const auto& [name, r] : {std::pair{"agora_resources_total", &total},
-                                std::pair{"agora_resources_used", &used}}) {
-    w.Family(name, "gauge", "Cluster resources (mem and disk in MiB).");
-    w.Sample(name, r->cpus(), "resource=\"cpus\"");
-    w.Sample(name, r->mem(), "resource=\"mem\"");
-    w.Sample(name, r->disk(), "resource=\"disk\"");
+  constexpr double kMiB = 1024 * 1024;
+  for (const auto& [kind, r] : {std::pair{"capacity", &total}, std::pair{"allocated", &used}}) {
+    const char* what = r == &total ? "The agents' (not gone)" : "Tasks' share of the agents'";
+    w.One(absl::StrCat("agora_", kind, "_cpus"), "gauge", absl::StrCat(what, " CPUs."), r->cpus());
+    w.One(absl::StrCat("agora_", kind, "_memory_bytes"), "gauge", absl::StrCat(what, " memory, in bytes."),
+          r->mem() * kMiB);
+    w.One(absl::StrCat("agora_", kind, "_disk_bytes"), "gauge", absl::StrCat(what, " disk, in bytes."),
+          r->disk() * kMiB);
   }
   w.One("agora_offers_outstanding", "gauge", "Offers made and not yet answered.",
         double(offers_.size()));
@@ -76,6 +78,15 @@ std::string Master::MetricsText(const SocketStats* transport) const {
   w.One("agora_elected", "gauge", "1 on the leading master (a standby serves 0).", 1);
   w.One("agora_allocation_last_seconds", "gauge", "Duration of the last allocation pass.",
         absl::ToDoubleSeconds(s.last_allocation_time));
+  const MasterLatencies& l = latencies_;
+  w.Latency("agora_offer_to_launch_seconds", "From an offer sent to a launch accepted on it.",
+            l.offer_to_launch);
+  w.Latency("agora_launch_to_running_seconds", "From a launch accepted to its task's first RUNNING.",
+            l.launch_to_running);
+  w.Latency("agora_allocation_pass_seconds", "Allocation passes.", l.allocation_pass);
+  w.Latency("agora_registry_commit_seconds", "Registry group commits, from start to durable.",
+            l.registry_commit);
+  w.Latencies("agora_message_duration_seconds", "Handling one message, by its kind.", l.message);
   if (transport != nullptr) w.Socket("agora", *transport);
   return w.Take();
 }

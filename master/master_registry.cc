@@ -35,13 +35,15 @@ void Master::EndTurn() {
   if (registry_ == nullptr || commit_in_flight_ || !registry_->HasPendingWrites()) return;
   commit_in_flight_ = true;
   const uint64_t batch = transport_.Seal();
-  registry_->CommitAsync([this, batch](absl::Status s) {
+  const absl::Time start = absl::Now();
+  registry_->CommitAsync([this, batch, start](absl::Status s) {
     if (!s.ok()) {
       AGORA_LOG(ERROR, "master") << "cannot persist the registry, exiting: " << s.message();
       if (before_exit_) before_exit_();
       std::_Exit(1);
     }
     ++stats_.registry_commits;
+    latencies_.registry_commit.Observe(absl::Now() - start);
     commit_in_flight_ = false;
     transport_.Durable(batch);
     EndTurn();

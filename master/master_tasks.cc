@@ -85,6 +85,10 @@ void Master::OnStatusUpdate(const PeerId& peer, wire::StatusUpdate::Reader msg) 
 
 void Master::UpdateTask(TaskRecord& task, const TaskStatus& status) {
   if (IsTerminal(task.state)) return;  // terminal states are final
+  if (status.state == TaskState::kRunning &&
+      (task.state == TaskState::kStaging || task.state == TaskState::kStarting)) {
+    latencies_.launch_to_running.Observe(loop_.Now() - task.launched_at);
+  }
   task.state = status.state;
   task.message = status.message;
   task.reason = status.reason;

@@ -16,6 +16,7 @@ for f in /usr/bin/agora-master /usr/bin/agora-agent /usr/bin/agora-executor /usr
          /usr/bin/agora-services /usr/bin/agora /usr/bin/agora-loadgen \
          /usr/lib/systemd/system/agora-master.service /usr/lib/systemd/system/agora-agent.service \
          /usr/lib/systemd/system/agora-batch.service /usr/lib/systemd/system/agora-services.service \
+         /usr/share/agora/grafana/agora-dashboard.json /usr/share/agora/prometheus/agora-alerts.yml \
          /etc/agora/master.conf /etc/agora/agent.conf /etc/agora/batch.conf /etc/agora/services.conf; do
   grep -qx "$f" "$out/contents" || { echo "missing from the package: $f"; missing=1; }
 done

@@ -16,7 +16,6 @@
 #include <functional>
 #include <iostream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -154,15 +153,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
 // The kernel's start time of `pid` (clock ticks since boot), 0 if none: with
 // the pid it names one process, so a reused pid is never taken for ours.
 uint64_t StartTime(pid_t pid) {
-  std::string stat = ReadProcFile(absl::StrCat("/proc/", pid, "/stat"));
-  size_t end = stat.rfind(')');  // the command name may hold spaces
-  if (end == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(end + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
-  }
-  return 0;
+  const std::vector<std::string> stat = ReadProcStat(std::to_string(pid));
+  return stat.size() > 22 ? std::strtoull(stat[22].c_str(), nullptr, 10) : 0;
 }
 
 bool Alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }

@@ -6,10 +6,13 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
+#include "common/bind_policy.h"
 #include "common/cli.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "common/systemd_notify.h"
 
 namespace agora::sdk {
 
@@ -32,6 +35,9 @@ void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
   AddCurveClientFlags(app, &f->curve_flags);
   app.add_flag("--http_open_metrics", f->http_open_metrics,
                "secured: serve /metrics without a token (for Prometheus)");
+  app.add_flag("--insecure", f->insecure,
+               "open cluster: let --http_host reach beyond this machine without CurveZMQ keys, "
+               "although anyone who connects may then submit work");
   AddLogFlags(app, &f->log);
   AddConfigFileFlag(app);
 }
@@ -44,6 +50,10 @@ std::unique_ptr<SqliteKv> OpenStore(DaemonFlags* flags, const std::string& file)
     return nullptr;
   }
   f.curve = *curve;
+  if (absl::Status s = CheckOpenBind("--http_host", f.http_host, f.curve.has_value(), f.insecure); !s.ok()) {
+    std::cerr << f.name << ": " << s.message() << "\n";
+    return nullptr;
+  }
   std::error_code ec;
   std::filesystem::create_directories(f.work_dir, ec);
   if (ec) {
@@ -82,11 +92,14 @@ int ServeAndRun(SchedulerDriver& driver, const DaemonFlags& f, HttpEndpoint::Ren
   driver.SetEndpoint(endpoint, (*http)->certificate_sha256());
   std::ofstream(std::filesystem::path(f.work_dir) / "endpoint") << endpoint << "\n";
   AGORA_LOG(INFO, f.name) << "API on " << endpoint << ", master " << f.master;
+  SystemdNotifier systemd(driver.loop());
   SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM, SIGHUP}, [&](int sig) {
     if (sig == SIGHUP) return ReopenLogOnHangup(f.name);
     AGORA_LOG(INFO, f.name) << "signal " << sig << ": stopping (tasks keep running for failover)";
+    systemd.Stopping();
     driver.Stop(/*failover=*/true);
   });
+  systemd.Ready(absl::StrCat("API on ", endpoint));
   return driver.Run();
 }
 

@@ -25,13 +25,14 @@ struct DaemonFlags {
   std::string http_host = "127.0.0.1";
   int http_port = 0;
   bool http_open_metrics = false;
+  bool insecure = false;  // open cluster: --http_host may reach beyond this machine
   LogFlags log;
   CurveClientFlags curve_flags;
   std::optional<CurveClient> curve;  // read from curve_flags by OpenStore
 };
 
-// --master --work_dir --role --name --http_host --http_port, the CurveZMQ
-// key flags, the log flags and --config.
+// --master --work_dir --role --name --http_host --http_port --insecure, the
+// CurveZMQ key flags, the log flags and --config.
 void AddDaemonFlags(CLI::App& app, DaemonFlags* flags);
 
 // Reads the CurveZMQ keys (into flags->curve), creates the work dir, starts

@@ -1,5 +1,6 @@
 #include "tests/integration/cluster.h"
 
+#include "common/bind_policy.h"
 #include "common/leader_detector.h"
 #include "absl/strings/numbers.h"
 
@@ -207,6 +208,8 @@ void LocalCluster::StartMaster(int i) {
   std::vector<std::string> argv = {BinPath("agora-master"), "--listen", master_endpoints_.at(i),
                                    "--work_dir", absl::StrCat(dir_, "/", name)};
   if (!options_.zk.empty()) argv.insert(argv.end(), {"--zk", options_.zk});
+  // Agents in a network namespace reach it on another address; it is open.
+  if (!IsLoopback(options_.master_host)) argv.push_back("--insecure");
   argv.insert(argv.end(), options_.master_flags.begin(), options_.master_flags.end());
   // Started once it listens (it writes `endpoint` then): the CLI says at
   // once that nothing listens, rather than wait for a master to come up.
@@ -269,6 +272,10 @@ CliResult RunShell(const std::string& command) {
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+CliResult AgoraCli(const std::string& args) {
+  return RunShell(absl::StrCat("timeout 120 ", BinPath("agora"), " ", args, " 2>&1"));
 }
 
 nlohmann::json LocalCluster::Query(const std::string& noun) {

@@ -41,6 +41,9 @@ struct CliResult {
 };
 // Runs `command` with /bin/sh and waits: its exit code and its stdout.
 CliResult RunShell(const std::string& command);
+// Runs `agora ARGS` (ARGS as a shell would split them; killed after 120 s)
+// and waits: its exit code, stdout and stderr.
+CliResult AgoraCli(const std::string& args);
 
 struct ClusterOptions {
   int agents = 3;

@@ -423,7 +423,8 @@ TEST(ClusterTest, OperatorSeesStatusFiltersListingsAndKillsATask) {
 }
 
 // Checks the Prometheus text exposition format: every sample belongs to a
-// family announced by HELP and TYPE lines, and parses as NAME{LABELS} VALUE.
+// family announced by HELP and TYPE lines (a histogram's _bucket, _sum and
+// _count to the histogram), and parses as NAME{LABELS} VALUE.
 std::map<std::string, double> ParsePrometheus(const std::string& text, std::string* error) {
   std::map<std::string, double> samples;
   std::set<std::string> helped, typed;
@@ -437,7 +438,11 @@ std::map<std::string, double> ParsePrometheus(const std::string& text, std::stri
     } else if (absl::StartsWith(line, "# TYPE ")) {
       typed.insert(line.substr(7, line.find(' ', 7) - 7));
     } else if (std::regex_match(line, m, sample)) {
-      if (!helped.contains(m[1]) || !typed.contains(m[1])) {
+      std::string family = m[1];
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (!typed.contains(family) && absl::EndsWith(family, suffix)) family.resize(family.size() - strlen(suffix));
+      }
+      if (!helped.contains(family) || !typed.contains(family)) {
         *error = "no HELP/TYPE before " + line;
         return {};
       }
@@ -477,7 +482,7 @@ TEST(ClusterTest, MasterAndAgentsServeHealthStateAndPrometheusMetrics) {
   ASSERT_TRUE(error.empty()) << error;
   EXPECT_EQ(samples["agora_agents{state=\"active\"}"], 2);
   EXPECT_EQ(samples["agora_tasks_launched_total"], 3);
-  EXPECT_EQ(samples["agora_resources_total{resource=\"cpus\"}"], 8);
+  EXPECT_EQ(samples["agora_capacity_cpus"], 8);
   EXPECT_GT(samples["agora_frames_received_total"], 0);
   EXPECT_GE(samples["agora_registry_commits_total"], 1);
   EXPECT_EQ(http.Get("/nope")->status, 404);

@@ -5,8 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -25,17 +23,6 @@ namespace agora::testing {
 namespace {
 
 using nlohmann::json;
-
-CliResult Agora(const std::string& args) {
-  CliResult r;
-  FILE* pipe = ::popen(absl::StrCat("timeout 120 ", BinPath("agora"), " ", args, " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = ::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 // Processes naming `text` on their command line or running in it.
 std::vector<std::string> ProcessesOf(const std::string& text) {
@@ -60,7 +47,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   struct Cleanup {
     std::string flags, dir;
     ~Cleanup() {
-      Agora("dev down " + flags);
+      AgoraCli("dev down " + flags);
       std::filesystem::remove_all(dir);
     }
   } cleanup{flags, dir};
@@ -69,7 +56,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace);
-  CliResult up = Agora(absl::StrCat("dev up ", flags, " --agents 3 --port ", FreeMasterPort(), " --json"));
+  CliResult up = AgoraCli(absl::StrCat("dev up ", flags, " --agents 3 --port ", FreeMasterPort(), " --json"));
   ASSERT_EQ(up.exit_code, 0) << up.out;
   json where = json::parse(up.out, nullptr, false);
   ASSERT_TRUE(where.is_object()) << up.out;
@@ -79,7 +66,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   const std::string master = absl::StrCat("--master ", where["master"].get<std::string>());
 
   // Ready means ready: agents active and agora-batch subscribed, right away.
-  json agents = json::parse(Agora(absl::StrCat(master, " agents --json")).out, nullptr, false);
+  json agents = json::parse(AgoraCli(absl::StrCat(master, " agents --json")).out, nullptr, false);
   ASSERT_EQ(agents.size(), 3u);
   std::set<std::string> hosts;
   for (const json& a : agents) {
@@ -87,10 +74,10 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
     hosts.insert(a["hostname"]);
   }
   EXPECT_EQ(hosts, (std::set<std::string>{"dev-agent-0", "dev-agent-1", "dev-agent-2"}));
-  CliResult job = Agora(absl::StrCat(master, " job submit ", AGORA_SOURCE_DIR,
+  CliResult job = AgoraCli(absl::StrCat(master, " job submit ", AGORA_SOURCE_DIR,
                                      "/examples/batch/etl.yaml --wait"));
   EXPECT_EQ(job.exit_code, 0) << job.out;
-  CliResult services = Agora(absl::StrCat(master, " service deploy ", AGORA_SOURCE_DIR,
+  CliResult services = AgoraCli(absl::StrCat(master, " service deploy ", AGORA_SOURCE_DIR,
                                           "/examples/services/web.yaml --wait"));
   EXPECT_EQ(services.exit_code, 0) << services.out;
 
@@ -99,12 +86,12 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   // other agents, and the agent ends drained.
   const std::string long_job = dir + "/long.yaml";
   std::ofstream(long_job) << "name: long\ncommand: exec sleep 300\nestimated_duration: 1h\n";
-  const std::string run = json::parse(Agora(absl::StrCat(master, " job submit ", long_job, " --json")).out,
+  const std::string run = json::parse(AgoraCli(absl::StrCat(master, " job submit ", long_job, " --json")).out,
                                       nullptr, false).value("run_id", "");
-  auto long_run = [&] { return json::parse(Agora(absl::StrCat(master, " job show ", run, ".long --json")).out, nullptr, false); };
+  auto long_run = [&] { return json::parse(AgoraCli(absl::StrCat(master, " job show ", run, ".long --json")).out, nullptr, false); };
   ASSERT_TRUE(WaitFor([&] { return long_run().value("state", "") == "running"; }, absl::Seconds(20)));
   const std::string drained = long_run()["agent_id"];
-  CliResult drain = Agora(absl::StrCat(master, " agent drain ", drained, " --deadline 30s --wait"));
+  CliResult drain = AgoraCli(absl::StrCat(master, " agent drain ", drained, " --deadline 30s --wait"));
   ASSERT_EQ(drain.exit_code, 0) << drain.out;
   EXPECT_TRUE(WaitFor([&] { return long_run().value("state", "") == "running" && long_run()["agent_id"] != drained; },
                       absl::Seconds(20)))
@@ -113,7 +100,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   json web;
   EXPECT_TRUE(WaitFor(
       [&] {
-        web = json::parse(Agora(absl::StrCat(master, " service show web --json")).out, nullptr, false);
+        web = json::parse(AgoraCli(absl::StrCat(master, " service show web --json")).out, nullptr, false);
         return web.value("healthy", 0) == 2 && web.value("state", "") == "running";
       },
       absl::Seconds(30)))
@@ -121,17 +108,17 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   for (const json& i : web["instances"]) EXPECT_NE(i["agent_id"], drained) << i.dump();
 
   // A second `up` on the same folder refuses.
-  CliResult again = Agora(absl::StrCat("dev up ", flags));
+  CliResult again = AgoraCli(absl::StrCat("dev up ", flags));
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.out.find("already running"), std::string::npos) << again.out;
 
-  CliResult status = Agora(absl::StrCat("dev status ", flags, " --json"));
+  CliResult status = AgoraCli(absl::StrCat("dev status ", flags, " --json"));
   ASSERT_EQ(status.exit_code, 0) << status.out;
   json processes = json::parse(status.out, nullptr, false)["processes"];
   ASSERT_EQ(processes.size(), 6u);  // master, 3 agents, agora-batch, agora-services
   for (const json& p : processes) EXPECT_TRUE(p["running"].get<bool>()) << p.dump();
 
-  CliResult down = Agora(absl::StrCat("dev down ", flags));
+  CliResult down = AgoraCli(absl::StrCat("dev down ", flags));
   EXPECT_EQ(down.exit_code, 0) << down.out;
   for (const json& p : processes) {
     EXPECT_NE(::kill(p["pid"].get<pid_t>(), 0), 0) << p["name"] << " still running";
@@ -140,7 +127,7 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   // one of them names the folder on its command line or runs in it).
   const std::vector<std::string> left = ProcessesOf(dir);
   EXPECT_TRUE(left.empty()) << absl::StrJoin(left, "\n");
-  EXPECT_EQ(Agora(absl::StrCat("dev status ", flags)).exit_code, 1);
+  EXPECT_EQ(AgoraCli(absl::StrCat("dev status ", flags)).exit_code, 1);
 }
 
 // Ctrl-C while `dev up` waits for its cluster: what it had started is
@@ -151,7 +138,7 @@ TEST(DevTest, AnInterruptedUpLeavesWhatDownStops) {
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
-      Agora("dev down --dir " + dir);
+      AgoraCli("dev down --dir " + dir);
       std::filesystem::remove_all(dir);
     }
   } cleanup{dir};
@@ -168,7 +155,7 @@ TEST(DevTest, AnInterruptedUpLeavesWhatDownStops) {
   const json cluster = json::parse(std::ifstream(dir + "/cluster.json"), nullptr, false);
   ASSERT_TRUE(cluster.is_object());
   ASSERT_GE(cluster["processes"].size(), 1u);
-  CliResult down = Agora("dev down --dir " + dir);
+  CliResult down = AgoraCli("dev down --dir " + dir);
   EXPECT_EQ(down.exit_code, 0) << down.out;
   for (const json& p : cluster["processes"]) {
     const pid_t pid = p["pid"].get<pid_t>();
@@ -186,17 +173,17 @@ TEST(DevTest, ThreeMastersCarryOnWhenTheLeaderIsKilled) {
   struct Cleanup {
     std::string flags, dir;
     ~Cleanup() {
-      Agora("dev down " + flags);
+      AgoraCli("dev down " + flags);
       std::filesystem::remove_all(dir);
     }
   } cleanup{flags, dir};
-  CliResult up = Agora(absl::StrCat("dev up ", flags, " --masters 3 --agents 2 --port ", FreeMasterPort(), " --json"));
+  CliResult up = AgoraCli(absl::StrCat("dev up ", flags, " --masters 3 --agents 2 --port ", FreeMasterPort(), " --json"));
   ASSERT_EQ(up.exit_code, 0) << up.out;
   const json where = json::parse(up.out, nullptr, false);
   ASSERT_EQ(where["master"].get<std::string>().rfind("zk://127.0.0.1:", 0), 0u) << up.out;
   const std::string master = absl::StrCat("--master ", where["master"].get<std::string>());
   auto leader = [&] {
-    json status = json::parse(Agora(absl::StrCat(master, " status --json")).out, nullptr, false);
+    json status = json::parse(AgoraCli(absl::StrCat(master, " status --json")).out, nullptr, false);
     if (!status.is_object() || !status.contains("master")) return std::string();
     for (int i = 0; i < 3; ++i) {
       if (FirstLine(absl::StrCat(dir, "/master-", i, "/http_endpoint")) == status["master"].value("http", "")) {
@@ -207,14 +194,14 @@ TEST(DevTest, ThreeMastersCarryOnWhenTheLeaderIsKilled) {
   };
   const std::string first = leader();
   ASSERT_FALSE(first.empty());
-  CliResult kill = Agora(absl::StrCat("dev kill ", first, " ", flags));
+  CliResult kill = AgoraCli(absl::StrCat("dev kill ", first, " ", flags));
   ASSERT_EQ(kill.exit_code, 0) << kill.out;
   std::string second;
   ASSERT_TRUE(WaitFor([&] { return !(second = leader()).empty() && second != first; }, absl::Seconds(15)));
-  CliResult job = Agora(absl::StrCat(master, " job submit ", AGORA_SOURCE_DIR, "/examples/batch/etl.yaml --wait"));
+  CliResult job = AgoraCli(absl::StrCat(master, " job submit ", AGORA_SOURCE_DIR, "/examples/batch/etl.yaml --wait"));
   EXPECT_EQ(job.exit_code, 0) << job.out;
-  EXPECT_EQ(Agora(absl::StrCat("dev start ", first, " ", flags)).exit_code, 0);
-  CliResult status = Agora(absl::StrCat("dev status ", flags, " --json"));
+  EXPECT_EQ(AgoraCli(absl::StrCat("dev start ", first, " ", flags)).exit_code, 0);
+  CliResult status = AgoraCli(absl::StrCat("dev status ", flags, " --json"));
   EXPECT_EQ(status.exit_code, 0) << status.out;  // every process runs again
   EXPECT_EQ(json::parse(status.out, nullptr, false)["processes"].size(), 8u) << status.out;
   EXPECT_EQ(leader(), second);  // the one back is a standby
@@ -231,7 +218,7 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
     const std::string* dirs;
     ~Cleanup() {
       for (int i = 0; i < 2; ++i) {
-        Agora(absl::StrCat("dev down --dir ", dirs[i]));
+        AgoraCli(absl::StrCat("dev down --dir ", dirs[i]));
         std::filesystem::remove_all(dirs[i]);
       }
     }
@@ -239,10 +226,10 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
   std::string masters[2];
   std::string ports[2];
   for (int i = 0; i < 2; ++i) {
-    CliResult up = Agora(absl::StrCat("dev up --dir ", dirs[i], " --agents 1 --port ", FreeMasterPort(), " --json"));
+    CliResult up = AgoraCli(absl::StrCat("dev up --dir ", dirs[i], " --agents 1 --port ", FreeMasterPort(), " --json"));
     ASSERT_EQ(up.exit_code, 0) << up.out;
     masters[i] = absl::StrCat("--master ", json::parse(up.out, nullptr, false)["master"].get<std::string>());
-    json agents = json::parse(Agora(absl::StrCat(masters[i], " agents --json")).out, nullptr, false);
+    json agents = json::parse(AgoraCli(absl::StrCat(masters[i], " agents --json")).out, nullptr, false);
     ASSERT_EQ(agents.size(), 1u);
     ports[i] = agents[0]["resources"]["ports"].dump();
   }
@@ -259,7 +246,7 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
       return res ? json::parse(res->body, nullptr, false)["load_balancer"] : json();
     };
     for (int i = 0; i < 2; ++i) {
-      CliResult deployed = Agora(absl::StrCat(masters[i], " service deploy ", spec));
+      CliResult deployed = AgoraCli(absl::StrCat(masters[i], " service deploy ", spec));
       ASSERT_EQ(deployed.exit_code, 0) << deployed.out;
       if (i == 0) {
         ASSERT_TRUE(WaitFor([&] { return lb_state(0).value("pid", 0) > 0; }, absl::Seconds(20))) << lb_state(0);
@@ -279,7 +266,7 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
     ASSERT_EQ(::listen(held, 1), 0);
     std::ofstream(spec) << "services:\n  - {name: edge2, command: 'exec sleep 3600', ports: [http],\n"
                         << "     resources: {cpus: 0.1, mem: 16}, load_balancer: {port: " << held_port << "}}\n";
-    CliResult second = Agora(absl::StrCat(masters[0], " service deploy ", spec));
+    CliResult second = AgoraCli(absl::StrCat(masters[0], " service deploy ", spec));
     ASSERT_EQ(second.exit_code, 0) << second.out;
     EXPECT_TRUE(WaitFor([&] { return lb_state(0).value("last_error", "").find(std::to_string(held_port)) != std::string::npos; },
                         absl::Seconds(20)))
@@ -304,7 +291,7 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
   for (const std::string& arg : batch["argv"].get<std::vector<std::string>>()) absl::StrAppend(&command, " '", arg, "'");
   ASSERT_EQ(RunShell(absl::StrCat(command, " >>", dirs[1], "/by-hand.log 2>&1 </dev/null &")).exit_code, 0);
   auto batch_status = [&] {
-    json status = json::parse(Agora(absl::StrCat("dev status --dir ", dirs[1], " --json")).out, nullptr, false);
+    json status = json::parse(AgoraCli(absl::StrCat("dev status --dir ", dirs[1], " --json")).out, nullptr, false);
     for (const json& p : status["processes"]) {
       if (p["name"] == "agora-batch") return p;
     }
@@ -314,14 +301,14 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
   ASSERT_TRUE(WaitFor([&] { return (seen = batch_status()).value("running", false); }, absl::Seconds(10))) << seen;
   EXPECT_NE(seen["pid"], old_pid);
   const pid_t by_hand = seen["pid"];
-  CliResult restarted = Agora(absl::StrCat("dev restart batch --dir ", dirs[1]));
+  CliResult restarted = AgoraCli(absl::StrCat("dev restart batch --dir ", dirs[1]));
   ASSERT_EQ(restarted.exit_code, 0) << restarted.out;
   seen = batch_status();
   EXPECT_TRUE(seen.value("running", false)) << seen;
   EXPECT_NE(seen["pid"], by_hand);
 
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(Agora(absl::StrCat("dev down --dir ", dirs[i])).exit_code, 0);
+    EXPECT_EQ(AgoraCli(absl::StrCat("dev down --dir ", dirs[i])).exit_code, 0);
     std::vector<std::string> left;
     WaitFor([&] { return (left = ProcessesOf(dirs[i])).empty(); }, absl::Seconds(10));
     EXPECT_TRUE(left.empty()) << absl::StrJoin(left, "\n");

@@ -42,7 +42,7 @@ TEST(HaPartitionTest, ALeaderCutOffFromZooKeeperPausesBeforeAnotherIsElectedThen
   auto master = [&](const std::string& name, const std::string& listen) {
     return std::vector<std::string>{BinPath("agora-master"), "--listen", listen, "--work_dir",
                                     dir + "/" + name, "--http_port", "0", "--zk", url,
-                                    "--zk_session_timeout", "2s"};
+                                    "--zk_session_timeout", "2s", "--insecure"};
   };
   const std::string island_endpoint = absl::StrCat("tcp://", island.ip(), ":", FreePort());
   Process on_island(island.Command(master("island", island_endpoint)), dir + "/island.log");
