@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
                  "agora-executor binary (default: beside this one)");
   app.add_option("--http_host", http_host,
                  "address for /health, /state, /metrics and task files (default: 127.0.0.1 on an "
-                 "open cluster, else 0.0.0.0); its HTTP is not authenticated");
+                 "open cluster, else 0.0.0.0, over HTTPS with operators' tokens)");
   app.add_option("--http_port", http_port, "port for /health, /state and /metrics; 0: any free")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();

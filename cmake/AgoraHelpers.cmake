@@ -8,14 +8,18 @@ function(agora_cc_library)
   target_link_libraries(${A_NAME} PUBLIC ${A_DEPS})
 endfunction()
 
-# agora_cc_binary(NAME name SRCS ... DEPS ...): an installed executable.
+# agora_cc_binary(NAME name SRCS ... DEPS ... [COMPONENT c]): an installed
+# executable, in the install component (Debian package) `c`, by default agora.
 function(agora_cc_binary)
-  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(A "" "NAME;COMPONENT" "SRCS;DEPS" ${ARGN})
+  if(NOT A_COMPONENT)
+    set(A_COMPONENT agora)
+  endif()
   add_executable(${A_NAME} ${A_SRCS})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
   # Every binary lands in build/bin so the agent finds agora-executor beside it.
   set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
-  install(TARGETS ${A_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(TARGETS ${A_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT ${A_COMPONENT})
 endfunction()
 
 # agora_cc_test(NAME name SRCS ... DEPS ... [LABELS ...] [COST n]): a GoogleTest

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
   CLI::App app{"agora-master: tracks agents, offers their resources to frameworks by DRF.\n"
-               "Example: agora-master --listen tcp://0.0.0.0:5050 --work_dir /var/lib/agora"};
+               "Example: agora-master --work_dir /var/lib/agora/master (secured: docs/security.md)"};
   std::string listen;  // default: loopback when open, every interface when secured
   std::string work_dir = "/var/lib/agora/master";
   master::MasterOptions options;
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                "CurveZMQ keys, although anyone who connects may then do anything");
   app.add_option("--http_host", http_host,
                  "address for /health, /state and /metrics (default: 127.0.0.1 on an open cluster, "
-                 "else the --listen host); its HTTP is not authenticated");
+                 "else the --listen host, over HTTPS with operators' tokens)");
   app.add_option("--work_dir", work_dir, "directory for the master's state")->capture_default_str();
   app.add_option("--http_port", http_port,
                  "port for /health, /state and /metrics (on the --listen host); 0: any free port")

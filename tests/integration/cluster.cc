@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -55,7 +56,10 @@ std::string FileText(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-std::string BinPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }
+std::string BinPath(const std::string& name) {
+  const char* dir = std::getenv("AGORA_TEST_BIN_DIR");
+  return std::string(dir != nullptr && *dir != '\0' ? dir : AGORA_BIN_DIR) + "/" + name;
+}
 
 namespace {
 

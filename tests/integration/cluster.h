@@ -108,6 +108,7 @@ class LocalCluster {
   std::vector<std::unique_ptr<Process>> agents_;
 };
 
+// Where the binaries under test are: $AGORA_TEST_BIN_DIR, else the build's bin/.
 std::string BinPath(const std::string& name);
 // The first line of the file at `path`, or "" when there is none.
 std::string FirstLine(const std::string& path);
