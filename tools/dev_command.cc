@@ -89,22 +89,41 @@ std::vector<pid_t> AllPids() {
   return pids;
 }
 
-// The ports that the agents running on this machine offer (any cluster's:
-// their --resources, or the default 31000-32000 when it names no ports).
-std::vector<std::pair<int, int>> OfferedPortRanges() {
+// The value of `flag` on a command line (as `--flag V` or `--flag=V`), or "".
+std::string FlagValue(const std::vector<std::string>& argv, const std::string& flag) {
+  std::string value;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == flag && i + 1 < argv.size()) value = argv[i + 1];
+    if (argv[i].rfind(flag + "=", 0) == 0) value = argv[i].substr(flag.size() + 1);
+  }
+  return value;
+}
+
+// The ports that daemons running on this machine (any cluster's) hand out:
+// agents' task ports (their --resources, or the default 31000-32000 when it
+// names no ports) and agora-services' load balancer ports (--lb_ports, or
+// its default 10000-10999).
+std::vector<std::pair<int, int>> ClaimedPortRanges() {
   std::vector<std::pair<int, int>> ranges;
   for (pid_t pid : AllPids()) {
     const std::vector<std::string> argv = CommandLine(pid);
-    if (argv.empty() || fs::path(argv[0]).filename() != "agora-agent") continue;
-    std::string resources;
-    for (size_t i = 0; i < argv.size(); ++i) {
-      if (argv[i] == "--resources" && i + 1 < argv.size()) resources = argv[i + 1];
-      if (argv[i].rfind("--resources=", 0) == 0) resources = argv[i].substr(12);
+    const std::string program = argv.empty() ? "" : fs::path(argv[0]).filename().string();
+    if (program == "agora-agent") {
+      const std::string resources = FlagValue(argv, "--resources");
+      auto parsed = Resources::Parse(resources);
+      PortSet ports = parsed.ok() && resources.find("ports") != std::string::npos ? parsed->ports()
+                                                                                   : PortSet({{31000, 32000}});
+      for (const PortRange& r : ports.ranges()) ranges.emplace_back(r.begin, r.end);
+    } else if (program == "agora-services") {
+      std::string lb = FlagValue(argv, "--lb_ports");
+      int first = 10000, last = 10999;
+      const size_t dash = lb.find('-');
+      if (dash != std::string::npos) {
+        (void)absl::SimpleAtoi(lb.substr(0, dash), &first);
+        (void)absl::SimpleAtoi(lb.substr(dash + 1), &last);
+      }
+      ranges.emplace_back(first, last);
     }
-    auto parsed = Resources::Parse(resources);
-    PortSet ports = parsed.ok() && resources.find("ports") != std::string::npos ? parsed->ports()
-                                                                                 : PortSet({{31000, 32000}});
-    for (const PortRange& r : ports.ranges()) ranges.emplace_back(r.begin, r.end);
   }
   return ranges;
 }
@@ -477,9 +496,9 @@ int DevUp(const DevArgs& a) {
   // Each agent gets a share of the machine and 100 ports of its own, which
   // no other agent on this machine (another dev cluster's) offers.
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::pair<int, int>> offered = OfferedPortRanges();
+  std::vector<std::pair<int, int>> claimed = ClaimedPortRanges();
   for (int i = 0; i < a.agents; ++i) {
-    const int ports = FreePortRange(100, offered);
+    const int ports = FreePortRange(100, claimed);
     if (ports == 0) return abort("no 100 free ports below 32768 are left for an agent");
     start(absl::StrCat("agent-", i),
           {bin + "/agora-agent", "--master", master, "--work_dir", absl::StrCat(dir, "/agent-", i),
@@ -490,9 +509,12 @@ int DevUp(const DevArgs& a) {
   }
   start("agora-batch", {bin + "/agora-batch", "--master", master, "--work_dir", dir + "/agora-batch",
                         "--http_port", "0"});
-  // Load balancers of a dev cluster stay on this machine.
+  // Load balancers of a dev cluster stay on this machine, on 20 ports of their own.
+  const int lb_ports = FreePortRange(20, claimed);
+  if (lb_ports == 0) return abort("no 20 free ports below 32768 are left for the load balancers");
   start("agora-services", {bin + "/agora-services", "--master", master, "--work_dir", dir + "/agora-services",
-                           "--http_port", "0", "--lb_bind", "127.0.0.1"});
+                           "--http_port", "0", "--lb_bind", "127.0.0.1", "--lb_ports",
+                           absl::StrCat(lb_ports, "-", lb_ports + 19)});
   bool ready = WaitUntil(
       [&] {
         exited = FirstExited(processes);

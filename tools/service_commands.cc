@@ -147,6 +147,10 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
                 << s["desired"].get<int>() << " healthy"
                 << (s["message"].get<std::string>().empty() ? "" : " (" + s["message"].get<std::string>() + ")")
                 << "\n";
+      if (const json& lb = s.value("load_balancer", json()); lb.is_object()) {
+        std::cout << "load balancer: port " << lb["port"].get<int>() << " (" << lb["policy"].get<std::string>()
+                  << (lb["chosen"].get<bool>() ? ", chosen at deploy time" : "") << ")\n";
+      }
       Table t({"TASK", "HOST", "PORTS", "STATE", "HEALTHY", "VERSION", "STARTED"});
       for (const json& i : s["instances"]) {
         std::vector<std::string> ports;

@@ -40,30 +40,6 @@ std::set<std::string> Binds(const std::string& config) {
   return out;
 }
 
-// Whether ADDRESS:PORT (IPv4) can be bound now. A reload binds new ports in
-// HAProxy's new workers, whose failure leaves the old ones serving out of
-// sight: a port someone holds is found here first.
-absl::Status Bindable(const std::string& address_port) {
-  const size_t colon = address_port.rfind(':');
-  int port = 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address_port.substr(colon + 1), &port) ||
-      ::inet_pton(AF_INET, address_port.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
-    return absl::OkStatus();  // not an IPv4 address: HAProxy says for itself
-  }
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as HAProxy binds
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  const int error = errno;
-  ::close(fd);
-  if (ok) return absl::OkStatus();
-  return absl::UnavailableError(
-      absl::StrCat("cannot bind ", address_port, ": ", std::strerror(error), " (another process holds it?)"));
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
@@ -187,6 +163,27 @@ void HaproxyProcess::Stop(bool wait) {
 nlohmann::json HaproxyProcess::StatusJson() const {
   return {{"running", Running()}, {"pid", MasterPid()},     {"config", config_path_}, {"starts", starts_},
           {"reloads", reloads_},  {"errors", errors_},      {"last_error", last_error_}};
+}
+
+absl::Status Bindable(const std::string& address_port) {
+  const size_t colon = address_port.rfind(':');
+  int port = 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address_port.substr(colon + 1), &port) ||
+      ::inet_pton(AF_INET, address_port.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    return absl::OkStatus();  // not an IPv4 address: HAProxy says for itself
+  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as HAProxy binds
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (ok) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("cannot bind ", address_port, ": ", std::strerror(error), " (another process holds it?)"));
 }
 
 std::string LoadBalancerMetrics(const HaproxyProcess& h) {

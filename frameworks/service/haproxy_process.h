@@ -68,4 +68,10 @@ class HaproxyProcess {
 // Prometheus text: HAProxy up, starts, reloads, errors.
 std::string LoadBalancerMetrics(const HaproxyProcess& h);
 
+// Whether ADDRESS:PORT (IPv4; others pass) can be bound now, as HAProxy binds
+// (SO_REUSEADDR). A reload binds new ports in HAProxy's new workers, whose
+// failure leaves the old ones serving out of sight: a port someone holds is
+// found here first; and a port is chosen for a load balancer only if free.
+absl::Status Bindable(const std::string& address_port);
+
 }  // namespace agora::service

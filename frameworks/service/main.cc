@@ -5,12 +5,15 @@
 #include <iostream>
 #include <optional>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "common/cli.h"
 #include "common/json_text.h"
 #include "common/signals.h"
 #include "common/sqlite_kv.h"
 #include "frameworks/sdk/agent_totals.h"
 #include "frameworks/sdk/framework_daemon.h"
+#include "frameworks/service/haproxy_process.h"
 #include "frameworks/service/load_balancer_sync.h"
 #include "frameworks/service/service_api.h"
 #include "frameworks/service/service_framework.h"
@@ -29,10 +32,25 @@ int main(int argc, char** argv) {
   sdk::AddDaemonFlags(app, &flags);
   std::string haproxy_binary = "haproxy";
   HaproxyOptions lb;
+  std::string lb_ports = "10000-10999";
   app.add_option("--haproxy", haproxy_binary,
                  "the HAProxy program serving services' load_balancer ports; 'none': no load balancing")
       ->capture_default_str();
   app.add_option("--lb_bind", lb.bind_address, "the address load balancer ports listen on")->capture_default_str();
+  int lb_first = 10000, lb_last = 10999;
+  app.add_option("--lb_ports", lb_ports,
+                 "FIRST-LAST: where a port is chosen for a load balancer whose spec names none (kept for "
+                 "the service's life)")
+      ->check([&](const std::string& text) {
+        const size_t dash = text.find('-');
+        if (dash == std::string::npos || !absl::SimpleAtoi(text.substr(0, dash), &lb_first) ||
+            !absl::SimpleAtoi(text.substr(dash + 1), &lb_last) || lb_first < 1 || lb_last > 65535 ||
+            lb_first > lb_last) {
+          return std::string("expected FIRST-LAST, ports from 1 to 65535, e.g. 10000-10999");
+        }
+        return std::string();
+      })
+      ->capture_default_str();
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
   std::unique_ptr<SqliteKv> store = sdk::OpenStore(&flags, "services.db");
@@ -65,6 +83,12 @@ int main(int argc, char** argv) {
     }
   }
   framework.set_load_balancer_available(haproxy.has_value());
+  framework.set_load_balancer_port_chooser([&](const std::set<int>& taken) {
+    for (int port = lb_first; port <= lb_last; ++port) {
+      if (!taken.contains(port) && Bindable(absl::StrCat(lb.bind_address, ":", port)).ok()) return port;
+    }
+    return 0;
+  });
   const int rc = sdk::ServeAndRun(
       driver, flags,
       [&](const std::string& path) {

@@ -29,18 +29,25 @@ absl::StatusOr<std::map<std::string, int>> ServiceFramework::Deploy(const std::s
       return absl::FailedPreconditionError(absl::StrCat(spec.name, " is being deleted; deploy it again once it is gone"));
     }
   }
-  AGORA_RETURN_IF_ERROR(CheckLoadBalancerPorts(group));
+  AGORA_ASSIGN_OR_RETURN(const auto lb_ports, ChooseLoadBalancerPorts(group));
   std::map<std::string, int> result;
   for (const ServiceSpec& spec : group.services) {
     auto [it, fresh] = services_.try_emplace(spec.name);
     ServiceRecord& s = it->second;
+    s.name = spec.name;
+    const auto chosen = lb_ports.find(spec.name);
+    const int lb_port = chosen != lb_ports.end() ? chosen->second : s.lb_port;
     std::vector<VersionRecord>& history = versions_[spec.name];
     if (!fresh && history.back().yaml == spec.source) {  // unchanged: nothing to roll
+      if (lb_port != s.lb_port) {
+        s.lb_port = lb_port;
+        SaveService(s);
+      }
       result[spec.name] = s.version;
       continue;
     }
-    s.name = spec.name;
     s.instances = spec.instances;
+    s.lb_port = lb_port;
     StartVersion(s, spec);
     result[spec.name] = s.version;
   }
@@ -49,14 +56,21 @@ absl::StatusOr<std::map<std::string, int>> ServiceFramework::Deploy(const std::s
   return result;
 }
 
-absl::Status ServiceFramework::CheckLoadBalancerPorts(const ServiceGroup& group) const {
+int ServiceFramework::LoadBalancerPort(const ServiceRecord& s) const {
+  if (!s.spec.load_balancer) return 0;
+  return s.spec.load_balancer->port != 0 ? s.spec.load_balancer->port : s.lb_port;
+}
+
+absl::StatusOr<std::map<std::string, int>> ServiceFramework::ChooseLoadBalancerPorts(
+    const ServiceGroup& group) const {
   std::map<int, std::string> taken;  // port -> service, after this deploy
   for (const auto& [name, s] : services_) {
-    if (s.spec.load_balancer && !s.deleting) taken[s.spec.load_balancer->port] = name;
+    if (const int port = LoadBalancerPort(s); port != 0 && !s.deleting) taken[port] = name;
   }
   for (const ServiceSpec& spec : group.services) {
     std::erase_if(taken, [&](const auto& kv) { return kv.second == spec.name; });
   }
+  std::map<std::string, int> chosen;
   for (size_t i = 0; i < group.services.size(); ++i) {
     const ServiceSpec& spec = group.services[i];
     if (!spec.load_balancer) continue;
@@ -65,13 +79,29 @@ absl::Status ServiceFramework::CheckLoadBalancerPorts(const ServiceGroup& group)
       return absl::FailedPreconditionError(
           absl::StrCat(field, ": this agora-services runs without HAProxy (--haproxy none, or it is missing)"));
     }
-    auto [it, fresh] = taken.emplace(spec.load_balancer->port, spec.name);
+    int port = spec.load_balancer->port;
+    if (port == 0) {
+      // Kept for the service's life: the one chosen before, if any and free.
+      auto s = services_.find(spec.name);
+      port = s != services_.end() ? s->second.lb_port : 0;
+      if (port == 0 || taken.contains(port)) {
+        std::set<int> ports;
+        for (const auto& [p, name] : taken) ports.insert(p);
+        port = choose_lb_port_(ports);
+        if (port == 0) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat(field, ": no free port left for it in --lb_ports; name one (port: N)"));
+        }
+      }
+      chosen[spec.name] = port;
+    }
+    auto [it, fresh] = taken.emplace(port, spec.name);
     if (!fresh) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, ".port: ", spec.load_balancer->port, " is already the load balancer of ", it->second));
+          absl::StrCat(field, ".port: ", port, " is already the load balancer of ", it->second));
     }
   }
-  return absl::OkStatus();
+  return chosen;
 }
 
 void ServiceFramework::StartVersion(ServiceRecord& s, const ServiceSpec& spec) {
@@ -224,7 +254,8 @@ json ServiceFramework::ListJson() const {
                    {"healthy", c.ready},
                    {"state", StateOf(s)},
                    {"failure", s.failure},
-                   {"message", s.message}});
+                   {"message", s.message},
+                   {"load_balancer", LoadBalancerJson(s)}});
   }
   return out;
 }
@@ -263,8 +294,16 @@ absl::StatusOr<json> ServiceFramework::ShowJson(const std::string& name) const {
               {"failure", s.failure},
               {"message", s.message},
               {"depends_on", s.spec.depends_on},
+              {"load_balancer", LoadBalancerJson(s)},
               {"spec", s.spec.source},
               {"instances", instances}};
+}
+
+json ServiceFramework::LoadBalancerJson(const ServiceRecord& s) const {
+  if (!s.spec.load_balancer) return nullptr;
+  return {{"port", LoadBalancerPort(s)},
+          {"policy", s.spec.load_balancer->policy},
+          {"chosen", s.spec.load_balancer->port == 0}};
 }
 
 absl::StatusOr<json> ServiceFramework::EndpointsJson(const std::string& name, const std::string& port) const {
@@ -340,7 +379,7 @@ std::vector<LbFrontend> ServiceFramework::LoadBalancers() const {
   absl::flat_hash_map<std::string, LbFrontend> by_service;
   for (const auto& [name, s] : services_) {
     if (!s.spec.load_balancer) continue;
-    by_service[name] = LbFrontend{name, s.spec.load_balancer->port, s.spec.load_balancer->policy, {}};
+    by_service[name] = LbFrontend{name, LoadBalancerPort(s), s.spec.load_balancer->policy, {}};
   }
   for (const auto& [id, i] : instances_) {
     auto f = by_service.find(i.service);

@@ -26,6 +26,8 @@
 // Lives on the driver's loop thread; not thread-safe.
 #pragma once
 
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,14 @@ class ServiceFramework final : public sdk::Scheduler {
   std::vector<LbFrontend> LoadBalancers() const;
   // Without HAProxy, deploying a service with a `load_balancer` is refused.
   void set_load_balancer_available(bool available) { load_balancer_available_ = available; }
+  // Picks the port of a load balancer whose spec names none: free, and not
+  // among `taken` (other load balancers'); 0 when there is none. It is kept
+  // for the service's life. By default the first port from 10000 not taken.
+  using LbPortChooser = std::function<int(const std::set<int>& taken)>;
+  void set_load_balancer_port_chooser(LbPortChooser choose) { choose_lb_port_ = std::move(choose); }
+  // The port `s`'s load balancer listens on: its spec's, else the one chosen
+  // for it; 0 without a load balancer.
+  int LoadBalancerPort(const ServiceRecord& s) const;
   std::string MetricsText() const;
 
   // --- sdk::Scheduler.
@@ -110,12 +120,16 @@ class ServiceFramework final : public sdk::Scheduler {
     return i.version == s.version && !draining_agents_.contains(i.agent_id);
   }
   std::string StateOf(const ServiceRecord& s) const;
+  // {port, policy, chosen} of its load balancer, null without one.
+  nlohmann::json LoadBalancerJson(const ServiceRecord& s) const;
   bool DependenciesReady(const ServiceRecord& s, std::string* waiting_for) const;
   // How many instances the next offers may start for `s`.
   int Missing(const ServiceRecord& s) const;
   std::vector<std::string> DeployOrder() const;
-  // InvalidArgument when two services would balance on one port.
-  absl::Status CheckLoadBalancerPorts(const ServiceGroup& group) const;
+  // The ports chosen for the group's load balancers that name none (by
+  // service); InvalidArgument when two services would balance on one port,
+  // ResourceExhausted when no port is free.
+  absl::StatusOr<std::map<std::string, int>> ChooseLoadBalancerPorts(const ServiceGroup& group) const;
 
   void Converge();
   // Sets the count of a service with `autoscale` from its instances' cpu use.
@@ -152,6 +166,12 @@ class ServiceFramework final : public sdk::Scheduler {
   uint64_t health_kills_ = 0;
   uint64_t autoscale_changes_ = 0;
   bool load_balancer_available_ = true;
+  LbPortChooser choose_lb_port_ = [](const std::set<int>& taken) {
+    for (int port = 10000; port < 11000; ++port) {
+      if (!taken.contains(port)) return port;
+    }
+    return 0;
+  };
 };
 
 }  // namespace agora::service

@@ -80,7 +80,8 @@ json StoreJson(const ServiceRecord& s) {
           {"deploy_started", Micros(s.deploy_started)},
           {"deploy_failed", s.deploy_failed},
           {"failure", s.failure},
-          {"message", s.message}};
+          {"message", s.message},
+          {"lb_port", s.lb_port}};
 }
 
 absl::StatusOr<ServiceRecord> ServiceFromStore(const json& j) {
@@ -96,6 +97,7 @@ absl::StatusOr<ServiceRecord> ServiceFromStore(const json& j) {
     s.deploy_failed = j.at("deploy_failed");
     s.failure = j.value("failure", "");  // (absent from records of earlier versions)
     s.message = j.at("message");
+    s.lb_port = j.value("lb_port", 0);  // (absent from records of earlier versions)
     return s;
   });
 }

@@ -57,6 +57,7 @@ struct ServiceRecord {
   bool deploy_failed = false;  // the last rollout missed its deadline
   std::string failure;  // why, while deploy_failed ("deployment of v2 failed: 0 of 2 ready after 4s")
   std::string message;  // why it is not converged ("2 unplaced: [hostname, UNIQUE] ...")
+  int lb_port = 0;      // the load balancer port chosen when its spec named none
 };
 
 nlohmann::json StoreJson(const InstanceRecord& i);

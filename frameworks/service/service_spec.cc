@@ -235,8 +235,10 @@ absl::Status ParseService(const YAML::Node& n, const std::string& where, Service
     const std::string f = Field(where, "load_balancer");
     if (absl::Status st = CheckKeys(lb, f, {"port", "policy"}); !st.ok()) return st;
     LoadBalancerSpec l;
-    if (absl::Status st = Read(lb, "port", f, &l.port); !st.ok()) return st;
-    if (l.port < 1 || l.port > 65535) return Invalid(Field(f, "port"), "must be between 1 and 65535");
+    if (lb["port"]) {  // else agora-services picks one (--lb_ports) and keeps it
+      if (absl::Status st = Read(lb, "port", f, &l.port); !st.ok()) return st;
+      if (l.port < 1 || l.port > 65535) return Invalid(Field(f, "port"), "must be between 1 and 65535");
+    }
     if (lb["policy"]) l.policy = lb["policy"].Scalar();
     if (l.policy != "roundrobin" && l.policy != "random" && l.policy != "leastconn") {
       return Invalid(Field(f, "policy"), absl::StrCat("'", l.policy, "' is not one of roundrobin, random, leastconn"));

@@ -47,7 +47,7 @@ struct UpgradeSpec {
 };
 
 struct LoadBalancerSpec {
-  int port = 0;
+  int port = 0;  // 0: agora-services picks one when it is deployed
   std::string policy = "roundrobin";  // roundrobin | random | leastconn
 };
 

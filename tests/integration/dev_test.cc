@@ -39,6 +39,18 @@ std::vector<std::string> ProcessesOf(const std::string& text) {
   return found;
 }
 
+// Whether something accepts connections on 127.0.0.1:`port`.
+bool Listening(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool listening = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+  ::close(fd);
+  return listening;
+}
+
 TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
   const std::string dir = std::filesystem::temp_directory_path() /
                           absl::StrCat("agora-dev-test-", ::getpid());
@@ -236,6 +248,25 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
   EXPECT_NE(ports[0], ports[1]);
 
   if (std::filesystem::exists("/usr/sbin/haproxy")) {
+    // A load balancer port chosen at deploy time: each cluster's from its
+    // own range, and both serve.
+    const std::string front = base + "-front.yaml";
+    std::ofstream(front) << "services:\n  - {name: front, command: 'exec sleep 3600', ports: [http],\n"
+                         << "     resources: {cpus: 0.1, mem: 16}, load_balancer: {policy: roundrobin}}\n";
+    int chosen[2] = {0, 0};
+    for (int i = 0; i < 2; ++i) {
+      CliResult deployed = AgoraCli(absl::StrCat(masters[i], " service deploy ", front));
+      ASSERT_EQ(deployed.exit_code, 0) << deployed.out;
+      const json shown = json::parse(AgoraCli(absl::StrCat(masters[i], " service show front --json")).out, nullptr, false);
+      ASSERT_TRUE(shown["load_balancer"].is_object()) << shown.dump();
+      EXPECT_TRUE(shown["load_balancer"]["chosen"].get<bool>());
+      chosen[i] = shown["load_balancer"]["port"];
+      EXPECT_TRUE(WaitFor([&] { return Listening(chosen[i]); }, absl::Seconds(20)))
+          << "nothing listens on cluster " << i << "'s load balancer port " << chosen[i];
+    }
+    EXPECT_NE(chosen[0], chosen[1]);
+    std::filesystem::remove(front);
+
     const int port = FreePort();
     const std::string spec = base + "-edge.yaml";
     std::ofstream(spec) << "services:\n  - {name: edge, command: 'exec sleep 3600', ports: [http],\n"
@@ -248,9 +279,7 @@ TEST(DevTest, TwoClustersSideBySideShareNoPortsAndEachKnowsItsOwnProcesses) {
     for (int i = 0; i < 2; ++i) {
       CliResult deployed = AgoraCli(absl::StrCat(masters[i], " service deploy ", spec));
       ASSERT_EQ(deployed.exit_code, 0) << deployed.out;
-      if (i == 0) {
-        ASSERT_TRUE(WaitFor([&] { return lb_state(0).value("pid", 0) > 0; }, absl::Seconds(20))) << lb_state(0);
-      }
+      if (i == 0) ASSERT_TRUE(WaitFor([&] { return Listening(port); }, absl::Seconds(20))) << lb_state(0);
     }
     EXPECT_TRUE(WaitFor([&] { return lb_state(1).value("last_error", "").find(std::to_string(port)) != std::string::npos; },
                         absl::Seconds(20)))

@@ -45,18 +45,25 @@ http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT_HTTP'])), H).
 
 class LoadBalancerTest : public ServiceTest {
  protected:
-  // Deploys `instances` echo servers behind HAProxy on a free port.
-  void DeployEcho(int instances, const std::string& policy = "roundrobin") {
-    lb_port_ = FreePort();
+  // Deploys `instances` echo servers behind HAProxy on a free port: one the
+  // spec names, or (`choose_port`) one agora-services chooses.
+  void DeployEcho(int instances, const std::string& policy = "roundrobin", bool choose_port = false) {
+    lb_port_ = choose_port ? 0 : FreePort();
     const std::string server = Write("echo.py", kEchoServer);
     ASSERT_EQ(Deploy(absl::StrCat("name: echo\ncommand: exec python3 ", server, "\ninstances: ", instances,
                                   "\nresources: {cpus: 0.1, mem: 64}\nports: [http]\n",
                                   "health_check: {type: http, port: http, path: /, interval: 300ms, timeout: 1s, ",
                                   "grace_period: 20s, max_failures: 2}\n",
-                                  "load_balancer: {port: ", lb_port_, ", policy: ", policy, "}\n",
+                                  "load_balancer: {", choose_port ? "" : absl::StrCat("port: ", lb_port_, ", "),
+                                  "policy: ", policy, "}\n",
                                   "config: {COLOR: blue}\n"))
                   .exit_code,
               0);
+    if (choose_port) {
+      const json lb = CliJson({"service", "show", "echo"})["load_balancer"];
+      ASSERT_TRUE(lb.is_object() && lb["chosen"].get<bool>()) << lb.dump();
+      lb_port_ = lb["port"];
+    }
     // HAProxy follows within its sync period, and serves the new
     // configuration once its reload is through.
     ASSERT_TRUE(WaitFor([&] { return Servers().size() == static_cast<size_t>(instances); }, absl::Seconds(10)));
@@ -183,7 +190,7 @@ TEST_F(LoadBalancerTest, LeastConnSendsNewConnectionsToTheIdlestInstance) {
 
 TEST_F(LoadBalancerTest, AConfigChangeRollsTheInstancesWithoutDroppingARequest) {
   Start(WithPorts());
-  DeployEcho(3);
+  DeployEcho(3, "roundrobin", /*choose_port=*/true);  // and the new version keeps the port
   std::atomic<bool> stop = false;
   std::atomic<int> ok = 0, failed = 0, green = 0;
   std::thread traffic([&] {
@@ -211,6 +218,7 @@ TEST_F(LoadBalancerTest, AConfigChangeRollsTheInstancesWithoutDroppingARequest) 
       },
       absl::Seconds(10)));
   EXPECT_EQ(show["version"], 2);
+  EXPECT_EQ(show["load_balancer"]["port"], lb_port_);
   for (const json& i : show["instances"]) {
     EXPECT_EQ(i["version"], 2);
     std::ifstream in(Sandbox(i["task_id"]) + "/config.json");
@@ -236,7 +244,7 @@ TEST_F(LoadBalancerTest, AConfigChangeRollsTheInstancesWithoutDroppingARequest) 
 
 TEST_F(LoadBalancerTest, HaproxyKeepsServingWhileAgoraServicesIsDownAndIsAdoptedAfter) {
   Start(WithPorts());
-  DeployEcho(2);
+  DeployEcho(2, "roundrobin", /*choose_port=*/true);
   const int pid = HaproxyPid();
   ASSERT_GT(pid, 0);
   framework_->Signal(SIGKILL);
@@ -246,6 +254,7 @@ TEST_F(LoadBalancerTest, HaproxyKeepsServingWhileAgoraServicesIsDownAndIsAdopted
   const json state = FrameworkState();
   EXPECT_EQ(state["load_balancer"]["pid"], pid) << state.dump();
   EXPECT_EQ(state["load_balancer"]["starts"], 0);  // adopted, not restarted
+  EXPECT_EQ(CliJson({"service", "show", "echo"})["load_balancer"]["port"], lb_port_);  // the chosen port is kept
   // It still follows changes.
   ASSERT_EQ(Cli({"service", "scale", "echo", "3"}).exit_code, 0);
   EXPECT_TRUE(WaitFor([&] { return Servers().size() == 3; }, absl::Seconds(20)));
@@ -256,6 +265,11 @@ TEST_F(LoadBalancerTest, HaproxyKeepsServingWhileAgoraServicesIsDownAndIsAdopted
                            false);
   EXPECT_EQ(clash.exit_code, 1);
   EXPECT_NE(clash.out.find("is already the load balancer of echo"), std::string::npos) << clash.out;
+  // One that names none gets another.
+  ASSERT_EQ(Deploy("name: other\ncommand: sleep 100\nports: [http]\nload_balancer: {}\n", false).exit_code, 0);
+  const json other = CliJson({"service", "show", "other"})["load_balancer"];
+  EXPECT_NE(other["port"], lb_port_) << other.dump();
+  EXPECT_NE(other["port"], 0) << other.dump();
 }
 
 TEST_F(LoadBalancerTest, TheClientLibraryPicksHealthyEndpointsAndFollowsChanges) {

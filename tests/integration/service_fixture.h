@@ -1,6 +1,7 @@
 // The fixture of agora-services' integration tests: the real master, agents
 // with their own port ranges, and agora-services (its load balancers bound
-// to 127.0.0.1), driven through `agora service` and `agora config`.
+// to 127.0.0.1, choosing ports from a range of their own), driven through
+// `agora service` and `agora config`.
 #pragma once
 
 #include <set>
@@ -13,7 +14,10 @@ namespace agora::testing {
 
 class ServiceTest : public FrameworkTest {
  protected:
-  ServiceTest() : FrameworkTest("agora-services") { framework_flags_ = {"--lb_bind", "127.0.0.1"}; }
+  ServiceTest() : FrameworkTest("agora-services") {
+    const int lb_ports = FreePortRange(20);
+    framework_flags_ = {"--lb_bind", "127.0.0.1", "--lb_ports", absl::StrCat(lb_ports, "-", lb_ports + 19)};
+  }
 
   ClusterOptions WithPorts(int agents = 3) {
     ClusterOptions o;

@@ -72,6 +72,15 @@ TEST(ServiceSpecTest, ASingleServiceStandsAlone) {
   EXPECT_EQ(g->services[0].resources, Resources::Scalars(0.1, 32, 0));
 }
 
+TEST(ServiceSpecTest, ALoadBalancerMayLeaveItsPortToBeChosen) {
+  auto g = ParseServices("name: web\ncommand: x\nports: [http]\nload_balancer: {policy: leastconn}\n");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_TRUE(g->services[0].load_balancer.has_value());
+  EXPECT_EQ(g->services[0].load_balancer->port, 0);  // agora-services chooses at deploy time
+  EXPECT_EQ(g->services[0].load_balancer->policy, "leastconn");
+  EXPECT_FALSE(ParseServices("name: web\ncommand: x\nports: [http]\nload_balancer: {port: 0}\n").ok());
+}
+
 TEST(ServiceSpecTest, ErrorsNameTheField) {
   EXPECT_THAT(Error("name: a\ncommand: x\nreplicas: 3\n"), HasSubstr("replicas: unknown field"));
   EXPECT_THAT(Error("services: [{name: a, command: x, instances: many}]"),
