@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "tools/framework_client.h"
 #include "tools/logs_command.h"
+#include "tools/spec_commands.h"
 #include "tools/table.h"
 
 namespace agora::tools {
@@ -110,6 +111,13 @@ void AddBatchCommands(CLI::App& app, BatchArgs* a) {
                 "Example: agora job submit etl.yaml --wait");
   submit->add_option("file", a->file, "the YAML file ('-' for stdin)")->required();
   submit->add_flag("--wait", a->wait, "follow the run; exit 0 iff every job succeeded");
+  for (auto [verb, help] :
+       {std::pair{"validate", "check a job or workflow file offline, as agora-batch would; errors say "
+                              "FILE:LINE:COL\nExample: agora job validate etl.yaml"},
+        {"plan", "what a file would run: its jobs by step, their tasks and resources, its schedule, and "
+                 "whether each fits on the cluster's agents\nExample: agora job plan etl.yaml"}}) {
+    job->add_subcommand(verb, help)->add_option("file", a->file, "the YAML file ('-' for stdin)")->required();
+  }
   CLI::App* list = job->add_subcommand("list", "list jobs\nExample: agora job list --state failed");
   list->add_option("--run", a->run, "only this run's jobs");
   list->add_option("--name", a->name, "only jobs of this name");
@@ -182,11 +190,13 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
   };
 
   if (noun->get_name() == "job") {
+    if (verb == "validate") return ValidateJobFile(a.file, a.json);
+    if (verb == "plan") return PlanJobFile(a.file, master, a.json);
     if (verb == "submit") {
       std::optional<std::string> text = ReadSpecFile(what, a.file);
       if (!text) return 2;
       auto r = batch.Call("POST", "/v1/runs", *text, "application/yaml");
-      if (!r.ok()) return CommandFailed(what, r.status());
+      if (!r.ok()) return CommandFailed(what, absl::Status(r.status().code(), InFile(a.file, r.status().message())));
       if (a.json) {
         std::cout << JsonText(*r) << "\n";
       } else if (r->contains("cron")) {

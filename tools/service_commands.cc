@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/cli.h"
 #include "tools/framework_client.h"
+#include "tools/spec_commands.h"
 #include "tools/table.h"
 
 namespace agora::tools {
@@ -76,6 +77,16 @@ void AddServiceCommands(CLI::App& app, ServiceArgs* a) {
     cmd->add_flag("--wait", a->wait, "follow until every instance is healthy; exit 1 with the reason if it fails");
     AddDurationFlag(*cmd, "--wait_timeout", &a->wait_timeout, "give up waiting after this");
   }
+  for (auto [verb, help] :
+       {std::pair{"validate", "check a service file offline, as agora-services would; errors say "
+                              "FILE:LINE:COL\nExample: agora service validate web.yaml"},
+        {"plan", "what deploying a file would do: each service created, updated (which fields) or "
+                 "unchanged, in deploy order, and whether it fits on the cluster's agents\n"
+                 "Example: agora service plan web.yaml"},
+        {"diff", "the file's services against the deployed ones, line by line; exit 1 when they "
+                 "differ\nExample: agora service diff web.yaml"}}) {
+    svc->add_subcommand(verb, help)->add_option("file", a->file, "the YAML file ('-' for stdin)")->required();
+  }
   svc->add_subcommand("list", "list services: version, desired, running, healthy, state\nExample: agora service list");
   svc->add_subcommand("show", "a service's spec, state and instances\nExample: agora service show web --json")
       ->add_option("name", a->name, "the service")
@@ -115,11 +126,14 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
   auto show = [&](const absl::StatusOr<json>& r, const std::function<void(const json&)>& print) {
     return PrintResult(what, r, a.json, print);
   };
+  if (verb == "validate") return ValidateServiceFile(a.file, a.json);
+  if (verb == "plan") return PlanServiceFile(a.file, api, master, a.json);
+  if (verb == "diff") return DiffServiceFile(a.file, api);
   if (verb == "deploy" || verb == "update") {
     std::optional<std::string> text = ReadSpecFile(what, a.file);
     if (!text) return 2;
     auto r = api.Call("POST", "/v1/services", *text, "application/yaml");
-    if (!r.ok()) return CommandFailed(what, r.status());
+    if (!r.ok()) return CommandFailed(what, absl::Status(r.status().code(), InFile(a.file, r.status().message())));
     if (a.json) {
       std::cout << JsonText(*r) << "\n";
     } else {

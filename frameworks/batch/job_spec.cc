@@ -20,6 +20,7 @@ namespace {
 using spec::CheckKeys;
 using spec::Invalid;
 using spec::ParseResources;
+using spec::UnknownField;
 
 absl::Status ParseDependency(const YAML::Node& n, const std::string& field, Dependency* out) {
   if (n.IsScalar()) {
@@ -189,8 +190,7 @@ absl::StatusOr<WorkflowSpec> ParseNode(const YAML::Node& root) {
     for (const auto& kv : root) {
       std::string key = kv.first.Scalar();
       if (std::find(top.begin(), top.end(), key) == top.end()) {
-        return Invalid(key, "unknown field beside `jobs` (known: jobs, name, schedule, time_zone, "
-                            "concurrency, missed)");
+        return Invalid(key, absl::StrCat(UnknownField(key, top), " beside `jobs`"));
       }
     }
     const YAML::Node& jobs = root["jobs"];
@@ -217,7 +217,7 @@ absl::StatusOr<WorkflowSpec> ParseNode(const YAML::Node& root) {
     for (const auto& kv : root) {
       std::string key = kv.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        return Invalid(key, absl::StrCat("unknown field (known: ", absl::StrJoin(allowed, ", "), ")"));
+        return Invalid(key, UnknownField(key, allowed));
       }
     }
     JobSpec job;
@@ -271,14 +271,14 @@ absl::StatusOr<WorkflowSpec> ParseWorkflow(absl::string_view yaml, const SpecLim
   } catch (const YAML::Exception& e) {  // e.g. a key that is not a scalar
     return absl::InvalidArgumentError(absl::StrCat("malformed job file: ", e.what()));
   }
-  if (!wf.ok()) return wf;
+  if (!wf.ok()) return spec::Located(*root, wf.status());
   int64_t tasks = 0;
   for (size_t i = 0; i < wf->jobs.size(); ++i) {
     const JobSpec& job = wf->jobs[i];
     const std::string where = wf->jobs.size() == 1 && !(*root)["jobs"] ? "array" : absl::StrCat("jobs[", i, "].array");
     if (job.array > limits.max_array_size) {
-      return Invalid(where, absl::StrCat(job.array, " tasks; an array may have at most ",
-                                         limits.max_array_size, " (--max_array_size)"));
+      return spec::Located(*root, Invalid(where, absl::StrCat(job.array, " tasks; an array may have at most ",
+                                                              limits.max_array_size, " (--max_array_size)")));
     }
     tasks += std::max(job.array, 1);
   }

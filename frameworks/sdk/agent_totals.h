@@ -14,6 +14,9 @@
 
 namespace agora::sdk {
 
+// The total resources of every active agent, asked of the master once.
+absl::StatusOr<std::vector<Resources>> ActiveAgentTotals(MasterClient& master);
+
 class AgentTotals {
  public:
   explicit AgentTotals(std::string master, std::optional<CurveClient> curve = std::nullopt,

@@ -348,7 +348,9 @@ absl::StatusOr<ServiceGroup> ParseServices(absl::string_view yaml, const std::ve
   auto root = spec::LoadYaml(yaml);
   if (!root.ok()) return root.status();
   try {
-    return ParseNode(*root, deployed);
+    absl::StatusOr<ServiceGroup> group = ParseNode(*root, deployed);
+    if (!group.ok()) return spec::Located(*root, group.status());
+    return group;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("malformed service file: ", e.what()));
   }

@@ -1,7 +1,15 @@
 #include "frameworks/spec/yaml_fields.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/cli.h"
 
 namespace agora::spec {
@@ -20,10 +28,7 @@ absl::Status CheckKeys(const YAML::Node& node, absl::string_view where,
     std::string key = kv.first.Scalar();
     bool ok = false;
     for (absl::string_view a : allowed) ok = ok || a == key;
-    if (!ok) {
-      return Invalid(Field(where, key),
-                     absl::StrCat("unknown field (known: ", absl::StrJoin(allowed, ", "), ")"));
-    }
+    if (!ok) return Invalid(Field(where, key), UnknownField(key, allowed));
   }
   return absl::OkStatus();
 }
@@ -86,8 +91,88 @@ absl::StatusOr<YAML::Node> LoadYaml(absl::string_view text) {
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("not valid YAML: ", e.what()));
+    if (e.mark.is_null()) return absl::InvalidArgumentError(absl::StrCat("not valid YAML: ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(e.mark.line + 1, ":", e.mark.column + 1, ": not valid YAML: ", e.msg));
   }
+}
+
+absl::Status Located(const YAML::Node& root, const absl::Status& error) {
+  if (error.ok() || !root) return error;
+  const absl::string_view message = error.message();
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos) return error;
+  const absl::string_view path = message.substr(0, colon);
+  const bool is_path = !path.empty() && std::all_of(path.begin(), path.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '[' ||
+           c == ']';
+  });
+  if (!is_path) return error;
+  // Walk "a.b[2].c": keys, then indexes; stop at the first missing one. A
+  // file of one service or job is named as the first of a list
+  // ("services[0].port") that it does not have: that is the file itself.
+  YAML::Node at = root;
+  YAML::Mark mark = root.Mark();
+  try {
+    bool first = true;
+    for (absl::string_view part : absl::StrSplit(path, '.')) {
+      const size_t bracket = part.find('[');
+      if (std::exchange(first, false) && absl::EndsWith(part, "[0]") && root.IsMap() &&
+          !root[std::string(part.substr(0, bracket))]) {
+        continue;
+      }
+      YAML::Node next = at.IsMap() ? at[std::string(part.substr(0, bracket))] : YAML::Node();
+      size_t i = bracket;
+      while (next && i != absl::string_view::npos && i < part.size()) {
+        const size_t close = part.find(']', i);
+        size_t index = 0;
+        if (close == absl::string_view::npos || !absl::SimpleAtoi(part.substr(i + 1, close - i - 1), &index) ||
+            !next.IsSequence() || index >= next.size()) {
+          next = YAML::Node();
+          break;
+        }
+        next = next[index];
+        i = part.find('[', close);
+      }
+      if (!next || next.Mark().is_null()) break;
+      at = next;
+      mark = at.Mark();
+    }
+  } catch (const YAML::Exception&) {
+    // Keep the deepest field found.
+  }
+  if (mark.is_null()) return error;
+  return absl::Status(error.code(), absl::StrCat(mark.line + 1, ":", mark.column + 1, ": ", message));
+}
+
+std::string UnknownField(absl::string_view key, absl::Span<const absl::string_view> known) {
+  const std::string meant = ClosestMatch(key, known);
+  return absl::StrCat("unknown field", meant.empty() ? "" : absl::StrCat("; did you mean '", meant, "'?"),
+                      " (known: ", absl::StrJoin(known, ", "), ")");
+}
+
+std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known) {
+  std::string best;
+  size_t best_distance = std::min<size_t>(2, word.size() / 3) + 1;
+  for (absl::string_view candidate : known) {
+    // Levenshtein distance, one row at a time.
+    std::vector<size_t> row(candidate.size() + 1);
+    for (size_t j = 0; j < row.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= word.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= candidate.size(); ++j) {
+        const size_t above = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] == candidate[j - 1] ? 0 : 1)});
+        diagonal = above;
+      }
+    }
+    if (row.back() < best_distance) {
+      best_distance = row.back();
+      best = std::string(candidate);
+    }
+  }
+  return best;
 }
 
 }  // namespace agora::spec

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "common/resources.h"
 #include "common/task.h"
@@ -25,7 +26,8 @@ absl::Status Invalid(absl::string_view field, absl::string_view message);
 // "where.key", or "key" at the top.
 std::string Field(absl::string_view where, absl::string_view key);
 
-// Rejects keys of the map `node` outside `allowed`, naming the field.
+// Rejects keys of the map `node` outside `allowed`, naming the field and the
+// known one it was likely meant to be ("did you mean 'instances'?").
 absl::Status CheckKeys(const YAML::Node& node, absl::string_view where,
                        std::initializer_list<absl::string_view> allowed);
 
@@ -58,7 +60,21 @@ absl::Status ParseResources(const YAML::Node& n, absl::string_view field, Resour
 // {NAME: value, ...}, appended to `*out`, within kMaxEnvVars and kMaxEnvBytes.
 absl::Status ParseEnv(const YAML::Node& n, absl::string_view field, Env* out);
 
-// Parses YAML text, turning yaml-cpp's exceptions into "not valid YAML: ...".
+// Parses YAML text, turning yaml-cpp's exceptions into "LINE:COL: not valid
+// YAML: ...".
 absl::StatusOr<YAML::Node> LoadYaml(absl::string_view text);
+
+// `error`, from validating the document `root`, with the line and column
+// (1-based) of the field it names put first: "12:5: services[1].port: ...".
+// The field is found by its path; one that is missing is placed at the
+// nearest enclosing field there is. Other errors pass unchanged.
+absl::Status Located(const YAML::Node& root, const absl::Status& error);
+
+// The word of `known` closest to `word` (edit distance at most a third of
+// its length, and 2), or "".
+std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known);
+
+// "unknown field; did you mean 'retries'? (known: a, b, ...)" for `key`.
+std::string UnknownField(absl::string_view key, absl::Span<const absl::string_view> known);
 
 }  // namespace agora::spec

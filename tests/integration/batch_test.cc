@@ -72,6 +72,40 @@ TEST_F(BatchTest, DiamondDagRunsInDependencyOrder) {
   EXPECT_NE(metrics->body.find("agora_batch_tasks_launched_total 5\n"), std::string::npos);
 }
 
+// Before a submission: validate offline, plan against the cluster's agents;
+// neither submits anything.
+TEST_F(BatchTest, ValidateAndPlanExplainAFileAndSubmitNothing) {
+  Start({.agents = 1});
+  const std::string file = Write("wf.yaml", "name: wf\njobs:\n  - {name: a, command: 'true'}\n"
+                                            "  - {name: b, command: 'true', array: 3, depends_on: [a]}\n"
+                                            "  - {name: c, command: 'true', depends_on: [{job: b, on: any}]}\n");
+  CliResult valid = Cli({"job", "validate", file});
+  EXPECT_EQ(valid.exit_code, 0) << valid.out;
+  EXPECT_NE(valid.out.find("valid: wf, 3 jobs, 5 tasks"), std::string::npos) << valid.out;
+  const json plan = CliJson({"job", "plan", file});
+  ASSERT_EQ(plan["jobs"].size(), 3u) << plan.dump();
+  EXPECT_EQ(plan["jobs"][1]["name"], "b");
+  EXPECT_EQ(plan["jobs"][1]["step"], 2);
+  EXPECT_EQ(plan["jobs"][1]["tasks"], 3);
+  EXPECT_EQ(plan["jobs"][2]["after"], json({"b (on any)"}));
+  EXPECT_TRUE(plan["cluster"]["fits"].get<bool>()) << plan.dump();
+  EXPECT_EQ(plan["cluster"]["agents"], 1);
+
+  const std::string huge = Write("huge.yaml", "name: huge\ncommand: 'true'\nresources: {cpus: 512}\n");
+  CliResult too_big = Cli({"job", "plan", huge});
+  EXPECT_EQ(too_big.exit_code, 1) << too_big.out;
+  EXPECT_NE(too_big.out.find("cluster: does not fit: jobs[0].resources: no agent could ever hold it"), std::string::npos)
+      << too_big.out;
+  const std::string typo = Write("typo.yaml", "name: t\ncommand: 'true'\nretires: 2\n");
+  for (const char* verb : {"validate", "submit"}) {  // offline and by agora-batch, the same words
+    CliResult r = Cli({"job", verb, typo});
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find(typo + ":3:10: retires: unknown field; did you mean 'retries'?"), std::string::npos)
+        << verb << ": " << r.out;
+  }
+  EXPECT_EQ(CliJson({"job", "list"}).size(), 0u);
+}
+
 TEST_F(BatchTest, FailingJobIsRetriedWithBackoffThenDependantsFollowTheirCondition) {
   Start();
   std::string yaml = absl::StrCat(R"(jobs:

@@ -83,6 +83,60 @@ TEST_F(ServiceTest, DeployReachesHealthyInDependencyOrderAndServesTraffic) {
   }
 }
 
+// Before a deploy: validate offline, plan against what runs, diff line by
+// line; none of them changes anything.
+TEST_F(ServiceTest, ValidatePlanAndDiffSayWhatADeployWouldDoAndChangeNothing) {
+  Start(WithPorts(2));
+  ASSERT_EQ(Deploy(Web("web", 1)).exit_code, 0);
+  ASSERT_TRUE(WaitForHealthy("web", 1));
+  const std::string changed = Write("changed.yaml", Web("web", 2) + "depends_on: [db]\n");
+  const std::string with_db = Write("with-db.yaml", absl::StrCat("services:\n  - {name: db, command: sleep 300}\n"
+                                                                  "  - name: web\n    command: exec python3 -m http.server $PORT_HTTP --bind 127.0.0.1\n"
+                                                                  "    instances: 2\n    resources: {cpus: 0.1, mem: 64}\n    ports: [http]\n"
+                                                                  "    depends_on: [db]\n"));
+  // Offline: a dependency outside the file is named, not refused.
+  CliResult valid = Cli({"service", "validate", changed});
+  EXPECT_EQ(valid.exit_code, 0) << valid.out;
+  EXPECT_NE(valid.out.find("it depends on db, which must be deployed"), std::string::npos) << valid.out;
+  const std::string bad = Write("bad.yaml", "services:\n  - name: web\n    command: x\n    instances: many\n");
+  CliResult invalid = Cli({"service", "validate", bad});
+  EXPECT_EQ(invalid.exit_code, 1);
+  EXPECT_NE(invalid.out.find(bad + ":4:16: services[0].instances: 'many' has the wrong type"), std::string::npos)
+      << invalid.out;
+  // The same place when agora-services refuses it.
+  CliResult refused = Cli({"service", "deploy", bad});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.out.find(bad + ":4:16: services[0].instances"), std::string::npos) << refused.out;
+
+  const nlohmann::json plan = CliJson({"service", "plan", with_db});
+  ASSERT_EQ(plan["services"].size(), 2u) << plan.dump();
+  EXPECT_EQ(plan["services"][0]["name"], "db");  // deploy order: dependencies first
+  EXPECT_EQ(plan["services"][0]["action"], "create");
+  EXPECT_EQ(plan["services"][1]["action"], "update");
+  EXPECT_EQ(plan["services"][1]["version"], 2);
+  EXPECT_EQ(plan["services"][1]["current_instances"], 1);
+  EXPECT_EQ(plan["services"][1]["changed"], nlohmann::json({"depends_on", "health_check", "instances"}));
+  EXPECT_TRUE(plan["cluster"]["fits"].get<bool>()) << plan.dump();
+  const std::string huge = Write("huge.yaml", "name: huge\ncommand: x\nresources: {cpus: 64}\n");
+  CliResult too_big = Cli({"service", "plan", huge});
+  EXPECT_EQ(too_big.exit_code, 1) << too_big.out;
+  EXPECT_NE(too_big.out.find("cluster: does not fit"), std::string::npos) << too_big.out;
+
+  CliResult diff = Cli({"service", "diff", changed});
+  EXPECT_EQ(diff.exit_code, 1) << diff.out;
+  EXPECT_NE(diff.out.find("--- web (deployed, v1)"), std::string::npos) << diff.out;
+  EXPECT_NE(diff.out.find("\n-instances: 1\n"), std::string::npos) << diff.out;
+  EXPECT_NE(diff.out.find("\n+instances: 2\n"), std::string::npos) << diff.out;
+  EXPECT_NE(diff.out.find("\n name: web\n"), std::string::npos) << diff.out;
+  const std::string same = Write("same.yaml", Web("web", 1));
+  CliResult no_diff = Cli({"service", "diff", same});
+  EXPECT_EQ(no_diff.exit_code, 0) << no_diff.out;
+  EXPECT_EQ(no_diff.out, "");
+  // Nothing was deployed by any of it.
+  EXPECT_EQ(Service("web")["version"], 1);
+  EXPECT_TRUE(Service("db").is_null());
+}
+
 TEST_F(ServiceTest, AKilledInstanceIsReplaced) {
   Start(WithPorts());
   CliResult r = Deploy(absl::StrCat("name: web\ncommand: readlink /proc/self/ns/pid > ", dir(),

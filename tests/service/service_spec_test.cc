@@ -8,6 +8,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // The group issue 3 promises to accept as written.
 constexpr char kPromised[] = R"(
@@ -79,6 +80,21 @@ TEST(ServiceSpecTest, ALoadBalancerMayLeaveItsPortToBeChosen) {
   EXPECT_EQ(g->services[0].load_balancer->port, 0);  // agora-services chooses at deploy time
   EXPECT_EQ(g->services[0].load_balancer->policy, "leastconn");
   EXPECT_FALSE(ParseServices("name: web\ncommand: x\nports: [http]\nload_balancer: {port: 0}\n").ok());
+}
+
+TEST(ServiceSpecTest, ErrorsSayTheLineAndColumnOfTheField) {
+  // The field's own place; a missing one at the field that should hold it.
+  EXPECT_EQ(Error("services:\n  - name: a\n    command: x\n  - name: b\n    command: y\n    instances: many\n"),
+            "6:16: services[1].instances: 'many' has the wrong type");
+  EXPECT_THAT(Error("services:\n  - name: a\n    command: x\n    ports: [p]\n    load_balancer:\n      port: 99999\n"),
+              StartsWith("6:13: services[0].load_balancer.port: must be between 1 and 65535"));
+  EXPECT_THAT(Error("name: a\ncommand: x\nhealth_check: {type: http}\n"), StartsWith("3:15: health_check.port:"));
+  // Not YAML at all: where the parser stopped.
+  EXPECT_THAT(Error("name: a\ncommand: [x\n"), StartsWith("3:1: not valid YAML: "));
+  // An unknown field, with the known one it was likely meant to be.
+  EXPECT_EQ(Error("name: a\ncommand: x\ninstnaces: 3\n"),
+            "3:12: instnaces: unknown field; did you mean 'instances'? (known: name, command, instances, resources, "
+            "ports, env, health_check, constraints, depends_on, upgrade, load_balancer, config, weight, autoscale)");
 }
 
 TEST(ServiceSpecTest, ErrorsNameTheField) {
