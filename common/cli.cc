@@ -2,8 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -98,6 +100,61 @@ void AddConfigFileFlag(CLI::App& app) {
   app.allow_config_extras(false);
 }
 
+std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known) {
+  std::string best;
+  size_t best_distance = std::min<size_t>(2, word.size() / 3) + 1;
+  for (absl::string_view candidate : known) {
+    // Edit distance with adjacent transpositions ("lsit" is one from "list").
+    std::vector<std::vector<size_t>> d(word.size() + 1, std::vector<size_t>(candidate.size() + 1));
+    for (size_t i = 0; i <= word.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= candidate.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= word.size(); ++i) {
+      for (size_t j = 1; j <= candidate.size(); ++j) {
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (word[i - 1] == candidate[j - 1] ? 0 : 1)});
+        if (i > 1 && j > 1 && word[i - 1] == candidate[j - 2] && word[i - 2] == candidate[j - 1]) {
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+      }
+    }
+    if (d[word.size()][candidate.size()] < best_distance) {
+      best_distance = d[word.size()][candidate.size()];
+      best = std::string(candidate);
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// After a parse error: "did you mean 'agents'?" for a word that is close to a
+// subcommand of the deepest command parsed, or "".
+std::string DidYouMean(CLI::App& app) {
+  CLI::App* deepest = &app;
+  for (std::vector<CLI::App*> parsed = app.get_subcommands(); !parsed.empty(); parsed = deepest->get_subcommands()) {
+    deepest = parsed.front();
+  }
+  // The first word left over that is not a flag: the command that is not one.
+  std::string word;
+  for (CLI::App* at = deepest; at != nullptr && word.empty(); at = at->get_parent()) {
+    for (const std::string& arg : at->remaining()) {
+      if (!arg.empty() && arg[0] != '-') {
+        word = arg;
+        break;
+      }
+    }
+  }
+  if (word.empty()) return "";
+  std::vector<std::string> names;
+  for (CLI::App* sub : deepest->get_subcommands([](CLI::App* s) { return !s->get_group().empty(); })) {
+    names.push_back(sub->get_name());
+  }
+  const std::vector<absl::string_view> known(names.begin(), names.end());
+  const std::string meant = ClosestMatch(word, known);
+  return meant.empty() ? "" : absl::StrCat("'", word, "' is not a command; did you mean '", meant, "'?");
+}
+
+}  // namespace
+
 int ParseCommandLine(CLI::App& app, int argc, char** argv) {
   const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "agora";
   app.set_version_flag("--version", VersionLine(program), "print the version and the commit built from");
@@ -107,17 +164,18 @@ int ParseCommandLine(CLI::App& app, int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message and usage hint to stderr
+    if (const std::string hint = DidYouMean(app); !hint.empty()) std::cerr << hint << "\n";
     return 2;
   }
   return -1;
 }
 
 void AddCurveClientFlags(CLI::App& app, CurveClientFlags* flags) {
-  app.add_option("--curve_secret_key", flags->secret_key,
+  app.add_option("--curve-secret-key,--curve_secret_key", flags->secret_key,
                  "CurveZMQ: this process's secret key file (agora keys generate), for a secured master")
       ->envname("AGORA_CURVE_SECRET_KEY")
       ->check(CLI::ExistingFile);
-  app.add_option("--master_public_key", flags->master_public_key,
+  app.add_option("--master-public-key,--master_public_key", flags->master_public_key,
                  "CurveZMQ: the master's public key file (.pub)")
       ->envname("AGORA_MASTER_PUBLIC_KEY")
       ->check(CLI::ExistingFile);

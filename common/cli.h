@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace agora {
 
@@ -54,8 +55,13 @@ struct CurveClientFlags {
 };
 void AddCurveClientFlags(CLI::App& app, CurveClientFlags* flags);
 
+// The word of `known` closest to `word` (edit distance at most a third of
+// its length, and 2), or "": what a mistyped command or field was meant to be.
+std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known);
+
 // Parses argv. Returns -1 to go on, or the exit code to return from main():
-// 0 after --help, 2 after a usage error (printed to stderr).
+// 0 after --help, 2 after a usage error (printed to stderr, with the command
+// a mistyped one was likely meant to be).
 int ParseCommandLine(CLI::App& app, int argc, char** argv);
 
 }  // namespace agora

@@ -28,7 +28,8 @@ for f in /usr/bin/agora-master /usr/bin/agora-agent /usr/bin/agora-executor /usr
          /usr/share/man/man1/agora.1.gz /usr/share/man/man8/agora-master.8.gz /usr/share/man/man8/agora-agent.8.gz \
          /usr/share/man/man8/agora-executor.8.gz /usr/share/man/man8/agora-init.8 \
          /usr/share/man/man8/agora-batch.8.gz /usr/share/man/man8/agora-services.8.gz \
-         /usr/share/bash-completion/completions/agora \
+         /usr/share/bash-completion/completions/agora /usr/share/zsh/vendor-completions/_agora \
+         /usr/share/fish/vendor_completions.d/agora.fish \
          /etc/agora/master.conf /etc/agora/agent.conf /etc/agora/batch.conf /etc/agora/services.conf; do
   grep -qx "$f" "$out/contents" || fail "missing from agora: $f"
 done

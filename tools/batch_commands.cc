@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/framework_client.h"
+#include "tools/output.h"
 #include "tools/logs_command.h"
 #include "tools/spec_commands.h"
 #include "tools/table.h"
@@ -198,7 +199,7 @@ int RunBatchCommand(CLI::App& app, BatchArgs& a) {
       auto r = batch.Call("POST", "/v1/runs", *text, "application/yaml");
       if (!r.ok()) return CommandFailed(what, absl::Status(r.status().code(), InFile(a.file, r.status().message())));
       if (a.json) {
-        std::cout << JsonText(*r) << "\n";
+        PrintData(*r);
       } else if (r->contains("cron")) {
         std::cout << "schedule " << (*r)["cron"].get<std::string>() << " added; see `agora cron list`\n";
       } else {

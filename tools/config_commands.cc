@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/cli.h"
 #include "tools/framework_client.h"
+#include "tools/output.h"
 #include "tools/table.h"
 
 namespace agora::tools {
@@ -30,7 +31,7 @@ void AddConfigCommands(CLI::App& app, ServiceArgs* a) {
   unset->add_option("keys", a->names, "KEY ...")->required();
   unset->add_flag("--wait", a->wait, "follow the rollout until every instance is healthy");
   for (CLI::App* cmd : {set, unset}) {
-    AddDurationFlag(*cmd, "--wait_timeout", &a->wait_timeout, "give up waiting after this");
+    AddDurationFlag(*cmd, "--wait-timeout,--wait_timeout", &a->wait_timeout, "give up waiting after this");
   }
   CLI::App* get = config->add_subcommand(
       "get", "a service's config, of its current version or another\nExample: agora config get web --version 2");
@@ -65,7 +66,7 @@ int RunConfigCommand(CLI::App& app, ServiceArgs& a) {
     auto r = api.Call("POST", "/v1/config/" + a.name, JsonText(body));
     if (!r.ok()) return CommandFailed(what, r.status());
     if (a.json) {
-      std::cout << JsonText(*r) << "\n";
+      PrintData(*r);
     } else {
       std::cout << a.name << ": config is v" << (*r)["version"].get<int>() << "\n";
     }

@@ -27,6 +27,7 @@
 #include "frameworks/sdk/master_client.h"
 #include "common/resources.h"
 #include "tools/table.h"
+#include "tools/output.h"
 #include "common/proc_file.h"
 
 namespace agora::tools {
@@ -532,8 +533,7 @@ int DevUp(const DevArgs& a) {
   if (!ready) return abort("the cluster did not become ready within 30s");
   json cluster = save();
   if (a.json) {
-    std::cout << JsonText(json{{"master", master}, {"master_http", cluster["master_http"]}, {"dir", dir}})
-              << "\n";
+    PrintData(json{{"master", master}, {"master_http", cluster["master_http"]}, {"dir", dir}});
     return 0;
   }
   std::cout << "agora dev: " << (a.masters == 1 ? "a master" : absl::StrCat(a.masters, " masters and ZooKeeper"))

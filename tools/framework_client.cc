@@ -1,4 +1,5 @@
 #include "tools/framework_client.h"
+#include "tools/output.h"
 
 #include <httplib.h>
 
@@ -70,7 +71,7 @@ absl::StatusOr<json> FrameworkClient::Call(const std::string& method, const std:
 }
 
 int CommandFailed(const std::string& what, const absl::Status& s) {
-  std::cerr << "agora " << what << ": " << s.message() << "\n";
+  PrintError(what, s.message());
   return 1;
 }
 
@@ -78,7 +79,7 @@ int PrintResult(const std::string& what, const absl::StatusOr<json>& r, bool as_
                 const std::function<void(const json&)>& print) {
   if (!r.ok()) return CommandFailed(what, r.status());
   if (as_json) {
-    std::cout << r->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    PrintData(*r);
   } else {
     print(*r);
   }

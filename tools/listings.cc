@@ -13,8 +13,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/cli.h"
+#include "common/task.h"
 #include "common/version.h"
 #include "tools/table.h"
+#include "tools/output.h"
 
 namespace agora::tools {
 namespace {
@@ -107,12 +110,12 @@ Table RolesTable(const json& rows) {
 std::optional<json> Fetch(MasterClient& client, const std::string& noun, const std::string& command) {
   auto text = client.Query(noun);
   if (!text.ok()) {
-    std::cerr << "agora " << command << ": " << text.status().message() << "\n";
+    PrintError(command, text.status().message());
     return std::nullopt;
   }
   json rows = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (rows.is_discarded() || !(rows.is_array() || (noun == "security" && rows.is_object()))) {
-    std::cerr << "agora " << command << ": the master sent malformed JSON\n";
+    PrintError(command, "the master sent malformed JSON");
     return std::nullopt;
   }
   return rows;
@@ -130,6 +133,87 @@ bool Keep(const json& row, const ListingFilter& f) {
 
 }  // namespace
 
+void AddWatchFlags(CLI::App& cmd, WatchFlags* watch) {
+  cmd.add_flag("--watch,-w", watch->watch, "print it again every --interval until Ctrl-C");
+  AddDurationFlag(cmd, "--interval", &watch->interval, "with --watch: how often");
+  cmd.add_option("--count", watch->count, "with --watch: stop after this many (0: never)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void AddListingCommands(CLI::App& app, ListingArgs* a, WatchFlags* watch) {
+  std::vector<std::string> task_states;
+  for (int s = 0; s < kTaskStateCount; ++s) task_states.emplace_back(TaskStateName(static_cast<TaskState>(s)));
+  struct Noun {
+    const char* singular;
+    const char* plural;
+    std::vector<std::string> states;  // empty: no --state
+    bool by_framework_and_agent;
+    const char* show_id;
+  };
+  const Noun nouns[] = {
+      {"agent", "agents", {"active", "unreachable", "draining", "drained", "gone"}, false, "an agent id or hostname"},
+      {"framework", "frameworks", {"active", "disconnected"}, false, "a framework id or name"},
+      {"task", "tasks", task_states, true, "a task id"},
+      {"offer", "offers", {}, true, "an offer id"},
+      {"role", "roles", {}, false, "a role name"},
+  };
+  for (const Noun& n : nouns) {
+    CLI::App* noun = app.get_subcommand(n.singular);
+    const std::string plural = n.plural;
+    CLI::App* list = noun->add_subcommand(
+        "list", absl::StrCat("list the cluster's ", plural, " (`agora ", plural, "` for short)\nExample: agora ",
+                             n.singular, " list", plural == "tasks" ? " --state running --agent agent1 --watch" : " -o wide"));
+    CLI::App* shortcut = app.add_subcommand(plural, absl::StrCat("list the cluster's ", plural, " (agora ", n.singular,
+                                                                 " list)\nExample: agora ", plural, " --watch"));
+    for (CLI::App* listing : {list, shortcut}) {
+      AddWatchFlags(*listing, watch);
+      if (!n.states.empty()) {
+        listing->add_option("--state", a->filter.state, "only rows in this state")->check(CLI::IsMember(n.states));
+      }
+      if (n.by_framework_and_agent) {
+        listing->add_option("--framework", a->filter.framework_id, "only this framework's rows");
+        listing->add_option("--agent", a->filter.agent_id, "only this agent's rows (id or hostname)");
+      }
+      listing->final_callback([a, plural] { a->noun = plural; });
+    }
+    CLI::App* show = noun->add_subcommand(
+        "show", absl::StrCat("one ", n.singular, ", all the master knows of it\nExample: agora ", n.singular,
+                             " show ", plural == "agents" ? "agent1" : plural == "roles" ? "batch" : "ID", " -o yaml"));
+    show->add_option("id", a->id, n.show_id)->required();
+    show->final_callback([a, plural] { a->noun = plural; });
+  }
+}
+
+int PrintShow(MasterClient& client, const std::string& noun, const std::string& id, bool as_json) {
+  const std::string singular = noun.substr(0, noun.size() - 1);
+  const std::string command = singular + " show";
+  std::optional<json> rows = Fetch(client, noun, command);
+  if (!rows) return 1;
+  const json* found = nullptr;
+  for (const json& row : *rows) {
+    // By id; else an agent by hostname (not a gone one), a framework or role by name.
+    if (row.value("id", "") == id || (row.value("name", "") == id && noun != "tasks")) found = &row;
+    if (found == nullptr && noun == "agents" && row.value("hostname", "") == id && row.value("state", "") != "gone") {
+      found = &row;
+    }
+    if (found != nullptr) break;
+  }
+  if (found == nullptr) {
+    PrintError(command, absl::StrCat("no ", singular, " '", id, "' (agora ", noun, " lists them)"));
+    return 1;
+  }
+  if (as_json) {
+    PrintData(*found);
+    return 0;
+  }
+  Table t({"", ""});
+  for (const auto& [key, value] : found->items()) {
+    t.AddRow({key, value.is_string() ? value.get<std::string>() : JsonText(value)});
+  }
+  t.Print(std::cout);
+  return 0;
+}
+
 int PrintListing(MasterClient& client, const std::string& noun, bool as_json,
                  const ListingFilter& filter) {
   std::optional<json> all = Fetch(client, noun, noun);
@@ -139,7 +223,7 @@ int PrintListing(MasterClient& client, const std::string& noun, bool as_json,
     if (Keep(row, filter)) rows.push_back(row);
   }
   if (as_json) {
-    std::cout << JsonText(rows) << "\n";
+    PrintData(rows);
     return 0;
   }
   Table table = noun == "agents"       ? AgentsTable(rows)
@@ -157,9 +241,8 @@ int PrintVersions(MasterClient& client, bool as_json) {
   const bool known = master.ok() && about.is_object();
   const std::string problem = master.ok() ? "the master sent malformed JSON" : std::string(master.status().message());
   if (as_json) {
-    std::cout << JsonText(json{{"client", json::parse(VersionJson("agora"))},
-                               {"master", known ? about : json{{"error", problem}}}})
-              << "\n";
+    PrintData(json{{"client", json::parse(VersionJson("agora"))},
+                               {"master", known ? about : json{{"error", problem}}}});
   } else {
     std::cout << "client: " << VersionLine("agora") << "\n";
     if (known) {
@@ -204,7 +287,7 @@ int PrintStatus(MasterClient& client, bool as_json) {
                  {"security", *security}};
   if (leader.is_object()) status["master"] = leader;
   if (as_json) {
-    std::cout << JsonText(status) << "\n";
+    PrintData(status);
     return 0;
   }
   auto by_state = [](const json& counts) {

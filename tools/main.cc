@@ -1,7 +1,10 @@
 // agora: the command line for operators and users.
 #include <signal.h>
 
+#include <functional>
 #include <iostream>
+
+#include "absl/strings/str_cat.h"
 
 #include "common/cli.h"
 #include "common/ids.h"
@@ -13,8 +16,10 @@
 #include "tools/dev_command.h"
 #include "tools/keys_command.h"
 #include "tools/listings.h"
+#include "tools/live_candidates.h"
 #include "tools/logs_command.h"
 #include "tools/maintenance_commands.h"
+#include "tools/output.h"
 #include "frameworks/sdk/master_client.h"
 #include "tools/run_command.h"
 #include "tools/service_commands.h"
@@ -40,40 +45,28 @@ int main(int argc, char** argv) {
                  "several (or $AGORA_MASTER)")
       ->envname("AGORA_MASTER")
       ->capture_default_str();
-  app.add_flag("--json", json, "print JSON instead of a table");
-  AddDurationFlag(app, "--request_timeout", &timeout, "how long to wait for the master");
+  app.add_flag("--json", json, "print JSON instead of a table (-o json)");
+  std::string output = "table";
+  app.add_option("-o,--output", output,
+                 "table (fit to the terminal, ids whole), wide (nothing cut), json or yaml; under json "
+                 "and yaml errors are JSON or YAML too")
+      ->check(CLI::IsMember({"table", "wide", "json", "yaml"}))
+      ->capture_default_str();
+  AddDurationFlag(app, "--request-timeout,--request_timeout", &timeout, "how long to wait for the master");
   CurveClientFlags curve_flags;
   AddCurveClientFlags(app, &curve_flags);
 
-  ListingFilter filter;
   WatchFlags watch;
-  auto add_watch = [&](CLI::App* cmd) {
-    cmd->add_flag("--watch,-w", watch.watch, "print it again every --interval until Ctrl-C");
-    AddDurationFlag(*cmd, "--interval", &watch.interval, "with --watch: how often");
-    cmd->add_option("--count", watch.count, "with --watch: stop after this many (0: never)")
-        ->check(CLI::NonNegativeNumber);
-  };
-  for (const char* noun : {"agents", "frameworks", "tasks", "offers", "roles"}) {
-    CLI::App* listing = app.add_subcommand(
-        noun, std::string("list the cluster's ") + noun +
-                  (std::string(noun) == "roles"
-                       ? " (weight, quota, what their frameworks hold and are offered)"
-                       : "") +
-                  "\nExample: agora " + noun +
-                  (std::string(noun) == "tasks" ? " --state running --agent agent1 --watch" : " --json"));
-    add_watch(listing);
-    if (std::string(noun) != "offers" && std::string(noun) != "roles") {
-      listing->add_option("--state", filter.state, "only rows in this state (e.g. running)");
-    }
-    if (std::string(noun) == "tasks" || std::string(noun) == "offers") {
-      listing->add_option("--framework", filter.framework_id, "only this framework's rows");
-      listing->add_option("--agent", filter.agent_id, "only this agent's rows (id or hostname)");
-    }
-  }
+  auto add_watch = [&](CLI::App* cmd) { AddWatchFlags(*cmd, &watch); };
+  MaintenanceArgs maintenance;
+  AddMaintenanceCommands(app, &maintenance);
+  CLI::App* task_cmd = app.add_subcommand("task", "list, show and kill tasks");
+  task_cmd->require_subcommand(1);
+  app.add_subcommand("offer", "list the offers outstanding")->require_subcommand(1);
+  ListingArgs listing;
+  AddListingCommands(app, &listing, &watch);
   add_watch(app.add_subcommand("status", "summarize the cluster: agents, resources, frameworks, tasks\n"
                                          "Example: agora status --watch"));
-  CLI::App* task_cmd = app.add_subcommand("task", "act on one task");
-  task_cmd->require_subcommand(1);
   std::string kill_task_id, kill_framework_id;
   CLI::App* kill_cmd = task_cmd->add_subcommand(
       "kill", "kill a task of any framework (SIGTERM, then SIGKILL after its grace period)\n"
@@ -144,8 +137,6 @@ int main(int argc, char** argv) {
   logs_cmd->add_flag("--follow,-f", logs.follow, "keep printing until the task ends");
   logs_cmd->add_option("--tail", logs.tail, "only the last N lines")->check(CLI::NonNegativeNumber);
 
-  MaintenanceArgs maintenance;
-  AddMaintenanceCommands(app, &maintenance);
   KeysArgs keys;
   CLI::App* keys_cmd = AddKeysCommands(app, &keys);
 
@@ -153,27 +144,35 @@ int main(int argc, char** argv) {
   AddBatchCommands(app, &batch);
   ServiceArgs services;
   AddServiceCommands(app, &services);
+  for (const char* noun : {"job", "queue", "cron", "service"}) {  // every listing takes --watch
+    add_watch(app.get_subcommand(noun)->get_subcommand("list"));
+  }
   AddConfigCommands(app, &services);
 
   CLI::App* version_cmd = app.add_subcommand(
       "version", "print this CLI's version and commit, and the master's\nExample: agora version --json");
   CLI::App* completion = app.add_subcommand(
       "completion", "print the shell completion script\nExample: source <(agora completion bash)");
-  completion->add_option("shell", "the shell (bash)")->check(CLI::IsMember({"bash"}))->required();
+  std::string shell;
+  completion->add_option("shell", shell, "bash, zsh or fish")->check(CLI::IsMember({"bash", "zsh", "fish"}))->required();
   CLI::App* complete = app.add_subcommand("__complete", "")->prefix_command();  // for the script; hidden
   complete->group("");
   for (int i = 1; i < argc; ++i) {  // after any global flags
     if (std::string(argv[i]) != "__complete") continue;
-    PrintCompletions(app, std::vector<std::string>(argv + i + 1, argv + argc));
+    // (The whole command line names the master: --master may come first.)
+    PrintCompletions(app, std::vector<std::string>(argv + i + 1, argv + argc),
+                     ClusterCandidates(std::vector<std::string>(argv + 1, argv + argc)));
     return 0;
   }
 
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  SetOutputFormat(json ? "json" : output);
+  json = Structured();
   // Every wait and follow ends on Ctrl-C (exit 130) or SIGTERM: only `run`
   // has something to undo first (its tasks), through its own event loop.
   if (!run_cmd->parsed()) DieOnSignals({SIGINT, SIGTERM});
   if (completion->parsed()) {
-    std::cout << BashCompletionScript();
+    std::cout << CompletionScript(shell);
     return 0;
   }
   if (keys_cmd->parsed()) return GenerateKeys(keys);
@@ -186,12 +185,24 @@ int main(int argc, char** argv) {
   batch.curve = *curve;
   batch.json = json;
   batch.timeout = timeout;
-  if (int rc = RunBatchCommand(app, batch); rc >= 0) return rc;
+  // A framework command, again and again under --watch (only listings take it).
+  auto watched = [&](CLI::App* noun, const std::function<int()>& run) {
+    if (!watch.watch) return run();
+    return Watch(watch, absl::StrCat("agora ", noun->get_name(), " ", noun->get_subcommands().front()->get_name()),
+                 run);
+  };
+  for (const char* noun : {"job", "queue", "cron"}) {
+    if (app.get_subcommand(noun)->parsed()) {
+      return watched(app.get_subcommand(noun), [&] { return RunBatchCommand(app, batch); });
+    }
+  }
   services.master = master;
   services.curve = *curve;
   services.json = json;
   services.timeout = timeout;
-  if (int rc = RunServiceCommand(app, services); rc >= 0) return rc;
+  if (app.get_subcommand("service")->parsed()) {
+    return watched(app.get_subcommand("service"), [&] { return RunServiceCommand(app, services); });
+  }
   if (int rc = RunConfigCommand(app, services); rc >= 0) return rc;
   if (dev_cmd->parsed()) {
     dev.json = json;
@@ -217,19 +228,25 @@ int main(int argc, char** argv) {
     return RunCommand(run);
   }
   MasterClient client(master, timeout, *curve);
+  if (!listing.noun.empty() && !listing.id.empty()) return PrintShow(client, listing.noun, listing.id, json);
+  if (!listing.noun.empty() || app.get_subcommand("status")->parsed()) {
+    const std::string noun = listing.noun.empty() ? "status" : listing.noun;
+    auto print = [&] {
+      return noun == "status" ? PrintStatus(client, json) : PrintListing(client, noun, json, listing.filter);
+    };
+    return watch.watch ? Watch(watch, "agora " + noun, print) : print();
+  }
   maintenance.json = json;
   if (int rc = RunMaintenanceCommand(app, client, maintenance); rc >= 0) return rc;
   if (logs_cmd->parsed()) return PrintLogs(client, logs);
   if (version_cmd->parsed()) return PrintVersions(client, json);
   if (kill_cmd->parsed()) {
     if (absl::Status s = client.KillTask(kill_task_id, kill_framework_id); !s.ok()) {
-      std::cerr << "agora task kill: " << s.message() << "\n";
+      PrintError("task kill", s.message());
       return 1;
     }
     std::cout << "kill of " << kill_task_id << " sent; see `agora tasks`\n";
     return 0;
   }
-  const std::string noun = app.get_subcommands().front()->get_name();
-  auto print = [&] { return noun == "status" ? PrintStatus(client, json) : PrintListing(client, noun, json, filter); };
-  return watch.watch ? Watch(watch, "agora " + noun, print) : print();
+  return 2;  // (every command is handled above)
 }

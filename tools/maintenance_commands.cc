@@ -11,6 +11,7 @@
 #include "common/cli.h"
 #include "common/role_options.h"
 #include "tools/framework_client.h"
+#include "tools/output.h"
 
 namespace agora::tools {
 namespace {
@@ -31,7 +32,7 @@ json AgentRow(sdk::MasterClient& master, const std::string& agent) {
 
 int SetRole(sdk::MasterClient& master, const MaintenanceArgs& a) {
   if (a.weight == 0 && a.quota.empty() && !a.no_quota) {
-    std::cerr << "agora role set: nothing to set: give --weight, --quota or --no_quota\n";
+    std::cerr << "agora role set: nothing to set: give --weight, --quota or --no-quota\n";
     return 2;
   }
   std::optional<Resources> quota;
@@ -53,7 +54,7 @@ int SetRole(sdk::MasterClient& master, const MaintenanceArgs& a) {
     }
   }
   if (a.json) {
-    std::cout << JsonText(row) << "\n";
+    PrintData(row);
   } else {
     std::string cap;
     if (row["quota"].is_object()) {
@@ -80,7 +81,7 @@ void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* a) {
   drain->add_option("agent", a->agent, "the agent's id or hostname")->required();
   AddDurationFlag(*drain, "--deadline", &a->deadline, "kill what is left after this (default: never)");
   drain->add_flag("--wait", a->wait, "return once the agent is drained (no task left)");
-  AddDurationFlag(*drain, "--wait_timeout", &a->wait_timeout, "give up waiting after this");
+  AddDurationFlag(*drain, "--wait-timeout,--wait_timeout", &a->wait_timeout, "give up waiting after this");
   agent->add_subcommand("undrain", "put a draining or drained agent back in service\nExample: agora agent undrain agent3")
       ->add_option("agent", a->agent, "the agent's id or hostname")
       ->required();
@@ -105,14 +106,14 @@ void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* a) {
       ->check(CLI::PositiveNumber);
   CLI::Option* quota = set->add_option(
       "--quota", a->quota, "caps what its frameworks hold: cpus, mem, disk (those not named are not capped)");
-  set->add_flag("--no_quota", a->no_quota, "removes its cap")->excludes(quota);
+  set->add_flag("--no-quota,--no_quota", a->no_quota, "removes its cap")->excludes(quota);
 }
 
 int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceArgs& a) {
   if (CLI::App* framework = app.get_subcommand("framework"); framework->parsed()) {
     if (absl::Status s = master.Teardown(a.framework_id); !s.ok()) return CommandFailed("framework teardown", s);
     if (a.json) {
-      std::cout << JsonText(json{{"framework_id", a.framework_id}, {"torn_down", true}}) << "\n";
+      PrintData(json{{"framework_id", a.framework_id}, {"torn_down", true}});
     } else {
       std::cout << "framework " << a.framework_id << " torn down; its tasks are being killed\n";
     }
@@ -136,7 +137,7 @@ int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceA
   }
   const json row = AgentRow(master, a.agent);
   if (a.json) {
-    std::cout << JsonText(row) << "\n";
+    PrintData(row);
   } else {
     std::cout << "agent " << a.agent << ": " << row.value("state", "gone") << "\n";
   }

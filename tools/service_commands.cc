@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/cli.h"
 #include "tools/framework_client.h"
+#include "tools/output.h"
 #include "tools/spec_commands.h"
 #include "tools/table.h"
 
@@ -75,7 +76,7 @@ void AddServiceCommands(CLI::App& app, ServiceArgs* a) {
     CLI::App* cmd = svc->add_subcommand(verb, help);
     cmd->add_option("file", a->file, "the YAML file ('-' for stdin)")->required();
     cmd->add_flag("--wait", a->wait, "follow until every instance is healthy; exit 1 with the reason if it fails");
-    AddDurationFlag(*cmd, "--wait_timeout", &a->wait_timeout, "give up waiting after this");
+    AddDurationFlag(*cmd, "--wait-timeout,--wait_timeout", &a->wait_timeout, "give up waiting after this");
   }
   for (auto [verb, help] :
        {std::pair{"validate", "check a service file offline, as agora-services would; errors say "
@@ -135,7 +136,7 @@ int RunServiceCommand(CLI::App& app, ServiceArgs& a) {
     auto r = api.Call("POST", "/v1/services", *text, "application/yaml");
     if (!r.ok()) return CommandFailed(what, absl::Status(r.status().code(), InFile(a.file, r.status().message())));
     if (a.json) {
-      std::cout << JsonText(*r) << "\n";
+      PrintData(*r);
     } else {
       for (const auto& [name, version] : (*r)["services"].items()) {
         std::cout << name << ": v" << version.get<int>() << "\n";

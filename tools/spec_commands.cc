@@ -20,6 +20,7 @@
 #include "frameworks/sdk/agent_totals.h"
 #include "frameworks/service/service_spec.h"
 #include "tools/framework_client.h"
+#include "tools/output.h"
 #include "tools/table.h"
 
 namespace agora::tools {
@@ -33,7 +34,7 @@ std::string Shown(const std::string& file) { return file == "-" ? "<stdin>" : fi
 int Refused(const std::string& file, const absl::Status& s, bool as_json) {
   const std::string message = InFile(Shown(file), s.message());
   if (as_json) {
-    std::cout << JsonText(json{{"file", file}, {"valid", false}, {"error", message}}) << "\n";
+    PrintData(json{{"file", file}, {"valid", false}, {"error", message}});
   } else {
     std::cerr << message << "\n";
   }
@@ -173,10 +174,9 @@ int ValidateJobFile(const std::string& file, bool as_json) {
   int tasks = 0;
   for (const batch::JobSpec& j : wf->jobs) tasks += std::max(j.array, 1);
   if (as_json) {
-    std::cout << JsonText(json{{"file", file}, {"valid", true}, {"name", wf->name}, {"jobs", wf->jobs.size()},
+    PrintData(json{{"file", file}, {"valid", true}, {"name", wf->name}, {"jobs", wf->jobs.size()},
                                {"tasks", tasks},
-                               {"schedule", wf->schedule ? json(wf->schedule->cron) : json(nullptr)}})
-              << "\n";
+                               {"schedule", wf->schedule ? json(wf->schedule->cron) : json(nullptr)}});
   } else {
     std::cout << Shown(file) << ": valid: " << wf->name << ", " << wf->jobs.size() << " job"
               << (wf->jobs.size() == 1 ? "" : "s") << ", " << tasks << " task" << (tasks == 1 ? "" : "s")
@@ -237,9 +237,8 @@ int PlanJobFile(const std::string& file, sdk::MasterClient& master, bool as_json
     return batch::CheckFits(*wf, agents);
   });
   if (as_json) {
-    std::cout << JsonText(json{{"file", file}, {"name", wf->name}, {"jobs", jobs}, {"tasks", tasks},
-                               {"schedule", schedule}, {"cluster", cluster}})
-              << "\n";
+    PrintData(json{{"file", file}, {"name", wf->name}, {"jobs", jobs}, {"tasks", tasks},
+                               {"schedule", schedule}, {"cluster", cluster}});
     return ClusterExitCode(cluster);
   }
   std::cout << wf->name << ": " << wf->jobs.size() << " job" << (wf->jobs.size() == 1 ? "" : "s") << ", "
@@ -277,8 +276,7 @@ int ValidateServiceFile(const std::string& file, bool as_json) {
   std::vector<std::string> order;
   for (int i : service::DeployOrder(*group)) order.push_back(group->services[i].name);
   if (as_json) {
-    std::cout << JsonText(json{{"file", file}, {"valid", true}, {"services", order}, {"must_be_deployed", outside}})
-              << "\n";
+    PrintData(json{{"file", file}, {"valid", true}, {"services", order}, {"must_be_deployed", outside}});
     return 0;
   }
   std::cout << Shown(file) << ": valid: " << order.size() << " service" << (order.size() == 1 ? "" : "s")
@@ -333,9 +331,8 @@ int PlanServiceFile(const std::string& file, FrameworkClient& api, sdk::MasterCl
     return service::CheckFits(*group, agents);
   });
   if (as_json) {
-    std::cout << JsonText(json{{"file", file}, {"services", rows}, {"cluster", cluster},
-                               {"deployed_known", unreachable.empty()}})
-              << "\n";
+    PrintData(json{{"file", file}, {"services", rows}, {"cluster", cluster},
+                               {"deployed_known", unreachable.empty()}});
     return ClusterExitCode(cluster);
   }
   if (!unreachable.empty()) {

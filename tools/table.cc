@@ -8,11 +8,21 @@
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "tools/output.h"
 
 namespace agora::tools {
 namespace {
 
 constexpr size_t kNarrowest = 8;  // a cut column keeps this much
+
+// Ids and names are never cut: a cut one could not be pasted back.
+bool Whole(const std::string& header) {
+  static const auto* whole = new absl::flat_hash_set<std::string>{
+      "ID", "NAME", "TASK", "JOB", "RUN", "SERVICE", "FRAMEWORK", "AGENT", "HOST", "HOSTNAME", "ROLE", "QUEUE"};
+  return whole->contains(header) || absl::EndsWith(header, " ID");
+}
 
 // The ANSI colour of a cell that is one state word, or null.
 const char* ColourOf(const std::string& cell) {
@@ -32,14 +42,15 @@ const char* ColourOf(const std::string& cell) {
 TableStyle TerminalStyle() {
   TableStyle style;
   if (!::isatty(STDOUT_FILENO)) return style;
+  const char* term = std::getenv("TERM");
+  style.colour = std::getenv("NO_COLOR") == nullptr && !(term != nullptr && std::string(term) == "dumb");
+  if (GetOutputFormat() == OutputFormat::kWide) return style;
   winsize size{};
   if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
     style.width = size.ws_col;
   } else if (const char* columns = std::getenv("COLUMNS")) {
     style.width = static_cast<size_t>(std::max(0, std::atoi(columns)));
   }
-  const char* term = std::getenv("TERM");
-  style.colour = std::getenv("NO_COLOR") == nullptr && !(term != nullptr && std::string(term) == "dumb");
   return style;
 }
 
@@ -53,9 +64,13 @@ void Table::Print(std::ostream& out, const TableStyle& style) const {
   }
   // Too wide for the terminal: cut the widest column, again, down to kNarrowest.
   auto total = [&] { return std::accumulate(widths.begin(), widths.end(), size_t{0}) + 2 * (widths.size() - 1); };
+  auto cuttable = [&](size_t i) { return !Whole(header_[i]) && widths[i] > kNarrowest; };
   while (style.width > 0 && !widths.empty() && total() > style.width) {
-    auto widest = std::max_element(widths.begin(), widths.end());
-    if (*widest <= kNarrowest) break;
+    auto widest = widths.end();
+    for (size_t i = 0; i < widths.size(); ++i) {
+      if (cuttable(i) && (widest == widths.end() || widths[i] > *widest)) widest = widths.begin() + i;
+    }
+    if (widest == widths.end()) break;
     *widest = std::max(kNarrowest, *widest - std::min(*widest - kNarrowest, total() - style.width));
   }
   auto print_row = [&](const std::vector<std::string>& row, bool header) {

@@ -1,7 +1,8 @@
 // Table prints rows as aligned columns under a header, the way every `agora`
 // listing looks. On a terminal the table fits its width (the widest columns
-// are cut, marked `~`) and state words are coloured (green: running, active;
-// yellow: on the way; red: failed, lost); piped, it is plain and whole.
+// are cut, marked `~`, but never ids and names; with `-o wide` none is) and
+// state words are coloured (green: running, active; yellow: on the way; red:
+// failed, lost); piped, it is plain and whole.
 #pragma once
 
 #include <ostream>

@@ -151,28 +151,5 @@ std::string UnknownField(absl::string_view key, absl::Span<const absl::string_vi
                       " (known: ", absl::StrJoin(known, ", "), ")");
 }
 
-std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known) {
-  std::string best;
-  size_t best_distance = std::min<size_t>(2, word.size() / 3) + 1;
-  for (absl::string_view candidate : known) {
-    // Levenshtein distance, one row at a time.
-    std::vector<size_t> row(candidate.size() + 1);
-    for (size_t j = 0; j < row.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
-      size_t diagonal = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= candidate.size(); ++j) {
-        const size_t above = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] == candidate[j - 1] ? 0 : 1)});
-        diagonal = above;
-      }
-    }
-    if (row.back() < best_distance) {
-      best_distance = row.back();
-      best = std::string(candidate);
-    }
-  }
-  return best;
-}
 
 }  // namespace agora::spec

@@ -70,10 +70,6 @@ absl::StatusOr<YAML::Node> LoadYaml(absl::string_view text);
 // nearest enclosing field there is. Other errors pass unchanged.
 absl::Status Located(const YAML::Node& root, const absl::Status& error);
 
-// The word of `known` closest to `word` (edit distance at most a third of
-// its length, and 2), or "".
-std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known);
-
 // "unknown field; did you mean 'retries'? (known: a, b, ...)" for `key`.
 std::string UnknownField(absl::string_view key, absl::Span<const absl::string_view> known);
 

@@ -641,7 +641,50 @@ TEST(ClusterTest, CompletionFollowsTheCommandTree) {
   CliResult service = cluster.Cli({"__complete", "service", ""});
   for (const char* verb : {"deploy", "endpoints", "rollback"}) EXPECT_NE(service.out.find(verb), std::string::npos);
   EXPECT_EQ(cluster.Cli({"__complete", "agent", "drain", "--dead"}).out, "--deadline\n");
-  EXPECT_EQ(cluster.Cli({"completion", "zsh"}).exit_code, 2);
+  // Ids and names from the live cluster.
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  const std::string agent_id = cluster.Query("agents")[0]["id"];
+  EXPECT_EQ(cluster.Cli({"__complete", "agent", "drain", ""}).out,
+            absl::StrCat(agent_id, "\n", cluster.agent_hostname(0), "\n"));
+  EXPECT_EQ(cluster.Cli({"__complete", "agent", "show", cluster.agent_hostname(0).substr(0, 3)}).out,
+            cluster.agent_hostname(0) + "\n");
+  for (const char* shell : {"zsh", "fish"}) {
+    CliResult other = cluster.Cli({"completion", shell});
+    EXPECT_EQ(other.exit_code, 0) << shell;
+    EXPECT_NE(other.out.find("agora __complete"), std::string::npos) << other.out;
+  }
+  EXPECT_EQ(cluster.Cli({"completion", "tcsh"}).exit_code, 2);
+}
+
+// One grammar: NOUN VERB (the plural nouns list, as shortcuts), `show` for
+// every noun, -o json|yaml|wide, errors as JSON under JSON, and a mistyped
+// command answered with the one that was likely meant.
+TEST(ClusterTest, TheCliSpeaksOneGrammar) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  const std::string host = cluster.agent_hostname(0);
+  EXPECT_EQ(cluster.Cli({"agent", "list", "--json"}).out, cluster.Cli({"agents", "--json"}).out);
+  const nlohmann::json shown = nlohmann::json::parse(cluster.Cli({"agent", "show", host, "-o", "json"}).out);
+  EXPECT_EQ(shown["hostname"], host);
+  CliResult yaml = cluster.Cli({"agent", "show", shown["id"], "-o", "yaml"});
+  EXPECT_EQ(yaml.exit_code, 0);
+  EXPECT_NE(yaml.out.find(absl::StrCat("hostname: \"", host, "\"")), std::string::npos) << yaml.out;
+  CliResult missing = cluster.Cli({"task", "show", "no-such-task", "--json"});
+  EXPECT_EQ(missing.exit_code, 1);
+  const nlohmann::json error = nlohmann::json::parse(missing.out, nullptr, false);
+  EXPECT_EQ(error["error"]["command"], "agora task show") << missing.out;
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("no task 'no-such-task'"), std::string::npos);
+  CliResult bogus = cluster.Cli({"tasks", "--state", "bogus"});
+  EXPECT_EQ(bogus.exit_code, 2);
+  EXPECT_NE(bogus.out.find("bogus not in {staging,"), std::string::npos) << bogus.out;
+  CliResult typo = cluster.Cli({"agnets"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.out.find("'agnets' is not a command; did you mean 'agents'?"), std::string::npos) << typo.out;
+  CliResult verb = cluster.Cli({"job", "lsit"});
+  EXPECT_NE(verb.out.find("did you mean 'list'?"), std::string::npos) << verb.out;
+  EXPECT_EQ(cluster.Cli({"role", "list"}).exit_code, 0);
+  EXPECT_EQ(cluster.Cli({"framework", "list", "-o", "wide"}).exit_code, 0);
+  EXPECT_EQ(cluster.Cli({"offer", "list", "--request-timeout", "2s"}).exit_code, 0);
 }
 
 TEST(ClusterTest, DaemonsReadAConfigFileAndLogJsonLinesInTheirWorkDir) {
