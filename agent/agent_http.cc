@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "common/json_text.h"
+#include "common/resources_json.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/agent.h"
@@ -42,7 +43,7 @@ std::string Agent::StateJson() const {
               {"hostname", options_.hostname},
               {"registered", registered_},
               {"master", options_.master},
-              {"resources", options_.resources.ToString()},
+              {"resources", ResourcesJson(options_.resources)},
               {"attributes", attributes},
               {"limits_enforced", options_.cgroup_version != 0},
               {"isolated", options_.isolate},

@@ -103,7 +103,10 @@ void AddConfigFileFlag(CLI::App& app) {
 std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known) {
   std::string best;
   size_t best_distance = std::min<size_t>(2, word.size() / 3) + 1;
+  if (word.size() > 64) return best;  // no name is that long: no hostile key costs much
   for (absl::string_view candidate : known) {
+    const size_t gap = word.size() > candidate.size() ? word.size() - candidate.size() : candidate.size() - word.size();
+    if (gap >= best_distance) continue;
     // Edit distance with adjacent transpositions ("lsit" is one from "list").
     std::vector<std::vector<size_t>> d(word.size() + 1, std::vector<size_t>(candidate.size() + 1));
     for (size_t i = 0; i <= word.size(); ++i) d[i][0] = i;

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/json_text.h"
+#include "common/resources_json.h"
 #include "common/version.h"
 #include "master/master.h"
 
@@ -14,12 +15,6 @@ using nlohmann::json;
 std::string Rfc3339(absl::Time t) {
   if (t == absl::Time()) return "";
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
-json ResourcesJson(const Resources& r) {
-  json out = {{"cpus", r.cpus()}, {"mem", r.mem()}, {"disk", r.disk()}};
-  if (!r.ports().empty()) out["ports"] = r.ports().ToString();
-  return out;
 }
 
 json AttributesJson(const Env& attributes) {

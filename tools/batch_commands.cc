@@ -28,10 +28,11 @@ std::string Text(const json& j, const char* key) {
   return j[key].is_string() ? j[key].get<std::string>() : JsonText(j[key]);
 }
 
-// "2026-11-23T05:27:32.142Z" -> "05:27:32".
+// "2026-11-23T05:27:32.142Z" -> "2026-11-23 05:27:32Z" (UTC, as every time
+// the daemons give).
 std::string Clock(const json& j, const char* key) {
   std::string t = Text(j, key);
-  return t.size() >= 19 ? t.substr(11, 8) : t;
+  return t.size() >= 19 ? absl::StrCat(t.substr(0, 10), " ", t.substr(11, 8), "Z") : t;
 }
 
 void PrintJobs(const json& jobs) {

@@ -24,7 +24,8 @@ _agora() {
   candidates=("${(@f)$(agora __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}")
   compadd -a candidates
 }
-compdef _agora agora
+# Autoloaded from fpath (as _agora) this file is the completion itself; sourced, it registers it.
+if [ "$funcstack[1]" = "_agora" ]; then _agora "$@"; else compdef _agora agora; fi
 )";
   }
   if (shell == "fish") {

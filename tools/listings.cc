@@ -30,6 +30,16 @@ std::string UsedOfTotal(const json& used, const json& total, const char* key) {
   return absl::StrCat(Num(used.value(key, 0.0)), "/", Num(total.value(key, 0.0)));
 }
 
+// [[31000, 31005], [31010, 31010]] -> "31000-31005,31010".
+std::string PortsText(const json& ranges) {
+  std::vector<std::string> parts;
+  for (const json& r : ranges) {
+    if (!r.is_array() || r.size() != 2) continue;
+    parts.push_back(r[0] == r[1] ? JsonText(r[0]) : absl::StrCat(JsonText(r[0]), "-", JsonText(r[1])));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
 std::string Short(const std::string& s, size_t n) {
   return s.size() <= n ? s : s.substr(0, n - 1) + "~";
 }
@@ -82,7 +92,7 @@ Table OffersTable(const json& rows) {
   for (const json& o : rows) {
     const json& r = o["resources"];
     t.AddRow({o["id"], o["framework_id"], o["hostname"], Num(r.value("cpus", 0.0)),
-              Num(r.value("mem", 0.0)), Num(r.value("disk", 0.0)), r.value("ports", "")});
+              Num(r.value("mem", 0.0)), Num(r.value("disk", 0.0)), PortsText(r.value("ports", json::array()))});
   }
   return t;
 }

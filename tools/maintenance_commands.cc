@@ -1,6 +1,7 @@
 #include "tools/maintenance_commands.h"
 #include "common/json_text.h"
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "common/cli.h"
 #include "common/role_options.h"
 #include "tools/framework_client.h"
+#include "tools/output.h"
 #include "tools/output.h"
 
 namespace agora::tools {
@@ -43,6 +45,22 @@ int SetRole(sdk::MasterClient& master, const MaintenanceArgs& a) {
       return 2;
     }
     quota = *parsed;
+  }
+  // A role no framework uses and nobody configured is most likely a typo: it
+  // is created only when asked to.
+  std::vector<std::string> known;
+  if (auto text = master.Query("roles"); text.ok()) {
+    for (const json& r : json::parse(*text, nullptr, false)) {
+      if (r.is_object()) known.push_back(r.value("name", ""));
+    }
+  }
+  if (!a.create && std::find(known.begin(), known.end(), a.role) == known.end()) {
+    const std::vector<absl::string_view> names(known.begin(), known.end());
+    const std::string meant = ClosestMatch(a.role, names);
+    PrintError("role set", absl::StrCat("no role '", a.role, "' (no framework uses it, none was set)",
+                                        meant.empty() ? "" : absl::StrCat("; did you mean '", meant, "'?"),
+                                        " Give --create to make it"));
+    return 1;
   }
   if (absl::Status s = master.SetRole(a.role, a.weight, quota, a.no_quota); !s.ok()) {
     return CommandFailed("role set", s);
@@ -107,6 +125,7 @@ void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* a) {
   CLI::Option* quota = set->add_option(
       "--quota", a->quota, "caps what its frameworks hold: cpus, mem, disk (those not named are not capped)");
   set->add_flag("--no-quota,--no_quota", a->no_quota, "removes its cap")->excludes(quota);
+  set->add_flag("--create", a->create, "set it although no framework uses the role yet");
 }
 
 int RunMaintenanceCommand(CLI::App& app, sdk::MasterClient& master, MaintenanceArgs& a) {

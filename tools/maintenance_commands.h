@@ -23,6 +23,7 @@ struct MaintenanceArgs {
   double weight = 0;  // role set: 0 leaves it
   std::string quota;  // role set: "cpus:8;mem:16384"; empty leaves it
   bool no_quota = false;
+  bool create = false;  // role set: a role no framework uses yet
 };
 
 void AddMaintenanceCommands(CLI::App& app, MaintenanceArgs* args);

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/json_text.h"
+#include "common/resources_json.h"
 #include "frameworks/batch/cron.h"
 #include "frameworks/batch/job_spec.h"
 #include "frameworks/sdk/agent_totals.h"
@@ -40,8 +41,6 @@ int Refused(const std::string& file, const absl::Status& s, bool as_json) {
   }
   return 1;
 }
-
-json ResourcesJson(const Resources& r) { return {{"cpus", r.cpus()}, {"mem", r.mem()}, {"disk", r.disk()}}; }
 
 // What the cluster says of specs asking for `asked`: {checked, agents, fits,
 // problem}; `check` runs against the active agents' totals.
@@ -322,7 +321,8 @@ int PlanServiceFile(const std::string& file, FrameworkClient& api, sdk::MasterCl
     if (spec.load_balancer) {
       const json& current = now == deployed.end() ? json() : now->second.value("load_balancer", json());
       row["load_balancer"] = spec.load_balancer->port != 0 ? absl::StrCat("port ", spec.load_balancer->port)
-                             : current.is_object() ? absl::StrCat("port ", current["port"].get<int>(), " (kept)")
+                             : current.is_object() && current.value("chosen", false)
+                                 ? absl::StrCat("port ", current["port"].get<int>(), " (kept)")
                                                    : std::string("a port agora-services chooses");
     }
     rows.push_back(std::move(row));

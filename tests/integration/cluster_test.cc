@@ -583,6 +583,13 @@ TEST(ClusterTest, RolesShowWhatTheMasterWasGivenAndOperatorsChangeThem) {
     CliResult r = cluster.Cli(bad);
     EXPECT_EQ(r.exit_code, 2) << bad.back() << ": " << r.out;
   }
+  // A role nobody uses is a typo until told otherwise.
+  CliResult typo = cluster.Cli({"role", "set", "wbe", "--weight", "2"});
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.out.find("no role 'wbe' (no framework uses it, none was set); did you mean 'web'?"),
+            std::string::npos) << typo.out;
+  EXPECT_EQ(cluster.Cli({"role", "set", "analytics", "--weight", "2", "--create"}).exit_code, 0);
+  EXPECT_EQ(cluster.Cli({"role", "show", "analytics", "--json"}).exit_code, 0);
   // Bad values stop the master before it starts, naming what is wrong.
   for (const std::vector<std::string>& bad :
        {std::vector<std::string>{"--weights", "web=-1"},

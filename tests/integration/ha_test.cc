@@ -91,7 +91,7 @@ TEST_F(HaTest, KillingTheLeaderMovesEverythingToANewOneAndNothingIsLost) {
   const int first = cluster.LeaderIndex();
   ASSERT_GE(first, 0);
   ASSERT_TRUE(cluster.WaitForAgents(2, absl::Seconds(30)));
-  CliResult weighted = cluster.Cli({"role", "set", "batch", "--weight", "3"});
+  CliResult weighted = cluster.Cli({"role", "set", "batch", "--weight", "3", "--create"});
   ASSERT_EQ(weighted.exit_code, 0) << weighted.out;
   CliResult drain = cluster.Cli({"agent", "drain", "agent1"});
   ASSERT_EQ(drain.exit_code, 0) << drain.out << cluster.Query("agents").dump();
