@@ -151,13 +151,35 @@ void HaproxyProcess::Stop(bool wait) {
   AGORA_LOG(INFO, "haproxy") << "stopping HAProxy (pid " << pid << ")";
   if (!wait) return;
   // A signal that lands while the master re-executes itself for a reload can
-  // go unheeded: ask again, then insist.
+  // go unheeded, and a reload under way leaves a second master the pidfile
+  // does not name yet: ask again, then insist, then end every process running
+  // our configuration.
   const absl::Time soft_until = absl::Now() + absl::Seconds(5);
   const absl::Time hard_until = soft_until + absl::Seconds(2);
-  while ((pid = MasterPid()) != 0 && absl::Now() < hard_until) {
-    ::kill(pid, absl::Now() < soft_until ? SIGUSR1 : SIGTERM);
+  std::vector<pid_t> ours;
+  while (!(ours = OurProcesses()).empty() && absl::Now() < hard_until) {
+    if ((pid = MasterPid()) != 0) ::kill(pid, absl::Now() < soft_until ? SIGUSR1 : SIGTERM);
+    if (pid == 0 || absl::Now() >= soft_until) {
+      for (pid_t p : ours) ::kill(p, SIGTERM);
+    }
     absl::SleepFor(absl::Milliseconds(100));
   }
+  for (pid_t p : OurProcesses()) ::kill(p, SIGKILL);
+}
+
+std::vector<pid_t> HaproxyProcess::OurProcesses() const {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::string cmdline = ReadProcFile((entry.path() / "cmdline").string());
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    if (cmdline.find(config_path_) != std::string::npos && cmdline.find("haproxy") != std::string::npos) {
+      pids.push_back(pid);
+    }
+  }
+  return pids;
 }
 
 nlohmann::json HaproxyProcess::StatusJson() const {

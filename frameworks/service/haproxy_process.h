@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -53,6 +54,7 @@ class HaproxyProcess {
 
  private:
   pid_t MasterPid() const;  // from the pidfile, if it is our live HAProxy; else 0
+  std::vector<pid_t> OurProcesses() const;  // every process running our configuration
   absl::Status Fail(absl::Status s);
 
   std::string binary_;
