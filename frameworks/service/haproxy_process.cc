@@ -146,8 +146,9 @@ absl::Status HaproxyProcess::Apply(const std::string& config) {
 void HaproxyProcess::Stop(bool wait) {
   applied_.clear();
   pid_t pid = MasterPid();
-  if (pid == 0) return;
-  ::kill(pid, SIGUSR1);  // soft stop: workers finish their connections, then the master exits
+  // (The pidfile may name a process gone since, while ours run on.)
+  if (pid == 0 && (!wait || OurProcesses().empty())) return;
+  if (pid != 0) ::kill(pid, SIGUSR1);  // soft stop: workers finish their connections, then the master exits
   AGORA_LOG(INFO, "haproxy") << "stopping HAProxy (pid " << pid << ")";
   if (!wait) return;
   // A signal that lands while the master re-executes itself for a reload can
