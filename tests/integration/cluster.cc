@@ -282,6 +282,14 @@ CliResult AgoraCli(const std::string& args) {
   return RunShell(absl::StrCat("timeout 120 ", BinPath("agora"), " ", args, " 2>&1"));
 }
 
+DevClusterDir::DevClusterDir(const std::string& name)
+    : path_(std::filesystem::temp_directory_path() / absl::StrCat("agora-", name, "-", ::getpid())) {}
+
+DevClusterDir::~DevClusterDir() {
+  AgoraCli("dev down " + flags());
+  std::filesystem::remove_all(path_);
+}
+
 nlohmann::json LocalCluster::Query(const std::string& noun) {
   CliResult r = Cli({noun, "--json"}, absl::Seconds(10));
   if (r.exit_code != 0) return nlohmann::json::array();

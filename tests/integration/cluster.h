@@ -45,6 +45,20 @@ CliResult RunShell(const std::string& command);
 // and waits: its exit code, stdout and stderr.
 CliResult AgoraCli(const std::string& args);
 
+// The folder of an `agora dev` cluster, TMP/agora-NAME-PID: whatever the
+// test did, the cluster is brought down (`agora dev down`) and the folder
+// removed when this goes.
+class DevClusterDir {
+ public:
+  explicit DevClusterDir(const std::string& name);
+  ~DevClusterDir();
+  const std::string& path() const { return path_; }
+  std::string flags() const { return "--dir " + path_; }  // for `agora dev`
+
+ private:
+  std::string path_;
+};
+
 struct ClusterOptions {
   int agents = 3;
   std::string agent_resources = "cpus:4;mem:2048;disk:1000";

@@ -52,17 +52,10 @@ bool Listening(int port) {
 }
 
 TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          absl::StrCat("agora-dev-test-", ::getpid());
-  const std::string flags = absl::StrCat("--dir ", dir);
   // Whatever happens below, nothing it started outlives the test.
-  struct Cleanup {
-    std::string flags, dir;
-    ~Cleanup() {
-      AgoraCli("dev down " + flags);
-      std::filesystem::remove_all(dir);
-    }
-  } cleanup{flags, dir};
+  const DevClusterDir cluster_dir("dev-test");
+  const std::string& dir = cluster_dir.path();
+  const std::string flags = cluster_dir.flags();
   // As `mktemp -d` makes it (0700): the agents' tasks, running as nobody,
   // must still reach their sandboxes inside (the web tier serves its own).
   std::filesystem::create_directories(dir);
@@ -145,15 +138,8 @@ TEST(DevTest, UpRunsWorkAndDownLeavesNothingBehind) {
 // Ctrl-C while `dev up` waits for its cluster: what it had started is
 // recorded, and `dev down` stops it all.
 TEST(DevTest, AnInterruptedUpLeavesWhatDownStops) {
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          absl::StrCat("agora-dev-interrupted-", ::getpid());
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      AgoraCli("dev down --dir " + dir);
-      std::filesystem::remove_all(dir);
-    }
-  } cleanup{dir};
+  const DevClusterDir cluster_dir("dev-interrupted");
+  const std::string& dir = cluster_dir.path();
   std::filesystem::create_directories(dir);
   Process up({BinPath("agora"), "dev", "up", "--dir", dir, "--agents", "2", "--port",
               std::to_string(FreeMasterPort())},
@@ -179,16 +165,9 @@ TEST(DevTest, AnInterruptedUpLeavesWhatDownStops) {
 // with `dev kill` moves the cluster to another, which keeps doing work, and
 // `dev start` brings the killed one back as a standby.
 TEST(DevTest, ThreeMastersCarryOnWhenTheLeaderIsKilled) {
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          absl::StrCat("agora-dev-ha-", ::getpid());
-  const std::string flags = absl::StrCat("--dir ", dir);
-  struct Cleanup {
-    std::string flags, dir;
-    ~Cleanup() {
-      AgoraCli("dev down " + flags);
-      std::filesystem::remove_all(dir);
-    }
-  } cleanup{flags, dir};
+  const DevClusterDir cluster_dir("dev-ha");
+  const std::string& dir = cluster_dir.path();
+  const std::string flags = cluster_dir.flags();
   CliResult up = AgoraCli(absl::StrCat("dev up ", flags, " --masters 3 --agents 2 --port ", FreeMasterPort(), " --json"));
   ASSERT_EQ(up.exit_code, 0) << up.out;
   const json where = json::parse(up.out, nullptr, false);

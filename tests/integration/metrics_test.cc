@@ -78,15 +78,9 @@ CliResult Promtool(const std::string& check, const std::string& text, const std:
 TEST(MetricsTest, EveryDaemonsMetricsAreCleanAndDocumented) {
   ASSERT_EQ(RunShell(absl::StrCat(kPromtool, " --version >/dev/null 2>&1")).exit_code, 0)
       << "promtool is missing: scripts/install-deps unpacks it into /opt/agora-test-tools/bin";
-  const std::string dir = std::filesystem::temp_directory_path() / absl::StrCat("agora-metrics-test-", ::getpid());
-  const std::string flags = absl::StrCat("--dir ", dir);
-  struct Cleanup {
-    std::string flags, dir;
-    ~Cleanup() {
-      AgoraCli("dev down " + flags);
-      std::filesystem::remove_all(dir);
-    }
-  } cleanup{flags, dir};
+  const DevClusterDir cluster_dir("metrics-test");
+  const std::string& dir = cluster_dir.path();
+  const std::string flags = cluster_dir.flags();
   CliResult up = AgoraCli(absl::StrCat("dev up ", flags, " --agents 1 --port ", FreeMasterPort(), " --json"));
   ASSERT_EQ(up.exit_code, 0) << up.out;
   const json where = json::parse(up.out, nullptr, false);
