@@ -7,25 +7,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace agora::agent {
 
-absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, int flags,
-                                     mode_t mode) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-  how.mode = (flags & O_CREAT) ? mode : 0;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  long fd;
-  do {
-    fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof(how));
-  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));  // EAGAIN: a racing rename
-  if (fd >= 0) return UniqueFd(static_cast<int>(fd));
-  const int e = errno;
+namespace {
+
+absl::Status OpenError(const std::string& relative, int e) {
   const std::string what = absl::StrCat(relative, ": ", std::strerror(e));
   switch (e) {
     case ENOENT: return absl::NotFoundError(what);
@@ -37,6 +30,55 @@ absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, in
     case ENXIO: case ENOTDIR: case EISDIR: return absl::FailedPreconditionError(what);
     default: return absl::InternalError(what);
   }
+}
+
+constexpr int kAlwaysFlags = O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, int flags,
+                                     mode_t mode) {
+  static std::atomic<bool> openat2_missing{false};
+  if (!openat2_missing.load(std::memory_order_relaxed)) {
+    open_how how{};
+    how.flags = static_cast<uint64_t>(flags) | kAlwaysFlags;
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do {
+      fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof(how));
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));  // EAGAIN: a racing rename
+    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+    if (errno != ENOSYS) return OpenError(relative, errno);
+    openat2_missing.store(true, std::memory_order_relaxed);
+  }
+  return OpenBeneathByComponents(dir_fd, relative, flags, mode);
+}
+
+absl::StatusOr<UniqueFd> OpenBeneathByComponents(int dir_fd, const std::string& relative, int flags,
+                                                 mode_t mode) {
+  const std::vector<std::string> parts = absl::StrSplit(relative, '/', absl::SkipEmpty());
+  const bool escapes = relative.empty() || relative[0] == '/' ||
+                       std::find(parts.begin(), parts.end(), "..") != parts.end();
+  if (escapes || parts.empty()) return OpenError(relative, ELOOP);
+  UniqueFd parent;  // the last directory opened; dir_fd before the first
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    const int at = parent.valid() ? parent.get() : dir_fd;
+    UniqueFd next(::openat(at, parts[i].c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) return OpenError(relative, errno);
+    struct stat st {};
+    if (::fstat(next.get(), &st) != 0) return OpenError(relative, errno);
+    if (S_ISLNK(st.st_mode)) return OpenError(relative, ELOOP);
+    if (!S_ISDIR(st.st_mode)) return OpenError(relative, ENOTDIR);
+    parent = std::move(next);
+  }
+  const int at = parent.valid() ? parent.get() : dir_fd;
+  int fd;
+  do {
+    fd = ::openat(at, parts.back().c_str(), flags | O_NOFOLLOW | kAlwaysFlags, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return OpenError(relative, errno);
+  return UniqueFd(fd);
 }
 
 absl::StatusOr<UniqueFd> OpenRegularBeneath(int dir_fd, const std::string& relative) {

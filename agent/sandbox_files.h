@@ -6,7 +6,8 @@
 //  - resolved from a directory handle with openat2(RESOLVE_BENEATH |
 //    RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS): no `..`, no absolute path,
 //    no symlink in any component, checked by the kernel at open time (no
-//    check-then-open race);
+//    check-then-open race); where openat2() is missing, by a walk that holds
+//    each directory open (OpenBeneathByComponents);
 //  - opened O_NONBLOCK | O_NOCTTY | O_CLOEXEC, so a FIFO never blocks the
 //    opener;
 //  - accepted only when fstat says it is a regular file with one name.
@@ -31,6 +32,13 @@ namespace agora::agent {
 // NotFound, PermissionDenied, or Internal.
 absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, int flags,
                                      mode_t mode = 0);
+
+// The same contract without openat2(), which a kernel before 5.6 lacks and
+// seccomp filters older than it refuse (ENOSYS: systemd-nspawn 252's, older
+// Docker profiles'): OpenBeneath falls back to it. It walks one component at
+// a time, each opened O_NOFOLLOW beneath the last, and refuses any `..`.
+absl::StatusOr<UniqueFd> OpenBeneathByComponents(int dir_fd, const std::string& relative, int flags,
+                                                 mode_t mode = 0);
 
 // OpenBeneath for reading, then FailedPrecondition unless it is a regular file
 // with one name (no hard link to a file elsewhere).

@@ -63,6 +63,34 @@ TEST_F(SandboxFilesTest, RefusesSymlinksEscapesFifosAndDirectories) {
   EXPECT_EQ(OpenRegularBeneath(root_.get(), "box/none").status().code(), absl::StatusCode::kNotFound);
 }
 
+// The walk OpenBeneath falls back to without openat2() keeps its contract.
+TEST_F(SandboxFilesTest, TheWalkWithoutOpenat2RefusesWhatOpenat2Refuses) {
+  std::filesystem::create_symlink(dir_ + "/secret", dir_ + "/box/link");
+  std::filesystem::create_symlink("/etc", dir_ + "/box/dir");
+  std::filesystem::create_directories(dir_ + "/box/sub");
+  for (const char* path : {"box/link", "box/dir/passwd", "box/../secret", "box/../../etc/passwd", "/etc/passwd", ""}) {
+    auto fd = OpenBeneathByComponents(root_.get(), path, O_RDONLY);
+    ASSERT_FALSE(fd.ok()) << path;
+    EXPECT_EQ(fd.status().code(), absl::StatusCode::kInvalidArgument) << path << ": " << fd.status();
+  }
+  EXPECT_EQ(OpenBeneathByComponents(root_.get(), "box/none", O_RDONLY).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(OpenBeneathByComponents(root_.get(), "box/stdout/x", O_RDONLY).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto read = OpenBeneathByComponents(root_.get(), "box/./stdout", O_RDONLY);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(ReadSlice(read->get(), 0, 100)->data, "hello world");
+  auto made = OpenBeneathByComponents(root_.get(), "box/sub/new", O_WRONLY | O_CREAT | O_EXCL, 0640);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_ + "/box/sub/new"));
+  EXPECT_EQ(OpenBeneathByComponents(root_.get(), "box/sub/new", O_WRONLY | O_CREAT | O_EXCL, 0640).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  // A dangling symlink is not created through.
+  std::filesystem::create_symlink(dir_ + "/planted", dir_ + "/box/dangling");
+  EXPECT_FALSE(OpenBeneathByComponents(root_.get(), "box/dangling", O_WRONLY | O_CREAT, 0640).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/planted"));
+}
+
 }  // namespace
 }  // namespace agora::agent
 
