@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   ::umask(077);  // what the agent writes is its own; tasks get 022 back
 
   CLI::App app{"agora-agent: offers this machine's resources and runs tasks.\n"
-               "Example: agora-agent --master tcp://10.0.0.1:5050 --work_dir /var/lib/agora/agent "
+               "Example: agora-agent --master tcp://10.0.0.1:5050 --work-dir /var/lib/agora/agent "
                "--attributes 'zone:a;rack:r1'"};
   agent::AgentOptions options;
   std::string resources, attributes, cgroups = "auto";
@@ -43,41 +43,41 @@ int main(int argc, char** argv) {
                  "the master's endpoint, tcp://HOST:PORT, or zk://HOST:PORT,.../PATH to follow "
                  "the masters' elected leader")
       ->required();
-  app.add_option("--work_dir", options.work_dir, "where sandboxes and state live")
+  app.add_option("--work-dir,--work_dir", options.work_dir, "where sandboxes and state live")
       ->capture_default_str();
   app.add_option("--resources", resources,
                  "override detected resources: 'cpus:4;mem:8192;disk:20000;ports:[31000-32000]'");
   app.add_option("--attributes", attributes, "placement attributes: 'zone:a;rack:r1'");
   app.add_option("--hostname", options.hostname, "the name offers and endpoints carry")
       ->capture_default_str();
-  app.add_option("--advertise_ip", options.advertise_ip,
+  app.add_option("--advertise-ip,--advertise_ip", options.advertise_ip,
                  "the IP address its tasks' ports are reached at (default: this machine's address on "
                  "the route to the master)");
   app.add_option("--cgroups", cgroups, "auto: enforce limits when root and cgroups exist; none")
       ->check(CLI::IsMember({"auto", "none"}))
       ->capture_default_str();
-  app.add_option("--executor_path", options.executor_path,
+  app.add_option("--executor-path,--executor_path", options.executor_path,
                  "agora-executor binary (default: beside this one)");
-  app.add_option("--http_host", http_host,
+  app.add_option("--http-host,--http_host", http_host,
                  "address for /health, /state, /metrics and task files (default: 127.0.0.1 on an "
                  "open cluster, else 0.0.0.0, over HTTPS with operators' tokens)");
-  app.add_option("--http_port", http_port, "port for /health, /state and /metrics; 0: any free")
+  app.add_option("--http-port,--http_port", http_port, "port for /health, /state and /metrics; 0: any free")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  AddDurationFlag(app, "--kill_grace_period", &options.kill_grace_period,
+  AddDurationFlag(app, "--kill-grace-period,--kill_grace_period", &options.kill_grace_period,
                   "SIGTERM to SIGKILL delay when a task is killed");
-  AddDurationFlag(app, "--executor_idle_timeout", &options.executor_idle_timeout,
+  AddDurationFlag(app, "--executor-idle-timeout,--executor_idle_timeout", &options.executor_idle_timeout,
                   "an executor with no tasks exits after this");
-  AddDurationFlag(app, "--recovery_timeout", &options.recovery_timeout,
+  AddDurationFlag(app, "--recovery-timeout,--recovery_timeout", &options.recovery_timeout,
                   "executors kill their tasks when the agent is gone this long");
-  AddDurationFlag(app, "--gc_delay", &options.gc_delay,
+  AddDurationFlag(app, "--gc-delay,--gc_delay", &options.gc_delay,
                   "finished sandboxes are removed this long after their last write (sooner as the "
                   "disk fills)");
-  app.add_option("--gc_disk_headroom", options.gc_disk_headroom,
+  app.add_option("--gc-disk-headroom,--gc_disk_headroom", options.gc_disk_headroom,
                  "share of the work dir's disk kept free: past it, sandboxes age faster")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  AddDurationFlag(app, "--usage_interval", &options.usage_interval,
+  AddDurationFlag(app, "--usage-interval,--usage_interval", &options.usage_interval,
                   "how often tasks' cpu and memory use is measured and reported (0: never)");
   std::string task_user, task_uids = "200000-299999", isolation = "auto";
   bool allow_root_tasks = false;
@@ -86,49 +86,49 @@ int main(int argc, char** argv) {
                  "root and the kernel allows it; required: refuse to start otherwise; none")
       ->check(CLI::IsMember({"auto", "required", "none"}))
       ->capture_default_str();
-  app.add_option("--task_uids", task_uids,
+  app.add_option("--task-uids,--task_uids", task_uids,
                  "uids set aside for tasks, one per framework, when the agent is root and no "
-                 "--task_user is given (none of them may be a user of this machine)")
+                 "--task-user is given (none of them may be a user of this machine)")
       ->capture_default_str();
-  app.add_option("--task_uid_file", options.task_uid_file,
+  app.add_option("--task-uid-file,--task_uid_file", options.task_uid_file,
                  "where this machine's agents record which framework has which task uid")
       ->capture_default_str();
-  app.add_option("--task_pids_max", options.task_pids_max,
+  app.add_option("--task-pids-max,--task_pids_max", options.task_pids_max,
                  "processes and threads a task may have when it names no limit (cgroups)")
       ->check(CLI::Range(1u, 4194304u))
       ->capture_default_str();
-  app.add_option("--task_disk_default", options.task_disk_default_mib,
+  app.add_option("--task-disk-default,--task_disk_default", options.task_disk_default_mib,
                  "the disk limit (MiB) of a task that asks for no disk; its sandbox is measured and "
                  "the task killed past it (or past the disk it asked for)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
       ->capture_default_str();
-  app.add_option("--task_log_max_size", options.task_log_max_mib,
+  app.add_option("--task-log-max-size,--task_log_max_size", options.task_log_max_mib,
                  "a task's stdout and stderr rotate at this size (MiB): stdout, stdout.1, ...")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
       ->capture_default_str();
-  app.add_option("--task_log_max_files", options.task_log_max_files,
+  app.add_option("--task-log-max-files,--task_log_max_files", options.task_log_max_files,
                  "how many files of each stream a task keeps (the oldest is dropped)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  app.add_option("--task_pids_max_allowed", options.task_pids_max_allowed,
+  app.add_option("--task-pids-max-allowed,--task_pids_max_allowed", options.task_pids_max_allowed,
                  "the highest pids limit a task may name")
       ->check(CLI::Range(1u, 4194304u))
       ->capture_default_str();
-  app.add_option("--task_user", task_user,
+  app.add_option("--task-user,--task_user", task_user,
                  "one user every task runs as, whatever its framework (default: a uid per "
-                 "framework from --task_uids when the agent is root, else the agent's own user)");
-  app.add_flag("--allow_root_tasks", allow_root_tasks,
+                 "framework from --task-uids when the agent is root, else the agent's own user)");
+  app.add_flag("--allow-root-tasks,--allow_root_tasks", allow_root_tasks,
                "tasks may ask to run as root (TaskSpec.user = root); refused otherwise");
-  app.add_flag("--kill_tasks_on_exit", kill_tasks_on_exit,
+  app.add_flag("--kill-tasks-on-exit,--kill_tasks_on_exit", kill_tasks_on_exit,
                "on SIGTERM, kill every task before exiting (default: tasks keep running)");
   CurveClientFlags curve;
   AddCurveClientFlags(app, &curve);
   bool http_open_metrics = false;
-  app.add_flag("--http_open_metrics", http_open_metrics,
+  app.add_flag("--http-open-metrics,--http_open_metrics", http_open_metrics,
                "secured: serve /metrics without a token (for Prometheus)");
   bool insecure = false;
   app.add_flag("--insecure", insecure,
-               "open cluster: let --http_host reach beyond this machine without CurveZMQ keys, "
+               "open cluster: let --http-host reach beyond this machine without CurveZMQ keys, "
                "although anyone who connects may then read tasks' files");
   LogFlags log;
   AddLogFlags(app, &log);
@@ -143,13 +143,13 @@ int main(int argc, char** argv) {
   }
   options.curve = *curve_client;
   if (http_host.empty()) http_host = options.curve ? "0.0.0.0" : "127.0.0.1";
-  if (absl::Status s = CheckOpenBind("--http_host", http_host, options.curve.has_value(), insecure); !s.ok()) {
+  if (absl::Status s = CheckOpenBind("--http-host", http_host, options.curve.has_value(), insecure); !s.ok()) {
     std::cerr << s.message() << "\n";
     return 2;
   }
   auto uid_range = agent::ParseUidRange(task_uids);
   if (!uid_range.ok()) {
-    std::cerr << "--task_uids: " << uid_range.status().message() << "\n";
+    std::cerr << "--task-uids: " << uid_range.status().message() << "\n";
     return 2;
   }
   options.task_uids = *uid_range;
@@ -172,13 +172,13 @@ int main(int argc, char** argv) {
   if (options.advertise_ip.empty()) {
     options.advertise_ip = agent::DetectAdvertiseAddress(options.master, options.hostname);
   } else if (in_addr a{}; ::inet_pton(AF_INET, options.advertise_ip.c_str(), &a) != 1) {
-    std::cerr << "--advertise_ip: '" << options.advertise_ip << "' is not an IPv4 address\n";
+    std::cerr << "--advertise-ip: '" << options.advertise_ip << "' is not an IPv4 address\n";
     return 2;
   }
   std::error_code ec;
   std::filesystem::create_directories(options.work_dir, ec);
   if (ec) {
-    std::cerr << "cannot create --work_dir " << options.work_dir << ": " << ec.message() << "\n";
+    std::cerr << "cannot create --work-dir " << options.work_dir << ": " << ec.message() << "\n";
     return 1;
   }
   options.work_dir = std::filesystem::canonical(options.work_dir, ec).string();  // sandboxes by absolute path

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -34,9 +35,9 @@ CLI::Option* AddDurationFlag(CLI::App& app, const std::string& name, absl::Durat
   return app
       .add_option_function<std::string>(
           name,
-          [name, out](const std::string& value) {
+          [flag = name.substr(0, name.find(',')), out](const std::string& value) {
             auto d = ParseDurationFlag(value);
-            if (!d.ok()) throw CLI::ValidationError(name, std::string(d.status().message()));
+            if (!d.ok()) throw CLI::ValidationError(flag, std::string(d.status().message()));
             *out = *d;
           },
           help)
@@ -46,11 +47,11 @@ CLI::Option* AddDurationFlag(CLI::App& app, const std::string& name, absl::Durat
 CLI::Option* AddLogLevelFlag(CLI::App& app) {
   return app
       .add_option_function<std::string>(
-          "--log_level",
+          "--log-level,--log_level",
           [](const std::string& value) {
             LogLevel level;
             if (!ParseLogLevel(value, &level)) {
-              throw CLI::ValidationError("--log_level", "want debug, info, warning or error");
+              throw CLI::ValidationError("--log-level", "want debug, info, warning or error");
             }
             SetLogLevel(level);
           },
@@ -60,17 +61,17 @@ CLI::Option* AddLogLevelFlag(CLI::App& app) {
 
 void AddLogFlags(CLI::App& app, LogFlags* flags) {
   AddLogLevelFlag(app);
-  app.add_option("--log_file", flags->file,
+  app.add_option("--log-file,--log_file", flags->file,
                  "where log lines go besides stderr (default: in the work dir, unless stderr is systemd's journal; "
                  "none: nowhere); reopened on SIGHUP");
-  app.add_flag("--log_json", flags->json,
+  app.add_flag("--log-json,--log_json", flags->json,
                "log JSON lines ({time, level, component, message} and agent, framework, task... ids) instead of text");
 }
 
 bool StartLogging(const LogFlags& flags, const std::string& default_file) {
   SetLogJson(flags.json);
   // Under systemd the journal keeps stderr: a file of our own would only
-  // hold every line twice (one named with --log_file is still written).
+  // hold every line twice (one named with --log-file is still written).
   const bool journal = StderrIsJournal();
   SetLogToJournal(journal);
   const std::string path = flags.file.empty() ? (journal ? "none" : default_file) : flags.file;
@@ -131,6 +132,18 @@ namespace {
 
 // After a parse error: "did you mean 'agents'?" for a word that is close to a
 // subcommand of the deepest command parsed, or "".
+// The long flag (without dashes) of `app` or a parent closest to `flag`, or "".
+std::string ClosestFlag(CLI::App* app, absl::string_view flag) {
+  std::vector<std::string> names;
+  for (CLI::App* at = app; at != nullptr; at = at->get_parent()) {
+    for (const CLI::Option* opt : at->get_options()) {
+      for (const std::string& name : opt->get_lnames()) names.push_back(name);
+    }
+  }
+  const std::vector<absl::string_view> known(names.begin(), names.end());
+  return ClosestMatch(flag, known);
+}
+
 std::string DidYouMean(CLI::App& app) {
   CLI::App* deepest = &app;
   for (std::vector<CLI::App*> parsed = app.get_subcommands(); !parsed.empty(); parsed = deepest->get_subcommands()) {
@@ -146,19 +159,34 @@ std::string DidYouMean(CLI::App& app) {
       }
     }
   }
-  if (word.empty()) return "";
-  std::vector<std::string> names;
-  for (CLI::App* sub : deepest->get_subcommands([](CLI::App* s) { return !s->get_group().empty(); })) {
-    names.push_back(sub->get_name());
+  if (!word.empty()) {
+    std::vector<std::string> names;
+    for (CLI::App* sub : deepest->get_subcommands([](CLI::App* s) { return !s->get_group().empty(); })) {
+      names.push_back(sub->get_name());
+    }
+    const std::vector<absl::string_view> known(names.begin(), names.end());
+    if (const std::string meant = ClosestMatch(word, known); !meant.empty()) {
+      return absl::StrCat("'", word, "' is not a command; did you mean '", meant, "'?");
+    }
   }
-  const std::vector<absl::string_view> known(names.begin(), names.end());
-  const std::string meant = ClosestMatch(word, known);
-  return meant.empty() ? "" : absl::StrCat("'", word, "' is not a command; did you mean '", meant, "'?");
+  // Else the first flag left over, against the long flags of every level.
+  std::string flag;
+  for (CLI::App* at = deepest; at != nullptr && flag.empty(); at = at->get_parent()) {
+    for (const std::string& arg : at->remaining()) {
+      if (absl::StartsWith(arg, "--")) {
+        flag = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+        break;
+      }
+    }
+  }
+  if (flag.empty()) return "";
+  const std::string meant = ClosestFlag(deepest, flag);
+  return meant.empty() ? "" : absl::StrCat("'--", flag, "' is not a flag; did you mean '--", meant, "'?");
 }
 
 }  // namespace
 
-int ParseCommandLine(CLI::App& app, int argc, char** argv) {
+int ParseCommandLine(CLI::App& app, int argc, char** argv, const UsageErrorPrinter& print) {
   const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "agora";
   app.set_version_flag("--version", VersionLine(program), "print the version and the commit built from");
   try {
@@ -166,8 +194,19 @@ int ParseCommandLine(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);  // prints the message and usage hint to stderr
-    if (const std::string hint = DidYouMean(app); !hint.empty()) std::cerr << hint << "\n";
+    std::string message = e.what(), hint = DidYouMean(app);
+    // CLI11 2.1 words an unknown key of a --config file this way.
+    if (absl::string_view key = message; absl::ConsumePrefix(&key, "INI was not able to parse ")) {
+      const std::string meant = ClosestFlag(&app, key);
+      message = absl::StrCat("--config: '", key, "' is not a flag of ", program);
+      hint = meant.empty() ? "" : absl::StrCat("did you mean '", meant, "'?");
+    }
+    if (print) {
+      print(message, hint);
+    } else {
+      std::cerr << message << "\nRun with --help for more information.\n";
+      if (!hint.empty()) std::cerr << hint << "\n";
+    }
     return 2;
   }
   return -1;

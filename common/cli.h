@@ -3,6 +3,7 @@
 // usage error into a message on stderr and exit code 2.
 #pragma once
 
+#include <functional>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -41,7 +42,8 @@ bool StartLogging(const LogFlags& flags, const std::string& default_file);
 void ReopenLogOnHangup(absl::string_view component);
 
 // Adds `--config FILE`: flags read from a file, one `name = value` per line
-// (TOML; the keys are the flag names, e.g. `work_dir = "/var/lib/agora"`);
+// (TOML; the keys are the flag names in either spelling, e.g.
+// `work_dir = "/var/lib/agora"`);
 // flags on the command line win. Unknown keys are usage errors.
 void AddConfigFileFlag(CLI::App& app);
 
@@ -59,9 +61,13 @@ void AddCurveClientFlags(CLI::App& app, CurveClientFlags* flags);
 // its length, and 2), or "": what a mistyped command or field was meant to be.
 std::string ClosestMatch(absl::string_view word, absl::Span<const absl::string_view> known);
 
+// Shows a usage error: CLI11's message and a did-you-mean hint ("" if none).
+using UsageErrorPrinter = std::function<void(const std::string& message, const std::string& hint)>;
+
 // Parses argv. Returns -1 to go on, or the exit code to return from main():
-// 0 after --help, 2 after a usage error (printed to stderr, with the command
-// a mistyped one was likely meant to be).
-int ParseCommandLine(CLI::App& app, int argc, char** argv);
+// 0 after --help, 2 after a usage error (given to `print`, by default
+// printed to stderr with the usage hint, and with the command or flag a
+// mistyped one was likely meant to be).
+int ParseCommandLine(CLI::App& app, int argc, char** argv, const UsageErrorPrinter& print = nullptr);
 
 }  // namespace agora

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
   CLI::App app{"agora-master: tracks agents, offers their resources to frameworks by DRF.\n"
-               "Example: agora-master --work_dir /var/lib/agora/master (secured: docs/security.md)"};
+               "Example: agora-master --work-dir /var/lib/agora/master (secured: docs/security.md)"};
   std::string listen;  // default: loopback when open, every interface when secured
   std::string work_dir = "/var/lib/agora/master";
   master::MasterOptions options;
@@ -36,35 +36,35 @@ int main(int argc, char** argv) {
   std::string http_host;
   app.add_option("--listen", listen,
                  "ZeroMQ endpoint to bind (default: tcp://127.0.0.1:5050 on an open cluster, "
-                 "tcp://0.0.0.0:5050 with --curve_secret_key)");
+                 "tcp://0.0.0.0:5050 with --curve-secret-key)");
   bool insecure = false;
   app.add_flag("--insecure", insecure,
-               "open cluster: let --listen and --http_host reach beyond this machine without "
+               "open cluster: let --listen and --http-host reach beyond this machine without "
                "CurveZMQ keys, although anyone who connects may then do anything");
-  app.add_option("--http_host", http_host,
+  app.add_option("--http-host,--http_host", http_host,
                  "address for /health, /state and /metrics (default: 127.0.0.1 on an open cluster, "
                  "else the --listen host, over HTTPS with operators' tokens)");
-  app.add_option("--work_dir", work_dir, "directory for the master's state")->capture_default_str();
-  app.add_option("--http_port", http_port,
+  app.add_option("--work-dir,--work_dir", work_dir, "directory for the master's state")->capture_default_str();
+  app.add_option("--http-port,--http_port", http_port,
                  "port for /health, /state and /metrics (on the --listen host); 0: any free port")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  AddDurationFlag(app, "--heartbeat_interval", &options.heartbeat_interval,
+  AddDurationFlag(app, "--heartbeat-interval,--heartbeat_interval", &options.heartbeat_interval,
                   "how often agents and frameworks send heartbeats");
-  AddDurationFlag(app, "--heartbeat_timeout", &options.heartbeat_timeout,
+  AddDurationFlag(app, "--heartbeat-timeout,--heartbeat_timeout", &options.heartbeat_timeout,
                   "silence after which an agent is unreachable");
-  AddDurationFlag(app, "--agent_gone_timeout", &options.agent_gone_timeout,
+  AddDurationFlag(app, "--agent-gone-timeout,--agent_gone_timeout", &options.agent_gone_timeout,
                   "how long an agent may stay unreachable before it is gone");
-  AddDurationFlag(app, "--allocation_interval", &options.allocation_interval,
+  AddDurationFlag(app, "--allocation-interval,--allocation_interval", &options.allocation_interval,
                   "period of the batch allocation pass");
-  AddDurationFlag(app, "--offer_timeout", &options.offer_timeout,
+  AddDurationFlag(app, "--offer-timeout,--offer_timeout", &options.offer_timeout,
                   "an unanswered offer is rescinded after this");
-  AddDurationFlag(app, "--agent_reregister_timeout", &options.agent_reregister_timeout,
+  AddDurationFlag(app, "--agent-reregister-timeout,--agent_reregister_timeout", &options.agent_reregister_timeout,
                   "after a start, how long agents have to re-register");
-  AddDurationFlag(app, "--framework_resubscribe_timeout", &options.framework_resubscribe_timeout,
+  AddDurationFlag(app, "--framework-resubscribe-timeout,--framework_resubscribe_timeout", &options.framework_resubscribe_timeout,
                   "after a start, how long frameworks have to subscribe again before their own "
                   "failover timeouts start");
-  app.add_option("--max_unreachable_share", options.max_unreachable_share,
+  app.add_option("--max-unreachable-share,--max_unreachable_share", options.max_unreachable_share,
                  "mass-expiry guard: share of agents that may turn unreachable per timeout window")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
@@ -77,14 +77,14 @@ int main(int argc, char** argv) {
                  "caps what a role's frameworks may hold, ROLE=RESOURCES, e.g. "
                  "services=cpus:8;mem:16384 (scalars not named are not capped); once per role");
   std::string curve_secret_key, trusted_keys, operator_keys;
-  app.add_option("--curve_secret_key", curve_secret_key,
+  app.add_option("--curve-secret-key,--curve_secret_key", curve_secret_key,
                  "CurveZMQ: this master's secret key (agora keys generate); every connection is "
                  "then encrypted and authenticated")
       ->check(CLI::ExistingFile);
-  app.add_option("--trusted_keys", trusted_keys,
+  app.add_option("--trusted-keys,--trusted_keys", trusted_keys,
                  "CurveZMQ: directory whose .pub files are the agents' and frameworks' keys it admits")
       ->check(CLI::ExistingDirectory);
-  app.add_option("--operator_keys", operator_keys,
+  app.add_option("--operator-keys,--operator_keys", operator_keys,
                  "CurveZMQ: directory whose .pub files are operators' keys (kill, drain, teardown)")
       ->check(CLI::ExistingDirectory);
   std::string zk, advertise;
@@ -93,20 +93,20 @@ int main(int argc, char** argv) {
                  "several masters: elect a leader through ZooKeeper, zk://HOST:PORT[,HOST:PORT...]/PATH; "
                  "the registry then lives there too, and the masters of a secured cluster share "
                  "one key pair");
-  AddDurationFlag(app, "--zk_session_timeout", &zk_session_timeout,
+  AddDurationFlag(app, "--zk-session-timeout,--zk_session_timeout", &zk_session_timeout,
                   "with --zk: how long ZooKeeper waits for a silent master before another leads");
   app.add_option("--advertise", advertise,
                  "with --zk: the ZeroMQ endpoint clients are sent to, tcp://HOST:PORT (default: the "
                  "one bound, a wildcard host replaced by this machine's name)");
   bool http_open_metrics = false;
-  app.add_flag("--http_open_metrics", http_open_metrics,
+  app.add_flag("--http-open-metrics,--http_open_metrics", http_open_metrics,
                "secured: serve /metrics without a token (for Prometheus)");
   LogFlags log;
   AddLogFlags(app, &log);
   AddConfigFileFlag(app);
   if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
   if (options.heartbeat_timeout <= options.heartbeat_interval) {
-    std::cerr << "--heartbeat_timeout must be longer than --heartbeat_interval\n";
+    std::cerr << "--heartbeat-timeout must be longer than --heartbeat-interval\n";
     return 2;
   }
   absl::Status roles = ParseRoleWeights(weights, &options.roles);
@@ -118,11 +118,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (curve_secret_key.empty() != trusted_keys.empty()) {
-    std::cerr << "--curve_secret_key and --trusted_keys go together (--operator_keys is optional)\n";
+    std::cerr << "--curve-secret-key and --trusted-keys go together (--operator-keys is optional)\n";
     return 2;
   }
   if (curve_secret_key.empty() && !operator_keys.empty()) {
-    std::cerr << "--operator_keys needs --curve_secret_key and --trusted_keys\n";
+    std::cerr << "--operator-keys needs --curve-secret-key and --trusted-keys\n";
     return 2;
   }
   std::optional<ZkUrl> zk_url;
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     options.principals = std::move(keys->principals);
   }
   if (listen.empty()) listen = options.secured ? "tcp://0.0.0.0:5050" : "tcp://127.0.0.1:5050";
-  for (const auto& [flag, address] : {std::pair{"--listen", &listen}, std::pair{"--http_host", &http_host}}) {
+  for (const auto& [flag, address] : {std::pair{"--listen", &listen}, std::pair{"--http-host", &http_host}}) {
     if (address->empty()) continue;
     if (absl::Status s = CheckOpenBind(flag, *address, options.secured, insecure); !s.ok()) {
       std::cerr << s.message() << "\n";
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(work_dir, ec);
   if (ec) {
-    std::cerr << "cannot create --work_dir " << work_dir << ": " << ec.message() << "\n";
+    std::cerr << "cannot create --work-dir " << work_dir << ": " << ec.message() << "\n";
     return 1;
   }
   std::filesystem::permissions(work_dir, std::filesystem::perms::owner_all, ec);  // an older one may be 0755
@@ -326,7 +326,7 @@ int main(int argc, char** argv) {
                               << " trusted keys (public key " << server_keys->public_key << ")";
   } else {
     AGORA_LOG(WARNING, "master")
-        << "running OPEN: no --curve_secret_key, so connections are neither encrypted nor "
+        << "running OPEN: no --curve-secret-key, so connections are neither encrypted nor "
            "authenticated and anyone who reaches this port may launch, kill and drain. For "
            "development only; see `agora keys generate`.";
   }

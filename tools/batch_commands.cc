@@ -36,12 +36,14 @@ std::string Clock(const json& j, const char* key) {
 }
 
 void PrintJobs(const json& jobs) {
-  Table t({"ID", "STATE", "ATTEMPTS", "EXIT", "QUEUE", "STARTED", "FINISHED", "AGENT", "MESSAGE"});
+  // HOST as `task list` shows it; the agent id where the hostname is unknown.
+  Table t({"ID", "STATE", "ATTEMPTS", "EXIT", "QUEUE", "STARTED", "FINISHED", "HOST", "MESSAGE"});
   for (const json& j : jobs) {
     std::string message = Text(j, "message");
     if (message.size() > 60) message = message.substr(0, 59) + "~";
     t.AddRow({j["id"], j["state"], absl::StrCat(j.value("attempts", 0)), Text(j, "exit_code"),
-              Text(j, "queue"), Clock(j, "started_at"), Clock(j, "finished_at"), Text(j, "agent_id"),
+              Text(j, "queue"), Clock(j, "started_at"), Clock(j, "finished_at"),
+              Text(j, j.contains("hostname") && !j["hostname"].is_null() ? "hostname" : "agent_id"),
               message});
   }
   t.Print(std::cout);

@@ -90,19 +90,24 @@ std::vector<pid_t> AllPids() {
   return pids;
 }
 
-// The value of `flag` on a command line (as `--flag V` or `--flag=V`), or "".
+// The value of `flag` (kebab-case) on a command line, as `--flag V` or
+// `--flag=V` in either spelling the daemons take (`--lb_ports` too), or "".
 std::string FlagValue(const std::vector<std::string>& argv, const std::string& flag) {
   std::string value;
   for (size_t i = 0; i < argv.size(); ++i) {
-    if (argv[i] == flag && i + 1 < argv.size()) value = argv[i + 1];
-    if (argv[i].rfind(flag + "=", 0) == 0) value = argv[i].substr(flag.size() + 1);
+    const size_t eq = argv[i].find('=');
+    std::string name = argv[i].substr(0, eq);
+    std::replace(name.begin(), name.end(), '_', '-');
+    if (name != flag) continue;
+    if (eq != std::string::npos) value = argv[i].substr(eq + 1);
+    else if (i + 1 < argv.size()) value = argv[i + 1];
   }
   return value;
 }
 
 // The ports that daemons running on this machine (any cluster's) hand out:
 // agents' task ports (their --resources, or the default 31000-32000 when it
-// names no ports) and agora-services' load balancer ports (--lb_ports, or
+// names no ports) and agora-services' load balancer ports (--lb-ports, or
 // its default 10000-10999).
 std::vector<std::pair<int, int>> ClaimedPortRanges() {
   std::vector<std::pair<int, int>> ranges;
@@ -116,7 +121,7 @@ std::vector<std::pair<int, int>> ClaimedPortRanges() {
                                                                                    : PortSet({{31000, 32000}});
       for (const PortRange& r : ports.ranges()) ranges.emplace_back(r.begin, r.end);
     } else if (program == "agora-services") {
-      std::string lb = FlagValue(argv, "--lb_ports");
+      std::string lb = FlagValue(argv, "--lb-ports");
       int first = 10000, last = 10999;
       const size_t dash = lb.find('-');
       if (dash != std::string::npos) {
@@ -297,13 +302,11 @@ json* FindProcess(json& cluster, const std::string& name) {
   return nullptr;
 }
 
-// What tells a recorded process from any other: its --work_dir (ZooKeeper:
+// What tells a recorded process from any other: its --work-dir (ZooKeeper:
 // its zoo.cfg, the last argument), made absolute against `cwd`.
 std::string Identity(const std::vector<std::string>& argv, const fs::path& cwd) {
-  std::string path = argv.empty() ? "" : argv.back();
-  for (size_t i = 0; i + 1 < argv.size(); ++i) {
-    if (argv[i] == "--work_dir") path = argv[i + 1];
-  }
+  std::string path = FlagValue(argv, "--work-dir");
+  if (path.empty() && !argv.empty()) path = argv.back();
   return (cwd / path).lexically_normal().string();
 }
 
@@ -376,7 +379,7 @@ void StopLeftoverHaproxy(const std::string& dir) {
 }
 
 int Fail(const std::string& message) {
-  std::cerr << "agora dev: " << message << "\n";
+  PrintError("dev", message);
   return 1;
 }
 
@@ -474,11 +477,11 @@ int DevUp(const DevArgs& a) {
   for (int i = 0; i < a.masters; ++i) {
     fs::remove(fs::path(dir) / master_name(i) / "http_endpoint", ec);
     const int http = i == 0 && PortFree(port + 1) ? port + 1 : 0;
-    std::vector<std::string> argv = {bin + "/agora-master", "--listen", master_endpoints[i], "--work_dir",
-                                     (fs::path(dir) / master_name(i)).string(), "--http_port",
+    std::vector<std::string> argv = {bin + "/agora-master", "--listen", master_endpoints[i], "--work-dir",
+                                     (fs::path(dir) / master_name(i)).string(), "--http-port",
                                      absl::StrCat(http)};
     // A dev cluster fails over within about 2s of a master's death.
-    if (a.masters > 1) argv.insert(argv.end(), {"--zk", master, "--zk_session_timeout", "2s"});
+    if (a.masters > 1) argv.insert(argv.end(), {"--zk", master, "--zk-session-timeout", "2s"});
     start(master_name(i), argv);
   }
   if (!WaitUntil(
@@ -502,19 +505,19 @@ int DevUp(const DevArgs& a) {
     const int ports = FreePortRange(100, claimed);
     if (ports == 0) return abort("no 100 free ports below 32768 are left for an agent");
     start(absl::StrCat("agent-", i),
-          {bin + "/agora-agent", "--master", master, "--work_dir", absl::StrCat(dir, "/agent-", i),
+          {bin + "/agora-agent", "--master", master, "--work-dir", absl::StrCat(dir, "/agent-", i),
            "--hostname", absl::StrCat("dev-agent-", i), "--attributes", absl::StrCat("zone:z", i % 3),
            "--resources",
            absl::StrCat("cpus:", cpus, ";mem:", 4096, ";disk:", 8192, ";ports:[", ports, "-", ports + 99, "]"),
-           "--kill_tasks_on_exit", "--http_host", "127.0.0.1", "--http_port", "0"});
+           "--kill-tasks-on-exit", "--http-host", "127.0.0.1", "--http-port", "0"});
   }
-  start("agora-batch", {bin + "/agora-batch", "--master", master, "--work_dir", dir + "/agora-batch",
-                        "--http_port", "0"});
+  start("agora-batch", {bin + "/agora-batch", "--master", master, "--work-dir", dir + "/agora-batch",
+                        "--http-port", "0"});
   // Load balancers of a dev cluster stay on this machine, on 20 ports of their own.
   const int lb_ports = FreePortRange(20, claimed);
   if (lb_ports == 0) return abort("no 20 free ports below 32768 are left for the load balancers");
-  start("agora-services", {bin + "/agora-services", "--master", master, "--work_dir", dir + "/agora-services",
-                           "--http_port", "0", "--lb_bind", "127.0.0.1", "--lb_ports",
+  start("agora-services", {bin + "/agora-services", "--master", master, "--work-dir", dir + "/agora-services",
+                           "--http-port", "0", "--lb-bind", "127.0.0.1", "--lb-ports",
                            absl::StrCat(lb_ports, "-", lb_ports + 19)});
   bool ready = WaitUntil(
       [&] {

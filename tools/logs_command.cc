@@ -11,6 +11,7 @@
 #include "common/http_client.h"
 #include "common/task.h"
 #include "tools/framework_client.h"
+#include "tools/output.h"
 
 namespace agora::tools {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 using nlohmann::json;
 
 int Fail(const std::string& message) {
-  std::cerr << "agora logs: " << message << "\n";
+  PrintError("logs", message);
   return 1;
 }
 

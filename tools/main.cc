@@ -165,7 +165,12 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (int rc = ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+  // Usage errors come in the format asked for, before -o itself is parsed.
+  SetOutputFormat(OutputFormatInArgs(argc, argv));
+  const UsageErrorPrinter structured_usage = [](const std::string& message, const std::string& hint) {
+    PrintError("", hint.empty() ? message : absl::StrCat(message, "; ", hint));
+  };
+  if (int rc = ParseCommandLine(app, argc, argv, Structured() ? structured_usage : nullptr); rc >= 0) return rc;
   SetOutputFormat(json ? "json" : output);
   json = Structured();
   // Every wait and follow ends on Ctrl-C (exit 130) or SIGTERM: only `run`
@@ -178,7 +183,7 @@ int main(int argc, char** argv) {
   if (keys_cmd->parsed()) return GenerateKeys(keys);
   auto curve = LoadCurveClient(curve_flags.secret_key, curve_flags.master_public_key);
   if (!curve.ok()) {
-    std::cerr << "agora: " << curve.status().message() << "\n";
+    PrintError("", curve.status().message());
     return 2;
   }
   batch.master = master;
@@ -216,7 +221,7 @@ int main(int argc, char** argv) {
 
   if (run_cmd->parsed()) {
     if (absl::Status s = ValidatePathSafeId("--name", run.name); !s.ok()) {
-      std::cerr << "agora run: " << s.message() << "\n";
+      PrintError("run", s.message());
       return 2;
     }
     run.master = master;

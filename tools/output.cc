@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/json_text.h"
@@ -60,6 +61,24 @@ bool SetOutputFormat(absl::string_view name) {
 }
 
 OutputFormat GetOutputFormat() { return format; }
+
+std::string OutputFormatInArgs(int argc, char** argv) {
+  std::string found = "table";
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;  // `agora run -- CMD`: the command's own arguments
+    if (arg == "--json") {
+      found = "json";
+    } else if ((arg == "-o" || arg == "--output") && i + 1 < argc) {
+      found = argv[++i];
+    } else if (absl::StartsWith(arg, "--output=")) {
+      found = std::string(arg.substr(9));
+    } else if (absl::StartsWith(arg, "-o") && arg.size() > 2) {
+      found = std::string(arg.substr(arg[2] == '=' ? 3 : 2));
+    }
+  }
+  return found;
+}
 
 bool Structured() { return format == OutputFormat::kJson || format == OutputFormat::kYaml; }
 

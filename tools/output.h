@@ -18,6 +18,9 @@ enum class OutputFormat { kTable, kWide, kJson, kYaml };
 // "table", "wide", "json" or "yaml"; false for anything else.
 bool SetOutputFormat(absl::string_view name);
 OutputFormat GetOutputFormat();
+// The format argv asks for (--json, -o F, -oF, -o=F, --output F,
+// --output=F; the last wins; none after a bare "--"), or "table".
+std::string OutputFormatInArgs(int argc, char** argv);
 // JSON or YAML: data, not a table.
 bool Structured();
 

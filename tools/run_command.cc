@@ -13,6 +13,7 @@
 #include "common/signals.h"
 #include "frameworks/sdk/master_client.h"
 #include "frameworks/sdk/scheduler_driver.h"
+#include "tools/output.h"
 
 namespace agora::tools {
 
@@ -120,6 +121,16 @@ class RunScheduler final : public sdk::Scheduler {
     return code;
   }
 
+  // News of the run as a whole: a line on stderr, or an event of no task
+  // under --json.
+  void Notice(const std::string& text) {
+    if (options_.json) {
+      Print("", text);
+    } else {
+      std::cerr << text << "\n";
+    }
+  }
+
   void KillAll(sdk::SchedulerDriver& driver) {
     for (const auto& [id, spec] : specs_) {
       if (!finished_.contains(id) && hosts_.contains(id)) driver.Kill(id);
@@ -151,7 +162,7 @@ int RunCommand(const RunOptions& options) {
   // than waited for: the driver would retry for ever. Any answer will do.
   auto reached = sdk::MasterClient(options.master, options.request_timeout, options.curve).Query("stats");
   if (absl::IsUnavailable(reached.status()) || absl::IsPermissionDenied(reached.status())) {
-    std::cerr << "agora run: " << reached.status().message() << "\n";
+    PrintError("run", reached.status().message());
     return 1;
   }
   RunScheduler scheduler(options);
@@ -163,21 +174,20 @@ int RunCommand(const RunOptions& options) {
   sdk::SchedulerDriver driver(scheduler, info, options.master);
   int exit_code = -1;
   SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {
-    std::cerr << "interrupted: killing the tasks\n";
+    scheduler.Notice("interrupted: killing the tasks");
     exit_code = 130;
     scheduler.KillAll(driver);
     driver.Stop(/*failover=*/false);
   });
   driver.loop().After(absl::Seconds(5), [&] {
     if (scheduler.WantsOffers()) {
-      std::cerr << "still waiting for offers that fit " << options.resources.ToString()
-                << " (is an agent registered? see `agora agents`)\n";
+      scheduler.Notice(absl::StrCat("still waiting for offers that fit ", options.resources.ToString(),
+                                    " (is an agent registered? see `agora agents`)"));
     }
   });
   if (options.timeout > absl::ZeroDuration()) {
     driver.loop().After(options.timeout, [&] {
-      std::cerr << "timed out after " << absl::FormatDuration(options.timeout)
-                << ": killing the tasks\n";
+      scheduler.Notice(absl::StrCat("timed out after ", absl::FormatDuration(options.timeout), ": killing the tasks"));
       exit_code = 1;
       scheduler.KillAll(driver);
       driver.Stop(/*failover=*/false);

@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
       "agora-loadgen: emulates agents and frameworks against a real master and prints one JSON "
       "line of throughput, latency and the master's cpu and memory.\n"
       "Example: agora-loadgen --master tcp://127.0.0.1:5050 --agents 10000 --frameworks 10 "
-      "--duration 10s --master_pid $(pidof agora-master)"};
+      "--duration 10s --master-pid $(pidof agora-master)"};
   loadgen::LoadOptions options;
   int master_pid = 0;
   bool launch = true;
@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
   app.add_option("--frameworks", options.frameworks, "emulated frameworks")
       ->check(CLI::Range(0, 1000))->capture_default_str();
   AddDurationFlag(app, "--duration", &options.duration, "how long the frameworks launch");
-  AddDurationFlag(app, "--task_duration", &options.task_duration,
+  AddDurationFlag(app, "--task-duration,--task_duration", &options.task_duration,
                   "mean task run time (each runs 0.5x to 1.5x of it)");
   app.add_option("--tasks", launch, "frameworks launch tasks (false: they only watch)")
       ->capture_default_str();
@@ -225,18 +225,18 @@ int main(int argc, char** argv) {
   app.add_option("--connections", options.connections,
                  "connections the agents share (0: one per 2,000 agents, at most 16)")
       ->check(CLI::Range(0, 256))->capture_default_str();
-  app.add_option("--agent_cpus", options.agent_cpus, "cpus per agent")->capture_default_str();
-  app.add_option("--agent_mem", options.agent_mem, "MiB per agent")->capture_default_str();
-  app.add_option("--task_cpus", options.task_cpus, "cpus per task")
+  app.add_option("--agent-cpus,--agent_cpus", options.agent_cpus, "cpus per agent")->capture_default_str();
+  app.add_option("--agent-mem,--agent_mem", options.agent_mem, "MiB per agent")->capture_default_str();
+  app.add_option("--task-cpus,--task_cpus", options.task_cpus, "cpus per task")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--task_mem", options.task_mem, "MiB per task")
+  app.add_option("--task-mem,--task_mem", options.task_mem, "MiB per task")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--churn", options.churn,
                  "share of agents that fall silent a quarter into the run (as many join)")
       ->check(CLI::Range(0.0, 0.5))->capture_default_str();
-  AddDurationFlag(app, "--heartbeat_timeout", &options.heartbeat_timeout,
-                  "the master's --heartbeat_timeout (for expiry detection)");
-  app.add_option("--master_pid", master_pid, "the master's pid, to sample its cpu and memory");
+  AddDurationFlag(app, "--heartbeat-timeout,--heartbeat_timeout", &options.heartbeat_timeout,
+                  "the master's --heartbeat-timeout (for expiry detection)");
+  app.add_option("--master-pid,--master_pid", master_pid, "the master's pid, to sample its cpu and memory");
   app.add_option("--seed", options.seed, "random seed (agent names, task durations)")
       ->capture_default_str();
   AddLogLevelFlag(app);

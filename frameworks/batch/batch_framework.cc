@@ -76,7 +76,7 @@ void BatchFramework::Offers(sdk::SchedulerDriver& driver, const std::vector<sdk:
     auto it = std::find_if(slots.begin(), slots.end(),
                            [&](const AgentSlot& s) { return s.agent_id == o.agent_id; });
     draining_agents_.erase(o.agent_id);  // offered again: back in service
-    if (it == slots.end()) it = slots.insert(slots.end(), AgentSlot{o.agent_id, {}, {}});
+    if (it == slots.end()) it = slots.insert(slots.end(), AgentSlot{o.agent_id, {}, {}, o.hostname});
     it->offer_ids.push_back(o.id);
     it->available += o.resources;
   }
@@ -104,6 +104,7 @@ void BatchFramework::Offers(sdk::SchedulerDriver& driver, const std::vector<sdk:
     job.task_id = absl::StrCat(job.id, ".", job.attempts);
     job.state = JobState::kRunning;
     job.agent_id = slots[slot].agent_id;
+    job.hostname = slots[slot].hostname;
     job.started_at = absl::InfinitePast();
     job.message = "launching";
     job_of_task_[job.task_id] = job.id;
@@ -173,6 +174,7 @@ void BatchFramework::Update(sdk::SchedulerDriver& driver, const TaskStatus& stat
     case TaskState::kKilling:
       return;
     case TaskState::kRunning:
+      if (job.agent_id != status.agent_id) job.hostname.clear();  // known from offers only
       job.agent_id = status.agent_id;
       if (job.started_at == absl::InfinitePast()) {
         job.started_at = now;

@@ -52,6 +52,7 @@ json ToJson(const JobRecord& job, const RunRecord& run) {
             {"started_at", TimeJson(job.started_at)},
             {"finished_at", TimeJson(job.finished_at)},
             {"agent_id", job.agent_id.empty() ? json(nullptr) : json(job.agent_id)},
+            {"hostname", job.hostname.empty() ? json(nullptr) : json(job.hostname)},
             {"task_id", job.task_id.empty() ? json(nullptr) : json(job.task_id)},
             {"message", job.message},
             {"preemptions", job.preemptions}};
@@ -105,6 +106,7 @@ json StoreJson(const JobRecord& job) {
           {"finished_at", MicrosJson(job.finished_at)},
           {"retry_at", MicrosJson(job.retry_at)},
           {"agent_id", job.agent_id},
+          {"hostname", job.hostname},
           {"task_id", job.task_id},
           {"message", job.message},
           {"remaining_us", absl::ToInt64Microseconds(job.remaining)},
@@ -133,6 +135,7 @@ absl::StatusOr<JobRecord> JobFromStore(const json& j) {
     job.finished_at = MicrosFrom(j.at("finished_at"), absl::InfinitePast());
     job.retry_at = MicrosFrom(j.at("retry_at"), absl::InfinitePast());
     job.agent_id = j.at("agent_id").get<std::string>();
+    job.hostname = j.value("hostname", "");  // absent from stores written before it was kept
     job.task_id = j.at("task_id").get<std::string>();
     job.message = j.at("message").get<std::string>();
     job.remaining = absl::Microseconds(j.at("remaining_us").get<int64_t>());

@@ -49,6 +49,7 @@ struct JobRecord {
   absl::Time finished_at = absl::InfinitePast();
   absl::Time retry_at = absl::InfinitePast();
   std::string agent_id;
+  std::string hostname;  // the agent's, when launched; empty if unknown
   std::string task_id;  // the current or last attempt's task
   std::string message;  // why it is in its state, for people
   absl::Duration remaining = absl::ZeroDuration();  // SRTF estimate after a preemption

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
   CLI::App app{"agora-batch: the batch job framework (queues, DAG workflows, retries, cron).\n"
-               "Example: agora-batch --master tcp://127.0.0.1:5050 --work_dir /var/lib/agora/batch"};
+               "Example: agora-batch --master tcp://127.0.0.1:5050 --work-dir /var/lib/agora/batch"};
   sdk::DaemonFlags flags{.work_dir = "/var/lib/agora/batch", .role = "batch", .name = "agora-batch",
                          .http_port = 5060};
   std::string placement = "binpack";
@@ -83,11 +83,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddDurationFlag(app, "--retention", &options.retention,
                   "finished runs are forgotten this long after their last job ended; 0: never");
-  app.add_option("--max_array_size", options.limits.max_array_size,
+  app.add_option("--max-array-size,--max_array_size", options.limits.max_array_size,
                  "the most tasks one job's array may have")
       ->check(CLI::Range(1, 10'000'000))
       ->capture_default_str();
-  app.add_option("--max_tasks_per_run", options.limits.max_tasks_per_run,
+  app.add_option("--max-tasks-per-run,--max_tasks_per_run", options.limits.max_tasks_per_run,
                  "the most tasks one submission may hold, arrays counted whole")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))
       ->capture_default_str();

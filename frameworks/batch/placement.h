@@ -20,6 +20,7 @@ struct AgentSlot {
   std::string agent_id;
   std::vector<std::string> offer_ids;
   Resources available;
+  std::string hostname;  // the agent's, for people
 };
 
 // The index in `slots` to run `ask` on, or -1 when none fits.

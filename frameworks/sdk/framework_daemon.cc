@@ -20,7 +20,7 @@ void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
   app.add_option("--master", f->master,
                  "the master's endpoint, tcp://HOST:PORT, or zk://HOST:PORT,.../PATH to follow the "
                  "elected leader of several")->capture_default_str();
-  app.add_option("--work_dir", f->work_dir, "directory for the framework's store")->capture_default_str();
+  app.add_option("--work-dir,--work_dir", f->work_dir, "directory for the framework's store")->capture_default_str();
   app.add_option("--role", f->role, "the role to subscribe under")->capture_default_str();
   app.add_option("--name", f->name, "the framework's name (the CLI finds it by this)")
       ->check([](const std::string& name) {
@@ -28,15 +28,15 @@ void AddDaemonFlags(CLI::App& app, DaemonFlags* f) {
         return s.ok() ? std::string() : std::string(s.message());
       })
       ->capture_default_str();
-  app.add_option("--http_host", f->http_host, "host for the API and /metrics")->capture_default_str();
-  app.add_option("--http_port", f->http_port, "port for the API; 0: any free port")
+  app.add_option("--http-host,--http_host", f->http_host, "host for the API and /metrics")->capture_default_str();
+  app.add_option("--http-port,--http_port", f->http_port, "port for the API; 0: any free port")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   AddCurveClientFlags(app, &f->curve_flags);
-  app.add_flag("--http_open_metrics", f->http_open_metrics,
+  app.add_flag("--http-open-metrics,--http_open_metrics", f->http_open_metrics,
                "secured: serve /metrics without a token (for Prometheus)");
   app.add_flag("--insecure", f->insecure,
-               "open cluster: let --http_host reach beyond this machine without CurveZMQ keys, "
+               "open cluster: let --http-host reach beyond this machine without CurveZMQ keys, "
                "although anyone who connects may then submit work");
   AddLogFlags(app, &f->log);
   AddConfigFileFlag(app);
@@ -50,14 +50,14 @@ std::unique_ptr<SqliteKv> OpenStore(DaemonFlags* flags, const std::string& file)
     return nullptr;
   }
   f.curve = *curve;
-  if (absl::Status s = CheckOpenBind("--http_host", f.http_host, f.curve.has_value(), f.insecure); !s.ok()) {
+  if (absl::Status s = CheckOpenBind("--http-host", f.http_host, f.curve.has_value(), f.insecure); !s.ok()) {
     std::cerr << f.name << ": " << s.message() << "\n";
     return nullptr;
   }
   std::error_code ec;
   std::filesystem::create_directories(f.work_dir, ec);
   if (ec) {
-    std::cerr << "cannot create --work_dir " << f.work_dir << ": " << ec.message() << "\n";
+    std::cerr << "cannot create --work-dir " << f.work_dir << ": " << ec.message() << "\n";
     return nullptr;
   }
   // Its store holds its tenants' specs and environments: its own alone.

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   ::umask(077);  // its registry, store and logs hold tenants' commands and environments
 
   CLI::App app{"agora-services: keeps long-running services at their desired healthy count.\n"
-               "Example: agora-services --master tcp://127.0.0.1:5050 --work_dir /var/lib/agora/services"};
+               "Example: agora-services --master tcp://127.0.0.1:5050 --work-dir /var/lib/agora/services"};
   sdk::DaemonFlags flags{.work_dir = "/var/lib/agora/services", .role = "services",
                          .name = "agora-services", .http_port = 5070};
   sdk::AddDaemonFlags(app, &flags);
@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
   app.add_option("--haproxy", haproxy_binary,
                  "the HAProxy program serving services' load_balancer ports; 'none': no load balancing")
       ->capture_default_str();
-  app.add_option("--lb_bind", lb.bind_address, "the address load balancer ports listen on")->capture_default_str();
+  app.add_option("--lb-bind,--lb_bind", lb.bind_address, "the address load balancer ports listen on")->capture_default_str();
   int lb_first = 10000, lb_last = 10999;
-  app.add_option("--lb_ports", lb_ports,
+  app.add_option("--lb-ports,--lb_ports", lb_ports,
                  "FIRST-LAST: where a port is chosen for a load balancer whose spec names none (kept for "
                  "the service's life)")
       ->check([&](const std::string& text) {

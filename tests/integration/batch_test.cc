@@ -299,11 +299,14 @@ TEST_F(BatchTest, JobOnALostAgentRunsAgainElsewhere) {
   ASSERT_TRUE(WaitForJob(run + ".survivor", "running"));
   ASSERT_TRUE(WaitFor([&] { return Lines("attempts").size() == 1; }, absl::Seconds(10)));
   std::string agent = Job(run + ".survivor")["agent_id"];
+  const std::string host = Job(run + ".survivor")["hostname"];
   int victim = -1;
   for (const json& a : cluster_->Query("agents")) {
     if (a["id"] == agent) victim = a["hostname"] == cluster_->agent_hostname(0) ? 0 : 1;
   }
   ASSERT_GE(victim, 0);
+  EXPECT_EQ(host, cluster_->agent_hostname(victim));  // the job's row names its agent's host
+  EXPECT_NE(Cli({"job", "show", run + ".survivor"}).out.find(host), std::string::npos);
   cluster_->agent_process(victim).Signal(SIGKILL);
   ASSERT_TRUE(WaitForJob(run + ".survivor", "succeeded", absl::Seconds(40)));
   json job = Job(run + ".survivor");

@@ -201,7 +201,7 @@ LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)
 }
 
 LocalCluster::~LocalCluster() {
-  agents_.clear();  // each agent kills its tasks on SIGTERM (--kill_tasks_on_exit)
+  agents_.clear();  // each agent kills its tasks on SIGTERM (--kill-tasks-on-exit)
   masters_.clear();
   std::error_code ec;
   if (::getenv("AGORA_KEEP_TEST_DIRS") == nullptr) fs::remove_all(dir_, ec);
@@ -210,7 +210,7 @@ LocalCluster::~LocalCluster() {
 void LocalCluster::StartMaster(int i) {
   const std::string name = i == 0 ? "master" : absl::StrCat("master", i);
   std::vector<std::string> argv = {BinPath("agora-master"), "--listen", master_endpoints_.at(i),
-                                   "--work_dir", absl::StrCat(dir_, "/", name)};
+                                   "--work-dir", absl::StrCat(dir_, "/", name)};
   if (!options_.zk.empty()) argv.insert(argv.end(), {"--zk", options_.zk});
   // Agents in a network namespace reach it on another address; it is open.
   if (!IsLoopback(options_.master_host)) argv.push_back("--insecure");
@@ -239,18 +239,18 @@ int LocalCluster::LeaderIndex(absl::Duration timeout) {
 void LocalCluster::StartAgent(int i) {
   std::vector<std::string> argv = {BinPath("agora-agent"),
                                    "--master", master_address_,
-                                   "--work_dir", absl::StrCat(dir_, "/agent", i),
+                                   "--work-dir", absl::StrCat(dir_, "/agent", i),
                                    "--hostname", agent_hostname(i),
                                    "--resources", options_.agent_ports
                                        ? absl::StrCat(options_.agent_resources, ";ports:[", agent_port_base(i),
                                                       "-", agent_port_base(i) + 99, "]")
                                        : options_.agent_resources,
                                    "--attributes", absl::StrCat("zone:z", i % 2),
-                                   "--kill_tasks_on_exit",
-                                   "--kill_grace_period", "1s",
-                                   "--recovery_timeout", "3s",
-                                   "--http_host", "127.0.0.1",
-                                   "--http_port", "0"};
+                                   "--kill-tasks-on-exit",
+                                   "--kill-grace-period", "1s",
+                                   "--recovery-timeout", "3s",
+                                   "--http-host", "127.0.0.1",
+                                   "--http-port", "0"};
   argv.insert(argv.end(), options_.agent_flags.begin(), options_.agent_flags.end());
   if (static_cast<int>(agents_.size()) <= i) agents_.resize(i + 1);
   agents_[i] = std::make_unique<Process>(argv, absl::StrCat(dir_, "/agent", i, ".log"));

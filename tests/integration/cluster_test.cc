@@ -689,6 +689,14 @@ TEST(ClusterTest, TheCliSpeaksOneGrammar) {
   EXPECT_NE(typo.out.find("'agnets' is not a command; did you mean 'agents'?"), std::string::npos) << typo.out;
   CliResult verb = cluster.Cli({"job", "lsit"});
   EXPECT_NE(verb.out.find("did you mean 'list'?"), std::string::npos) << verb.out;
+  // Usage errors too are JSON when JSON is asked for, wherever the flag is.
+  for (const auto& args : {std::vector<std::string>{"-o", "json", "agnets"},
+                           std::vector<std::string>{"agents", "--bogus", "--output=json"}}) {
+    CliResult usage = cluster.Cli(args);
+    EXPECT_EQ(usage.exit_code, 2);
+    const nlohmann::json usage_error = nlohmann::json::parse(usage.out, nullptr, false);
+    EXPECT_EQ(usage_error["error"]["command"], "agora") << usage.out;
+  }
   EXPECT_EQ(cluster.Cli({"role", "list"}).exit_code, 0);
   EXPECT_EQ(cluster.Cli({"framework", "list", "-o", "wide"}).exit_code, 0);
   EXPECT_EQ(cluster.Cli({"offer", "list", "--request-timeout", "2s"}).exit_code, 0);
