@@ -343,7 +343,7 @@ void Agent::OnRunTask(wire::RunTask::Reader msg) {
     return Report(key, TaskState::kError,
                   absl::StrCat("the task asks for a pids limit of ", task.spec.pids_max,
                                "; this agent allows at most ", options_.task_pids_max_allowed,
-                               " (--task_pids_max_allowed)"),
+                               " (--task-pids-max-allowed)"),
                   "pids_limit");
   }
   if (absl::Status s = PrepareSandbox(task, *user); !s.ok()) {

@@ -32,7 +32,7 @@
 #include "common/curve.h"
 #include "common/event_loop.h"
 #include "common/histogram.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 #include "common/leader_detector.h"
 #include "common/sockets.h"
 #include "agent/checkpoint.h"
@@ -40,7 +40,7 @@
 #include "agent/sandbox_gc.h"
 #include "agent/task_user.h"
 #include "agent/uid_pool.h"
-#include "common/task.h"
+#include "agora/task.h"
 
 namespace agora::agent {
 

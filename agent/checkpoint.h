@@ -22,7 +22,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "common/task.h"
+#include "agora/task.h"
 
 namespace agora::agent {
 

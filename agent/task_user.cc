@@ -82,10 +82,10 @@ absl::StatusOr<TaskUserPolicy> MakeTaskUserPolicy(const std::string& flag_user, 
     }
   }
   auto user = ResolveTaskUser(name);
-  if (!user.ok()) return absl::InvalidArgumentError(absl::StrCat("--task_user: ", user.status().message()));
+  if (!user.ok()) return absl::InvalidArgumentError(absl::StrCat("--task-user: ", user.status().message()));
   if (!policy.can_switch && user->uid != ::geteuid()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--task_user ", name, ": the agent is not root, so its tasks can only run as its own user"));
+        "--task-user ", name, ": the agent is not root, so its tasks can only run as its own user"));
   }
   policy.default_user = *std::move(user);
   return policy;
@@ -104,19 +104,19 @@ absl::StatusOr<TaskUser> UserForTask(const TaskUserPolicy& policy, const std::st
     if (!policy.allow_root || !policy.can_switch) {
       return absl::PermissionDeniedError(
           "the task asks to run as root; this agent runs tasks as root only with "
-          "--allow_root_tasks (and when the agent itself is root)");
+          "--allow-root-tasks (and when the agent itself is root)");
     }
     return ResolveTaskUser("root");
   }
   if (policy.per_framework_uids) {
     return absl::PermissionDeniedError(absl::StrCat(
         "the task asks to run as '", requested,
-        "'; this agent runs each framework's tasks under a uid of its own (--task_uids)",
+        "'; this agent runs each framework's tasks under a uid of its own (--task-uids)",
         policy.allow_root ? " or as root" : ""));
   }
   return absl::PermissionDeniedError(absl::StrCat(
       "the task asks to run as '", requested, "'; this agent runs tasks as '",
-      policy.default_user.name, "' (--task_user)", policy.allow_root ? " or root" : ""));
+      policy.default_user.name, "' (--task-user)", policy.allow_root ? " or root" : ""));
 }
 
 absl::Status CheckReachable(const TaskUser& user, const std::string& dir) {
@@ -136,7 +136,7 @@ absl::Status CheckReachable(const TaskUser& user, const std::string& dir) {
       return absl::FailedPreconditionError(absl::StrCat(
           "tasks run as ", user.name, ", who cannot pass through ", at.string(), " (mode ",
           absl::StrFormat("%04o", st.st_mode & 07777), ") to reach ", path.string(),
-          ": allow it (chmod o+x ", at.string(), "), choose another --work_dir, or set --task_user"));
+          ": allow it (chmod o+x ", at.string(), "), choose another --work-dir, or set --task-user"));
     }
   }
   return absl::OkStatus();

@@ -82,7 +82,7 @@ absl::StatusOr<uid_t> UidPool::For(const std::string& framework_id) {
   while (uid <= range_.last && NamedOnThisMachine(uid)) ++uid;  // a real user's or group's
   if (uid > range_.last) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "every task uid of --task_uids ", range_.first, "-", range_.last, " is taken (one per "
+        "every task uid of --task-uids ", range_.first, "-", range_.last, " is taken (one per "
         "framework that ran on this machine, listed in ", path_, "); widen the range"));
   }
   if (!ends_with_newline_ && ::ftruncate(fd.get(), static_cast<off_t>(whole_bytes_)) != 0) {

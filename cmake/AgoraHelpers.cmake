@@ -1,10 +1,11 @@
 # agora_cc_library(NAME name SRCS ... DEPS ...): a static library with the
-# alias agora::NAME; the repository root is its public include path.
+# alias agora::NAME; include/ (the public headers) and the repository root
+# are its public include paths.
 function(agora_cc_library)
   cmake_parse_arguments(A "" "NAME" "SRCS;DEPS" ${ARGN})
   add_library(${A_NAME} STATIC ${A_SRCS})
   add_library(agora::${A_NAME} ALIAS ${A_NAME})
-  target_include_directories(${A_NAME} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  target_include_directories(${A_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
   target_link_libraries(${A_NAME} PUBLIC ${A_DEPS})
 endfunction()
 

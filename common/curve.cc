@@ -181,7 +181,7 @@ absl::StatusOr<std::optional<CurveClient>> LoadCurveClient(const std::string& se
   if (secret_key_file.empty() && server_public_file.empty()) return std::nullopt;
   if (secret_key_file.empty() || server_public_file.empty()) {
     return absl::InvalidArgumentError(
-        "--curve_secret_key and --master_public_key go together: give both or neither");
+        "--curve-secret-key and --master-public-key go together: give both or neither");
   }
   AGORA_ASSIGN_OR_RETURN(CurveKeyPair own, ReadCurveSecretKey(secret_key_file));
   AGORA_ASSIGN_OR_RETURN(CurvePrincipal server, ReadCurvePublicKey(server_public_file));

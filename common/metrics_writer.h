@@ -18,7 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/histogram.h"
-#include "common/task.h"
+#include "agora/task.h"
 
 namespace agora {
 

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora {
 

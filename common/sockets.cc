@@ -192,7 +192,7 @@ void DealerSocket::OnHandshakeFailure(const HandshakeFailure& f) {
   } else {
     AGORA_LOG(ERROR, "dealer") << "the CURVE handshake with " << endpoint_
                                << " failed (protocol error " << f.status
-                               << "): is --master_public_key the master's key, and is the master "
+                               << "): is --master-public-key the master's key, and is the master "
                                   "secured?";
   }
 }

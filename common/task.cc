@@ -1,4 +1,4 @@
-#include "common/task.h"
+#include "agora/task.h"
 
 #include <cctype>
 

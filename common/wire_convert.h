@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "capnp/agora.capnp.h"
-#include "common/resources.h"
-#include "common/task.h"
+#include "agora/resources.h"
+#include "agora/task.h"
 
 namespace agora {
 

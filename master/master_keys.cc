@@ -14,7 +14,7 @@ absl::StatusOr<MasterKeys> LoadMasterKeys(const std::string& secret_key_file,
   for (const CurvePrincipal& p : keys.principals) {
     if (p.kind == CurvePrincipal::Kind::kOperator) {
       return absl::InvalidArgumentError(absl::StrCat(
-          trusted_dir, "/", p.name, ".pub is an operator key: put it in --operator_keys"));
+          trusted_dir, "/", p.name, ".pub is an operator key: put it in --operator-keys"));
     }
   }
   if (!operator_dir.empty()) {

@@ -96,7 +96,7 @@ bool Master::Permitted(const PeerId& peer, wire::Envelope::Reader env) {
     case wire::Envelope::HTTP_ACCESS_REQUEST:
       if (p.kind != CurvePrincipal::Kind::kOperator) {
         return deny(absl::StrCat(who, " may not have HTTP tokens: they are for operator keys (the "
-                                      "master's --operator_keys)"));
+                                      "master's --operator-keys)"));
       }
       return true;
     case wire::Envelope::OPERATOR_KILL:
@@ -105,7 +105,7 @@ bool Master::Permitted(const PeerId& peer, wire::Envelope::Reader env) {
     case wire::Envelope::OPERATOR_ROLE:
       if (p.kind != CurvePrincipal::Kind::kOperator) {
         return deny(absl::StrCat(who, " may not kill, drain, tear down or set roles: that takes an "
-                                      "operator key (the master's --operator_keys)"));
+                                      "operator key (the master's --operator-keys)"));
       }
       return true;
     default:

@@ -11,8 +11,8 @@
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
 #include "common/event_loop.h"
-#include "common/resources.h"
-#include "common/task.h"
+#include "agora/resources.h"
+#include "agora/task.h"
 #include "common/transport.h"
 #include "master/allocator/allocator.h"
 

@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora {
 class EventLoop;

@@ -3,7 +3,8 @@
 # binaries (the test tools apart, in agora-tools), the hardened systemd units
 # and their exposure scores, the example configuration (as conffiles), the
 # maintainer scripts, /usr/share/doc/agora, man pages, bash completion, the
-# dashboard and alert rules, and Depends computed from the binaries' libraries.
+# dashboard and alert rules, Depends computed from the binaries' libraries,
+# and the SDK: its runtime in agora, the rest in agora-dev.
 #   tests/package_test.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -12,12 +13,25 @@ trap 'rm -rf "$out"' EXIT
 (cd "$build" && cpack -G DEB -B "$out" >"$out/cpack.log" 2>&1) || { cat "$out/cpack.log"; exit 1; }
 deb=$(ls "$out"/agora_*.deb)
 tools=$(ls "$out"/agora-tools_*.deb)
-echo "built $(basename "$deb") and $(basename "$tools")"
+dev=$(ls "$out"/agora-dev_*.deb)
+echo "built $(basename "$deb"), $(basename "$tools") and $(basename "$dev")"
 missing=0
 fail() { echo "$*"; missing=1; }
 contents() { dpkg-deb -c "$1" | awk '{print $6}' | sed 's|^\./|/|'; }
 contents "$deb" >"$out/contents"
 contents "$tools" >"$out/tools-contents"
+contents "$dev" >"$out/dev-contents"
+for f in "/usr/lib/libagora-sdk.so.0.1" "/usr/lib/libagora-sdk.so.0.1.0"; do
+  grep -qx "$f" "$out/contents" || fail "missing from agora: $f"
+done
+for f in /usr/include/agora/sdk/scheduler_driver.h /usr/include/agora/sdk/scheduler.h /usr/include/agora/task.h \
+         /usr/include/agora/resources.h "/usr/lib/libagora-sdk.so" \
+         "/usr/lib/cmake/Agora/AgoraConfig.cmake" "/usr/lib/cmake/Agora/AgoraConfigVersion.cmake" \
+         "/usr/lib/cmake/Agora/AgoraTargets.cmake" "/usr/lib/pkgconfig/agora-sdk.pc"; do
+  grep -qx "$f" "$out/dev-contents" || fail "missing from agora-dev: $f"
+done
+grep -q '^/usr/include' "$out/contents" && fail "headers in the agora package"
+[[ $(dpkg-deb -f "$dev" Depends) == *"agora (= "* ]] || fail "agora-dev does not depend on its agora"
 for f in /usr/bin/agora-master /usr/bin/agora-agent /usr/bin/agora-executor /usr/bin/agora-init /usr/bin/agora-batch \
          /usr/bin/agora-services /usr/bin/agora \
          /usr/lib/systemd/system/agora-master.service /usr/lib/systemd/system/agora-agent.service \

@@ -25,7 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "frameworks/sdk/master_client.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 #include "tools/table.h"
 #include "tools/output.h"
 #include "common/proc_file.h"

@@ -14,7 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/cli.h"
-#include "common/task.h"
+#include "agora/task.h"
 #include "common/version.h"
 #include "tools/table.h"
 #include "tools/output.h"

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/http_client.h"
-#include "common/task.h"
+#include "agora/task.h"
 #include "tools/framework_client.h"
 #include "tools/output.h"
 

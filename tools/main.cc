@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--name", run.name, "task name prefix")->capture_default_str();
   run_cmd->add_option("--role", run.role, "the role to run under")->capture_default_str();
   run_cmd->add_option("--user", run.user,
-                      "the user to run as (default: the agent's --task_user; root only where the "
-                      "agent has --allow_root_tasks)");
+                      "the user to run as (default: the agent's --task-user; root only where the "
+                      "agent has --allow-root-tasks)");
   AddDurationFlag(*run_cmd, "--timeout", &run.timeout, "kill everything after this (0: never)");
   run_cmd->add_option("command", command, "the command (after --)")->required();
 

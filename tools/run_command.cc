@@ -12,7 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "common/signals.h"
 #include "frameworks/sdk/master_client.h"
-#include "frameworks/sdk/scheduler_driver.h"
+#include "agora/sdk/scheduler_driver.h"
+#include "frameworks/sdk/driver_core.h"
 #include "tools/output.h"
 
 namespace agora::tools {
@@ -170,23 +171,23 @@ int RunCommand(const RunOptions& options) {
   info.name = absl::StrCat("agora-run:", options.name);
   info.role = options.role;
   info.failover_timeout = absl::ZeroDuration();  // our tasks die with us
-  info.curve = options.curve;
+  info.curve = sdk::ToCurveKeys(options.curve);
   sdk::SchedulerDriver driver(scheduler, info, options.master);
   int exit_code = -1;
-  SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM}, [&](int sig) {
+  SignalWatcher signals(sdk::LoopOf(driver), {SIGINT, SIGTERM}, [&](int sig) {
     scheduler.Notice("interrupted: killing the tasks");
     exit_code = 130;
     scheduler.KillAll(driver);
     driver.Stop(/*failover=*/false);
   });
-  driver.loop().After(absl::Seconds(5), [&] {
+  driver.After(absl::Seconds(5), [&] {
     if (scheduler.WantsOffers()) {
       scheduler.Notice(absl::StrCat("still waiting for offers that fit ", options.resources.ToString(),
                                     " (is an agent registered? see `agora agents`)"));
     }
   });
   if (options.timeout > absl::ZeroDuration()) {
-    driver.loop().After(options.timeout, [&] {
+    driver.After(options.timeout, [&] {
       scheduler.Notice(absl::StrCat("timed out after ", absl::FormatDuration(options.timeout), ": killing the tasks"));
       exit_code = 1;
       scheduler.KillAll(driver);

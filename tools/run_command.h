@@ -9,7 +9,7 @@
 
 #include "absl/time/time.h"
 #include "common/curve.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora::tools {
 

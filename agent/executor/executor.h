@@ -30,7 +30,7 @@
 #include "common/event_loop.h"
 #include "common/worker_thread.h"
 #include "common/sockets.h"
-#include "common/task.h"
+#include "agora/task.h"
 
 namespace agora::agent {
 

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/framing.h"
 #include "common/log.h"
-#include "common/task.h"
+#include "agora/task.h"
 #include "common/wire_convert.h"
 
 namespace agora::loadgen {

@@ -292,7 +292,7 @@ void BatchFramework::ScheduleRetry(JobRecord& job) {
 
 void BatchFramework::ArmRetry(JobRecord& job) {
   const std::string id = job.id;
-  job_timers_[id] = driver_->loop().After(std::max(absl::ZeroDuration(), job.retry_at - Now()),
+  job_timers_[id] = driver_->After(std::max(absl::ZeroDuration(), job.retry_at - Now()),
                                           [this, id] {
                                             job_timers_.erase(id);
                                             JobRecord& j = jobs_.at(id);
@@ -308,7 +308,7 @@ void BatchFramework::StartTimeout(JobRecord& job) {
   if (timeout <= absl::ZeroDuration() || job.started_at == absl::InfinitePast()) return;
   CancelTimer(job.id);
   const std::string id = job.id, task = job.task_id;
-  job_timers_[id] = driver_->loop().After(
+  job_timers_[id] = driver_->After(
       std::max(absl::ZeroDuration(), job.started_at + timeout - Now()), [this, id, task, timeout] {
         job_timers_.erase(id);
         JobRecord& j = jobs_.at(id);
@@ -324,7 +324,7 @@ void BatchFramework::StartTimeout(JobRecord& job) {
 void BatchFramework::CancelTimer(const std::string& job_id) {
   auto it = job_timers_.find(job_id);
   if (it == job_timers_.end()) return;
-  if (driver_ != nullptr) driver_->loop().Cancel(it->second);
+  if (driver_ != nullptr) driver_->Cancel(it->second);
   job_timers_.erase(it);
 }
 

@@ -38,7 +38,7 @@
 #include "frameworks/batch/batch_records.h"
 #include "frameworks/batch/job_queues.h"
 #include "frameworks/batch/placement.h"
-#include "frameworks/sdk/scheduler_driver.h"
+#include "agora/sdk/scheduler_driver.h"
 
 namespace agora::batch {
 
@@ -133,7 +133,7 @@ class BatchFramework final : public sdk::Scheduler {
   QueuedJob ToQueued(const JobRecord& job) const;
   const JobSpec& Spec(const JobRecord& job) const;
   TaskSpec ToTask(JobRecord& job) const;
-  absl::Time Now() const { return driver_->loop().Now(); }
+  absl::Time Now() const { return driver_->Now(); }
 
   // Runs and schedules.
   absl::StatusOr<std::string> StartRun(const WorkflowSpec& spec, const std::string& yaml,

@@ -44,7 +44,7 @@ absl::StatusOr<SubmitResult> BatchFramework::Submit(const std::string& yaml,
     CronRecord& cron = crons_[spec->name];
     const bool replaced = !cron.name.empty();
     if (auto t = cron_timers_.find(spec->name); t != cron_timers_.end()) {
-      driver_->loop().Cancel(t->second);
+      driver_->Cancel(t->second);
       cron_timers_.erase(t);
     }
     cron.name = spec->name;
@@ -278,7 +278,7 @@ void BatchFramework::SaveCron(const CronRecord& cron) {
 void BatchFramework::ArmCron(CronRecord& cron) {
   if (cron.paused || driver_ == nullptr || cron.next_fire == absl::InfiniteFuture()) return;
   const std::string name = cron.name;
-  cron_timers_[name] = driver_->loop().After(std::max(absl::ZeroDuration(), cron.next_fire - Now()),
+  cron_timers_[name] = driver_->After(std::max(absl::ZeroDuration(), cron.next_fire - Now()),
                                              [this, name] {
                                                cron_timers_.erase(name);
                                                FireCron(name);
@@ -325,7 +325,7 @@ absl::Status BatchFramework::PauseCron(const std::string& name, bool paused) {
   CronRecord& cron = it->second;
   cron.paused = paused;
   if (auto t = cron_timers_.find(name); t != cron_timers_.end()) {
-    driver_->loop().Cancel(t->second);
+    driver_->Cancel(t->second);
     cron_timers_.erase(t);
   }
   if (!paused) {
@@ -342,7 +342,7 @@ absl::Status BatchFramework::DeleteCron(const std::string& name) {
   auto it = crons_.find(name);
   if (it == crons_.end()) return absl::NotFoundError(absl::StrCat("no schedule '", name, "'"));
   if (auto t = cron_timers_.find(name); t != cron_timers_.end()) {
-    driver_->loop().Cancel(t->second);
+    driver_->Cancel(t->second);
     cron_timers_.erase(t);
   }
   crons_.erase(it);
@@ -432,7 +432,7 @@ void BatchFramework::Attach(sdk::SchedulerDriver& driver) {
       const Schedule& s = *cron.spec.schedule;
       if (s.missed == MissedRuns::kRunOnce) {
         const std::string n = name;
-        driver.loop().Post([this, n] { FireCron(n); });  // once, however many were missed
+        driver.Post([this, n] { FireCron(n); });  // once, however many were missed
         continue;
       }
       cron.next_fire = CronSchedule::Parse(s.cron)->Next(now, *LoadZone(s.time_zone));
@@ -443,11 +443,11 @@ void BatchFramework::Attach(sdk::SchedulerDriver& driver) {
   // The master answers an explicit reconciliation of a task it never heard
   // of only once its agents have had time to re-register: ask again now and
   // then, so an attempt lost with a master failover is found.
-  driver.loop().Every(absl::Seconds(30), [this] { ReconcileActive(); });
+  driver.Every(absl::Seconds(30), [this] { ReconcileActive(); });
   if (options_.retention > absl::ZeroDuration()) {
     const absl::Duration period =
         std::clamp(options_.retention / 4, absl::Milliseconds(100), absl::Hours(1));
-    driver.loop().Every(period, [this] { RemoveExpiredRuns(); });
+    driver.Every(period, [this] { RemoveExpiredRuns(); });
   }
   Flush();
 }

@@ -25,7 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora::batch {
 

@@ -278,14 +278,14 @@ absl::StatusOr<WorkflowSpec> ParseWorkflow(absl::string_view yaml, const SpecLim
     const std::string where = wf->jobs.size() == 1 && !(*root)["jobs"] ? "array" : absl::StrCat("jobs[", i, "].array");
     if (job.array > limits.max_array_size) {
       return spec::Located(*root, Invalid(where, absl::StrCat(job.array, " tasks; an array may have at most ",
-                                                              limits.max_array_size, " (--max_array_size)")));
+                                                              limits.max_array_size, " (--max-array-size)")));
     }
     tasks += std::max(job.array, 1);
   }
   if (tasks > limits.max_tasks_per_run) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the file asks for ", tasks, " tasks in one run; at most ", limits.max_tasks_per_run,
-        " (--max_tasks_per_run)"));
+        " (--max-tasks-per-run)"));
   }
   return wf;
 }

@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/resources.h"
-#include "common/task.h"
+#include "agora/resources.h"
+#include "agora/task.h"
 
 namespace agora::batch {
 

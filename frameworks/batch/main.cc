@@ -16,6 +16,7 @@
 #include "frameworks/batch/batch_framework.h"
 #include "frameworks/batch/simulator.h"
 #include "frameworks/sdk/agent_totals.h"
+#include "frameworks/sdk/driver_core.h"
 #include "frameworks/sdk/framework_daemon.h"
 
 namespace agora::batch {
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
   info.name = flags.name;
   info.role = flags.role;
   info.framework_id = framework.StoredFrameworkId();
-  info.curve = flags.curve;
+  info.curve = sdk::ToCurveKeys(flags.curve);
   sdk::SchedulerDriver driver(framework, info, flags.master);
   framework.Attach(driver);
   sdk::AgentTotals agents(flags.master, flags.curve);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora::batch {
 

@@ -6,12 +6,18 @@
 // react to offers, launch, handle updates, and say when you want no offers.
 //
 //   agora-example-spread --master tcp://127.0.0.1:5050 --hosts 2 -- hostname
+//
+// It uses the installed SDK only: <agora/sdk/...> and agora::sdk (see
+// CMakeLists.txt beside it).
+#include <cstdlib>
 #include <iostream>
 #include <set>
+#include <string>
 
+#include <agora/sdk/scheduler_driver.h>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/cli.h"
-#include "frameworks/sdk/scheduler_driver.h"
 
 namespace {
 
@@ -70,20 +76,36 @@ class SpreadScheduler final : public sdk::Scheduler {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"agora-example-spread: runs a command once on each of N hosts"};
-  std::string master = "tcp://127.0.0.1:5050";
-  int hosts = 2, retries = 2;
-  std::vector<std::string> command;
-  app.add_option("--master", master)->envname("AGORA_MASTER");
-  app.add_option("--hosts", hosts)->check(CLI::PositiveNumber);
-  app.add_option("--retries", retries)->check(CLI::NonNegativeNumber);
-  app.add_option("command", command)->required();
-  if (int rc = agora::ParseCommandLine(app, argc, argv); rc >= 0) return rc;
+int Usage(const std::string& problem) {
+  std::cerr << "agora-example-spread: " << problem << "\n"
+            << "usage: agora-example-spread [--master ENDPOINT] [--hosts N] [--retries N] -- COMMAND...\n";
+  return 2;
+}
 
-  std::string joined;
-  for (const std::string& word : command) joined += (joined.empty() ? "" : " ") + word;
-  SpreadScheduler scheduler(joined, hosts, retries);
+int main(int argc, char** argv) {
+  const char* env_master = std::getenv("AGORA_MASTER");
+  std::string master = env_master != nullptr ? env_master : "tcp://127.0.0.1:5050";
+  int hosts = 2, retries = 2;
+  std::string command;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) command += (command.empty() ? "" : " ") + std::string(argv[i]);
+    } else if (i + 1 >= argc) {
+      return Usage(arg + " needs a value");
+    } else if (arg == "--master") {
+      master = argv[++i];
+    } else if (arg == "--hosts") {
+      if (!absl::SimpleAtoi(argv[++i], &hosts) || hosts < 1) return Usage("--hosts wants a positive number");
+    } else if (arg == "--retries") {
+      if (!absl::SimpleAtoi(argv[++i], &retries) || retries < 0) return Usage("--retries wants a number >= 0");
+    } else {
+      return Usage("unknown argument " + arg);
+    }
+  }
+  if (command.empty()) return Usage("no command after --");
+
+  SpreadScheduler scheduler(command, hosts, retries);
   agora::sdk::FrameworkInfo info;
   info.name = "example-spread";
   info.failover_timeout = absl::ZeroDuration();

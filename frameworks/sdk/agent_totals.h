@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 #include "frameworks/sdk/master_client.h"
 
 namespace agora::sdk {

@@ -1,4 +1,5 @@
 #include "frameworks/sdk/framework_daemon.h"
+#include "frameworks/sdk/driver_core.h"
 
 #include <signal.h>
 
@@ -82,7 +83,7 @@ int ServeAndRun(SchedulerDriver& driver, const DaemonFlags& f, HttpEndpoint::Ren
     }
     security = *std::move(made);
   }
-  auto http = HttpEndpoint::Start(f.http_host, f.http_port, driver.loop(), std::move(render),
+  auto http = HttpEndpoint::Start(f.http_host, f.http_port, sdk::LoopOf(driver), std::move(render),
                                   std::move(api), std::move(security));
   if (!http.ok()) {
     std::cerr << f.name << ": " << http.status().message() << "\n";
@@ -92,8 +93,8 @@ int ServeAndRun(SchedulerDriver& driver, const DaemonFlags& f, HttpEndpoint::Ren
   driver.SetEndpoint(endpoint, (*http)->certificate_sha256());
   std::ofstream(std::filesystem::path(f.work_dir) / "endpoint") << endpoint << "\n";
   AGORA_LOG(INFO, f.name) << "API on " << endpoint << ", master " << f.master;
-  SystemdNotifier systemd(driver.loop());
-  SignalWatcher signals(driver.loop(), {SIGINT, SIGTERM, SIGHUP}, [&](int sig) {
+  SystemdNotifier systemd(sdk::LoopOf(driver));
+  SignalWatcher signals(sdk::LoopOf(driver), {SIGINT, SIGTERM, SIGHUP}, [&](int sig) {
     if (sig == SIGHUP) return ReopenLogOnHangup(f.name);
     AGORA_LOG(INFO, f.name) << "signal " << sig << ": stopping (tasks keep running for failover)";
     systemd.Stopping();

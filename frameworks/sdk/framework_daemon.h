@@ -13,7 +13,7 @@
 #include "common/cli.h"
 #include "common/http_endpoint.h"
 #include "common/sqlite_kv.h"
-#include "frameworks/sdk/scheduler_driver.h"
+#include "agora/sdk/scheduler_driver.h"
 
 namespace agora::sdk {
 

@@ -218,9 +218,9 @@ absl::StatusOr<std::string> MasterClient::CallOnce(capnp::MessageBuilder& msg, u
                              " refused this key: is its .pub file in the master's trusted keys?")
           : secured_
               ? absl::StrCat("the secure handshake with ", endpoint_, " failed: is ",
-                             "--master_public_key the master's key, and is the master secured?")
+                             "--master-public-key the master's key, and is the master secured?")
               : absl::StrCat("the master at ", endpoint_, " is secured with CurveZMQ: give "
-                             "--curve_secret_key and --master_public_key (or AGORA_CURVE_SECRET_KEY "
+                             "--curve-secret-key and --master-public-key (or AGORA_CURVE_SECRET_KEY "
                              "and AGORA_MASTER_PUBLIC_KEY)"));
     }
     if (connect_failed_ && !(items[0].revents & ZMQ_POLLIN)) {

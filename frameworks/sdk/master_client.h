@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "capnp/agora.capnp.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 #include "common/curve.h"
 #include "common/http_client.h"
 #include "common/socket_monitor.h"

@@ -1,327 +1,61 @@
-#include "frameworks/sdk/scheduler_driver.h"
-
-#include <capnp/message.h>
+#include "agora/sdk/scheduler_driver.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/framing.h"
-#include "common/leader_detector.h"
-#include "common/log.h"
-#include "common/wire_convert.h"
+#include "frameworks/sdk/driver_core.h"
 
 namespace agora::sdk {
 
 SchedulerDriver::SchedulerDriver(Scheduler& scheduler, FrameworkInfo info, std::string master)
-    : scheduler_(scheduler), info_(std::move(info)), master_address_(std::move(master)), loop_(clock_) {
-  master_ = std::make_unique<DealerSocket>(
-      context_, IsZkUrl(master_address_) ? "" : master_address_, loop_,
-      [this](wire::Envelope::Reader env) { Handle(env); }, /*routing_id=*/"", info_.curve);
-  master_->OnHandshakeFailed([this](const HandshakeFailure& f) {
-    if (!f.refused || subscribed_) return;  // a master restarting: it retries
-    // The master does not trust this framework's key: retrying cannot help.
-    fatal_ = true;
-    scheduler_.Error(*this, absl::StrCat("the master at ", master_->endpoint(),
-                                         " refused this framework's key: is its .pub file in the "
-                                         "master's trusted keys?"));
-    loop_.Stop();
-  });
-  loop_.SetTurnEndHook([this] { EndTurn(); });
-}
+    : core_(std::make_unique<DriverCore>(*this, scheduler, std::move(info), std::move(master))) {}
+SchedulerDriver::~SchedulerDriver() = default;
 
-SchedulerDriver::~SchedulerDriver() {
-  master_follower_.reset();
-  master_.reset();  // before the context
+int SchedulerDriver::Run() { return core_->Run(); }
+void SchedulerDriver::Stop(bool failover) { core_->Stop(failover); }
+void SchedulerDriver::Post(std::function<void()> fn) { core_->loop().Post(std::move(fn)); }
+SchedulerDriver::TimerId SchedulerDriver::After(absl::Duration delay, std::function<void()> fn) {
+  return core_->loop().After(delay, std::move(fn));
 }
-
-int SchedulerDriver::Run() {
-  // With zk://, each newly elected master hears from this framework at once.
-  auto follower = FollowMaster(loop_, master_address_, *master_,
-                               [this] { Resubscribe("another master was elected"); });
-  if (!follower.ok()) {
-    scheduler_.Error(*this, std::string(follower.status().message()));
-    return 1;
-  }
-  master_follower_ = *std::move(follower);
-  last_master_contact_ = loop_.Now();
-  Subscribe();
-  loop_.Run();
-  return fatal_ ? 1 : 0;
+SchedulerDriver::TimerId SchedulerDriver::Every(absl::Duration period, std::function<void()> fn) {
+  return core_->loop().Every(period, std::move(fn));
 }
-
-void SchedulerDriver::Stop(bool failover) {
-  loop_.Post([this, failover] {
-    if (failover || !subscribed_) return loop_.Stop();
-    WireMessage msg;
-    teardown_request_ = NextRequestId();
-    NewEnvelope(msg, teardown_request_).initTeardown().setFrameworkId(info_.framework_id);
-    master_->Send(msg);
-    loop_.After(absl::Seconds(2), [this] { loop_.Stop(); });  // the answer may not come
-  });
+void SchedulerDriver::Cancel(TimerId id) { core_->loop().Cancel(id); }
+absl::Time SchedulerDriver::Now() const { return core_->loop().Now(); }
+void SchedulerDriver::Launch(const std::vector<std::string>& offer_ids, const std::vector<TaskSpec>& tasks) {
+  core_->Launch(offer_ids, tasks);
 }
-
-void SchedulerDriver::Subscribe() {
-  WireMessage msg;
-  subscribe_request_ = NextRequestId();
-  auto sub = NewEnvelope(msg, subscribe_request_).initSubscribe();
-  sub.setFrameworkId(info_.framework_id);
-  sub.setName(info_.name);
-  sub.setRole(info_.role);
-  sub.setFailoverTimeoutMs(static_cast<uint64_t>(absl::ToInt64Milliseconds(info_.failover_timeout)));
-  sub.setEndpoint(info_.endpoint);
-  sub.setEndpointCertSha256(info_.endpoint_cert_sha256);
-  master_->Send(msg);
-  loop_.Cancel(subscribe_timer_);
-  subscribe_timer_ = loop_.After(subscribe_backoff_, [this] {
-    subscribe_timer_ = 0;
-    subscribe_backoff_ = std::min(subscribe_backoff_ * 2, absl::Seconds(15));
-    Subscribe();
-  });
-}
-
-void SchedulerDriver::Resubscribe(absl::string_view why) {
-  AGORA_LOG(WARNING, "sdk") << "re-subscribing: " << why;
-  subscribed_ = false;
-  pending_accepts_.clear();
-  loop_.Cancel(heartbeat_timer_);
-  heartbeat_timer_ = 0;
-  subscribe_backoff_ = absl::Seconds(1);
-  last_master_contact_ = loop_.Now();
-  Subscribe();
-}
-
-void SchedulerDriver::Handle(wire::Envelope::Reader env) {
-  last_master_contact_ = loop_.Now();
-  const uint64_t rid = env.getRequestId();
-  switch (env.which()) {
-    case wire::Envelope::SUBSCRIBED:
-      if (rid == subscribe_request_) OnSubscribed(env.getSubscribed());
-      return;
-    case wire::Envelope::OFFERS:
-      return OnOffers(env.getOffers());
-    case wire::Envelope::AGENT_DRAINING: {
-      const int64_t ms = env.getAgentDraining().getDeadlineUnixMs();
-      return scheduler_.AgentDraining(*this, env.getAgentDraining().getAgentId(),
-                                      ms == 0 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms));
-    }
-    case wire::Envelope::USAGE_REPORT: {
-      std::vector<TaskUsage> usages;
-      for (auto u : env.getUsageReport().getUsages()) {
-        usages.push_back({u.getFrameworkId(), u.getTaskId(), u.getCpusUsed(), u.getMemBytes()});
-      }
-      return scheduler_.Usage(*this, usages);
-    }
-    case wire::Envelope::RESCIND_OFFER:
-      scheduler_.OfferRescinded(*this, env.getRescindOffer().getOfferId());
-      return AfterCallback();
-    case wire::Envelope::STATUS_UPDATE:
-      return OnUpdate(env.getStatusUpdate().getStatus());
-    case wire::Envelope::AGENT_LOST:
-      scheduler_.AgentLost(*this, env.getAgentLost().getAgentId());
-      return AfterCallback();
-    case wire::Envelope::OK:
-      pending_accepts_.erase(rid);
-      if (rid != 0 && rid == teardown_request_) loop_.Stop();
-      return;
-    case wire::Envelope::ERROR:
-      return OnError(rid, env.getError());
-    default:
-      AGORA_LOG(WARNING, "sdk") << "unexpected message kind " << static_cast<int>(env.which());
-  }
-}
-
-void SchedulerDriver::OnSubscribed(wire::Subscribed::Reader msg) {
-  info_.framework_id = msg.getFrameworkId();
-  subscribed_ = true;
-  suppressed_ = false;  // a (re)subscription revives; AfterCallback re-suppresses
-  loop_.Cancel(subscribe_timer_);
-  subscribe_timer_ = 0;
-  subscribe_backoff_ = absl::Seconds(1);
-  heartbeat_interval_ = absl::Milliseconds(std::max<uint32_t>(msg.getHeartbeatIntervalMs(), 10));
-  loop_.Cancel(heartbeat_timer_);
-  heartbeat_timer_ = loop_.Every(heartbeat_interval_, [this] { Heartbeat(); });
-  AGORA_LOG(INFO, "sdk") << "subscribed as " << info_.framework_id;
-  Reconcile();
-  scheduler_.Subscribed(*this, info_.framework_id);
-  AfterCallback();
-}
-
-void SchedulerDriver::Heartbeat() {
-  // A master that stopped answering is presumed dead or cut off: open a new
-  // connection and subscribe again.
-  if (loop_.Now() - last_master_contact_ > 5 * heartbeat_interval_) {
-    master_->Reconnect();
-    return Resubscribe("the master stopped answering");
-  }
-  WireMessage msg;
-  NewEnvelope(msg, NextRequestId()).initFrameworkHeartbeat().setFrameworkId(info_.framework_id);
-  master_->Send(msg);
-}
-
-void SchedulerDriver::OnOffers(wire::Offers::Reader msg) {
-  std::vector<Offer> offers;
-  for (auto o : msg.getOffers()) {
-    offers.push_back({o.getOfferId(), o.getAgentId(), o.getHostname(), FromWire(o.getAttributes()),
-                      FromWire(o.getResources()), o.getAddress()});
-    unanswered_offers_.insert(offers.back().id);
-  }
-  scheduler_.Offers(*this, offers);
-  if (!unanswered_offers_.empty()) {
-    std::vector<std::string> left(unanswered_offers_.begin(), unanswered_offers_.end());
-    Decline(left);
-  }
-  AfterCallback();
-}
-
-void SchedulerDriver::OnUpdate(wire::TaskStatus::Reader wire_status) {
-  TaskStatus status = FromWire(wire_status);
-  scheduler_.Update(*this, status);
-  if (!status.uuid.empty()) {
-    pending_acks_.push_back({status.agent_id, status.task_id, status.uuid});
-  }
-  AfterCallback();
-}
-
-void SchedulerDriver::EndTurn() {
-  scheduler_.Checkpoint(*this);
-  if (!subscribed_) {
-    pending_acks_.clear();  // unacknowledged updates come again after resubscribing
-    return;
-  }
-  for (const PendingAck& a : pending_acks_) {
-    WireMessage msg;
-    auto ack = NewEnvelope(msg, NextRequestId()).initAcknowledge();
-    ack.setFrameworkId(info_.framework_id);
-    ack.setAgentId(a.agent_id);
-    ack.setTaskId(a.task_id);
-    ack.setUuid(a.uuid);
-    master_->Send(msg);
-  }
-  pending_acks_.clear();
-}
-
-void SchedulerDriver::OnError(uint64_t rid, wire::Error::Reader error) {
-  const std::string message = error.getMessage();
-  const auto code = error.getCode();
-  if (code == wire::ErrorCode::NOT_LEADER) {
-    // A standby: following zk://, this master may have been elected since
-    // (clients can hear of it first), so subscribing is retried shortly;
-    // given one master's endpoint, it is retried there with backoff.
-    AGORA_LOG(WARNING, "sdk") << master_->endpoint() << ": " << message;
-    if (!subscribed_ && master_follower_) {
-      loop_.Cancel(subscribe_timer_);
-      subscribe_timer_ = loop_.After(absl::Milliseconds(200), [this] {
-        subscribe_timer_ = 0;
-        Subscribe();
-      });
-    }
-    return;
-  }
-  if (code == wire::ErrorCode::UNKNOWN_FRAMEWORK && subscribed_ && rid > subscribe_request_) {
-    // A request of this subscription: the master restarted and lost us.
-    return Resubscribe(message);
-  }
-  if (rid != 0 && rid == subscribe_request_) {
-    // The master refused the subscription itself: retrying cannot help.
-    AGORA_LOG(ERROR, "sdk") << "subscription refused: " << message;
-    fatal_ = true;
-    scheduler_.Error(*this, message);
-    loop_.Stop();
-    return;
-  }
-  auto accept = pending_accepts_.find(rid);
-  if (accept != pending_accepts_.end()) {
-    std::vector<TaskSpec> tasks = std::move(accept->second);
-    pending_accepts_.erase(accept);
-    for (const TaskSpec& t : tasks) {
-      TaskStatus status;
-      status.task_id = t.task_id;
-      status.framework_id = info_.framework_id;
-      status.state = TaskState::kError;
-      status.message = message;
-      status.reason = "accept_rejected";
-      status.timestamp = loop_.Now();
-      scheduler_.Update(*this, status);
-    }
-    return AfterCallback();
-  }
-  scheduler_.Error(*this, message);
-  AfterCallback();
-}
-
-void SchedulerDriver::AfterCallback() {
-  if (!subscribed_) return;
-  const bool wants = scheduler_.WantsOffers();
-  if (!wants && !suppressed_) Suppress();
-  if (wants && suppressed_) Revive();
-}
-
-void SchedulerDriver::Launch(const std::vector<std::string>& offer_ids,
-                             const std::vector<TaskSpec>& tasks) {
-  WireMessage msg;
-  const uint64_t rid = NextRequestId();
-  auto accept = NewEnvelope(msg, rid).initAccept();
-  accept.setFrameworkId(info_.framework_id);
-  auto ids = accept.initOfferIds(offer_ids.size());
-  for (size_t i = 0; i < offer_ids.size(); ++i) {
-    ids.set(i, offer_ids[i]);
-    unanswered_offers_.erase(offer_ids[i]);
-  }
-  auto list = accept.initTasks(tasks.size());
-  for (size_t i = 0; i < tasks.size(); ++i) ToWire(tasks[i], list[i]);
-  accept.setRefuseSeconds(0);  // what is left may be offered again right away
-  pending_accepts_[rid] = tasks;
-  master_->Send(msg);
-}
-
 void SchedulerDriver::Decline(const std::vector<std::string>& offer_ids, absl::Duration refuse) {
-  if (offer_ids.empty() || !subscribed_) return;
-  WireMessage msg;
-  auto decline = NewEnvelope(msg, NextRequestId()).initDecline();
-  decline.setFrameworkId(info_.framework_id);
-  auto ids = decline.initOfferIds(offer_ids.size());
-  for (size_t i = 0; i < offer_ids.size(); ++i) {
-    ids.set(i, offer_ids[i]);
-    unanswered_offers_.erase(offer_ids[i]);
-  }
-  decline.setRefuseSeconds(absl::ToDoubleSeconds(refuse));
-  master_->Send(msg);
+  core_->Decline(offer_ids, refuse);
+}
+void SchedulerDriver::Kill(const std::string& task_id) { core_->Kill(task_id); }
+void SchedulerDriver::Reconcile(const std::vector<std::string>& task_ids) { core_->Reconcile(task_ids); }
+void SchedulerDriver::Suppress() { core_->Suppress(); }
+void SchedulerDriver::Revive() { core_->Revive(); }
+void SchedulerDriver::WantsOffersChanged() { core_->WantsOffersChanged(); }
+void SchedulerDriver::SetEndpoint(std::string endpoint, std::string cert_sha256) {
+  core_->SetEndpoint(std::move(endpoint), std::move(cert_sha256));
+}
+const std::string& SchedulerDriver::framework_id() const { return core_->framework_id(); }
+bool SchedulerDriver::subscribed() const { return core_->subscribed(); }
+
+DriverCore& CoreOf(SchedulerDriver& driver) { return *driver.core_; }
+EventLoop& LoopOf(SchedulerDriver& driver) { return CoreOf(driver).loop(); }
+
+std::optional<CurveKeys> ToCurveKeys(const std::optional<CurveClient>& client) {
+  if (!client) return std::nullopt;
+  return CurveKeys{client->own.secret_key, client->own.public_key, client->server_public_key};
 }
 
-void SchedulerDriver::Kill(const std::string& task_id) {
-  if (!subscribed_) {
-    AGORA_LOG(WARNING, "sdk") << "kill " << task_id << " dropped: not subscribed yet";
-    return;
-  }
-  WireMessage msg;
-  auto kill = NewEnvelope(msg, NextRequestId()).initKillTask();
-  kill.setFrameworkId(info_.framework_id);
-  kill.setTaskId(task_id);
-  master_->Send(msg);
+std::optional<CurveClient> ToCurveClient(const std::optional<CurveKeys>& keys) {
+  if (!keys) return std::nullopt;
+  return CurveClient{{keys->public_key, keys->secret_key}, keys->master_public_key};
 }
 
-void SchedulerDriver::Reconcile(const std::vector<std::string>& task_ids) {
-  if (!subscribed_) return;
-  WireMessage msg;
-  auto rec = NewEnvelope(msg, NextRequestId()).initReconcile();
-  rec.setFrameworkId(info_.framework_id);
-  auto ids = rec.initTaskIds(task_ids.size());
-  for (size_t i = 0; i < task_ids.size(); ++i) ids.set(i, task_ids[i]);
-  master_->Send(msg);
-}
-
-void SchedulerDriver::Suppress() {
-  suppressed_ = true;
-  if (!subscribed_) return;  // applied after subscription
-  WireMessage msg;
-  NewEnvelope(msg, NextRequestId()).initSuppress().setFrameworkId(info_.framework_id);
-  master_->Send(msg);
-}
-
-void SchedulerDriver::Revive() {
-  suppressed_ = false;
-  if (!subscribed_) return;  // applied after subscription
-  WireMessage msg;
-  NewEnvelope(msg, NextRequestId()).initRevive().setFrameworkId(info_.framework_id);
-  master_->Send(msg);
+absl::StatusOr<CurveKeys> ReadCurveKeys(const std::string& secret_key_file,
+                                        const std::string& master_public_key_file) {
+  auto client = LoadCurveClient(secret_key_file, master_public_key_file);
+  if (!client.ok()) return client.status();
+  if (!client->has_value()) return absl::InvalidArgumentError("no key files named");
+  return *ToCurveKeys(*client);
 }
 
 }  // namespace agora::sdk

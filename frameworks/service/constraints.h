@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "common/task.h"
+#include "agora/task.h"
 #include "frameworks/service/service_spec.h"
 
 namespace agora::service {

@@ -13,6 +13,7 @@
 #include "common/sqlite_kv.h"
 #include "frameworks/sdk/agent_totals.h"
 #include "frameworks/sdk/framework_daemon.h"
+#include "frameworks/sdk/driver_core.h"
 #include "frameworks/service/haproxy_process.h"
 #include "frameworks/service/load_balancer_sync.h"
 #include "frameworks/service/service_api.h"
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   info.name = flags.name;
   info.role = flags.role;
   info.framework_id = framework.StoredFrameworkId();
-  info.curve = flags.curve;
+  info.curve = sdk::ToCurveKeys(flags.curve);
   sdk::SchedulerDriver driver(framework, info, flags.master);
   framework.Attach(driver);
   sdk::AgentTotals agents(flags.master, flags.curve);
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
                 << "); load balancers are off\n";
       haproxy.reset();
     } else {
-      lb_sync.emplace(framework, *haproxy, lb, driver.loop());
+      lb_sync.emplace(framework, *haproxy, lb, sdk::LoopOf(driver));
     }
   }
   framework.set_load_balancer_available(haproxy.has_value());

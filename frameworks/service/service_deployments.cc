@@ -90,7 +90,7 @@ absl::StatusOr<std::map<std::string, int>> ServiceFramework::ChooseLoadBalancerP
         port = choose_lb_port_(ports);
         if (port == 0) {
           return absl::ResourceExhaustedError(
-              absl::StrCat(field, ": no free port left for it in --lb_ports; name one (port: N)"));
+              absl::StrCat(field, ": no free port left for it in --lb-ports; name one (port: N)"));
         }
       }
       chosen[spec.name] = port;
@@ -458,12 +458,12 @@ void ServiceFramework::Attach(sdk::SchedulerDriver& driver) {
   }
   // Deadlines, and explicit reconciliation now and then (a master that
   // restarted answers for unknown tasks only once its agents are back).
-  driver.loop().Every(absl::Seconds(1), [this] {
+  driver.Every(absl::Seconds(1), [this] {
     for (auto& [name, s] : services_) Autoscale(s);
     Flush();
     Converge();
   });
-  driver.loop().Every(absl::Seconds(30), [this] {
+  driver.Every(absl::Seconds(30), [this] {
     std::vector<std::string> ids;
     for (const auto& [id, i] : instances_) ids.push_back(id);
     if (!ids.empty() && driver_->subscribed()) driver_->Reconcile(ids);

@@ -328,7 +328,7 @@ void ServiceFramework::Forget(std::string task_id) {  // a copy: the record hold
 }
 
 void ServiceFramework::ArmBackoffTimer(const ServiceRecord& s) {
-  driver_->loop().After(std::max(absl::ZeroDuration(), s.backoff_until - Now()),
+  driver_->After(std::max(absl::ZeroDuration(), s.backoff_until - Now()),
                         [this] { driver_->WantsOffersChanged(); });
 }
 
@@ -342,7 +342,7 @@ void ServiceFramework::Kill(InstanceRecord& instance, const std::string& reason)
   Save(instance);
   if (!serving) return driver_->Kill(instance.task_id);
   draining_.insert(instance.task_id);
-  driver_->loop().After(kEndpointDrain, [this, id = instance.task_id] {
+  driver_->After(kEndpointDrain, [this, id = instance.task_id] {
     draining_.erase(id);
     if (instances_.contains(id)) driver_->Kill(id);
   });

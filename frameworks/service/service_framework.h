@@ -38,7 +38,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "common/sqlite_kv.h"
-#include "frameworks/sdk/scheduler_driver.h"
+#include "agora/sdk/scheduler_driver.h"
 #include "frameworks/service/autoscaler.h"
 #include "frameworks/service/constraints.h"
 #include "frameworks/service/haproxy_config.h"
@@ -140,7 +140,7 @@ class ServiceFramework final : public sdk::Scheduler {
   void SaveService(const ServiceRecord& s);
   void Save(const InstanceRecord& i) { dirty_.insert(i.task_id); }
   void Flush();
-  absl::Time Now() const { return driver_->loop().Now(); }
+  absl::Time Now() const { return driver_->Now(); }
   absl::Status AdoptVersion(ServiceRecord& s, int version);  // spec from history
   absl::StatusOr<ServiceSpec> SpecOf(const std::string& name, int version) const;
   // Every service's name, deleting ones included: what a spec may depend on.

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/task.h"
+#include "agora/task.h"
 #include "frameworks/service/service_spec.h"
 
 namespace agora::service {

@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora::spec {
 

@@ -15,8 +15,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "absl/time/time.h"
-#include "common/resources.h"
-#include "common/task.h"
+#include "agora/resources.h"
+#include "agora/task.h"
 
 namespace agora::spec {
 

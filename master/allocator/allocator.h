@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora::master {
 

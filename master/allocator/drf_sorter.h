@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora::master {
 

@@ -24,7 +24,7 @@ TEST(CheckReachableTest, NamesTheDirectoryThatStopsTheTaskUserAndHowToOpenIt) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(), absl::StrCat("tasks run as nobody, who cannot pass through ", base.string(),
                                       " (mode 0700) to reach ", work.string(), ": allow it (chmod o+x ",
-                                      base.string(), "), choose another --work_dir, or set --task_user"));
+                                      base.string(), "), choose another --work-dir, or set --task-user"));
   fs::permissions(base, fs::perms::others_exec, fs::perm_options::add);
   EXPECT_TRUE(CheckReachable(nobody, work.string()).ok());
   // Group and owner bits count for members and the owner.

@@ -1,4 +1,4 @@
-#include "common/resources.h"
+#include "agora/resources.h"
 
 #include <cmath>
 

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -34,7 +35,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "frameworks/sdk/scheduler_driver.h"
+#include "agora/sdk/scheduler_driver.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/netns.h"
 #include "tests/integration/zk_ensemble.h"
@@ -70,7 +71,7 @@ class LedgerScheduler final : public sdk::Scheduler {
   void Subscribed(sdk::SchedulerDriver& driver, const std::string& id) override {
     std::lock_guard<std::mutex> lock(ledger_.mu);
     ledger_.framework_id = id;
-    if (timer_ == 0) timer_ = driver.loop().Every(absl::Seconds(3), [&driver, this] { Reconcile(driver); });
+    if (timer_ == 0) timer_ = driver.Every(absl::Seconds(3), [&driver, this] { Reconcile(driver); });
   }
   void Offers(sdk::SchedulerDriver& driver, const std::vector<sdk::Offer>& offers) override {
     std::lock_guard<std::mutex> lock(ledger_.mu);
@@ -111,7 +112,7 @@ class LedgerScheduler final : public sdk::Scheduler {
   }
 
   Ledger& ledger_;
-  EventLoop::TimerId timer_ = 0;
+  sdk::SchedulerDriver::TimerId timer_ = 0;
 };
 
 // The test's framework: one incarnation at a time, each resuming the last

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "common/version.h"
@@ -210,6 +212,48 @@ TEST(ClusterTest, RestartedMasterGetsItsAgentsAndFrameworkBack) {
         return false;
       },
       absl::Seconds(10)));
+}
+
+// What a framework hears of a master restart: Disconnected() once, then
+// Subscribed(), Reconnected(), its task's state, Reconciled(), and offers only
+// after that; no Error() for anything the driver handles itself.
+TEST(ClusterTest, AFrameworkHearsAMasterRestartAsDisconnectedReconnectedAndReconciled) {
+  LocalCluster cluster({.agents = 1});
+  ASSERT_TRUE(cluster.WaitForAgents(1));
+  TestFramework fw(cluster.master());
+  fw.Launch(Command("survivor", "sleep 300"));
+  ASSERT_TRUE(fw.WaitForState("survivor", TaskState::kRunning, absl::Seconds(15)));
+  // Wants offers throughout (and launches nothing), so offers race the reconciliation.
+  fw.SetOffersHook([](sdk::SchedulerDriver&, const std::vector<sdk::Offer>&) {});
+  auto has = [](const std::vector<std::string>& events, const std::string& e) {
+    return std::find(events.begin(), events.end(), e) != events.end();
+  };
+  ASSERT_TRUE(WaitFor([&] { return has(fw.Events(), "reconciled") && has(fw.Events(), "offers"); },
+                      absl::Seconds(10)));
+  const size_t before = fw.Events().size();
+
+  cluster.master_process().Signal(SIGKILL);
+  cluster.master_process().Wait(absl::Seconds(5));
+  cluster.StartMaster();
+  std::vector<std::string> after;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::vector<std::string> all = fw.Events();
+        after.assign(all.begin() + static_cast<long>(std::min(before, all.size())), all.end());
+        return has(after, "reconciled") && has(after, "offers");
+      },
+      absl::Seconds(20)))
+      << absl::StrJoin(fw.Events(), ", ");
+  const std::string seen = absl::StrJoin(after, ", ");
+  auto at = [&](const std::string& e) { return std::find(after.begin(), after.end(), e) - after.begin(); };
+  EXPECT_EQ(std::count(after.begin(), after.end(), "disconnected"), 1) << seen;
+  EXPECT_EQ(std::count(after.begin(), after.end(), "reconnected"), 1) << seen;
+  EXPECT_LT(at("disconnected"), at("subscribed")) << seen;
+  EXPECT_EQ(at("subscribed") + 1, at("reconnected")) << seen;
+  EXPECT_LT(at("reconnected"), at("update survivor running")) << seen;
+  EXPECT_LT(at("update survivor running"), at("reconciled")) << seen;
+  EXPECT_LT(at("reconciled"), at("offers")) << seen;
+  for (const std::string& e : after) EXPECT_NE(e.rfind("error", 0), 0u) << seen;
 }
 
 // A master restart does not count against a framework's failover timeout:

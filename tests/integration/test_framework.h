@@ -9,7 +9,8 @@
 #include <mutex>
 #include <thread>
 
-#include "frameworks/sdk/scheduler_driver.h"
+#include "absl/strings/str_cat.h"
+#include "agora/sdk/scheduler_driver.h"
 #include "tests/integration/cluster.h"
 
 namespace agora::testing {
@@ -82,14 +83,26 @@ class TestFramework final : public sdk::Scheduler {
     std::lock_guard<std::mutex> lock(mu_);
     return subscriptions_;
   }
+  // Every callback, in order: "subscribed", "reconciled", "disconnected",
+  // "reconnected", "offers", "update TASK STATE", "error MESSAGE".
+  std::vector<std::string> Events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
 
   // Scheduler callbacks (driver thread).
   void Subscribed(sdk::SchedulerDriver&, const std::string& id) override {
     std::lock_guard<std::mutex> lock(mu_);
     framework_id_ = id;
     ++subscriptions_;
+    events_.push_back("subscribed");
   }
+  void Reconciled(sdk::SchedulerDriver&) override { Record("reconciled"); }
+  void Disconnected(sdk::SchedulerDriver&, const std::string&) override { Record("disconnected"); }
+  void Reconnected(sdk::SchedulerDriver&) override { Record("reconnected"); }
+  void Error(sdk::SchedulerDriver&, const std::string& message) override { Record("error " + message); }
   void Offers(sdk::SchedulerDriver& driver, const std::vector<sdk::Offer>& offers) override {
+    Record("offers");
     if (hook_) return hook_(driver, offers);
     for (const sdk::Offer& offer : offers) {
       Resources left = offer.resources;
@@ -110,16 +123,23 @@ class TestFramework final : public sdk::Scheduler {
   void Update(sdk::SchedulerDriver&, const TaskStatus& status) override {
     std::lock_guard<std::mutex> lock(mu_);
     updates_.push_back(status);
+    events_.push_back(absl::StrCat("update ", status.task_id, " ", TaskStateName(status.state)));
     cv_.notify_all();
   }
   bool WantsOffers() const override { return !queue_.empty() || hook_ != nullptr; }
 
  private:
+  void Record(std::string event) {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(std::move(event));
+  }
+
   std::deque<std::pair<TaskSpec, std::string>> queue_;  // driver thread only
   OffersHook hook_;                                     // driver thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<TaskStatus> updates_;
+  std::vector<std::string> events_;
   std::string framework_id_;
   int subscriptions_ = 0;
   sdk::SchedulerDriver driver_;

@@ -12,7 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "common/resources.h"
+#include "agora/resources.h"
 
 namespace agora {
 

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "common/resources.h"
-#include "common/task.h"
+#include "agora/resources.h"
+#include "agora/task.h"
 
 namespace agora::sdk {
 
@@ -49,6 +49,18 @@ class Scheduler {
 
   // After every (re)subscription; the driver reconciles all tasks right after.
   virtual void Subscribed(SchedulerDriver& driver, const std::string& framework_id) {}
+  // That reconciliation has answered: every task the master knows of this
+  // framework has been through Update() with its latest state. Offers come
+  // only after this, so a framework places work knowing what runs.
+  virtual void Reconciled(SchedulerDriver& driver) {}
+  // The master was lost (it restarted, another was elected, it went silent):
+  // routine, not an error. The driver subscribes again by itself; until
+  // Reconnected(), launches and kills are not heard (tasks launched may be
+  // reported again by reconciliation, or as TASK_ERROR).
+  virtual void Disconnected(SchedulerDriver& driver, const std::string& reason) {}
+  // Subscribed again after Disconnected() (Subscribed() came just before;
+  // Reconciled() follows).
+  virtual void Reconnected(SchedulerDriver& driver) {}
   // Offers the callback neither launches on nor declines are declined for it.
   virtual void Offers(SchedulerDriver& driver, const std::vector<Offer>& offers) = 0;
   virtual void OfferRescinded(SchedulerDriver& driver, const std::string& offer_id) {}
@@ -64,7 +76,10 @@ class Scheduler {
   // Measured cpu and memory use of some of its running tasks (every agent's
   // --usage_interval); samples, not acknowledged, and may be skipped.
   virtual void Usage(SchedulerDriver& driver, const std::vector<TaskUsage>& usages) {}
-  // The master rejected a request, or subscription failed for good.
+  // What the framework must act on: the master refused its subscription
+  // (then Run() returns 1) or a request of its own (a kill of a task it does
+  // not know...). Rejected launches come as TASK_ERROR updates instead, and
+  // a lost master as Disconnected().
   virtual void Error(SchedulerDriver& driver, const std::string& message) {}
   // While false, the driver suppresses offers; it revives when true again.
   virtual bool WantsOffers() const { return true; }
