@@ -4,7 +4,8 @@
 # (Type=notify: active only once ready; master and frameworks as `agora`),
 # an agent registers, a task and a batch job run under the agent's
 # capability bounding set, logs go to the journal and to no file of their
-# own, `systemctl reload` and `restart` work, and `stop` ends each daemon.
+# own, `systemctl reload` and `restart` work, and `stop` ends each daemon;
+# and that a framework builds against agora-dev's SDK and runs on them.
 #
 # The container is systemd-nspawn over an overlay of this machine's root (its
 # libraries are the package's dependencies), with a private network: nothing
@@ -31,13 +32,15 @@ mount -t overlay overlay -o "lowerdir=/,upperdir=$dir/upper,workdir=$dir/work" "
 rm -rf "$root"/var/lib/agora "$root"/etc/agora "$root"/etc/systemd/system/agora-*
 systemd-id128 new >"$root/etc/machine-id"
 install -d "$root/smoke"
-cp "$dir"/debs/agora_*.deb "$root/smoke/"
+cp "$dir"/debs/agora_*.deb "$dir"/debs/agora-dev_*.deb "$root/smoke/"
+cp -r "$(dirname "$0")/../frameworks/examples" "$root/smoke/example"
 
 nspawn() {
   systemd-nspawn -q --register=no --keep-unit --link-journal=no --machine="$machine" \
     --private-network -D "$root" "$@"
 }
-nspawn dpkg -i "/smoke/$(basename "$dir"/debs/agora_*.deb)" >"$dir/dpkg.log" 2>&1 || { cat "$dir/dpkg.log"; exit 1; }
+nspawn dpkg -i "/smoke/$(basename "$dir"/debs/agora_*.deb)" "/smoke/$(basename "$dir"/debs/agora-dev_*.deb)" \
+  >"$dir/dpkg.log" 2>&1 || { cat "$dir/dpkg.log"; exit 1; }
 
 # The checks run in the container once its daemons are up (or failed), then
 # power it off. Each failure is a line in /smoke/failures.
@@ -81,6 +84,16 @@ command: test -n "$AGORA_JOB_ID"
 JOB
 job=$(timeout 60 agora job submit /smoke/job.yaml --wait 2>&1) || fail "the batch job did not succeed: $job"
 echo "$job"
+# A framework built against the installed SDK (/usr: find_package, the
+# library through ldconfig), run on the cluster.
+if cmake -S /smoke/example -B /tmp/example -G Ninja >/smoke/example.log 2>&1 &&
+   cmake --build /tmp/example >>/smoke/example.log 2>&1; then
+  timeout 60 /tmp/example/agora-example-spread --hosts 1 -- true >>/smoke/example.log 2>&1 ||
+    fail "the example framework did not finish: $(tail -5 /smoke/example.log)"
+  echo "example framework: $(grep -c ' TASK_FINISHED\| finished ' /smoke/example.log) copy finished"
+else
+  fail "the example does not build against agora-dev: $(tail -5 /smoke/example.log)"
+fi
 for u in agora-master agora-agent; do
   journalctl -u $u -b --no-pager | grep -q 'agora-' || fail "$u wrote nothing to the journal"
 done
