@@ -49,7 +49,16 @@ absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, in
       fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof(how));
     } while (fd < 0 && (errno == EINTR || errno == EAGAIN));  // EAGAIN: a racing rename
     if (fd >= 0) return UniqueFd(static_cast<int>(fd));
-    if (errno != ENOSYS) return OpenError(relative, errno);
+    // ENOSYS: missing or filtered (nspawn); EPERM: filtered (Docker's
+    // default profile). Either way once, for every open after.
+    if (errno != ENOSYS && errno != EPERM) return OpenError(relative, errno);
+    if (errno == EPERM) {  // of this file, or of openat2 itself? Ask of ".".
+      open_how probe{};
+      probe.flags = O_PATH | O_CLOEXEC;
+      const long fd = ::syscall(SYS_openat2, dir_fd, ".", &probe, sizeof(probe));
+      if (fd >= 0) ::close(static_cast<int>(fd));
+      if (fd >= 0 || errno != EPERM) return OpenError(relative, EPERM);
+    }
     openat2_missing.store(true, std::memory_order_relaxed);
   }
   return OpenBeneathByComponents(dir_fd, relative, flags, mode);
@@ -58,9 +67,10 @@ absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, in
 absl::StatusOr<UniqueFd> OpenBeneathByComponents(int dir_fd, const std::string& relative, int flags,
                                                  mode_t mode) {
   const std::vector<std::string> parts = absl::StrSplit(relative, '/', absl::SkipEmpty());
-  const bool escapes = relative.empty() || relative[0] == '/' ||
+  const bool escapes = relative.empty() || relative[0] == '/' || relative.find('\0') != std::string::npos ||
                        std::find(parts.begin(), parts.end(), "..") != parts.end();
   if (escapes || parts.empty()) return OpenError(relative, ELOOP);
+  if (relative.back() == '/') return OpenError(relative, EISDIR);  // as openat2 says of "dir/"
   UniqueFd parent;  // the last directory opened; dir_fd before the first
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     const int at = parent.valid() ? parent.get() : dir_fd;

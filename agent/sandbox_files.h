@@ -34,8 +34,8 @@ absl::StatusOr<UniqueFd> OpenBeneath(int dir_fd, const std::string& relative, in
                                      mode_t mode = 0);
 
 // The same contract without openat2(), which a kernel before 5.6 lacks and
-// seccomp filters older than it refuse (ENOSYS: systemd-nspawn 252's, older
-// Docker profiles'): OpenBeneath falls back to it. It walks one component at
+// seccomp filters refuse (ENOSYS under systemd-nspawn 252, EPERM under
+// Docker's default profile): OpenBeneath falls back to it. It walks one component at
 // a time, each opened O_NOFOLLOW beneath the last, and refuses any `..`.
 absl::StatusOr<UniqueFd> OpenBeneathByComponents(int dir_fd, const std::string& relative, int flags,
                                                  mode_t mode = 0);

@@ -132,16 +132,27 @@ namespace {
 
 // After a parse error: "did you mean 'agents'?" for a word that is close to a
 // subcommand of the deepest command parsed, or "".
-// The long flag (without dashes) of `app` or a parent closest to `flag`, or "".
+// The long flag (without dashes) of `app` or a parent closest to `flag`, or
+// "": named as its option's first (kebab-case) name, whichever spelling was
+// nearer.
 std::string ClosestFlag(CLI::App* app, absl::string_view flag) {
   std::vector<std::string> names;
+  std::vector<const std::string*> primary;
   for (CLI::App* at = app; at != nullptr; at = at->get_parent()) {
     for (const CLI::Option* opt : at->get_options()) {
-      for (const std::string& name : opt->get_lnames()) names.push_back(name);
+      const std::vector<std::string>& lnames = opt->get_lnames();
+      for (const std::string& name : lnames) {
+        names.push_back(name);
+        primary.push_back(&lnames.front());
+      }
     }
   }
   const std::vector<absl::string_view> known(names.begin(), names.end());
-  return ClosestMatch(flag, known);
+  const std::string meant = ClosestMatch(flag, known);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == meant) return *primary[i] == flag ? "" : *primary[i];
+  }
+  return "";
 }
 
 std::string DidYouMean(CLI::App& app) {
@@ -173,10 +184,8 @@ std::string DidYouMean(CLI::App& app) {
   std::string flag;
   for (CLI::App* at = deepest; at != nullptr && flag.empty(); at = at->get_parent()) {
     for (const std::string& arg : at->remaining()) {
-      if (absl::StartsWith(arg, "--")) {
-        flag = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
-        break;
-      }
+      if (absl::StartsWith(arg, "--")) flag = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+      if (!flag.empty()) break;  // not a bare `--` or `--=x`
     }
   }
   if (flag.empty()) return "";

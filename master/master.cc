@@ -276,6 +276,7 @@ void Master::OnRegisterAgent(const PeerId& peer, uint64_t rid, wire::RegisterAge
   }
   PersistAgent(agent);
   ReconcileAgentTasks(agent, msg.getTasks(), same_connection);
+  AnswerParkedReconciles();  // after its tasks are known again
   if (agent.drain_deadline != absl::InfinitePast()) StartDrain(agent, agent.drain_deadline);
   agent_heartbeats_.Beat(id, loop_.Now());
 

@@ -234,6 +234,11 @@ class Master {
   void OnAcknowledge(const PeerId& peer, uint64_t request_id, wire::Acknowledge::Reader msg);
   void OnKill(const PeerId& peer, uint64_t request_id, wire::KillTask::Reader msg);
   void OnReconcile(const PeerId& peer, uint64_t request_id, wire::Reconcile::Reader msg);
+  // An implicit reconciliation (every task) answered: each task's state, then
+  // OK. While agents of the registry have yet to re-register after a
+  // (re)start, it waits for them (or their expiry): its OK means complete.
+  void AnswerImplicitReconcile(const PeerId& peer, uint64_t request_id, const FrameworkRecord& fw);
+  void AnswerParkedReconciles();
   void OnOperatorKill(const PeerId& peer, uint64_t request_id, wire::OperatorKill::Reader msg);
   // Maintenance (master_maintenance.cc).
   AgentRecord* FindAgent(const std::string& id_or_hostname);  // null if none or ambiguous
@@ -311,6 +316,12 @@ class Master {
   bool commit_in_flight_ = false;
   // Agents in the registry that have not re-registered since the restart.
   absl::flat_hash_map<AgentId, RegistryAgent> recovering_agents_;
+  struct ParkedReconcile {
+    PeerId peer;
+    uint64_t request_id;
+    FrameworkId framework_id;
+  };
+  std::vector<ParkedReconcile> parked_reconciles_;  // until recovering_agents_ is empty
   std::unique_ptr<Allocator> allocator_;
   HeartbeatMonitor agent_heartbeats_;
   HeartbeatMonitor framework_heartbeats_;

@@ -118,6 +118,7 @@ void Master::ExpireRecoveredAgent(const AgentId& id) {
   // Unreachable already before the restart: since then, not since now.
   MarkAgentUnreachable(agent, entry.state == RegistryAgent::State::kUnreachable ? entry.since
                                                                                  : loop_.Now());
+  AnswerParkedReconciles();
 }
 
 }  // namespace agora::master

@@ -1,6 +1,8 @@
 // Master: status updates, acknowledgements, kills and reconciliation.
 #include <capnp/message.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/framing.h"
@@ -233,12 +235,11 @@ void Master::OnReconcile(const PeerId& peer, uint64_t rid, wire::Reconcile::Read
   if (fw == nullptr) return;
   auto ids = msg.getTaskIds();
   if (ids.size() == 0) {  // implicit: every task we know
-    for (const TaskId& id : fw->tasks) {
-      auto t = tasks_.find(TaskKey{fw->id, id});
-      if (t == tasks_.end()) continue;
-      SendMasterUpdate(t->second, t->second.state, t->second.message, "reconciliation");
+    if (!recovering_agents_.empty()) {
+      parked_reconciles_.push_back({peer, rid, fw->id});
+      return;
     }
-    return SendOk(peer, rid);
+    return AnswerImplicitReconcile(peer, rid, *fw);
   }
   const bool agents_settled = loop_.Now() - started_at_ >= options_.agent_reregister_timeout;
   for (auto id_text : ids) {
@@ -256,6 +257,25 @@ void Master::OnReconcile(const PeerId& peer, uint64_t rid, wire::Reconcile::Read
     }
   }
   SendOk(peer, rid);
+}
+
+void Master::AnswerImplicitReconcile(const PeerId& peer, uint64_t rid, const FrameworkRecord& fw) {
+  for (const TaskId& id : fw.tasks) {
+    auto t = tasks_.find(TaskKey{fw.id, id});
+    if (t == tasks_.end()) continue;
+    SendMasterUpdate(t->second, t->second.state, t->second.message, "reconciliation");
+  }
+  SendOk(peer, rid);
+}
+
+void Master::AnswerParkedReconciles() {
+  if (!recovering_agents_.empty()) return;
+  for (const ParkedReconcile& p : std::exchange(parked_reconciles_, {})) {
+    auto fw = frameworks_.find(p.framework_id);
+    // Subscribed again since (another connection): that one asks again.
+    if (fw == frameworks_.end() || fw->second.peer != p.peer) continue;
+    AnswerImplicitReconcile(p.peer, p.request_id, fw->second);
+  }
 }
 
 void Master::ForgetTask(const TaskKey& key) {

@@ -88,6 +88,10 @@ void DriverCore::Resubscribe(absl::string_view why) {
   subscribe_requests_.clear();
   reconcile_request_ = 0;
   held_offers_.clear();  // the lost master's offers are void
+  unanswered_offers_.clear();
+  for (const auto& [rid, tasks] : pending_accepts_) {
+    for (const TaskSpec& t : tasks) unconfirmed_launches_.insert(t.task_id);
+  }
   pending_accepts_.clear();
   loop_.Cancel(heartbeat_timer_);
   heartbeat_timer_ = 0;
@@ -170,6 +174,18 @@ void DriverCore::OnSubscribed(wire::Subscribed::Reader msg) {
 
 void DriverCore::OnReconciled() {
   reconcile_request_ = 0;
+  // Launched as the master was lost, and unknown to the one that answered:
+  // they never ran (a task that reached its agent is reported by it).
+  for (const std::string& id : std::exchange(unconfirmed_launches_, {})) {
+    TaskStatus status;
+    status.task_id = id;
+    status.framework_id = info_.framework_id;
+    status.state = TaskState::kLost;
+    status.message = "launched as the master was lost; the master knows no such task";
+    status.reason = "master_lost";
+    status.timestamp = loop_.Now();
+    scheduler_.Update(self_, status);
+  }
   scheduler_.Reconciled(self_);
   if (!held_offers_.empty()) return DeliverOffers(std::exchange(held_offers_, {}));
   AfterCallback();
@@ -193,6 +209,7 @@ void DriverCore::OnOffers(wire::Offers::Reader msg) {
     offers.push_back({o.getOfferId(), o.getAgentId(), o.getHostname(), FromWire(o.getAttributes()),
                       FromWire(o.getResources()), o.getAddress()});
   }
+  if (!subscribed_) return;  // a lost master's: void
   if (reconcile_request_ != 0) {  // not before Reconciled()
     held_offers_.insert(held_offers_.end(), offers.begin(), offers.end());
     return;
@@ -212,6 +229,7 @@ void DriverCore::DeliverOffers(std::vector<Offer> offers) {
 
 void DriverCore::OnUpdate(wire::TaskStatus::Reader wire_status) {
   TaskStatus status = FromWire(wire_status);
+  unconfirmed_launches_.erase(status.task_id);
   scheduler_.Update(self_, status);
   if (!status.uuid.empty()) {
     pending_acks_.push_back({status.agent_id, status.task_id, status.uuid});

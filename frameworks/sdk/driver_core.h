@@ -99,6 +99,9 @@ class DriverCore {
   std::vector<PendingAck> pending_acks_;  // this turn's updates
   // Accept request id -> its tasks, until the master answers.
   absl::flat_hash_map<uint64_t, std::vector<TaskSpec>> pending_accepts_;
+  // Tasks of accepts in flight when the master was lost: reported LOST after
+  // the next reconciliation unless it reports them.
+  absl::flat_hash_set<std::string> unconfirmed_launches_;
 };
 
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include "absl/strings/string_view.h"
 #include <vector>
 

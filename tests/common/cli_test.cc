@@ -56,7 +56,7 @@ TEST(CliTest, ConfigFileKeysTakeEitherSpelling) {
   Daemon typo;
   EXPECT_EQ(typo.Parse({"--config", path}), 2);  // unknown keys are errors
   EXPECT_EQ(typo.error, "--config: 'work_dri' is not a flag of agora-test");
-  EXPECT_EQ(typo.hint, "did you mean 'work_dir'?");
+  EXPECT_EQ(typo.hint, "did you mean 'work-dir'?");  // named as the flag's first name
   std::filesystem::remove(path);
 }
 
@@ -70,6 +70,9 @@ TEST(CliTest, AMistypedFlagGetsTheOneMeant) {
   Daemon d;
   EXPECT_EQ(d.Parse({"--wrok-dir", "/a"}), 2);
   EXPECT_EQ(d.hint, "'--wrok-dir' is not a flag; did you mean '--work-dir'?");
+  Daemon snake;  // the kebab-case name, whichever spelling was nearer
+  EXPECT_EQ(snake.Parse({"--wrok_dir", "/a"}), 2);
+  EXPECT_EQ(snake.hint, "'--wrok_dir' is not a flag; did you mean '--work-dir'?");
   Daemon far;
   EXPECT_EQ(far.Parse({"--colour=red"}), 2);
   EXPECT_EQ(far.hint, "");  // nothing near enough

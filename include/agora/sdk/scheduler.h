@@ -55,8 +55,9 @@ class Scheduler {
   virtual void Reconciled(SchedulerDriver& driver) {}
   // The master was lost (it restarted, another was elected, it went silent):
   // routine, not an error. The driver subscribes again by itself; until
-  // Reconnected(), launches and kills are not heard (tasks launched may be
-  // reported again by reconciliation, or as TASK_ERROR).
+  // Reconnected(), launches and kills are not heard. A launch in flight when
+  // the master was lost is reported by the reconciliation that follows, or
+  // as TASK_LOST (reason master_lost) just before Reconciled().
   virtual void Disconnected(SchedulerDriver& driver, const std::string& reason) {}
   // Subscribed again after Disconnected() (Subscribed() came just before;
   // Reconciled() follows).
