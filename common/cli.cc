@@ -155,21 +155,23 @@ std::string ClosestFlag(CLI::App* app, absl::string_view flag) {
   return "";
 }
 
+// The first argument left over at `deepest` or above that `wanted` accepts, or "".
+std::string FirstLeftOver(CLI::App* deepest, const std::function<bool(const std::string&)>& wanted) {
+  for (CLI::App* at = deepest; at != nullptr; at = at->get_parent()) {
+    for (const std::string& arg : at->remaining()) {
+      if (wanted(arg)) return arg;
+    }
+  }
+  return "";
+}
+
 std::string DidYouMean(CLI::App& app) {
   CLI::App* deepest = &app;
   for (std::vector<CLI::App*> parsed = app.get_subcommands(); !parsed.empty(); parsed = deepest->get_subcommands()) {
     deepest = parsed.front();
   }
   // The first word left over that is not a flag: the command that is not one.
-  std::string word;
-  for (CLI::App* at = deepest; at != nullptr && word.empty(); at = at->get_parent()) {
-    for (const std::string& arg : at->remaining()) {
-      if (!arg.empty() && arg[0] != '-') {
-        word = arg;
-        break;
-      }
-    }
-  }
+  const std::string word = FirstLeftOver(deepest, [](const std::string& a) { return !a.empty() && a[0] != '-'; });
   if (!word.empty()) {
     std::vector<std::string> names;
     for (CLI::App* sub : deepest->get_subcommands([](CLI::App* s) { return !s->get_group().empty(); })) {
@@ -180,14 +182,12 @@ std::string DidYouMean(CLI::App& app) {
       return absl::StrCat("'", word, "' is not a command; did you mean '", meant, "'?");
     }
   }
-  // Else the first flag left over, against the long flags of every level.
-  std::string flag;
-  for (CLI::App* at = deepest; at != nullptr && flag.empty(); at = at->get_parent()) {
-    for (const std::string& arg : at->remaining()) {
-      if (absl::StartsWith(arg, "--")) flag = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
-      if (!flag.empty()) break;  // not a bare `--` or `--=x`
-    }
-  }
+  // Else the first flag left over (not a bare `--` or `--=x`), against the
+  // long flags of every level.
+  const std::string arg = FirstLeftOver(deepest, [](const std::string& a) {
+    return a.size() > 2 && absl::StartsWith(a, "--") && a[2] != '=';
+  });
+  const std::string flag = arg.empty() ? "" : arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
   if (flag.empty()) return "";
   const std::string meant = ClosestFlag(deepest, flag);
   return meant.empty() ? "" : absl::StrCat("'--", flag, "' is not a flag; did you mean '--", meant, "'?");
